@@ -1,0 +1,48 @@
+//! The only source of "now".
+//!
+//! Wall time is read once, at the first call, and then advanced by tokio's monotonic clock. In a
+//! test running under `tokio::time::pause()` the wall time therefore moves with the paused clock,
+//! so timer tests need no real seconds. Layer L0: imports std, tokio's time and jiff.
+
+use std::sync::OnceLock;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::time::Instant;
+
+static BASE: OnceLock<(Timestamp, Instant)> = OnceLock::new();
+
+#[allow(clippy::disallowed_methods)] // The one place allowed to read the wall clock.
+fn base() -> (Timestamp, Instant) {
+    *BASE.get_or_init(|| (Timestamp::now(), Instant::now()))
+}
+
+/// The current wall-clock time (tokio-paused-aware).
+pub fn now() -> Timestamp {
+    let (wall, mono) = base();
+    let now = Instant::now();
+    let delta = match now.checked_duration_since(mono) {
+        Some(d) => SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX),
+        None => -SignedDuration::try_from(mono - now).unwrap_or(SignedDuration::MAX),
+    };
+    wall.checked_add(delta).unwrap_or(wall)
+}
+
+/// The current monotonic instant (tokio's, so it pauses in tests).
+pub fn instant() -> Instant {
+    Instant::now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn follows_paused_time() {
+        let a = now();
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        let b = now();
+        let elapsed = b.duration_since(a);
+        assert!(elapsed >= SignedDuration::from_secs(3600), "{elapsed:?}");
+        assert!(elapsed < SignedDuration::from_secs(3601), "{elapsed:?}");
+    }
+}

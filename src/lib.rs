@@ -1,0 +1,29 @@
+//! # tocsin: alert routing and heartbeat watchdog, compatible with Prometheus Alertmanager
+//!
+//! The architecture map. `ARCHITECTURE.md` carries the same tree with more words.
+//!
+//! ```text
+//! api/         HTTP (warp): /api/v2 (Alertmanager), /ping, /api/tocsin/v1, /-/*, /metrics  L5
+//! dispatch/    route tree, aggregation groups, one timer wheel                              L4
+//! notify/      FlushCtx, stage pipeline, retry + rate limit, one folder per integration     L3
+//! alerts/ silence/ nflog inhibit heartbeat/                                                 L2
+//! config/ template/ storage cluster/                                                        L1
+//! model/ clock timeinterval                                                                 L0
+//! ```
+//!
+//! | layer | modules | may import |
+//! |---|---|---|
+//! | L0 | `model`, `clock`, `timeinterval` | std and small crates, no I/O |
+//! | L1 | `config`, `template`, `storage`, `cluster` | L0 (`config` may use `template` to parse templates at load) |
+//! | L2 | `alerts`, `silence`, `nflog`, `inhibit`, `heartbeat` | L0–L1 (`inhibit`, `heartbeat` may use `alerts`) |
+//! | L3 | `notify` | L0–L2 |
+//! | L4 | `dispatch` | L0–L3 |
+//! | L5 | `api` | L0–L4 |
+//! | L6 | `app`, `main.rs` | everything |
+//!
+//! `tests/it/layering.rs` fails on an upward import.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod model;

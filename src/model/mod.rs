@@ -1,0 +1,19 @@
+//! Pure value types shared by every layer: label sets and fingerprints, matchers and their two
+//! syntaxes, Prometheus durations, Go string quoting.
+//!
+//! Layer L0: imports std and small crates (regex, serde) only; no I/O, no clock.
+
+mod duration;
+mod fingerprint;
+mod labels;
+mod matcher;
+mod quote;
+
+pub use duration::{Duration, DurationError};
+pub use fingerprint::{Fingerprint, FingerprintParseError};
+pub use labels::{LabelSet, NameValidation, is_classic_label_name, is_valid_label_name};
+pub use matcher::{
+    MatchType, Matcher, MatcherError, MatcherSyntax, all_match, compile_anchored,
+    matchers_to_string, parse_matcher, parse_matchers,
+};
+pub use quote::{go_quote, go_unquote};

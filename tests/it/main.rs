@@ -1,0 +1,3 @@
+//! The one integration-test binary: every scenario module is declared here.
+
+mod layering;
