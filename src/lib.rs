@@ -27,3 +27,8 @@
 
 pub mod clock;
 pub mod model;
+pub mod alerts;
+pub mod config;
+pub mod metrics;
+pub mod nflog;
+pub mod notify;
