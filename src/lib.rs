@@ -32,3 +32,4 @@ pub mod config;
 pub mod metrics;
 pub mod nflog;
 pub mod notify;
+pub mod dispatch;

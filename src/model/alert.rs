@@ -58,6 +58,15 @@ impl Alert {
         res
     }
 
+    /// A copy with one more label (and the fingerprint recomputed).
+    pub fn with_label(mut self, name: &str, value: &str) -> Alert {
+        let mut labels = (*self.labels).clone();
+        labels.insert(name, value);
+        self.fingerprint = labels.fingerprint();
+        self.labels = Arc::new(labels);
+        self
+    }
+
     /// Whether `self` (stored) and `new` overlap in time, which makes the store merge them
     /// instead of replacing.
     pub fn overlaps(&self, new: &Alert) -> bool {
