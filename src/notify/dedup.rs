@@ -90,7 +90,8 @@ mod tests {
         let r = SignedDuration::from_secs(100);
         let now = Timestamp::from_second(50).unwrap();
         use Reason::*;
-        let cases: Vec<(Option<NflogEntry>, &[u64], &[u64], bool, Option<Reason>)> = vec![
+        type Case<'a> = (Option<NflogEntry>, &'a [u64], &'a [u64], bool, Option<Reason>);
+        let cases: Vec<Case> = vec![
             (None, &[1], &[], true, Some(FirstNotification)),
             (None, &[], &[1], true, None),
             (Some(entry(&[1], &[], 0)), &[1, 2], &[], true, Some(NewAlertsAdded)),
