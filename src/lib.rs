@@ -25,11 +25,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod clock;
-pub mod model;
 pub mod alerts;
+pub mod api;
+pub mod app;
+pub mod clock;
 pub mod config;
+pub mod dispatch;
 pub mod metrics;
+pub mod model;
 pub mod nflog;
 pub mod notify;
-pub mod dispatch;

@@ -181,7 +181,11 @@ impl Metrics {
             "Number of active aggregation groups",
             m.aggregation_groups.clone(),
         );
-        r.register(am("config_hash"), "Hash of the currently loaded alertmanager configuration.", m.config_hash.clone());
+        r.register(
+            am("config_hash"),
+            "Hash of the currently loaded alertmanager configuration.",
+            m.config_hash.clone(),
+        );
         r.register(
             am("config_last_reload_successful"),
             "Whether the last configuration reload attempt was successful.",
@@ -192,8 +196,16 @@ impl Metrics {
             "Timestamp of the last successful configuration reload.",
             m.config_last_reload_success_timestamp.clone(),
         );
-        r.register(am("receivers"), "Number of configured receivers.", m.receivers.clone());
-        r.register(am("integrations"), "Number of configured integrations.", m.integrations.clone());
+        r.register(
+            am("receivers"),
+            "Number of configured receivers.",
+            m.receivers.clone(),
+        );
+        r.register(
+            am("integrations"),
+            "Number of configured integrations.",
+            m.integrations.clone(),
+        );
         r.register(
             am("cluster_enabled"),
             "Indicates whether the clustering is enabled or not.",
@@ -224,7 +236,11 @@ impl Metrics {
             "Start time of the process since unix epoch in seconds.",
             m.process_start_time.clone(),
         );
-        r.register("process_open_fds", "Number of open file descriptors.", m.process_open_fds.clone());
+        r.register(
+            "process_open_fds",
+            "Number of open file descriptors.",
+            m.process_open_fds.clone(),
+        );
         for integration in INTEGRATIONS {
             let l = vec![("integration", (*integration).to_owned())];
             let _ = m.notifications.get_or_create(&l);
@@ -238,13 +254,23 @@ impl Metrics {
             }
         }
         for status in ["firing", "resolved"] {
-            let _ = m
-                .alerts_received
-                .get_or_create(&vec![("status", status.to_owned()), ("version", "v2".to_owned())]);
+            let _ = m.alerts_received.get_or_create(&vec![
+                ("status", status.to_owned()),
+                ("version", "v2".to_owned()),
+            ]);
         }
-        let _ = m.alerts_invalid.get_or_create(&vec![("version", "v2".to_owned())]);
-        for reason in ["silence", "inhibition", "mute_time_interval", "active_time_interval"] {
-            let _ = m.notifications_suppressed.get_or_create(&vec![("reason", reason.to_owned())]);
+        let _ = m
+            .alerts_invalid
+            .get_or_create(&vec![("version", "v2".to_owned())]);
+        for reason in [
+            "silence",
+            "inhibition",
+            "mute_time_interval",
+            "active_time_interval",
+        ] {
+            let _ = m
+                .notifications_suppressed
+                .get_or_create(&vec![("reason", reason.to_owned())]);
         }
         m.build_info
             .get_or_create(&vec![

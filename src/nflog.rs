@@ -131,8 +131,14 @@ mod tests {
     fn query_ignores_expired() {
         let log = Nflog::new();
         log.log(key("a"), entry(10));
-        assert!(log.query(&key("a"), Timestamp::from_second(50).unwrap()).is_some());
-        assert!(log.query(&key("a"), Timestamp::from_second(110).unwrap()).is_none());
+        assert!(
+            log.query(&key("a"), Timestamp::from_second(50).unwrap())
+                .is_some()
+        );
+        assert!(
+            log.query(&key("a"), Timestamp::from_second(110).unwrap())
+                .is_none()
+        );
         assert_eq!(log.gc(Timestamp::from_second(200).unwrap()), 1);
     }
 

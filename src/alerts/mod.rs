@@ -125,7 +125,11 @@ mod tests {
         let merged = store.put(alert("A", 100, 400, 100), ts(100));
         assert_eq!(merged.starts_at, ts(0), "overlap keeps the earliest start");
         let refired = store.put(alert("A", 1000, 1300, 1000), ts(1000));
-        assert_eq!(refired.starts_at, ts(1000), "no overlap: a re-fire starts anew");
+        assert_eq!(
+            refired.starts_at,
+            ts(1000),
+            "no overlap: a re-fire starts anew"
+        );
         assert_eq!(store.len(), 1);
     }
 

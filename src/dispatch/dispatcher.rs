@@ -232,7 +232,10 @@ impl Dispatcher {
                     created |= insert(st, r, settings, a, now, wall);
                 }
             }
-            self.inner.metrics.aggregation_groups.set(st.groups.len() as i64);
+            self.inner
+                .metrics
+                .aggregation_groups
+                .set(st.groups.len() as i64);
         }
         if created {
             self.inner.wake.notify_one();
@@ -357,7 +360,10 @@ impl Dispatcher {
             let next = g.next_tick;
             schedule(&mut st.timers, g, id, next);
         }
-        self.inner.metrics.aggregation_groups.set(st.groups.len() as i64);
+        self.inner
+            .metrics
+            .aggregation_groups
+            .set(st.groups.len() as i64);
         jobs
     }
 
@@ -375,13 +381,19 @@ impl Dispatcher {
         if o.ok {
             for a in flushed.iter().filter(|a| a.resolved_at(at)) {
                 // Only if not modified since the flush.
-                if g.alerts.get(&a.fingerprint).is_some_and(|cur| Arc::ptr_eq(cur, a)) {
+                if g.alerts
+                    .get(&a.fingerprint)
+                    .is_some_and(|cur| Arc::ptr_eq(cur, a))
+                {
                     g.alerts.remove(&a.fingerprint);
                 }
             }
             if g.alerts.is_empty() {
                 st.groups.remove(&id);
-                self.inner.metrics.aggregation_groups.set(st.groups.len() as i64);
+                self.inner
+                    .metrics
+                    .aggregation_groups
+                    .set(st.groups.len() as i64);
                 return;
             }
         }

@@ -103,7 +103,11 @@ impl Rig {
 
     async fn none_within(&mut self, secs: u64) {
         let r = tokio::time::timeout(StdDuration::from_secs(secs), self.rx.recv()).await;
-        assert!(r.is_err(), "unexpected notification: {:?}", r.map(|n| n.map(|n| n.reason)));
+        assert!(
+            r.is_err(),
+            "unexpected notification: {:?}",
+            r.map(|n| n.map(|n| n.reason))
+        );
     }
 }
 
@@ -119,14 +123,25 @@ async fn group_wait_then_group_interval_then_exact_repeat() {
     assert!(near(t, 30.0), "first flush after group_wait, got {t}");
     assert_eq!(n.reason, "first notification");
     // A second alert joins: notified at the next group_interval tick, not before.
-    r.d.ingest(&[Arc::new(alert("A", in_secs(0), in_secs(100_000)).as_ref().clone().with_label("x", "1"))]);
+    r.d.ingest(&[Arc::new(
+        alert("A", in_secs(0), in_secs(100_000))
+            .as_ref()
+            .clone()
+            .with_label("x", "1"),
+    )]);
     let (t, n) = r.next().await;
-    assert!(near(t, 330.0), "second flush at group_interval tick, got {t}");
+    assert!(
+        near(t, 330.0),
+        "second flush at group_interval tick, got {t}"
+    );
     assert_eq!(n.reason, "new alerts added");
     assert_eq!(n.alerts.len(), 2);
     // Exact repeat: 1000 s after the last send (at 330 s), not rounded to a tick (1530 s).
     let (t, n) = r.next().await;
-    assert!(near(t, 1330.0), "repeat exactly at last send + repeat_interval, got {t}");
+    assert!(
+        near(t, 1330.0),
+        "repeat exactly at last send + repeat_interval, got {t}"
+    );
     assert_eq!(n.reason, "repeat interval elapsed");
     r.cancel.cancel();
 }
@@ -144,7 +159,10 @@ async fn resolve_is_sent_and_group_destroyed() {
     assert_eq!(n.status, "resolved");
     assert_eq!(n.reason, "all alerts resolved");
     tokio::task::yield_now().await;
-    assert!(r.d.groups().is_empty(), "the resolved alert left and the group was destroyed");
+    assert!(
+        r.d.groups().is_empty(),
+        "the resolved alert left and the group was destroyed"
+    );
     r.none_within(7200).await;
 }
 
@@ -153,7 +171,10 @@ async fn old_alert_flushes_at_once() {
     let mut r = rig(root(30, 300, 3600));
     r.d.ingest(&[alert("A", in_secs(-120), in_secs(100_000))]);
     let (t, _) = r.next().await;
-    assert!(near(t, 0.0), "an alert older than group_wait flushes at once, got {t}");
+    assert!(
+        near(t, 0.0),
+        "an alert older than group_wait flushes at once, got {t}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

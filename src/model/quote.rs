@@ -122,7 +122,10 @@ mod tests {
     #[test]
     fn regex_quote_like_go() {
         assert_eq!(go_regex_quote("hook.default"), "hook\\.default");
-        assert_eq!(go_regex_quote("a+b(c)|[d]{e}^$*?\\"), "a\\+b\\(c\\)\\|\\[d\\]\\{e\\}\\^\\$\\*\\?\\\\");
+        assert_eq!(
+            go_regex_quote("a+b(c)|[d]{e}^$*?\\"),
+            "a\\+b\\(c\\)\\|\\[d\\]\\{e\\}\\^\\$\\*\\?\\\\"
+        );
     }
 
     #[test]

@@ -90,22 +90,62 @@ mod tests {
         let r = SignedDuration::from_secs(100);
         let now = Timestamp::from_second(50).unwrap();
         use Reason::*;
-        type Case<'a> = (Option<NflogEntry>, &'a [u64], &'a [u64], bool, Option<Reason>);
+        type Case<'a> = (
+            Option<NflogEntry>,
+            &'a [u64],
+            &'a [u64],
+            bool,
+            Option<Reason>,
+        );
         let cases: Vec<Case> = vec![
             (None, &[1], &[], true, Some(FirstNotification)),
             (None, &[], &[1], true, None),
-            (Some(entry(&[1], &[], 0)), &[1, 2], &[], true, Some(NewAlertsAdded)),
-            (Some(entry(&[], &[1], 0)), &[2], &[], true, Some(FirstNotification)),
-            (Some(entry(&[1], &[], 0)), &[], &[1], false, Some(AllAlertsResolved)),
+            (
+                Some(entry(&[1], &[], 0)),
+                &[1, 2],
+                &[],
+                true,
+                Some(NewAlertsAdded),
+            ),
+            (
+                Some(entry(&[], &[1], 0)),
+                &[2],
+                &[],
+                true,
+                Some(FirstNotification),
+            ),
+            (
+                Some(entry(&[1], &[], 0)),
+                &[],
+                &[1],
+                false,
+                Some(AllAlertsResolved),
+            ),
             (Some(entry(&[], &[1], 0)), &[], &[1], true, None),
-            (Some(entry(&[1, 2], &[], 0)), &[1], &[2], true, Some(SomeAlertsResolved)),
+            (
+                Some(entry(&[1, 2], &[], 0)),
+                &[1],
+                &[2],
+                true,
+                Some(SomeAlertsResolved),
+            ),
             (Some(entry(&[1, 2], &[], 0)), &[1], &[2], false, None),
             (Some(entry(&[1], &[], 0)), &[1], &[], true, None),
-            (Some(entry(&[1], &[], -50)), &[1], &[], true, Some(RepeatIntervalElapsed)),
+            (
+                Some(entry(&[1], &[], -50)),
+                &[1],
+                &[],
+                true,
+                Some(RepeatIntervalElapsed),
+            ),
             (Some(entry(&[1, 2], &[], 0)), &[1], &[], true, None),
         ];
         for (i, (e, f, res, sr, want)) in cases.into_iter().enumerate() {
-            assert_eq!(needs_update(e.as_ref(), &set(f), &set(res), sr, r, now), want, "case {i}");
+            assert_eq!(
+                needs_update(e.as_ref(), &set(f), &set(res), sr, r, now),
+                want,
+                "case {i}"
+            );
         }
     }
 }

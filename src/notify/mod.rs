@@ -349,11 +349,15 @@ impl Notifier {
         let labels = Metrics::integration(kind);
         self.metrics.notifications.get_or_create(&labels).inc();
         let started = clock::instant();
-        let mut backoff = Backoff::new(started.elapsed().as_nanos() as u64 ^ data.now.as_nanosecond() as u64);
+        let mut backoff =
+            Backoff::new(started.elapsed().as_nanos() as u64 ^ data.now.as_nanosecond() as u64);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            self.metrics.notification_requests.get_or_create(&labels).inc();
+            self.metrics
+                .notification_requests
+                .get_or_create(&labels)
+                .inc();
             let t0 = clock::instant();
             let res = integ.notify(data).await;
             self.metrics

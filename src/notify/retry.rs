@@ -53,7 +53,11 @@ pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     }
     let when = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
     let d = when.duration_since(now);
-    Some(Duration::try_from(d).unwrap_or(Duration::ZERO).min(Duration::from_secs(24 * 3600)))
+    Some(
+        Duration::try_from(d)
+            .unwrap_or(Duration::ZERO)
+            .min(Duration::from_secs(24 * 3600)),
+    )
 }
 
 #[cfg(test)]
@@ -70,7 +74,10 @@ mod tests {
             assert!(w <= MAX_STEP.mul_f64(1.5));
         }
         assert!(b.next_wait(None) >= MAX_STEP / 2);
-        assert_eq!(b.next_wait(Some(Duration::from_secs(600))), Duration::from_secs(600));
+        assert_eq!(
+            b.next_wait(Some(Duration::from_secs(600))),
+            Duration::from_secs(600)
+        );
     }
 
     #[test]

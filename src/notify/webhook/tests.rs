@@ -24,12 +24,20 @@ fn alert(pairs: &[(&str, &str)], starts: &str, ends: &str) -> Arc<Alert> {
 fn v4_payload_matches_alertmanager() {
     let now: Timestamp = "2026-11-22T20:45:00Z".parse().unwrap();
     let a = alert(
-        &[("alertname", "DiskFull"), ("instance", "b:9100"), ("job", "node")],
+        &[
+            ("alertname", "DiskFull"),
+            ("instance", "b:9100"),
+            ("job", "node"),
+        ],
         "2026-11-22T20:41:09.386046549Z",
         "2026-11-22T21:41:09Z",
     );
     let b = alert(
-        &[("alertname", "DiskFull"), ("instance", "a:9100"), ("job", "node")],
+        &[
+            ("alertname", "DiskFull"),
+            ("instance", "a:9100"),
+            ("job", "node"),
+        ],
         "2026-11-22T20:40:00Z",
         "2026-11-22T20:44:00.5Z",
     );
@@ -53,19 +61,26 @@ fn v4_payload_matches_alertmanager() {
         r#""fingerprint":"#
     );
     assert!(json.starts_with(want), "{json}");
-    assert!(json.ends_with(concat!(
-        r#""groupLabels":{"alertname":"DiskFull"},"#,
-        r#""commonLabels":{"alertname":"DiskFull","instance":"a:9100","job":"node"},"#,
-        r#""commonAnnotations":{"summary":"disk"},"externalURL":"http://am.example:9093","#,
-        r#""version":"4","groupKey":"{}/{severity=\"critical\"}:{alertname=\"DiskFull\"}","#,
-        r#""truncatedAlerts":1}"#
-    )), "{json}");
+    assert!(
+        json.ends_with(concat!(
+            r#""groupLabels":{"alertname":"DiskFull"},"#,
+            r#""commonLabels":{"alertname":"DiskFull","instance":"a:9100","job":"node"},"#,
+            r#""commonAnnotations":{"summary":"disk"},"externalURL":"http://am.example:9093","#,
+            r#""version":"4","groupKey":"{}/{severity=\"critical\"}:{alertname=\"DiskFull\"}","#,
+            r#""truncatedAlerts":1}"#
+        )),
+        "{json}"
+    );
 }
 
 #[test]
 fn firing_alerts_carry_zero_end_time() {
     let now: Timestamp = "2026-11-22T20:45:00Z".parse().unwrap();
-    let a = alert(&[("alertname", "X")], "2026-11-22T20:41:09.386046549Z", "2026-11-22T21:00:00Z");
+    let a = alert(
+        &[("alertname", "X")],
+        "2026-11-22T20:41:09.386046549Z",
+        "2026-11-22T21:00:00Z",
+    );
     let d = NotificationData::new("r", vec![a], 0, &LabelSet::new(), "", "{}:{}", "", now);
     let v: serde_json::Value = serde_json::to_value(Payload::new(&d)).unwrap();
     assert_eq!(v["status"], "firing");
