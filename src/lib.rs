@@ -26,4 +26,5 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod config;
 pub mod model;
