@@ -1,86 +1,348 @@
-//! TEMPORARY stand-in for the config module (being written on branch `config`); replaced at merge.
-#![allow(missing_docs)]
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+//! The whole config schema: Alertmanager's `alertmanager.yml` (0.25 to 0.34) plus tocsin's
+//! extension keys, parsed strictly (unknown and duplicate keys are errors) into raw serde types,
+//! then validated into [`Config`] with defaults and inheritance resolved. Every error names the
+//! file, line, column and YAML path; secrets never appear in errors, Debug or `original`.
+//!
+//! Layer L1: imports `crate::model` (and later `crate::template`) only.
 
-use crate::model::{Duration, Matcher};
+mod error;
+mod extensions;
+mod global;
+mod http;
+mod inhibit;
+mod locate;
+mod original;
+mod receiver;
+mod route;
+mod secret;
+mod templates;
+mod time_interval;
+mod validate;
 
-#[derive(Clone)]
-pub struct Secret<T>(T);
-impl<T> Secret<T> {
-    pub fn new(v: T) -> Self {
-        Secret(v)
-    }
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use error::{ConfigError, ConfigWarning, Diagnostic};
+pub use extensions::{DeadMansSwitchConfig, HeartbeatConfig, cron_problem};
+pub use global::{DEFAULT_PAGERDUTY_URL, DEFAULT_SLACK_APP_URL, GlobalConfig};
+pub use http::{Authorization, BasicAuth, HttpConfig, HttpHeader, OAuth2, TlsConfig};
+pub use inhibit::InhibitRule;
+pub use receiver::{
+    EmailConfig, EmailThreading, PagerdutyConfig, PagerdutyImage, PagerdutyLink, Receiver,
+    SlackAction, SlackConfig, SlackConfirm, SlackField, UNSUPPORTED_INTEGRATIONS,
+    UnsupportedConfigs, WebhookConfig, ZendeskConfig,
+};
+pub use route::{
+    DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL, GroupBy, Route,
+};
+pub use secret::{SECRET_PLACEHOLDER, Secret};
+pub use templates::{glob_match, resolve_glob};
+pub use time_interval::{
+    InclusiveRange, TimeInterval, TimeIntervalSet, TimeRange, parse_clock, parse_days_of_month,
+    parse_location, parse_months, parse_time_range, parse_weekdays, parse_years,
+};
+
+use crate::model::MatcherSyntax;
+use extensions::{validate_dead_mans_switch, validate_heartbeats};
+use inhibit::RawInhibitRule;
+use locate::PathIndex;
+use receiver::RawReceiver;
+use route::RawRoute;
+use time_interval::RawTimeIntervalSet;
+use validate::Ctx;
+
+/// Largest config file accepted (bytes).
+pub const MAX_CONFIG_BYTES: usize = 16 << 20;
+
+/// How to load a config (Alertmanager's feature flags that change parsing).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// Matcher syntax for `matchers:` and friends (default: UTF-8 with classic fallback).
+    pub matcher_syntax: MatcherSyntax,
 }
-impl<T> std::fmt::Debug for Secret<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<secret>")
-    }
+
+/// The file as written in YAML.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    global: Option<GlobalConfig>,
+    route: Option<RawRoute>,
+    receivers: Option<Vec<RawReceiver>>,
+    inhibit_rules: Option<Vec<RawInhibitRule>>,
+    templates: Option<Vec<String>>,
+    time_intervals: Option<Vec<RawTimeIntervalSet>>,
+    mute_time_intervals: Option<Vec<RawTimeIntervalSet>>,
+    tracing: Option<serde_json::Value>,
+    event_recorder: Option<serde_json::Value>,
+    heartbeats: Option<Vec<HeartbeatConfig>>,
+    dead_mans_switch: Option<DeadMansSwitchConfig>,
 }
 
+/// A loaded and validated config.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `global:` with defaults.
     pub global: GlobalConfig,
+    /// The routing tree, inheritance resolved.
     pub route: Route,
+    /// Receivers, in file order.
     pub receivers: Vec<Receiver>,
-    pub time_intervals: BTreeMap<String, ()>,
+    /// Inhibit rules, in file order.
+    pub inhibit_rules: Vec<InhibitRule>,
+    /// Named time intervals (`time_intervals:` and the deprecated `mute_time_intervals:`).
+    pub time_intervals: BTreeMap<String, TimeIntervalSet>,
+    /// Template files the `templates:` globs matched, resolved against the config directory.
     pub templates: Vec<PathBuf>,
+    /// The `templates:` entries as written.
+    pub template_globs: Vec<String>,
+    /// `heartbeats:` (tocsin extension; not acted on yet).
+    pub heartbeats: Vec<HeartbeatConfig>,
+    /// `dead_mans_switch:` (tocsin extension; not acted on yet).
+    pub dead_mans_switch: Option<DeadMansSwitchConfig>,
+    /// Whether `tracing:` was set (accepted, not used).
+    pub has_tracing: bool,
+    /// Whether `event_recorder:` was set (accepted, not used).
+    pub has_event_recorder: bool,
+    /// Warnings: valid, but probably not what was meant, or not supported by tocsin yet.
+    pub warnings: Vec<ConfigWarning>,
+    /// The config re-serialized as YAML (defaults filled in, secrets as `<secret>`), for
+    /// `GET /api/v2/status`'s `config.original`; Alertmanager 0.25's amtool accepts it.
     pub original: String,
+    /// FNV-1a 64 of the file's bytes (`alertmanager_config_hash`).
     pub hash: u64,
-    pub warnings: Vec<String>,
 }
+
+/// FNV-1a 64 over bytes.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Strips serde-saphyr's " at line N, column M" suffix (we print the position ourselves).
+fn strip_position(msg: &str) -> &str {
+    match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(", column ") => &msg[..i],
+        _ => msg,
+    }
+}
+
 impl Config {
+    /// Reads and validates a config file. Relative paths inside resolve against its directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with(path, LoadOptions::default())
+    }
+
+    /// [`Config::load`] with options.
+    pub fn load_with(path: &Path, opts: LoadOptions) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| ConfigError::Invalid {
+            file: file.clone(),
+            errors: vec![Diagnostic {
+                path: String::new(),
+                line: 0,
+                column: 0,
+                message: "the file is not valid UTF-8".into(),
+            }],
+        })?;
+        let base = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Config::from_yaml_with(&text, base, &file, opts)
+    }
+
+    /// Validates a config given as text. `base_dir` resolves relative paths; `file_name` is
+    /// used in error messages.
+    pub fn from_yaml(text: &str, base_dir: &Path, file_name: &str) -> Result<Config, ConfigError> {
+        Config::from_yaml_with(text, base_dir, file_name, LoadOptions::default())
+    }
+
+    /// [`Config::from_yaml`] with options.
+    pub fn from_yaml_with(
+        text: &str,
+        base_dir: &Path,
+        file_name: &str,
+        opts: LoadOptions,
+    ) -> Result<Config, ConfigError> {
+        let invalid = |errors: Vec<Diagnostic>| ConfigError::Invalid {
+            file: file_name.to_owned(),
+            errors,
+        };
+        if text.len() > MAX_CONFIG_BYTES {
+            return Err(invalid(vec![Diagnostic {
+                path: String::new(),
+                line: 0,
+                column: 0,
+                message: format!("the file is larger than {MAX_CONFIG_BYTES} bytes"),
+            }]));
+        }
+        let options = serde_saphyr::options! { with_snippet: false };
+        let parsed: Result<Option<RawConfig>, _> =
+            serde_saphyr::from_str_with_options(text, options);
+        let index = PathIndex::build(text);
+        let raw = match parsed {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                return Err(invalid(vec![Diagnostic {
+                    path: String::new(),
+                    line: 0,
+                    column: 0,
+                    message: "no route provided in config (the file is empty)".into(),
+                }]));
+            }
+            Err(e) => {
+                let (line, column) = e
+                    .location()
+                    .map(|l| (l.line(), l.column()))
+                    .unwrap_or((0, 0));
+                let path = index.path_at(line, column).unwrap_or("").to_owned();
+                let message = strip_position(&e.without_snippet().to_string()).to_owned();
+                return Err(invalid(vec![Diagnostic {
+                    path,
+                    line,
+                    column,
+                    message,
+                }]));
+            }
+        };
+        let mut ctx = Ctx::new(&index, base_dir);
+        let cfg = build(raw, &mut ctx, opts, text);
+        if ctx.errors.is_empty() {
+            let mut cfg = cfg;
+            cfg.warnings = ctx.warnings;
+            Ok(cfg)
+        } else {
+            let mut errors = ctx.errors;
+            errors.sort_by_key(|d| (d.line, d.column));
+            Err(invalid(errors))
+        }
+    }
+
+    /// The receiver with this name.
     pub fn receiver(&self, name: &str) -> Option<&Receiver> {
         self.receivers.iter().find(|r| r.name == name)
     }
 }
-#[derive(Debug, Clone, Default)]
-pub struct GlobalConfig {
-    pub resolve_timeout: Duration,
-}
-#[derive(Debug, Clone, PartialEq)]
-pub enum GroupBy {
-    Labels(Vec<String>),
-    All,
-}
-#[derive(Debug, Clone)]
-pub struct Route {
-    pub receiver: String,
-    pub group_by: GroupBy,
-    pub matchers: Vec<Matcher>,
-    pub continue_matching: bool,
-    pub group_wait: Duration,
-    pub group_interval: Duration,
-    pub repeat_interval: Duration,
-    pub mute_time_intervals: Vec<String>,
-    pub active_time_intervals: Vec<String>,
-    pub routes: Vec<Route>,
-    pub key: String,
-    pub id: String,
-}
-#[derive(Debug, Clone)]
-pub struct Receiver {
-    pub name: String,
-    pub webhook_configs: Vec<WebhookConfig>,
-}
-#[derive(Debug, Clone, Default)]
-pub struct WebhookConfig {
-    pub send_resolved: bool,
-    pub url: Option<Secret<String>>,
-    pub url_file: Option<PathBuf>,
-    pub http_config: HttpConfig,
-    pub max_alerts: u64,
-    pub timeout: Duration,
-}
-#[derive(Debug, Clone, Default)]
-pub struct HttpConfig {
-    pub follow_redirects: bool,
-}
-impl Config {
-    pub fn load(_p: &std::path::Path) -> Result<Config, String> {
-        Err("config loading arrives with the config branch".into())
+
+fn build(raw: RawConfig, ctx: &mut Ctx<'_>, opts: LoadOptions, text: &str) -> Config {
+    let syntax = opts.matcher_syntax;
+    let mut global = raw.global.unwrap_or_default();
+    global.validate(ctx);
+
+    // Time intervals, both keys, names unique across them.
+    let mute_raw = raw.mute_time_intervals.unwrap_or_default();
+    let ti_raw = raw.time_intervals.unwrap_or_default();
+    let mut time_intervals = BTreeMap::new();
+    for (key, list) in [
+        ("mute_time_intervals", &mute_raw),
+        ("time_intervals", &ti_raw),
+    ] {
+        for (i, set) in list.iter().enumerate() {
+            let path = format!("{key}[{i}]");
+            let v = set.validate(ctx, &path);
+            if !set.name.is_empty() && time_intervals.insert(set.name.clone(), v).is_some() {
+                ctx.error(
+                    &format!("{path}.name"),
+                    format!("time interval {:?} is not unique", set.name),
+                );
+            }
+        }
+    }
+
+    let receivers = receiver::build(raw.receivers.unwrap_or_default(), ctx, &global);
+    let receiver_names: BTreeSet<String> = receivers.iter().map(|r| r.name.clone()).collect();
+    let interval_names: BTreeSet<String> = time_intervals.keys().cloned().collect();
+
+    let raw_route = match raw.route {
+        Some(r) => r,
+        None => {
+            ctx.error("", "no route provided in config");
+            RawRoute::default()
+        }
+    };
+    let names = route::Names {
+        receivers: &receiver_names,
+        time_intervals: &interval_names,
+        syntax,
+    };
+    let mut counter = 0;
+    let route = route::build(&raw_route, None, 0, "route", &names, ctx, &mut counter);
+
+    let raw_inhibit = raw.inhibit_rules.unwrap_or_default();
+    let inhibit_rules = raw_inhibit
+        .iter()
+        .enumerate()
+        .map(|(i, r)| r.validate(ctx, &format!("inhibit_rules[{i}]"), syntax))
+        .collect();
+
+    let template_globs = raw.templates.unwrap_or_default();
+    let mut templates = Vec::new();
+    for (i, g) in template_globs.iter().enumerate() {
+        match templates::resolve_glob(ctx_base(ctx), g) {
+            Ok(files) => templates.extend(files),
+            Err(e) => ctx.error(&format!("templates[{i}]"), e),
+        }
+    }
+
+    let mut heartbeats = raw.heartbeats.unwrap_or_default();
+    validate_heartbeats(&mut heartbeats, ctx, syntax);
+    let mut dead_mans_switch = raw.dead_mans_switch;
+    if let Some(d) = &mut dead_mans_switch {
+        validate_dead_mans_switch(d, ctx, &global.http_config, syntax);
+    }
+    if raw.tracing.is_some() {
+        ctx.warn(
+            "tracing",
+            "tracing: accepted; tocsin does not export traces yet",
+        );
+    }
+    if raw.event_recorder.is_some() {
+        ctx.warn(
+            "event_recorder",
+            "event_recorder: accepted; tocsin does not record events yet",
+        );
+    }
+
+    let original = original::render(
+        &global,
+        &raw_route,
+        &raw_inhibit,
+        &receivers,
+        &template_globs,
+        &mute_raw,
+        &ti_raw,
+    );
+    Config {
+        global,
+        route,
+        receivers,
+        inhibit_rules,
+        time_intervals,
+        templates,
+        template_globs,
+        heartbeats,
+        dead_mans_switch,
+        has_tracing: raw.tracing.is_some(),
+        has_event_recorder: raw.event_recorder.is_some(),
+        warnings: Vec::new(),
+        original,
+        hash: fnv1a(text.as_bytes()),
     }
 }
+
+fn ctx_base<'a>(ctx: &Ctx<'a>) -> &'a Path {
+    ctx.base_dir()
+}
+
+#[cfg(test)]
+mod tests;

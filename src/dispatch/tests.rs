@@ -10,28 +10,20 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Dispatcher, RouteTree};
 use crate::clock;
-use crate::config::{GroupBy, Route};
+use crate::config::{Config, Route};
 use crate::metrics::Metrics;
-use crate::model::{Alert, Duration, LabelSet};
+use crate::model::{Alert, LabelSet};
 use crate::nflog::Nflog;
 use crate::notify::data::NotificationData;
 use crate::notify::{Integration, Notifier, NotifySettings, ReceiverRuntime};
 
 fn root(gw: u64, gi: u64, ri: u64) -> Route {
-    Route {
-        receiver: "r".into(),
-        group_by: GroupBy::Labels(vec!["alertname".into()]),
-        matchers: vec![],
-        continue_matching: false,
-        group_wait: Duration::from_secs(gw),
-        group_interval: Duration::from_secs(gi),
-        repeat_interval: Duration::from_secs(ri),
-        mute_time_intervals: vec![],
-        active_time_intervals: vec![],
-        routes: vec![],
-        key: "{}".into(),
-        id: "{}".into(),
-    }
+    let yaml = format!(
+        "route:\n  receiver: r\n  group_by: [alertname]\n  group_wait: {gw}s\n  group_interval: {gi}s\n  repeat_interval: {ri}s\nreceivers:\n  - name: r\n"
+    );
+    Config::from_yaml(&yaml, std::path::Path::new("."), "test.yml")
+        .expect("valid test config")
+        .route
 }
 
 struct Rig {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::data::NotificationData;
-use super::http::{build_client, classify, transport_error};
+use super::http::{RequestAuth, build_client, classify, transport_error};
 use super::{FailureReason, NotifyError};
 use crate::config::{Secret, WebhookConfig};
 
@@ -18,6 +18,8 @@ pub struct Webhook {
     url: UrlSource,
     /// The HTTP client from `http_config`.
     client: reqwest::Client,
+    /// Authentication and extra headers from `http_config`.
+    auth: RequestAuth,
     /// Whether resolved alerts are sent.
     pub send_resolved: bool,
     /// `max_alerts` (0 = all).
@@ -42,6 +44,7 @@ impl Webhook {
         Ok(Webhook {
             url,
             client: build_client(&c.http_config)?,
+            auth: RequestAuth::new(&c.http_config),
             send_resolved: c.send_resolved,
             max_alerts: c.max_alerts as usize,
             timeout: (!c.timeout.is_zero()).then(|| c.timeout.std()),
@@ -73,6 +76,12 @@ impl Webhook {
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
+        req = self.auth.apply(req).map_err(|e| NotifyError {
+            retry: true,
+            retry_after: None,
+            reason: FailureReason::Other,
+            message: e,
+        })?;
         if let Some(t) = self.timeout {
             req = req.timeout(t);
         }

@@ -1,0 +1,266 @@
+//! Loader tests: defaults and inheritance, error paths and positions, secrets, hostile input.
+
+use std::path::Path;
+
+use super::*;
+use crate::model::Duration;
+
+fn load(text: &str) -> Result<Config, ConfigError> {
+    Config::from_yaml(text, Path::new("/etc/tocsin"), "t.yml")
+}
+
+fn errors(text: &str) -> Vec<Diagnostic> {
+    match load(text) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(e) => e.diagnostics().to_vec(),
+    }
+}
+
+const MINIMAL: &str = "route:\n  receiver: r\nreceivers:\n- name: r\n";
+
+#[test]
+fn defaults() {
+    let c = load(MINIMAL).unwrap();
+    assert_eq!(c.global.resolve_timeout, Duration::from_secs(300));
+    assert_eq!(c.global.smtp_hello, "localhost");
+    assert!(c.global.smtp_require_tls);
+    assert_eq!(c.global.pagerduty_url, DEFAULT_PAGERDUTY_URL);
+    assert!(c.global.http_config.follow_redirects && c.global.http_config.enable_http2);
+    assert_eq!(c.route.group_wait, DEFAULT_GROUP_WAIT);
+    assert_eq!(c.route.group_interval, DEFAULT_GROUP_INTERVAL);
+    assert_eq!(c.route.repeat_interval, DEFAULT_REPEAT_INTERVAL);
+    assert_eq!(c.route.group_by, GroupBy::Labels(vec![]));
+    assert_eq!(c.route.key, "{}");
+    assert_eq!(c.route.id, "{}");
+    assert!(c.warnings.is_empty());
+    assert!(c.receiver("r").is_some() && c.receiver("x").is_none());
+}
+
+#[test]
+fn inheritance() {
+    let c = load(
+        r#"
+global:
+  smtp_from: a@b.c
+  smtp_smarthost: mail:25
+  smtp_require_tls: false
+  slack_api_url: https://hooks.example/x
+  http_config: {proxy_url: "http://proxy:3128"}
+route:
+  receiver: r
+  group_by: [a]
+  group_wait: 1s
+  routes:
+  - matchers: [x=y]
+    group_by: ['...']
+    routes:
+    - match: {z: w}
+      receiver: s
+      group_by: []
+receivers:
+- name: r
+  email_configs: [{to: x@y.z}]
+  webhook_configs: [{url: "http://h/"}, {url: "http://h/", send_resolved: false, http_config: {}}]
+- name: s
+  slack_configs: [{channel: c}]
+  pagerduty_configs: [{service_key: k}]
+"#,
+    )
+    .unwrap();
+    let e = &c.receivers[0].email_configs[0];
+    assert_eq!(e.from.as_deref(), Some("a@b.c"));
+    assert_eq!(e.smarthost.as_deref(), Some("mail:25"));
+    assert_eq!(e.require_tls, Some(false));
+    assert!(!e.send_resolved);
+    let w = &c.receivers[0].webhook_configs;
+    assert!(w[0].send_resolved && !w[1].send_resolved);
+    assert_eq!(
+        w[0].http_config.proxy_url.as_deref(),
+        Some("http://proxy:3128")
+    );
+    assert_eq!(w[1].http_config.proxy_url, None);
+    let s = &c.receivers[1].slack_configs[0];
+    assert_eq!(
+        s.api_url.as_ref().map(|u| u.expose().as_str()),
+        Some("https://hooks.example/x")
+    );
+    assert!(!s.send_resolved);
+    let p = &c.receivers[1].pagerduty_configs[0];
+    assert!(p.send_resolved);
+    assert_eq!(p.url.as_deref(), Some(DEFAULT_PAGERDUTY_URL));
+    let child = &c.route.routes[0];
+    assert_eq!(child.receiver, "r");
+    assert_eq!(child.group_by, GroupBy::All);
+    assert_eq!(child.group_wait, Duration::from_secs(1));
+    let grandchild = &child.routes[0];
+    assert_eq!(
+        grandchild.group_by,
+        GroupBy::All,
+        "an empty group_by inherits"
+    );
+    assert_eq!(grandchild.key, "{}/{x=\"y\"}/{z=\"w\"}");
+    assert_eq!(grandchild.id, "{}/{x=\"y\"}/0/{z=\"w\"}/0");
+    assert_eq!(grandchild.index, 2);
+}
+
+#[test]
+fn error_names_file_line_column_and_path() {
+    let text = "route:\n  receiver: r\n  routes:\n  - receiver: r\n  - receiver: r\n  - receiver: r\n    matchers:\n    - 'a=~\"(\"'\nreceivers:\n- name: r\n";
+    let e = load(text).unwrap_err().to_string();
+    assert!(
+        e.starts_with("t.yml:8:7: route.routes[2].matchers[0]: invalid regex"),
+        "{e}"
+    );
+}
+
+#[test]
+fn several_errors_are_all_reported() {
+    let d = errors(
+        "route:\n  receiver: nope\n  group_interval: 0s\nreceivers:\n- name: r\n- name: r\n",
+    );
+    let paths: Vec<&str> = d.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "route.receiver",
+            "route.group_interval",
+            "receivers[1].name"
+        ]
+    );
+    assert_eq!((d[0].line, d[0].column), (2, 3));
+}
+
+#[test]
+fn strict_yaml() {
+    let d = errors("route:\n  receiver: r\n  recevier: x\nreceivers:\n- name: r\n");
+    assert_eq!(d[0].path, "route.recevier");
+    assert_eq!(d[0].line, 3);
+    assert!(d[0].message.contains("unknown field"), "{}", d[0].message);
+    let d = errors("route:\n  receiver: r\nreceivers:\n- name: r\nroute:\n  receiver: r\n");
+    assert!(d[0].message.contains("duplicate"), "{}", d[0].message);
+    assert_eq!(d[0].line, 5);
+    let d = errors("route:\n  receiver: r\n  group_wait: soon\nreceivers:\n- name: r\n");
+    assert_eq!(d[0].path, "route.group_wait");
+}
+
+#[test]
+fn hostile_input_is_an_error_not_a_crash() {
+    // A billion laughs: 12 levels of 10 aliases each.
+    let mut bomb = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let refs = vec![format!("*l{}", i - 1); 10].join(", ");
+        bomb.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
+    }
+    assert!(load(&bomb).is_err());
+    let deep = format!("route: {}{}", "[".repeat(10_000), "]".repeat(10_000));
+    assert!(load(&deep).is_err());
+    let deep = format!("{}x: 1\n", "a:\n ".repeat(2_000));
+    assert!(load(&deep).is_err());
+    assert!(load("").is_err());
+    assert!(load("---\n...\n").is_err());
+    assert!(load("[1, 2").is_err());
+    assert!(load("route: 5").is_err());
+}
+
+const SECRETS: [&str; 10] = [
+    "S3cr3tPass",
+    "S3cr3tSlack",
+    "S3cr3tHook",
+    "S3cr3tRouting",
+    "S3cr3tBearer",
+    "S3cr3tBasic",
+    "S3cr3tOpsgenie",
+    "S3cr3tZendesk",
+    "S3cr3tToken",
+    "S3cr3tCred",
+];
+
+const SECRET_CONFIG: &str = r#"
+global:
+  smtp_smarthost: mail:25
+  smtp_from: a@b.c
+  smtp_auth_password: S3cr3tPass
+  slack_api_url: https://hooks.slack.com/services/S3cr3tSlack
+route:
+  receiver: r
+receivers:
+- name: r
+  webhook_configs:
+  - url: https://hc.example/ping/S3cr3tHook
+    http_config:
+      bearer_token: S3cr3tBearer
+  - url: https://hc.example/x
+    http_config:
+      basic_auth: {username: u, password: S3cr3tBasic}
+  - url: https://hc.example/y
+    http_config:
+      authorization: {credentials: S3cr3tCred}
+  pagerduty_configs: [{routing_key: S3cr3tRouting}]
+  email_configs: [{to: x@y.z}]
+  slack_configs: [{channel: c}]
+  opsgenie_configs: [{api_key: S3cr3tOpsgenie}]
+  zendesk_configs: [{subdomain: ex, email: a@b.c, api_token: S3cr3tZendesk}]
+heartbeats:
+- {name: backup, period: 1d, token: S3cr3tToken}
+"#;
+
+fn assert_clean(what: &str, text: &str) {
+    for s in SECRETS {
+        assert!(!text.contains(s), "{what} leaks {s}:\n{text}");
+    }
+}
+
+#[test]
+fn secrets_never_leak() {
+    let c = load(SECRET_CONFIG).unwrap();
+    assert_clean("Debug", &format!("{c:?}"));
+    assert_clean("original", &c.original);
+    for w in &c.warnings {
+        assert_clean("warning", &w.to_string());
+    }
+    // Make it invalid in several ways around the secrets; errors must not echo them.
+    for (from, to) in [
+        (
+            "url: https://hc.example/ping/S3cr3tHook",
+            "url: ftp://S3cr3tHook",
+        ),
+        (
+            "routing_key: S3cr3tRouting",
+            "routing_key: S3cr3tRouting, routing_key_file: /x",
+        ),
+        (
+            "bearer_token: S3cr3tBearer",
+            "bearer_token: S3cr3tBearer\n      bearer_token_file: /x",
+        ),
+        (
+            "smtp_auth_password: S3cr3tPass",
+            "smtp_auth_password: [S3cr3tPass]",
+        ),
+        (
+            "api_token: S3cr3tZendesk",
+            "api_token: S3cr3tZendesk, api_token_file: f",
+        ),
+    ] {
+        let bad = SECRET_CONFIG.replace(from, to);
+        let e = load(&bad).unwrap_err();
+        assert_clean("error", &e.to_string());
+        assert_clean("error Debug", &format!("{e:?}"));
+    }
+}
+
+#[test]
+fn relative_paths_resolve_against_the_config_directory() {
+    let c = load(
+        "route:\n  receiver: r\nreceivers:\n- name: r\n  webhook_configs:\n  - url_file: hook.url\n    http_config: {bearer_token_file: /abs/tok}\n",
+    )
+    .unwrap();
+    let w = &c.receivers[0].webhook_configs[0];
+    assert_eq!(
+        w.url_file.as_deref(),
+        Some(Path::new("/etc/tocsin/hook.url"))
+    );
+    assert_eq!(
+        w.http_config.bearer_token_file.as_deref(),
+        Some(Path::new("/abs/tok"))
+    );
+}

@@ -1,0 +1,165 @@
+//! The validation context: collects errors and warnings with their YAML path and position, and
+//! resolves relative paths against the config file's directory. Also the small shared checks
+//! (URLs, host:port, "not both a secret and its `_file`").
+//! Imports: std and the sibling `error` and `locate` modules.
+
+use std::path::{Path, PathBuf};
+
+use super::error::Diagnostic;
+use super::locate::PathIndex;
+
+/// Collects diagnostics while the raw config is turned into the validated one.
+pub(crate) struct Ctx<'a> {
+    index: &'a PathIndex,
+    base_dir: &'a Path,
+    /// Errors found so far.
+    pub(crate) errors: Vec<Diagnostic>,
+    /// Warnings found so far.
+    pub(crate) warnings: Vec<Diagnostic>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(index: &'a PathIndex, base_dir: &'a Path) -> Self {
+        Ctx {
+            index,
+            base_dir,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// An empty context over the same document (to collect and re-path a sub-check's errors).
+    pub(crate) fn new_like(other: &Ctx<'a>) -> Ctx<'a> {
+        Ctx::new(other.index, other.base_dir)
+    }
+
+    pub(crate) fn diagnostic(&self, path: &str, message: impl Into<String>) -> Diagnostic {
+        let (line, column) = self.index.locate(path);
+        Diagnostic {
+            path: path.to_owned(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// Records an error at a YAML path.
+    pub(crate) fn error(&mut self, path: &str, message: impl Into<String>) {
+        let d = self.diagnostic(path, message);
+        self.errors.push(d);
+    }
+
+    /// Records a warning at a YAML path.
+    pub(crate) fn warn(&mut self, path: &str, message: impl Into<String>) {
+        let d = self.diagnostic(path, message);
+        self.warnings.push(d);
+    }
+
+    /// The config file's directory.
+    pub(crate) fn base_dir(&self) -> &'a Path {
+        self.base_dir
+    }
+
+    /// A path as Alertmanager resolves it: relative to the config file's directory.
+    pub(crate) fn resolve(&self, p: &Path) -> PathBuf {
+        if p.as_os_str().is_empty() || p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    /// Resolves an optional path in place.
+    pub(crate) fn resolve_opt(&self, p: &mut Option<PathBuf>) {
+        if let Some(x) = p {
+            *x = self.resolve(x);
+        }
+    }
+}
+
+/// For `skip_serializing_if`: a zero duration (an unset 0.28+ `timeout`).
+pub(crate) fn is_zero(d: &crate::model::Duration) -> bool {
+    d.is_zero()
+}
+
+/// Errors when both a secret and its `_file` are set.
+pub(crate) fn both_set(ctx: &mut Ctx<'_>, path: &str, a: &str, has_a: bool, b: &str, has_b: bool) {
+    if has_a && has_b {
+        ctx.error(path, format!("at most one of {a} & {b} must be configured"));
+    }
+}
+
+/// Why a URL is not acceptable (Alertmanager: http or https, with a host), or None.
+pub(crate) fn url_problem(url: &str) -> Option<&'static str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Some("unsupported scheme \"\" for URL");
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Some("unsupported scheme for URL (want http or https)");
+    }
+    if url.chars().any(|c| c.is_control() || c == ' ') {
+        return Some("invalid character in URL");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return Some("missing host for URL");
+    }
+    None
+}
+
+/// Records an error when a URL is not http(s) with a host. The URL itself is not echoed: it
+/// may be a secret.
+pub(crate) fn check_url(ctx: &mut Ctx<'_>, path: &str, url: &str) {
+    if let Some(p) = url_problem(url) {
+        ctx.error(path, p);
+    }
+}
+
+/// Checks `host:port` as Go's `net.SplitHostPort` does, plus a non-empty port.
+pub(crate) fn host_port_problem(s: &str) -> Option<String> {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        match rest.split_once("]:") {
+            Some((h, p)) => (h, p),
+            None => return Some(format!("address {s:?}: missing port in address")),
+        }
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, _)) if h.contains(':') => {
+                return Some(format!("address {s:?}: too many colons in address"));
+            }
+            Some((h, p)) => (h, p),
+            None => return Some(format!("address {s:?}: missing port in address")),
+        }
+    };
+    let _ = host;
+    if port.is_empty() {
+        return Some(format!("address {s:?}: port cannot be empty"));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(url_problem("http://x/"), None);
+        assert_eq!(url_problem("HTTPS://x:1/a?b#c"), None);
+        assert!(url_problem("ftp://x/").is_some());
+        assert!(url_problem("x/").is_some());
+        assert!(url_problem("http:///a").is_some());
+        assert!(url_problem("http://a b/").is_some());
+    }
+
+    #[test]
+    fn host_ports() {
+        assert_eq!(host_port_problem("localhost:25"), None);
+        assert_eq!(host_port_problem("[::1]:25"), None);
+        assert_eq!(host_port_problem(":25"), None);
+        assert!(host_port_problem("localhost").is_some());
+        assert!(host_port_problem("localhost:").is_some());
+        assert!(host_port_problem("a:b:c").is_some());
+    }
+}
