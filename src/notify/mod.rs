@@ -99,7 +99,7 @@ pub struct NotifyError {
 /// One configured integration.
 pub enum Integration {
     /// A generic webhook.
-    Webhook(webhook::Webhook),
+    Webhook(Box<webhook::Webhook>),
     /// Test-only: hands every notification to a channel.
     #[cfg(test)]
     Channel(tokio::sync::mpsc::UnboundedSender<NotificationData>, bool),
@@ -148,7 +148,7 @@ impl Integration {
         for (i, c) in r.webhook_configs.iter().enumerate() {
             let w = webhook::Webhook::new(c)
                 .map_err(|e| format!("receiver {:?} webhook_configs[{i}]: {e}", r.name))?;
-            out.push((i, Integration::Webhook(w)));
+            out.push((i, Integration::Webhook(Box::new(w))));
         }
         Ok(out)
     }
