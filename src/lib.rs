@@ -19,12 +19,14 @@
 //! | L3 | `notify` | L0–L2 |
 //! | L4 | `dispatch` | L0–L3 |
 //! | L5 | `api` | L0–L4 |
-//! | L6 | `app`, `main.rs` | everything |
+//! | L6 | `app`, `cmd`, `main.rs` | everything |
 //!
 //! `tests/it/layering.rs` fails on an upward import.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod cmd;
 pub mod config;
+pub mod dispatch;
 pub mod model;

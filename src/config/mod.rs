@@ -141,9 +141,9 @@ impl Config {
     /// [`Config::load`] with options.
     pub fn load_with(path: &Path, opts: LoadOptions) -> Result<Config, ConfigError> {
         let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+        let bytes = std::fs::read(path).map_err(|reason| ConfigError::Read {
             file: file.clone(),
-            source,
+            reason,
         })?;
         let text = String::from_utf8(bytes).map_err(|_| ConfigError::Invalid {
             file: file.clone(),
@@ -220,6 +220,7 @@ impl Config {
         if ctx.errors.is_empty() {
             let mut cfg = cfg;
             cfg.warnings = ctx.warnings;
+            cfg.warnings.sort_by_key(|d| (d.line, d.column));
             Ok(cfg)
         } else {
             let mut errors = ctx.errors;
