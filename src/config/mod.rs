@@ -264,20 +264,32 @@ fn build(raw: RawConfig, ctx: &mut Ctx<'_>, opts: LoadOptions, text: &str) -> Co
     let receiver_names: BTreeSet<String> = receivers.iter().map(|r| r.name.clone()).collect();
     let interval_names: BTreeSet<String> = time_intervals.keys().cloned().collect();
 
-    let raw_route = match raw.route {
-        Some(r) => r,
-        None => {
-            ctx.error("", "no route provided in config");
-            RawRoute::default()
-        }
-    };
+    let has_route = raw.route.is_some();
+    if !has_route {
+        ctx.error("", "no route provided in config");
+    }
+    let raw_route = raw.route.unwrap_or_default();
     let names = route::Names {
         receivers: &receiver_names,
         time_intervals: &interval_names,
         syntax,
     };
     let mut counter = 0;
-    let route = route::build(&raw_route, None, 0, "route", &names, ctx, &mut counter);
+    // Without a route, the root checks would only repeat "no route".
+    let mut route_ctx = Ctx::new_like(ctx);
+    let route = route::build(
+        &raw_route,
+        None,
+        0,
+        "route",
+        &names,
+        &mut route_ctx,
+        &mut counter,
+    );
+    if has_route {
+        ctx.errors.append(&mut route_ctx.errors);
+        ctx.warnings.append(&mut route_ctx.warnings);
+    }
 
     let raw_inhibit = raw.inhibit_rules.unwrap_or_default();
     let inhibit_rules = raw_inhibit

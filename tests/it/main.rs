@@ -1,3 +1,6 @@
 //! The one integration-test binary: every scenario module is declared here.
 
+mod cli;
+mod config_corpus;
 mod layering;
+mod support;
