@@ -19,7 +19,7 @@
 //! | L3 | `notify` | L0–L2 |
 //! | L4 | `dispatch` | L0–L3 |
 //! | L5 | `api` | L0–L4 |
-//! | L6 | `app`, `main.rs` | everything |
+//! | L6 | `app`, `cmd`, `main.rs` | everything |
 //!
 //! `tests/it/layering.rs` fails on an upward import.
 #![forbid(unsafe_code)]
@@ -29,9 +29,11 @@ pub mod alerts;
 pub mod api;
 pub mod app;
 pub mod clock;
+pub mod cmd;
 pub mod config;
 pub mod dispatch;
 pub mod metrics;
 pub mod model;
 pub mod nflog;
 pub mod notify;
+pub mod template;

@@ -1,6 +1,9 @@
-//! The `tocsin` binary: command-line parsing and the entry points of each command.
+//! The `tocsin` binary: parses the command line and runs the command (see `tocsin::cmd`).
 #![forbid(unsafe_code)]
 
+use clap::Parser;
+
 fn main() {
-    println!("tocsin {}", env!("CARGO_PKG_VERSION"));
+    let cli = tocsin::cmd::Cli::parse();
+    std::process::exit(tocsin::cmd::main(cli));
 }

@@ -38,12 +38,12 @@ pub type ConfigWarning = Diagnostic;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{file}: cannot read the config file: {source}")]
+    #[error("{file}: cannot read the config file: {reason}")]
     Read {
         /// The file as named.
         file: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, so not also a `source()`).
+        reason: std::io::Error,
     },
     /// The file is not a valid config; every problem found is listed.
     #[error("{}", render(file, errors))]

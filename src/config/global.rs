@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::http::{HttpConfig, TlsConfig};
 use super::secret::Secret;
-use super::validate::{Ctx, both_set, check_url, host_port_problem};
+use super::validate::{Ctx, both_set, check_secret_url, check_url, host_port_problem};
 use crate::model::Duration;
 
 /// Default `global.pagerduty_url`.
@@ -297,10 +297,10 @@ impl GlobalConfig {
             ctx.error("global.smtp_smarthost", e);
         }
         if let Some(u) = &self.slack_api_url {
-            check_url(ctx, "global.slack_api_url", u.expose());
+            check_secret_url(ctx, "global.slack_api_url", u.expose());
         }
         if let Some(u) = &self.mattermost_webhook_url {
-            check_url(ctx, "global.mattermost_webhook_url", u.expose());
+            check_secret_url(ctx, "global.mattermost_webhook_url", u.expose());
         }
         for (k, u) in [
             ("pagerduty_url", Some(&self.pagerduty_url)),

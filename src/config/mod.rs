@@ -141,9 +141,9 @@ impl Config {
     /// [`Config::load`] with options.
     pub fn load_with(path: &Path, opts: LoadOptions) -> Result<Config, ConfigError> {
         let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+        let bytes = std::fs::read(path).map_err(|reason| ConfigError::Read {
             file: file.clone(),
-            source,
+            reason,
         })?;
         let text = String::from_utf8(bytes).map_err(|_| ConfigError::Invalid {
             file: file.clone(),
@@ -220,6 +220,7 @@ impl Config {
         if ctx.errors.is_empty() {
             let mut cfg = cfg;
             cfg.warnings = ctx.warnings;
+            cfg.warnings.sort_by_key(|d| (d.line, d.column));
             Ok(cfg)
         } else {
             let mut errors = ctx.errors;
@@ -263,20 +264,32 @@ fn build(raw: RawConfig, ctx: &mut Ctx<'_>, opts: LoadOptions, text: &str) -> Co
     let receiver_names: BTreeSet<String> = receivers.iter().map(|r| r.name.clone()).collect();
     let interval_names: BTreeSet<String> = time_intervals.keys().cloned().collect();
 
-    let raw_route = match raw.route {
-        Some(r) => r,
-        None => {
-            ctx.error("", "no route provided in config");
-            RawRoute::default()
-        }
-    };
+    let has_route = raw.route.is_some();
+    if !has_route {
+        ctx.error("", "no route provided in config");
+    }
+    let raw_route = raw.route.unwrap_or_default();
     let names = route::Names {
         receivers: &receiver_names,
         time_intervals: &interval_names,
         syntax,
     };
     let mut counter = 0;
-    let route = route::build(&raw_route, None, 0, "route", &names, ctx, &mut counter);
+    // Without a route, the root checks would only repeat "no route".
+    let mut route_ctx = Ctx::new_like(ctx);
+    let route = route::build(
+        &raw_route,
+        None,
+        0,
+        "route",
+        &names,
+        &mut route_ctx,
+        &mut counter,
+    );
+    if has_route {
+        ctx.errors.append(&mut route_ctx.errors);
+        ctx.warnings.append(&mut route_ctx.warnings);
+    }
 
     let raw_inhibit = raw.inhibit_rules.unwrap_or_default();
     let inhibit_rules = raw_inhibit

@@ -215,12 +215,20 @@ pub(crate) fn build(
         if raw.receiver.is_empty() {
             ctx.error(path, "root route must specify a default receiver");
         }
-        if !matchers.is_empty()
-            || !raw.matchers.is_empty()
-            || !raw.match_eq.is_empty()
-            || !raw.match_re.is_empty()
-        {
-            ctx.error(path, "root route must not have any matchers");
+        let key = if !raw.matchers.is_empty() {
+            Some("matchers")
+        } else if !raw.match_eq.is_empty() {
+            Some("match")
+        } else if !raw.match_re.is_empty() {
+            Some("match_re")
+        } else {
+            None
+        };
+        if let Some(k) = key {
+            ctx.error(
+                &format!("{path}.{k}"),
+                "root route must not have any matchers",
+            );
         }
         if raw.continue_matching {
             ctx.error(

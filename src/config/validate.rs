@@ -85,7 +85,12 @@ pub(crate) fn is_zero(d: &crate::model::Duration) -> bool {
 /// Errors when both a secret and its `_file` are set.
 pub(crate) fn both_set(ctx: &mut Ctx<'_>, path: &str, a: &str, has_a: bool, b: &str, has_b: bool) {
     if has_a && has_b {
-        ctx.error(path, format!("at most one of {a} & {b} must be configured"));
+        let at = if path.is_empty() {
+            b.to_owned()
+        } else {
+            format!("{path}.{b}")
+        };
+        ctx.error(&at, format!("at most one of {a} & {b} must be configured"));
     }
 }
 
@@ -113,6 +118,14 @@ pub(crate) fn url_problem(url: &str) -> Option<&'static str> {
 pub(crate) fn check_url(ctx: &mut Ctx<'_>, path: &str, url: &str) {
     if let Some(p) = url_problem(url) {
         ctx.error(path, p);
+    }
+}
+
+/// [`check_url`] for a secret URL, which may also be the `<secret>` placeholder (as
+/// Alertmanager accepts, so that a re-serialized config loads again).
+pub(crate) fn check_secret_url(ctx: &mut Ctx<'_>, path: &str, url: &str) {
+    if url != super::secret::SECRET_PLACEHOLDER {
+        check_url(ctx, path, url);
     }
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::global::{DEFAULT_SLACK_APP_URL, GlobalConfig};
 use crate::config::http::{self, HttpConfig};
 use crate::config::secret::Secret;
-use crate::config::validate::{Ctx, both_set, check_url};
+use crate::config::validate::{Ctx, both_set, check_secret_url, check_url};
 use crate::model::Duration;
 
 macro_rules! tmpl {
@@ -265,7 +265,7 @@ impl SlackConfig {
             }
         }
         if let Some(u) = &self.api_url {
-            check_url(ctx, &format!("{path}.api_url"), u.expose());
+            check_secret_url(ctx, &format!("{path}.api_url"), u.expose());
         }
         if self.app_token.is_some() || self.app_token_file.is_some() {
             if let Some(u) = &self.app_url {

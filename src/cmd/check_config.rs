@@ -1,0 +1,65 @@
+//! `tocsin check-config FILE...`: amtool's output and exit codes (0 all valid, 1 otherwise),
+//! plus tocsin's warnings.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::config::Config;
+
+/// Arguments of `check-config`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckConfigOpts {
+    /// Config files to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// Checks each file; returns the exit code.
+pub fn run(opts: &CheckConfigOpts, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let mut failed = 0;
+    for f in &opts.files {
+        let name = f.display();
+        match Config::load(f) {
+            Ok(c) => {
+                let _ = writeln!(out, "Checking '{name}'  SUCCESS");
+                let _ = writeln!(out, "Found:");
+                let _ = writeln!(out, " - global config");
+                let _ = writeln!(out, " - route");
+                let _ = writeln!(out, " - {} inhibit rules", c.inhibit_rules.len());
+                let _ = writeln!(out, " - {} receivers", c.receivers.len());
+                let _ = writeln!(out, " - {} templates", c.templates.len());
+                if !c.time_intervals.is_empty() {
+                    let _ = writeln!(out, " - {} time intervals", c.time_intervals.len());
+                }
+                if !c.warnings.is_empty() {
+                    let _ = writeln!(out, "Warnings:");
+                    for w in &c.warnings {
+                        let _ = writeln!(out, " - {name}:{w}");
+                    }
+                }
+                let _ = writeln!(out);
+            }
+            Err(e) => {
+                failed += 1;
+                let text = e.to_string();
+                if text.lines().count() > 1 {
+                    let _ = writeln!(out, "Checking '{name}'  FAILED:");
+                    for l in text.lines() {
+                        let _ = writeln!(out, "  {l}");
+                    }
+                } else {
+                    let _ = writeln!(out, "Checking '{name}'  FAILED: {text}");
+                }
+                let _ = writeln!(out);
+            }
+        }
+    }
+    if failed > 0 {
+        let _ = writeln!(err, "tocsin: error: failed to validate {failed} file(s)");
+        1
+    } else {
+        0
+    }
+}

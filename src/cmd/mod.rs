@@ -1,0 +1,52 @@
+//! Command bodies of the `tocsin` binary, with Alertmanager's and amtool's flag names
+//! (`--config.file`, `--storage.path`, `--web.listen-address`, ...). `main.rs` only parses the
+//! command line and calls into here.
+//!
+//! Layer L6: may import every module.
+
+pub mod check_config;
+pub mod routes;
+pub mod run;
+
+use clap::{Parser, Subcommand};
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tocsin",
+    version,
+    about = "Alert routing and heartbeat watchdog, compatible with Prometheus Alertmanager",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// The command; `run` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of `run` when no command is given.
+    #[command(flatten)]
+    pub run: run::RunOpts,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon (the default).
+    Run(run::RunOpts),
+    /// Check config files, as `amtool check-config` (exit 0 valid, 1 invalid).
+    CheckConfig(check_config::CheckConfigOpts),
+    /// Show the routing tree or test which receivers an alert reaches, as
+    /// `amtool config routes`.
+    Routes(routes::RoutesOpts),
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub fn main(cli: Cli) -> i32 {
+    match cli.command {
+        None => run::main(cli.run),
+        Some(Command::Run(o)) => run::main(o),
+        Some(Command::CheckConfig(o)) => {
+            check_config::run(&o, &mut std::io::stdout(), &mut std::io::stderr())
+        }
+        Some(Command::Routes(o)) => routes::run(&o, &mut std::io::stdout(), &mut std::io::stderr()),
+    }
+}

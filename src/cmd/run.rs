@@ -1,0 +1,209 @@
+//! `tocsin [run]`: the serving daemon. Binds the listen address, starts the app, reloads on
+//! SIGHUP and shuts down cleanly on SIGTERM/SIGINT. The flags are Alertmanager's.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use tracing::info;
+
+use anyhow::Context as _;
+
+use crate::app;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `key=value` text lines.
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Log level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Everything.
+    Debug,
+    /// Lifecycle and above (default).
+    Info,
+    /// Problems.
+    Warn,
+    /// Failures only.
+    Error,
+}
+
+/// Flags of `run` (Alertmanager's names).
+#[derive(Debug, Clone, Args)]
+pub struct RunOpts {
+    /// Config file (Alertmanager's `alertmanager.yml` schema plus tocsin's extensions).
+    #[arg(
+        long = "config.file",
+        value_name = "FILE",
+        default_value = "alertmanager.yml"
+    )]
+    pub config_file: PathBuf,
+    /// Directory of the persistent state.
+    #[arg(long = "storage.path", value_name = "DIR", default_value = "data/")]
+    pub storage_path: PathBuf,
+    /// Address the HTTP API listens on.
+    #[arg(
+        long = "web.listen-address",
+        value_name = "ADDR",
+        default_value = ":9093"
+    )]
+    pub web_listen_address: String,
+    /// The URL under which tocsin is reachable (used in links and `externalURL`).
+    #[arg(long = "web.external-url", value_name = "URL")]
+    pub web_external_url: Option<String>,
+    /// Log level.
+    #[arg(long = "log.level", value_enum, default_value = "info")]
+    pub log_level: LogLevel,
+    /// Log format.
+    #[arg(long = "log.format", value_enum, default_value = "logfmt")]
+    pub log_format: LogFormat,
+    /// How long notification-log entries are kept at most.
+    #[arg(
+        long = "data.retention",
+        value_name = "DURATION",
+        default_value = "120h"
+    )]
+    pub data_retention: crate::model::Duration,
+    /// How often resolved alerts and expired log entries are garbage-collected.
+    #[arg(
+        long = "alerts.gc-interval",
+        value_name = "DURATION",
+        default_value = "30m"
+    )]
+    pub alerts_gc_interval: crate::model::Duration,
+    /// How long one notification is retried (5xx, 429, connection errors) before it is given
+    /// up. Retries continue across group_interval ticks (unlike Alertmanager).
+    #[arg(
+        long = "notify.max-retry-duration",
+        value_name = "DURATION",
+        default_value = "15m"
+    )]
+    pub notify_max_retry: crate::model::Duration,
+}
+
+/// Sets up `tracing` output on stderr.
+pub fn init_logging(level: LogLevel, format: LogFormat) {
+    let level = match level {
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Warn => tracing::Level::WARN,
+        LogLevel::Error => tracing::Level::ERROR,
+    };
+    let b = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    // A second initialisation (tests) is harmless: keep the first.
+    let _ = match format {
+        LogFormat::Logfmt => b.try_init(),
+        LogFormat::Json => b.json().try_init(),
+    };
+}
+
+/// Entry point of `run`: logging, a runtime, then [`run`]; the exit code.
+pub fn main(opts: RunOpts) -> i32 {
+    init_logging(opts.log_level, opts.log_format);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "Cannot start the runtime.");
+            return 1;
+        }
+    };
+    match rt.block_on(run(opts)) {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "Exiting.");
+            1
+        }
+    }
+}
+
+/// Go's `:9093` means every interface.
+fn listen_address(a: &str) -> String {
+    if a.starts_with(':') {
+        format!("0.0.0.0{a}")
+    } else {
+        a.to_owned()
+    }
+}
+
+/// Serves until SIGTERM/SIGINT; SIGHUP reloads the config.
+pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
+    info!(version = env!("CARGO_PKG_VERSION"), "Starting tocsin.");
+    // Signal handlers first: a SIGTERM that arrives during start-up must stop us cleanly.
+    let mut signals = Signals::new()?;
+    let addr = listen_address(&opts.web_listen_address);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let mut app_opts = app::Options::new(&opts.config_file);
+    app_opts.storage_path = opts.storage_path.clone();
+    app_opts.external_url = opts.web_external_url.clone();
+    app_opts.retention = opts.data_retention.std();
+    app_opts.gc_interval = opts.alerts_gc_interval.std();
+    app_opts.max_retry = opts.notify_max_retry.std();
+    let handle = app::start(app_opts, listener).await?;
+    info!(file = %opts.config_file.display(), "Completed loading of configuration file.");
+    while let Signal::Reload = signals.next().await {
+        // The reload logs its own outcome.
+        let _ = handle.reload().await;
+    }
+    info!("Received shutdown signal; exiting.");
+    handle.shutdown().await;
+    Ok(())
+}
+
+enum Signal {
+    Reload,
+    Stop,
+}
+
+/// SIGHUP (reload), SIGTERM and SIGINT (stop), installed once at start.
+struct Signals {
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn new() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    #[cfg(unix)]
+    async fn next(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.hup.recv() => Signal::Reload,
+            _ = self.term.recv() => Signal::Stop,
+            _ = self.int.recv() => Signal::Stop,
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> anyhow::Result<Self> {
+        Ok(Signals {})
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> Signal {
+        let _ = tokio::signal::ctrl_c().await;
+        Signal::Stop
+    }
+}
