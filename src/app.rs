@@ -25,6 +25,7 @@ use crate::dispatch::{Dispatcher, RouteTree};
 use crate::metrics::Metrics;
 use crate::nflog::Nflog;
 use crate::notify::{Notifier, NotifySettings};
+use crate::template::Templates;
 
 /// Start-up options (from the command line).
 #[derive(Debug, Clone)]
@@ -96,6 +97,7 @@ fn hostname() -> String {
 struct Parts {
     tree: Arc<RouteTree>,
     notifier: Arc<Notifier>,
+    templates: Arc<Templates>,
 }
 
 fn build(
@@ -105,6 +107,7 @@ fn build(
     settings: &NotifySettings,
     cancel: &CancellationToken,
 ) -> Result<Parts, String> {
+    let templates = Arc::new(cfg.load_templates().map_err(|e| e.to_string())?);
     let receivers = Notifier::build_receivers(&cfg.receivers)?;
     metrics.receivers.set(receivers.len() as i64);
     metrics.integrations.set(
@@ -114,6 +117,7 @@ fn build(
             .sum::<usize>() as i64,
     );
     Ok(Parts {
+        templates,
         tree: Arc::new(RouteTree::new(&cfg.route)),
         notifier: Arc::new(Notifier::new(
             receivers,
@@ -172,6 +176,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         store: Arc::clone(&store),
         dispatcher: dispatcher.clone(),
         config: Mutex::new(Arc::new(cfg)),
+        templates: Mutex::new(Arc::clone(&parts.templates)),
         metrics: Arc::clone(&metrics),
         reload: reload_tx.clone(),
         started: clock::now(),
@@ -209,6 +214,8 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
                         }
                         loaded(&metrics, &cfg);
                         *state.config.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(cfg);
+                        *state.templates.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Arc::clone(&parts.templates);
                         state
                             .dispatcher
                             .reload(parts.tree, parts.notifier, &state.store.list());

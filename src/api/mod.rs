@@ -11,6 +11,7 @@
 
 mod alerts;
 mod ops;
+mod preview;
 mod v2read;
 
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,7 @@ use crate::alerts::AlertStore;
 use crate::config::Config;
 use crate::dispatch::Dispatcher;
 use crate::metrics::Metrics;
+use crate::template::Templates;
 
 /// Largest accepted request body (413 above).
 pub const MAX_BODY_BYTES: usize = 64 << 20;
@@ -43,6 +45,8 @@ pub struct ApiState {
     pub dispatcher: Dispatcher,
     /// The loaded config (swapped on reload).
     pub config: Mutex<Arc<Config>>,
+    /// The notification templates of the loaded config (swapped on reload).
+    pub templates: Mutex<Arc<Templates>>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Where `POST /-/reload` sends its request.
@@ -196,6 +200,7 @@ async fn route(state: &ApiState, req: Req) -> Response {
             )
         }
         "/api/tocsin/v1/webhook" if m == Method::POST => alerts::post_webhook(state, &req),
+        "/api/tocsin/v1/templates/render" if m == Method::POST => preview::render(state, &req),
         "/-/healthy" | "/-/ready" if get => text(StatusCode::OK, "OK"),
         "/-/reload" if m == Method::POST => ops::reload(state).await,
         "/metrics" if get => ops::metrics(state),

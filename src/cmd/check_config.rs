@@ -21,7 +21,12 @@ pub fn run(opts: &CheckConfigOpts, out: &mut dyn Write, err: &mut dyn Write) -> 
     let mut failed = 0;
     for f in &opts.files {
         let name = f.display();
-        match Config::load(f) {
+        // Templates are parsed too: a broken template fails the check, as it fails a load.
+        let loaded = Config::load(f).map_err(|e| e.to_string()).and_then(|c| {
+            c.load_templates().map_err(|e| e.to_string())?;
+            Ok(c)
+        });
+        match loaded {
             Ok(c) => {
                 let _ = writeln!(out, "Checking '{name}'  SUCCESS");
                 let _ = writeln!(out, "Found:");
@@ -43,7 +48,7 @@ pub fn run(opts: &CheckConfigOpts, out: &mut dyn Write, err: &mut dyn Write) -> 
             }
             Err(e) => {
                 failed += 1;
-                let text = e.to_string();
+                let text = e;
                 if text.lines().count() > 1 {
                     let _ = writeln!(out, "Checking '{name}'  FAILED:");
                     for l in text.lines() {

@@ -7,6 +7,7 @@
 pub mod check_config;
 pub mod routes;
 pub mod run;
+pub mod template;
 
 use clap::{Parser, Subcommand};
 
@@ -37,6 +38,16 @@ pub enum Command {
     /// Show the routing tree or test which receivers an alert reaches, as
     /// `amtool config routes`.
     Routes(routes::RoutesOpts),
+    /// Templates: `template render` previews notification text.
+    #[command(subcommand)]
+    Template(TemplateCommand),
+}
+
+/// `tocsin template ...`.
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Render a template against an alert group (webhook payload v4 JSON).
+    Render(template::TemplateRenderOpts),
 }
 
 /// Runs the parsed command line; returns the process exit code.
@@ -48,5 +59,8 @@ pub fn main(cli: Cli) -> i32 {
             check_config::run(&o, &mut std::io::stdout(), &mut std::io::stderr())
         }
         Some(Command::Routes(o)) => routes::run(&o, &mut std::io::stdout(), &mut std::io::stderr()),
+        Some(Command::Template(TemplateCommand::Render(o))) => {
+            template::run(&o, &mut std::io::stdout(), &mut std::io::stderr())
+        }
     }
 }

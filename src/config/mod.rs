@@ -15,6 +15,7 @@ mod original;
 mod receiver;
 mod route;
 mod secret;
+mod template_set;
 mod templates;
 mod time_interval;
 mod validate;

@@ -7,3 +7,4 @@ mod layering;
 mod pipeline;
 mod real_clients;
 mod support;
+mod templates;
