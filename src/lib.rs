@@ -8,12 +8,12 @@
 //! notify/      FlushCtx, stage pipeline, retry + rate limit, one folder per integration     L3
 //! alerts/ silence/ nflog inhibit heartbeat/                                                 L2
 //! config/ template/ storage cluster/                                                        L1
-//! model/ clock timeinterval                                                                 L0
+//! model/ clock metrics timeinterval                                                         L0
 //! ```
 //!
 //! | layer | modules | may import |
 //! |---|---|---|
-//! | L0 | `model`, `clock`, `timeinterval` | std and small crates, no I/O |
+//! | L0 | `model`, `clock`, `metrics`, `timeinterval` | std and small crates, no I/O |
 //! | L1 | `config`, `template`, `storage`, `cluster` | L0 (`config` may use `template` to parse templates at load) |
 //! | L2 | `alerts`, `silence`, `nflog`, `inhibit`, `heartbeat` | L0–L1 (`inhibit`, `heartbeat` may use `alerts`) |
 //! | L3 | `notify` | L0–L2 |

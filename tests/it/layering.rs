@@ -9,6 +9,7 @@ fn layers() -> BTreeMap<&'static str, u8> {
     [
         ("model", 0),
         ("clock", 0),
+        ("metrics", 0),
         ("timeinterval", 0),
         ("config", 1),
         ("template", 1),
