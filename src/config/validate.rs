@@ -3,7 +3,10 @@
 //! (URLs, host:port, "not both a secret and its `_file`").
 //! Imports: std and the sibling `error` and `locate` modules.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+use crate::model::{MatchType, Matcher, MatcherError, MatcherSyntax, parse_matchers};
 
 use super::error::Diagnostic;
 use super::locate::PathIndex;
@@ -16,6 +19,11 @@ pub(crate) struct Ctx<'a> {
     pub(crate) errors: Vec<Diagnostic>,
     /// Warnings found so far.
     pub(crate) warnings: Vec<Diagnostic>,
+    /// Matchers already parsed in this load, by their text: compiling a regex costs far more
+    /// than parsing the rest of a route, and configs repeat the same matchers across routes.
+    matcher_cache: HashMap<(MatchType, String), Result<Matcher, MatcherError>>,
+    /// Same for whole `matchers:` entries.
+    list_cache: HashMap<String, Result<Vec<Matcher>, MatcherError>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -25,7 +33,37 @@ impl<'a> Ctx<'a> {
             base_dir,
             errors: Vec::new(),
             warnings: Vec::new(),
+            matcher_cache: HashMap::new(),
+            list_cache: HashMap::new(),
         }
+    }
+
+    /// A matcher `name op value`, compiled once per distinct `(op, value)` in this load.
+    pub(crate) fn matcher(
+        &mut self,
+        name: &str,
+        op: MatchType,
+        value: &str,
+    ) -> Result<Matcher, MatcherError> {
+        let mut m = self
+            .matcher_cache
+            .entry((op, value.to_owned()))
+            .or_insert_with(|| Matcher::new("", op, value))
+            .clone()?;
+        m.name = name.to_owned();
+        Ok(m)
+    }
+
+    /// A `matchers:` entry parsed, once per distinct text in this load.
+    pub(crate) fn matchers(
+        &mut self,
+        text: &str,
+        syntax: MatcherSyntax,
+    ) -> Result<Vec<Matcher>, MatcherError> {
+        self.list_cache
+            .entry(text.to_owned())
+            .or_insert_with(|| parse_matchers(text, syntax))
+            .clone()
     }
 
     /// An empty context over the same document (to collect and re-path a sub-check's errors).

@@ -2,5 +2,6 @@
 
 mod cli;
 mod config_corpus;
+mod examples;
 mod layering;
 mod support;
