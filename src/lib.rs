@@ -25,8 +25,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alerts;
+pub mod api;
+pub mod app;
 pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod dispatch;
+pub mod metrics;
 pub mod model;
+pub mod nflog;
+pub mod notify;

@@ -1,6 +1,9 @@
-//! Dispatch: which routes an alert takes, its aggregation group and group key, and (to come)
-//! the aggregation groups and their timers.
-//!
-//! Layer L4: imports `crate::config`, `crate::model` and lower layers.
+//! Dispatch: the route tree, aggregation groups and their timers (one scheduler for all groups).
+//! Layer L4: imports L0–L3.
 
+pub mod dispatcher;
 pub mod route;
+#[cfg(test)]
+mod tests;
+
+pub use dispatcher::{Dispatcher, GroupView, RouteTree};

@@ -3,12 +3,14 @@
 //!
 //! Layer L0: imports std and small crates (regex, serde) only; no I/O, no clock.
 
+mod alert;
 mod duration;
 mod fingerprint;
 mod labels;
 mod matcher;
 mod quote;
 
+pub use alert::Alert;
 pub use duration::{Duration, DurationError};
 pub use fingerprint::{Fingerprint, FingerprintParseError};
 pub use labels::{LabelSet, NameValidation, is_classic_label_name, is_valid_label_name};
@@ -16,4 +18,4 @@ pub use matcher::{
     MatchType, Matcher, MatcherError, MatcherSyntax, all_match, compile_anchored,
     matchers_to_string, parse_matcher, parse_matchers,
 };
-pub use quote::{go_quote, go_unquote};
+pub use quote::{go_quote, go_regex_quote, go_unquote};

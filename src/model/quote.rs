@@ -87,6 +87,18 @@ pub fn go_unquote(lit: &str) -> Option<String> {
     Some(out)
 }
 
+/// Go's `regexp.QuoteMeta`: escapes every regex metacharacter (`\.+*?()|[]{}^$`).
+pub fn go_regex_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn hex(chars: &mut std::str::Chars<'_>, n: usize) -> Option<u32> {
     let mut v = 0u32;
     for _ in 0..n {
@@ -105,6 +117,15 @@ mod tests {
         assert_eq!(go_quote("a\"b\\c\n"), r#""a\"b\\c\n""#);
         assert_eq!(go_quote("\u{1}"), r#""\x01""#);
         assert_eq!(go_quote("héllo ✓"), "\"héllo ✓\"");
+    }
+
+    #[test]
+    fn regex_quote_like_go() {
+        assert_eq!(go_regex_quote("hook.default"), "hook\\.default");
+        assert_eq!(
+            go_regex_quote("a+b(c)|[d]{e}^$*?\\"),
+            "a\\+b\\(c\\)\\|\\[d\\]\\{e\\}\\^\\$\\*\\?\\\\"
+        );
     }
 
     #[test]

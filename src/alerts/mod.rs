@@ -1,0 +1,145 @@
+//! The alert store: every alert we know, keyed by fingerprint, merged on ingest as Alertmanager
+//! merges, and garbage-collected once resolved.
+//!
+//! Sharded by fingerprint so concurrent POSTs rarely contend. Each shard is a `std::sync::Mutex`:
+//! no lock is ever held across an `.await` (the store has no async code at all).
+//! Layer L2: imports `model` only.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jiff::Timestamp;
+
+use crate::model::{Alert, Fingerprint};
+
+const SHARDS: usize = 16;
+
+type Shard = HashMap<Fingerprint, Arc<Alert>>;
+
+/// The alert store. Cheap to share behind an `Arc`.
+pub struct AlertStore {
+    /// Alerts by fingerprint, split over shards by the fingerprint's low bits.
+    shards: Vec<Mutex<Shard>>,
+}
+
+impl Default for AlertStore {
+    fn default() -> Self {
+        AlertStore {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+        }
+    }
+}
+
+fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    // A panic while holding a shard cannot leave a map half-updated (inserts are single
+    // operations), so a poisoned lock is still safe to use.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl AlertStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn shard(&self, fp: Fingerprint) -> &Mutex<Shard> {
+        &self.shards[(fp.0 as usize) % SHARDS]
+    }
+
+    /// Inserts a new version of an alert: merged with the stored one when their activity ranges
+    /// overlap, otherwise replacing it. Returns the stored result.
+    pub fn put(&self, alert: Alert, now: Timestamp) -> Arc<Alert> {
+        let mut shard = lock(self.shard(alert.fingerprint));
+        let stored = match shard.get(&alert.fingerprint) {
+            Some(old) if old.overlaps(&alert) => Arc::new(old.merge(&alert, now)),
+            _ => Arc::new(alert),
+        };
+        shard.insert(stored.fingerprint, Arc::clone(&stored));
+        stored
+    }
+
+    /// The alert with this fingerprint.
+    pub fn get(&self, fp: Fingerprint) -> Option<Arc<Alert>> {
+        lock(self.shard(fp)).get(&fp).cloned()
+    }
+
+    /// Every stored alert (unordered).
+    pub fn list(&self) -> Vec<Arc<Alert>> {
+        let mut out = Vec::with_capacity(self.len());
+        for s in &self.shards {
+            out.extend(lock(s).values().cloned());
+        }
+        out
+    }
+
+    /// Number of stored alerts.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes alerts resolved at `now`; returns how many were removed.
+    pub fn gc(&self, now: Timestamp) -> usize {
+        let mut removed = 0;
+        for s in &self.shards {
+            let mut shard = lock(s);
+            let before = shard.len();
+            shard.retain(|_, a| !a.resolved_at(now));
+            removed += before - shard.len();
+        }
+        removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LabelSet;
+
+    fn ts(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).unwrap()
+    }
+
+    fn alert(name: &str, starts: i64, ends: i64, updated: i64) -> Alert {
+        let labels: LabelSet = [("alertname", name)].into_iter().collect();
+        Alert {
+            fingerprint: labels.fingerprint(),
+            labels: Arc::new(labels),
+            annotations: Arc::default(),
+            starts_at: ts(starts),
+            ends_at: ts(ends),
+            generator_url: String::new(),
+            updated_at: ts(updated),
+            timeout: false,
+        }
+    }
+
+    #[test]
+    fn put_merges_overlapping_and_replaces_others() {
+        let store = AlertStore::new();
+        store.put(alert("A", 0, 300, 0), ts(0));
+        let merged = store.put(alert("A", 100, 400, 100), ts(100));
+        assert_eq!(merged.starts_at, ts(0), "overlap keeps the earliest start");
+        let refired = store.put(alert("A", 1000, 1300, 1000), ts(1000));
+        assert_eq!(
+            refired.starts_at,
+            ts(1000),
+            "no overlap: a re-fire starts anew"
+        );
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn gc_drops_resolved() {
+        let store = AlertStore::new();
+        store.put(alert("A", 0, 10, 0), ts(0));
+        store.put(alert("B", 0, 1000, 0), ts(0));
+        assert_eq!(store.gc(ts(20)), 1);
+        assert_eq!(store.list().len(), 1);
+        assert!(store.get(alert("B", 0, 0, 0).fingerprint).is_some());
+    }
+}

@@ -1,0 +1,267 @@
+//! Alert ingest: `POST /api/v2/alerts` with Alertmanager's defaults, validation, best-effort
+//! insert and status codes (reference §1.2), and `POST /api/tocsin/v1/webhook`, which takes an
+//! Alertmanager webhook payload (v4) so another Alertmanager or Grafana can forward to us.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::{ApiState, Req, json, raw, swagger_error};
+use crate::clock;
+use crate::model::{Alert, LabelSet, NameValidation};
+
+/// One element of the POST body.
+#[derive(Deserialize)]
+struct Postable {
+    labels: Option<LabelSet>,
+    #[serde(default)]
+    annotations: Option<LabelSet>,
+    #[serde(rename = "startsAt", default)]
+    starts_at: Option<Timestamp>,
+    #[serde(rename = "endsAt", default)]
+    ends_at: Option<Timestamp>,
+    #[serde(rename = "generatorURL", default)]
+    generator_url: Option<String>,
+}
+
+/// Go's zero time: treated as "not set".
+fn non_zero(t: Option<Timestamp>) -> Option<Timestamp> {
+    t.filter(|t| t.as_second() != -62135596800)
+}
+
+fn media_type_ok(req: &Req) -> Result<(), Response> {
+    let ct = req
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media = ct.split(';').next().unwrap_or("").trim();
+    if media.eq_ignore_ascii_case("application/json") {
+        return Ok(());
+    }
+    Err(swagger_error(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        415,
+        &format!("unsupported media type {media:?}, only [application/json] are allowed"),
+    ))
+}
+
+/// A `generatorURL` go-swagger would reject as not a URI.
+fn bad_uri(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() || c == ' ') || s.starts_with(':')
+}
+
+/// Applies Alertmanager's defaults and validation to one alert.
+fn build(p: Postable, now: Timestamp, resolve_timeout: SignedDuration) -> Result<Alert, String> {
+    let mut labels = p.labels.unwrap_or_default();
+    labels.remove_empty();
+    let starts = non_zero(p.starts_at);
+    let ends = non_zero(p.ends_at);
+    let starts_at = starts.or(ends).unwrap_or(now);
+    let (ends_at, timeout) = match ends {
+        Some(e) => (e, false),
+        None => (now.checked_add(resolve_timeout).unwrap_or(now), true),
+    };
+    if ends.is_some_and(|e| e < starts_at) {
+        return Err("start time must be before end time".into());
+    }
+    labels
+        .validate(NameValidation::Utf8)
+        .map_err(|e| format!("invalid label set: {e}"))?;
+    if labels.is_empty() {
+        return Err("at least one label pair required".into());
+    }
+    let annotations = p.annotations.unwrap_or_default();
+    annotations
+        .validate(NameValidation::Utf8)
+        .map_err(|e| format!("invalid annotations: {e}"))?;
+    Ok(Alert {
+        fingerprint: labels.fingerprint(),
+        labels: Arc::new(labels),
+        annotations: Arc::new(annotations),
+        starts_at,
+        ends_at,
+        generator_url: p.generator_url.unwrap_or_default(),
+        updated_at: now,
+        timeout,
+    })
+}
+
+/// Validates, stores and dispatches; answers 200, or 400 listing the invalid alerts (the valid
+/// ones are kept, as Alertmanager does).
+fn ingest(state: &ApiState, postables: Vec<Postable>) -> Response {
+    let now = clock::now();
+    let cfg = state.config();
+    let resolve_timeout = SignedDuration::try_from(cfg.global.resolve_timeout.std())
+        .unwrap_or(SignedDuration::from_mins(5));
+    let mut errors = Vec::new();
+    let mut stored = Vec::with_capacity(postables.len());
+    let (mut firing, mut resolved) = (0u64, 0u64);
+    for p in postables {
+        let counts_firing = non_zero(p.ends_at).is_none_or(|e| e > now);
+        if counts_firing {
+            firing += 1;
+        } else {
+            resolved += 1;
+        }
+        match build(p, now, resolve_timeout) {
+            Ok(a) => stored.push(state.store.put(a, now)),
+            Err(e) => errors.push(e),
+        }
+    }
+    let m = &state.metrics;
+    let v2 = |status: &str| vec![("status", status.to_owned()), ("version", "v2".to_owned())];
+    m.alerts_received
+        .get_or_create(&v2("firing"))
+        .inc_by(firing);
+    m.alerts_received
+        .get_or_create(&v2("resolved"))
+        .inc_by(resolved);
+    if !errors.is_empty() {
+        m.alerts_invalid
+            .get_or_create(&vec![("version", "v2".to_owned())])
+            .inc_by(errors.len() as u64);
+    }
+    state.dispatcher.ingest(&stored);
+    if errors.is_empty() {
+        raw(StatusCode::OK, "application/json", Vec::new())
+    } else {
+        json(StatusCode::BAD_REQUEST, &errors.join("; "))
+    }
+}
+
+fn parse_error(e: &serde_json::Error) -> Response {
+    swagger_error(
+        StatusCode::BAD_REQUEST,
+        400,
+        &format!("parsing alerts body from \"\" failed, because {e}"),
+    )
+}
+
+/// `POST /api/v2/alerts`.
+pub(super) fn post(state: &ApiState, req: &Req) -> Response {
+    if let Err(r) = media_type_ok(req) {
+        return r;
+    }
+    let postables: Vec<Postable> = match serde_json::from_slice(&req.body) {
+        Ok(p) => p,
+        Err(e) => return parse_error(&e),
+    };
+    for (i, p) in postables.iter().enumerate() {
+        if p.labels.is_none() {
+            return swagger_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                602,
+                &format!("{i}.labels in body is required"),
+            );
+        }
+        if let Some(u) = p.generator_url.as_deref().filter(|u| bad_uri(u)) {
+            return swagger_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                601,
+                &format!("{i}.generatorURL in body must be of type uri: {u:?}"),
+            );
+        }
+    }
+    ingest(state, postables)
+}
+
+/// The parts of an Alertmanager webhook payload (v4) we ingest.
+#[derive(Deserialize)]
+struct WebhookPayload {
+    version: Option<String>,
+    alerts: Vec<Postable>,
+}
+
+/// `POST /api/tocsin/v1/webhook`: an Alertmanager webhook body; its alerts are ingested as if
+/// POSTed to `/api/v2/alerts` (a firing alert's zero `endsAt` counts as unset).
+pub(super) fn post_webhook(state: &ApiState, req: &Req) -> Response {
+    if let Err(r) = media_type_ok(req) {
+        return r;
+    }
+    let payload: WebhookPayload = match serde_json::from_slice(&req.body) {
+        Ok(p) => p,
+        Err(e) => {
+            return swagger_error(
+                StatusCode::BAD_REQUEST,
+                400,
+                &format!("not an Alertmanager webhook payload: {e}"),
+            );
+        }
+    };
+    if payload.version.as_deref().is_some_and(|v| v != "4") {
+        return swagger_error(
+            StatusCode::BAD_REQUEST,
+            400,
+            &format!(
+                "unsupported webhook payload version {:?}; tocsin reads version \"4\"",
+                payload.version.unwrap_or_default()
+            ),
+        );
+    }
+    for (i, p) in payload.alerts.iter().enumerate() {
+        if p.labels.is_none() {
+            return swagger_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                602,
+                &format!("alerts.{i}.labels in body is required"),
+            );
+        }
+    }
+    ingest(state, payload.alerts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn postable(json: &str) -> Postable {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn defaults_and_validation() {
+        let now = ts("2026-01-01T00:00:00Z");
+        let rt = SignedDuration::from_mins(5);
+        let a = build(postable(r#"{"labels":{"a":"1","b":""}}"#), now, rt).unwrap();
+        assert_eq!(a.starts_at, now);
+        assert_eq!(a.ends_at, ts("2026-01-01T00:05:00Z"));
+        assert!(a.timeout);
+        assert_eq!(a.labels.len(), 1, "empty labels are dropped");
+        let only_end = build(
+            postable(r#"{"labels":{"a":"1"},"endsAt":"2025-12-31T00:00:00Z"}"#),
+            now,
+            rt,
+        )
+        .unwrap();
+        assert_eq!(
+            only_end.starts_at, only_end.ends_at,
+            "startsAt defaults to endsAt"
+        );
+        let zero = build(
+            postable(r#"{"labels":{"a":"1"},"endsAt":"0001-01-01T00:00:00Z"}"#),
+            now,
+            rt,
+        )
+        .unwrap();
+        assert!(zero.timeout, "Go's zero time counts as unset");
+        let errs = [
+            (r#"{"labels":{}}"#, "at least one label pair required"),
+            (r#"{"labels":{"a":""}}"#, "at least one label pair required"),
+            (
+                r#"{"labels":{"a":"1"},"startsAt":"2026-01-02T00:00:00Z","endsAt":"2026-01-01T00:00:00Z"}"#,
+                "start time must be before end time",
+            ),
+        ];
+        for (body, want) in errs {
+            assert_eq!(build(postable(body), now, rt).unwrap_err(), want, "{body}");
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The HTTP surface: Alertmanager's API v2, the operational endpoints (`/-/healthy`, `/-/ready`,
+//! `/-/reload`, `/metrics`), the v1 tombstones (410) and our own `/api/tocsin/v1`.
+//!
+//! One warp filter reads the request (method, path, query, headers, a size-limited body) and a
+//! plain `match` routes it: every status code and error body is decided here, in one place,
+//! the way Alertmanager answers. Layer L5: imports L0–L4.
+
+// In this module an error value *is* the HTTP answer (`Result<_, Response>`); boxing it buys
+// nothing on these cold paths.
+#![allow(clippy::result_large_err)]
+
+mod alerts;
+mod ops;
+mod v2read;
+
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use jiff::Timestamp;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+use warp::Filter;
+use warp::http::{HeaderMap, Method, StatusCode};
+use warp::reply::Response;
+
+use crate::alerts::AlertStore;
+use crate::config::Config;
+use crate::dispatch::Dispatcher;
+use crate::metrics::Metrics;
+
+/// Largest accepted request body (413 above).
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+
+/// A reload request: the API sends one and waits for the answer on the oneshot.
+pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
+
+/// What the handlers share.
+pub struct ApiState {
+    /// The alert store.
+    pub store: Arc<AlertStore>,
+    /// The dispatcher.
+    pub dispatcher: Dispatcher,
+    /// The loaded config (swapped on reload).
+    pub config: Mutex<Arc<Config>>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Where `POST /-/reload` sends its request.
+    pub reload: mpsc::Sender<ReloadRequest>,
+    /// Start time, for `uptime`.
+    pub started: Timestamp,
+    /// The external URL.
+    pub external_url: String,
+}
+
+impl ApiState {
+    /// The current config.
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// A JSON response with Alertmanager's `Cache-Control: no-store`.
+pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => raw(status, "application/json", bytes),
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("encoding response: {e}"),
+        ),
+    }
+}
+
+/// A response with a body and content type.
+pub(crate) fn raw(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response {
+    let mut r = Response::new(body.into());
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    if let Ok(v) = content_type.parse() {
+        h.insert("content-type", v);
+    }
+    h.insert(
+        "cache-control",
+        warp::http::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
+/// A plain-text response.
+pub(crate) fn text(status: StatusCode, body: &str) -> Response {
+    raw(
+        status,
+        "text/plain; charset=utf-8",
+        body.as_bytes().to_vec(),
+    )
+}
+
+/// go-swagger's error shape: `{"code":N,"message":"..."}`.
+pub(crate) fn swagger_error(status: StatusCode, code: u16, message: &str) -> Response {
+    #[derive(Serialize)]
+    struct E<'a> {
+        code: u16,
+        message: &'a str,
+    }
+    json(status, &E { code, message })
+}
+
+/// One request as the router sees it.
+pub(crate) struct Req {
+    pub method: Method,
+    pub path: String,
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+async fn read_body(
+    mut stream: impl futures_util::Stream<Item = Result<impl bytes::Buf, warp::Error>> + Unpin,
+) -> Result<Bytes, Response> {
+    let mut out = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let mut chunk =
+            chunk.map_err(|e| text(StatusCode::BAD_REQUEST, &format!("reading body: {e}")))?;
+        if out.len() + chunk.remaining() > MAX_BODY_BYTES {
+            return Err(text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("request body larger than {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+        while chunk.has_remaining() {
+            let c = chunk.chunk();
+            out.extend_from_slice(c);
+            let n = c.len();
+            chunk.advance(n);
+        }
+    }
+    Ok(out.freeze())
+}
+
+/// The whole HTTP surface as one warp filter.
+pub fn routes(
+    state: Arc<ApiState>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
+    warp::method()
+        .and(warp::path::full())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .then(
+            move |method, path: warp::path::FullPath, query, headers, body| {
+                let state = Arc::clone(&state);
+                async move {
+                    let body = match read_body(Box::pin(body)).await {
+                        Ok(b) => b,
+                        Err(r) => return r,
+                    };
+                    let req = Req {
+                        method,
+                        path: path.as_str().to_owned(),
+                        query,
+                        headers,
+                        body,
+                    };
+                    route(&state, req).await
+                }
+            },
+        )
+}
+
+const V1_GONE: &str = "The Alertmanager v1 API was deprecated in version 0.16.0 and is removed as of version 0.27.0 - please use the equivalent route in the v2 API";
+
+async fn route(state: &ApiState, req: Req) -> Response {
+    let path = req.path.trim_end_matches('/');
+    let m = &req.method;
+    let get = m == Method::GET || m == Method::HEAD;
+    match path {
+        "/api/v2/alerts" if m == Method::POST => alerts::post(state, &req),
+        "/api/v2/alerts" if get => v2read::get_alerts(state, &req),
+        "/api/v2/alerts/groups" if get => v2read::get_groups(state, &req),
+        "/api/v2/status" if get => v2read::status(state),
+        "/api/v2/receivers" if get => v2read::receivers(state),
+        "/api/v2/silences" | "/api/v2/silence" => not_supported("silences"),
+        p if p.starts_with("/api/v2/silence/") => not_supported("silences"),
+        p if p.starts_with("/api/v1/") || p == "/api/v1" => {
+            #[derive(Serialize)]
+            struct Gone {
+                status: &'static str,
+                error: &'static str,
+            }
+            json(
+                StatusCode::GONE,
+                &Gone {
+                    status: "deprecated",
+                    error: V1_GONE,
+                },
+            )
+        }
+        "/api/tocsin/v1/webhook" if m == Method::POST => alerts::post_webhook(state, &req),
+        "/-/healthy" | "/-/ready" if get => text(StatusCode::OK, "OK"),
+        "/-/reload" if m == Method::POST => ops::reload(state).await,
+        "/metrics" if get => ops::metrics(state),
+        "" if get => text(
+            StatusCode::OK,
+            "tocsin: an Alertmanager-compatible alert router. API: /api/v2/alerts, /api/v2/alerts/groups, /api/v2/status, /metrics.\n",
+        ),
+        "/api/v2/alerts"
+        | "/api/v2/alerts/groups"
+        | "/api/v2/status"
+        | "/api/v2/receivers"
+        | "/api/tocsin/v1/webhook"
+        | "/-/healthy"
+        | "/-/ready"
+        | "/-/reload"
+        | "/metrics" => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+        _ => text(StatusCode::NOT_FOUND, "404 page not found"),
+    }
+}
+
+fn not_supported(what: &str) -> Response {
+    swagger_error(
+        StatusCode::NOT_IMPLEMENTED,
+        501,
+        &format!("{what} are not supported by this version of tocsin yet"),
+    )
+}

@@ -1,0 +1,74 @@
+//! Operational endpoints: `POST /-/reload` and `GET /metrics` (with process metrics read from
+//! `/proc` at scrape time).
+
+use tokio::sync::oneshot;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::{ApiState, raw, text};
+
+/// `POST /-/reload`: asks the app to reload; 200, or 500 with the reason (old config kept).
+pub(super) async fn reload(state: &ApiState) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if state.reload.send(tx).await.is_err() {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
+    match rx.await {
+        Ok(Ok(())) => raw(StatusCode::OK, "text/plain; charset=utf-8", Vec::new()),
+        Ok(Err(e)) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("failed to reload config: {e}"),
+        ),
+        Err(_) => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+    }
+}
+
+/// Reads `/proc/self/stat` and `/proc/self/fd` into the process metrics (Linux only).
+fn update_process_metrics(state: &ApiState) {
+    let m = &state.metrics;
+    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
+        // Fields after the ")" of the command name; utime and stime are fields 14 and 15,
+        // rss is field 24 (in pages).
+        if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let num = |i: usize| {
+                f.get(i - 3)
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            };
+            let ticks = 100.0; // USER_HZ on Linux
+            let cpu = (num(14) + num(15)) / ticks;
+            let prev = m.process_cpu_seconds.get();
+            if cpu > prev {
+                m.process_cpu_seconds.inc_by(cpu - prev);
+            }
+            m.process_resident_memory.set((num(24) * 4096.0) as i64);
+        }
+    }
+    if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+        m.process_open_fds.set(dir.count() as i64);
+    }
+    m.process_start_time
+        .set(state.started.as_millisecond() as f64 / 1000.0);
+    let n = state.store.len();
+    let _ = m
+        .alerts
+        .get_or_create(&vec![("state", "active".to_owned())])
+        .set(n as i64);
+    for s in ["suppressed", "unprocessed"] {
+        let _ = m
+            .alerts
+            .get_or_create(&vec![("state", s.to_owned())])
+            .set(0);
+    }
+}
+
+/// `GET /metrics`.
+pub(super) fn metrics(state: &ApiState) -> Response {
+    update_process_metrics(state);
+    raw(
+        StatusCode::OK,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        state.metrics.encode().into_bytes(),
+    )
+}

@@ -1,0 +1,318 @@
+//! The read side of API v2: alerts (with Alertmanager's filters), alert groups, status and
+//! receivers (reference §1.3).
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use regex::Regex;
+use serde::Serialize;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::{ApiState, Req, json, swagger_error};
+use crate::clock;
+use crate::dispatch::RouteTree;
+use crate::model::{
+    Alert, LabelSet, Matcher, MatcherSyntax, all_match, compile_anchored, parse_matcher,
+};
+
+/// Decodes `application/x-www-form-urlencoded` text (`+` is a space).
+fn url_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The query parameters of `GET /alerts` and `/alerts/groups`.
+struct Filters {
+    active: bool,
+    silenced: bool,
+    inhibited: bool,
+    matchers: Vec<Matcher>,
+    receiver: Option<Regex>,
+}
+
+fn parse_filters(query: &str) -> Result<Filters, Response> {
+    let mut f = Filters {
+        active: true,
+        silenced: true,
+        inhibited: true,
+        matchers: Vec::new(),
+        receiver: None,
+    };
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (url_decode(k), url_decode(v));
+        let flag = |name: &str| -> Result<bool, Response> {
+            match v.as_str() {
+                "true" | "1" | "" => Ok(true),
+                "false" | "0" => Ok(false),
+                _ => Err(swagger_error(
+                    StatusCode::BAD_REQUEST,
+                    400,
+                    &format!("{name} in query must be of type boolean: {v:?}"),
+                )),
+            }
+        };
+        match k.as_str() {
+            "active" => f.active = flag("active")?,
+            "silenced" => f.silenced = flag("silenced")?,
+            "inhibited" => f.inhibited = flag("inhibited")?,
+            "unprocessed" | "muted" => {
+                flag(&k)?; // accepted; nothing is unprocessed and muting comes later
+            }
+            "filter" => match parse_matcher(&v, MatcherSyntax::Fallback) {
+                Ok(m) => f.matchers.push(m),
+                Err(_) => {
+                    return Err(json(
+                        StatusCode::BAD_REQUEST,
+                        &format!("bad matcher format: {v}"),
+                    ));
+                }
+            },
+            "receiver" => match compile_anchored(&v) {
+                Ok(re) => f.receiver = Some(re),
+                Err(e) => return Err(json(StatusCode::BAD_REQUEST, &e.to_string())),
+            },
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+#[derive(Serialize)]
+struct ReceiverRef<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct AlertStatus {
+    state: &'static str,
+    #[serde(rename = "silencedBy")]
+    silenced_by: [String; 0],
+    #[serde(rename = "inhibitedBy")]
+    inhibited_by: [String; 0],
+    #[serde(rename = "mutedBy")]
+    muted_by: [String; 0],
+}
+
+#[derive(Serialize)]
+struct Gettable<'a> {
+    annotations: &'a LabelSet,
+    #[serde(rename = "endsAt")]
+    ends_at: Timestamp,
+    fingerprint: String,
+    receivers: Vec<ReceiverRef<'a>>,
+    #[serde(rename = "startsAt")]
+    starts_at: Timestamp,
+    status: AlertStatus,
+    #[serde(rename = "updatedAt")]
+    updated_at: Timestamp,
+    #[serde(rename = "generatorURL")]
+    generator_url: &'a str,
+    labels: &'a LabelSet,
+}
+
+fn gettable<'a>(a: &'a Alert, receivers: Vec<ReceiverRef<'a>>) -> Gettable<'a> {
+    Gettable {
+        annotations: &a.annotations,
+        ends_at: a.ends_at,
+        fingerprint: a.fingerprint.to_string(),
+        receivers,
+        starts_at: a.starts_at,
+        status: AlertStatus {
+            state: "active",
+            silenced_by: [],
+            inhibited_by: [],
+            muted_by: [],
+        },
+        updated_at: a.updated_at,
+        generator_url: &a.generator_url,
+        labels: &a.labels,
+    }
+}
+
+/// Whether an alert passes the filters (silences and inhibition come later: every alert is
+/// active today, so `active=false` hides all).
+fn passes(f: &Filters, a: &Alert, now: Timestamp) -> bool {
+    a.ends_at >= now && f.active && all_match(&f.matchers, &a.labels)
+}
+
+/// `GET /api/v2/alerts`.
+pub(super) fn get_alerts(state: &ApiState, req: &Req) -> Response {
+    let f = match parse_filters(&req.query) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let now = clock::now();
+    let tree: Arc<RouteTree> = state.dispatcher.tree();
+    let mut alerts: Vec<Arc<Alert>> = state
+        .store
+        .list()
+        .into_iter()
+        .filter(|a| passes(&f, a, now))
+        .collect();
+    alerts.sort_by_key(|a| a.fingerprint);
+    let receivers: Vec<Vec<Arc<str>>> = alerts.iter().map(|a| tree.receivers(&a.labels)).collect();
+    let out: Vec<Gettable> = alerts
+        .iter()
+        .zip(&receivers)
+        .filter(|(_, rs)| {
+            f.receiver
+                .as_ref()
+                .is_none_or(|re| rs.iter().any(|r| re.is_match(r)))
+        })
+        .map(|(a, rs)| gettable(a, rs.iter().map(|r| ReceiverRef { name: r }).collect()))
+        .collect();
+    json(StatusCode::OK, &out)
+}
+
+/// `GET /api/v2/alerts/groups`.
+pub(super) fn get_groups(state: &ApiState, req: &Req) -> Response {
+    let f = match parse_filters(&req.query) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let now = clock::now();
+    let tree = state.dispatcher.tree();
+    let mut groups = state.dispatcher.groups();
+    groups.retain(|g| {
+        f.receiver
+            .as_ref()
+            .is_none_or(|re| re.is_match(&g.receiver))
+    });
+    groups.sort_by(|a, b| (&a.labels, &a.receiver).cmp(&(&b.labels, &b.receiver)));
+    #[derive(Serialize)]
+    struct G<'a> {
+        labels: &'a LabelSet,
+        receiver: ReceiverRef<'a>,
+        alerts: Vec<Gettable<'a>>,
+    }
+    let mut receivers_of = Vec::new();
+    for g in &mut groups {
+        g.alerts.retain(|a| passes(&f, a, now));
+        g.alerts
+            .sort_by(|a, b| crate::notify::data::alert_order(a, b));
+        receivers_of.push(
+            g.alerts
+                .iter()
+                .map(|a| tree.receivers(&a.labels))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let out: Vec<G> = groups
+        .iter()
+        .zip(&receivers_of)
+        .filter(|(g, _)| !g.alerts.is_empty())
+        .map(|(g, rs)| G {
+            labels: &g.labels,
+            receiver: ReceiverRef { name: &g.receiver },
+            alerts: g
+                .alerts
+                .iter()
+                .zip(rs)
+                .map(|(a, r)| gettable(a, r.iter().map(|n| ReceiverRef { name: n }).collect()))
+                .collect(),
+        })
+        .collect();
+    json(StatusCode::OK, &out)
+}
+
+/// `GET /api/v2/status`.
+pub(super) fn status(state: &ApiState) -> Response {
+    #[derive(Serialize)]
+    struct Cluster {
+        name: &'static str,
+        peers: [String; 0],
+        status: &'static str,
+    }
+    #[derive(Serialize)]
+    struct Version {
+        branch: &'static str,
+        #[serde(rename = "buildDate")]
+        build_date: &'static str,
+        #[serde(rename = "buildUser")]
+        build_user: &'static str,
+        #[serde(rename = "goVersion")]
+        go_version: &'static str,
+        revision: &'static str,
+        version: &'static str,
+    }
+    #[derive(Serialize)]
+    struct Original {
+        original: String,
+    }
+    #[derive(Serialize)]
+    struct Status {
+        cluster: Cluster,
+        config: Original,
+        uptime: Timestamp,
+        #[serde(rename = "versionInfo")]
+        version_info: Version,
+    }
+    let cfg = state.config();
+    json(
+        StatusCode::OK,
+        &Status {
+            cluster: Cluster {
+                name: "",
+                peers: [],
+                status: "disabled",
+            },
+            config: Original {
+                original: cfg.original.clone(),
+            },
+            uptime: state.started,
+            version_info: Version {
+                branch: "",
+                build_date: "",
+                build_user: "",
+                go_version: "none (tocsin)",
+                revision: "",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+        },
+    )
+}
+
+/// `GET /api/v2/receivers`.
+pub(super) fn receivers(state: &ApiState) -> Response {
+    let cfg = state.config();
+    let out: Vec<ReceiverRef> = cfg
+        .receivers
+        .iter()
+        .map(|r| ReceiverRef { name: &r.name })
+        .collect();
+    json(StatusCode::OK, &out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_queries() {
+        assert_eq!(url_decode("alertname%3D%22a+b%22"), "alertname=\"a b\"");
+        assert_eq!(url_decode("100%"), "100%");
+        assert_eq!(url_decode("%zz"), "%zz");
+        assert_eq!(url_decode("%E2%9C%93"), "✓");
+    }
+}

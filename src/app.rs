@@ -1,0 +1,277 @@
+//! The composition root: the only place that wires the parts together.
+//!
+//! `start` loads the config, builds the store, notifier and dispatcher, serves the API on the
+//! listener the caller bound (tests bind port 0), and runs the background loops (reload,
+//! garbage collection, systemd watchdog). Every loop takes the cancellation token; shutdown is
+//! cancel, then wait for the loops. Layer L6.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use jiff::SignedDuration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::alerts::AlertStore;
+use crate::api::{self, ApiState, ReloadRequest};
+use crate::clock;
+use crate::config::Config;
+use crate::dispatch::{Dispatcher, RouteTree};
+use crate::metrics::Metrics;
+use crate::nflog::Nflog;
+use crate::notify::{Notifier, NotifySettings};
+
+/// Start-up options (from the command line).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--config.file`.
+    pub config_file: PathBuf,
+    /// `--storage.path`.
+    pub storage_path: PathBuf,
+    /// `--web.external-url`; defaults to `http://<hostname>:<port>`.
+    pub external_url: Option<String>,
+    /// `--data.retention`: how long nflog entries may live.
+    pub retention: Duration,
+    /// `--notify.max-retry-duration`: how long one notification is retried.
+    pub max_retry: Duration,
+    /// `--alerts.gc-interval`.
+    pub gc_interval: Duration,
+}
+
+impl Options {
+    /// Options with Alertmanager's defaults for everything but the config file.
+    pub fn new(config_file: impl Into<PathBuf>) -> Self {
+        Options {
+            config_file: config_file.into(),
+            storage_path: PathBuf::from("data/"),
+            external_url: None,
+            retention: Duration::from_secs(120 * 3600),
+            max_retry: Duration::from_secs(15 * 60),
+            gc_interval: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// A running daemon.
+pub struct AppHandle {
+    /// The address the API listens on.
+    pub addr: SocketAddr,
+    /// Cancels every loop.
+    cancel: CancellationToken,
+    /// Reload requests.
+    reload_tx: mpsc::Sender<ReloadRequest>,
+    /// The loops.
+    tasks: JoinSet<()>,
+}
+
+impl AppHandle {
+    /// Reloads the config (as SIGHUP and `POST /-/reload` do).
+    pub async fn reload(&self) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.reload_tx
+            .send(tx)
+            .await
+            .map_err(|_| "shutting down".to_owned())?;
+        rx.await.map_err(|_| "shutting down".to_owned())?
+    }
+
+    /// Stops serving and waits for every loop to end.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned())
+}
+
+struct Parts {
+    tree: Arc<RouteTree>,
+    notifier: Arc<Notifier>,
+}
+
+fn build(
+    cfg: &Config,
+    nflog: &Arc<Nflog>,
+    metrics: &Arc<Metrics>,
+    settings: &NotifySettings,
+    cancel: &CancellationToken,
+) -> Result<Parts, String> {
+    let receivers = Notifier::build_receivers(&cfg.receivers)?;
+    metrics.receivers.set(receivers.len() as i64);
+    metrics.integrations.set(
+        receivers
+            .iter()
+            .map(|r| r.integrations.len())
+            .sum::<usize>() as i64,
+    );
+    Ok(Parts {
+        tree: Arc::new(RouteTree::new(&cfg.route)),
+        notifier: Arc::new(Notifier::new(
+            receivers,
+            Arc::clone(nflog),
+            Arc::clone(metrics),
+            settings.clone(),
+            cancel.clone(),
+        )),
+    })
+}
+
+fn loaded(metrics: &Metrics, cfg: &Config) {
+    metrics.config_hash.set(cfg.hash as f64);
+    metrics.config_last_reload_successful.set(1);
+    metrics
+        .config_last_reload_success_timestamp
+        .set(clock::now().as_millisecond() as f64 / 1000.0);
+}
+
+/// Starts the daemon on `listener`.
+pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHandle> {
+    let cfg = Config::load(&opts.config_file)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("loading {}", opts.config_file.display()))?;
+    for w in &cfg.warnings {
+        tracing::warn!(warning = %w, "Configuration warning.");
+    }
+    let addr = listener
+        .local_addr()
+        .context("reading the listen address")?;
+    let external_url = opts
+        .external_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}:{}", hostname(), addr.port()))
+        .trim_end_matches('/')
+        .to_owned();
+    let cancel = CancellationToken::new();
+    let metrics = Arc::new(Metrics::new());
+    let nflog = Arc::new(Nflog::new());
+    let store = Arc::new(AlertStore::new());
+    let settings = NotifySettings {
+        external_url: external_url.clone(),
+        max_retry: opts.max_retry,
+        retention: SignedDuration::try_from(opts.retention).unwrap_or(SignedDuration::MAX),
+    };
+    let parts = build(&cfg, &nflog, &metrics, &settings, &cancel).map_err(anyhow::Error::msg)?;
+    loaded(&metrics, &cfg);
+    let dispatcher = Dispatcher::new(
+        parts.tree,
+        parts.notifier,
+        Arc::clone(&metrics),
+        cancel.clone(),
+    );
+    let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
+    let state = Arc::new(ApiState {
+        store: Arc::clone(&store),
+        dispatcher: dispatcher.clone(),
+        config: Mutex::new(Arc::new(cfg)),
+        metrics: Arc::clone(&metrics),
+        reload: reload_tx.clone(),
+        started: clock::now(),
+        external_url,
+    });
+
+    let mut tasks = JoinSet::new();
+    tasks.spawn(dispatcher.clone().run());
+    {
+        let c = cancel.clone();
+        let server = warp::serve(api::routes(Arc::clone(&state)))
+            .incoming(listener)
+            .graceful(async move { c.cancelled().await });
+        tasks.spawn(server.run());
+    }
+    // Reload loop: one reload at a time; a failed one keeps the old config.
+    {
+        let (c, state, opts) = (cancel.clone(), Arc::clone(&state), opts.clone());
+        let (nflog, metrics) = (Arc::clone(&nflog), Arc::clone(&metrics));
+        tasks.spawn(async move {
+            loop {
+                let reply = tokio::select! {
+                    r = reload_rx.recv() => match r { Some(r) => r, None => return },
+                    _ = c.cancelled() => return,
+                };
+                let result = (|| {
+                    let cfg = Config::load(&opts.config_file).map_err(|e| e.to_string())?;
+                    let parts = build(&cfg, &nflog, &metrics, &settings, &c)?;
+                    Ok::<_, String>((cfg, parts))
+                })();
+                let answer = match result {
+                    Ok((cfg, parts)) => {
+                        for w in &cfg.warnings {
+                            tracing::warn!(warning = %w, "Configuration warning.");
+                        }
+                        loaded(&metrics, &cfg);
+                        *state.config.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(cfg);
+                        state
+                            .dispatcher
+                            .reload(parts.tree, parts.notifier, &state.store.list());
+                        tracing::info!(file = %opts.config_file.display(), "Completed loading of configuration file.");
+                        Ok(())
+                    }
+                    Err(e) => {
+                        metrics.config_last_reload_successful.set(0);
+                        tracing::error!(error = %e, "Loading configuration file failed; keeping the old one.");
+                        Err(e)
+                    }
+                };
+                let _ = reply.send(answer);
+            }
+        });
+    }
+    // Garbage collection of resolved alerts and expired nflog entries.
+    {
+        let (c, store, nflog, every) = (
+            cancel.clone(),
+            Arc::clone(&store),
+            Arc::clone(&nflog),
+            opts.gc_interval,
+        );
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let now = clock::now();
+                        let alerts = store.gc(now);
+                        let entries = nflog.gc(now);
+                        tracing::debug!(alerts, entries, "Garbage collection done.");
+                    }
+                    _ = c.cancelled() => return,
+                }
+            }
+        });
+    }
+    // systemd: READY=1 once serving, then WATCHDOG=1 while the dispatcher answers.
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    if let Some(period) = sd_notify::watchdog_enabled() {
+        let (c, d) = (cancel.clone(), dispatcher.clone());
+        let every = period / 2;
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let _ = d.tree(); // takes the dispatcher lock: proves it is not stuck
+                        let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                    }
+                    _ = c.cancelled() => return,
+                }
+            }
+        });
+    }
+    tracing::info!(address = %addr, "Listening.");
+    Ok(AppHandle {
+        addr,
+        cancel,
+        reload_tx,
+        tasks,
+    })
+}

@@ -1,0 +1,465 @@
+//! The dispatcher: routes ingested alerts into aggregation groups and flushes each group on its
+//! timers through the notifier.
+//!
+//! All groups share one scheduler task and one heap of deadlines (no task per group). Ingest
+//! inserts under a `std::sync::Mutex` and returns; the scheduler pops due groups, snapshots their
+//! alerts and spawns the notification, so notifying never waits behind ingest and ingest never
+//! waits behind a slow receiver. No lock is held across an `.await`.
+//!
+//! Timers follow Alertmanager (reference §4.2): the first flush after `group_wait` (at once for
+//! an alert older than that), then every `group_interval`; resolved alerts leave the group after
+//! a successful flush; an empty group is destroyed. Two changes: `repeat_interval` is exact (a
+//! wake-up is scheduled for the instant the repeat is due), and a flush still retrying when the
+//! next tick comes is not cancelled: the tick waits for it and runs right after.
+
+use std::cmp::Reverse;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::route::{group_key, group_labels, matching_routes};
+use crate::clock;
+use crate::config::{GroupBy, Route};
+use crate::metrics::Metrics;
+use crate::model::{Alert, Fingerprint, LabelSet};
+use crate::notify::{FlushCtx, FlushOutcome, Notifier};
+
+/// The settings of one route that its groups need, plus an identity that survives reloads when
+/// the route is unchanged.
+#[derive(Debug)]
+pub struct RouteSettings {
+    /// Hash of the route's position and every setting: equal across reloads iff unchanged.
+    pub identity: u64,
+    /// The receiver.
+    pub receiver: Arc<str>,
+    /// `group_wait`.
+    pub group_wait: std::time::Duration,
+    /// `group_interval`.
+    pub group_interval: std::time::Duration,
+    /// `repeat_interval`.
+    pub repeat_interval: SignedDuration,
+}
+
+/// A routing tree ready for dispatch: the config's root route and each node's settings by id.
+pub struct RouteTree {
+    /// The root route.
+    root: Route,
+    /// Settings by `Route::id`.
+    settings: HashMap<String, Arc<RouteSettings>>,
+}
+
+fn route_identity(r: &Route) -> u64 {
+    let mut h = DefaultHasher::new();
+    r.id.hash(&mut h);
+    r.receiver.hash(&mut h);
+    match &r.group_by {
+        GroupBy::All => "...".hash(&mut h),
+        GroupBy::Labels(l) => l.hash(&mut h),
+    }
+    r.group_wait.hash(&mut h);
+    r.group_interval.hash(&mut h);
+    r.repeat_interval.hash(&mut h);
+    for m in &r.matchers {
+        m.to_string().hash(&mut h);
+    }
+    r.mute_time_intervals.hash(&mut h);
+    r.active_time_intervals.hash(&mut h);
+    h.finish()
+}
+
+impl RouteTree {
+    /// Indexes a validated root route.
+    pub fn new(root: &Route) -> Self {
+        fn index(r: &Route, out: &mut HashMap<String, Arc<RouteSettings>>) {
+            out.insert(
+                r.id.clone(),
+                Arc::new(RouteSettings {
+                    identity: route_identity(r),
+                    receiver: Arc::from(r.receiver.as_str()),
+                    group_wait: r.group_wait.std(),
+                    group_interval: r.group_interval.std(),
+                    repeat_interval: SignedDuration::try_from(r.repeat_interval.std())
+                        .unwrap_or(SignedDuration::MAX),
+                }),
+            );
+            for c in &r.routes {
+                index(c, out);
+            }
+        }
+        let mut settings = HashMap::new();
+        index(root, &mut settings);
+        RouteTree {
+            root: root.clone(),
+            settings,
+        }
+    }
+
+    /// The receivers an alert with these labels reaches, in route order.
+    pub fn receivers(&self, labels: &LabelSet) -> Vec<Arc<str>> {
+        matching_routes(&self.root, labels)
+            .into_iter()
+            .filter_map(|r| self.settings.get(&r.id).map(|s| Arc::clone(&s.receiver)))
+            .collect()
+    }
+}
+
+/// Identifies an aggregation group: the route's identity and the group labels' fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct GroupId(u64, Fingerprint);
+
+/// One aggregation group.
+struct Group {
+    /// The route's settings.
+    route: Arc<RouteSettings>,
+    /// The group labels.
+    labels: LabelSet,
+    /// The group key.
+    key: Arc<str>,
+    /// The alerts, by fingerprint.
+    alerts: HashMap<Fingerprint, Arc<Alert>>,
+    /// The next regular tick (group_wait, then every group_interval).
+    next_tick: Instant,
+    /// An extra wake-up when a repeat notification is due.
+    repeat_at: Option<Instant>,
+    /// The deadline currently in the heap for this group.
+    scheduled: Option<Instant>,
+    /// A flush is running.
+    in_flight: bool,
+    /// A tick came while a flush was running.
+    pending: bool,
+}
+
+/// A snapshot of a group for the API.
+#[derive(Debug, Clone)]
+pub struct GroupView {
+    /// The group labels.
+    pub labels: LabelSet,
+    /// The receiver.
+    pub receiver: Arc<str>,
+    /// The alerts.
+    pub alerts: Vec<Arc<Alert>>,
+}
+
+struct State {
+    tree: Arc<RouteTree>,
+    notifier: Arc<Notifier>,
+    groups: HashMap<GroupId, Group>,
+    /// Deadlines; an entry is stale unless it equals its group's `scheduled`.
+    timers: BinaryHeap<Reverse<(Instant, GroupId)>>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    wake: Notify,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+}
+
+/// The dispatcher handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+struct FlushJob {
+    id: GroupId,
+    ctx: FlushCtx,
+    alerts: Vec<Arc<Alert>>,
+    notifier: Arc<Notifier>,
+}
+
+fn to_instant(t: Timestamp, now_wall: Timestamp, now: Instant) -> Instant {
+    let d = t.duration_since(now_wall);
+    match std::time::Duration::try_from(d) {
+        Ok(ahead) => now + ahead,
+        Err(_) => now,
+    }
+}
+
+impl Dispatcher {
+    /// A dispatcher over `tree`, flushing through `notifier`. Call [`Dispatcher::run`] to start
+    /// its scheduler.
+    pub fn new(
+        tree: Arc<RouteTree>,
+        notifier: Arc<Notifier>,
+        metrics: Arc<Metrics>,
+        cancel: CancellationToken,
+    ) -> Self {
+        Dispatcher {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    tree,
+                    notifier,
+                    groups: HashMap::new(),
+                    timers: BinaryHeap::new(),
+                }),
+                wake: Notify::new(),
+                metrics,
+                cancel,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current routing tree.
+    pub fn tree(&self) -> Arc<RouteTree> {
+        Arc::clone(&self.lock().tree)
+    }
+
+    /// Routes alerts (already merged in the store) into their groups.
+    pub fn ingest(&self, alerts: &[Arc<Alert>]) {
+        let now = clock::instant();
+        let wall = clock::now();
+        let mut created = false;
+        {
+            let mut st = self.lock();
+            let st = &mut *st;
+            let tree = Arc::clone(&st.tree);
+            for a in alerts {
+                for r in matching_routes(&tree.root, &a.labels) {
+                    let Some(settings) = tree.settings.get(&r.id) else {
+                        continue;
+                    };
+                    created |= insert(st, r, settings, a, now, wall);
+                }
+            }
+            self.inner
+                .metrics
+                .aggregation_groups
+                .set(st.groups.len() as i64);
+        }
+        if created {
+            self.inner.wake.notify_one();
+        }
+    }
+
+    /// Replaces the routing tree and the notifier. Groups of unchanged routes keep their alerts
+    /// and timers; the rest are dropped, and `alerts` (the store's content) are routed again.
+    pub fn reload(&self, tree: Arc<RouteTree>, notifier: Arc<Notifier>, alerts: &[Arc<Alert>]) {
+        {
+            let mut st = self.lock();
+            let keep: HashMap<u64, Arc<RouteSettings>> = tree
+                .settings
+                .values()
+                .map(|s| (s.identity, Arc::clone(s)))
+                .collect();
+            st.groups.retain(|id, g| match keep.get(&id.0) {
+                Some(s) => {
+                    g.route = Arc::clone(s);
+                    true
+                }
+                None => false,
+            });
+            st.tree = tree;
+            st.notifier = notifier;
+        }
+        let wall = clock::now();
+        let live: Vec<Arc<Alert>> = alerts
+            .iter()
+            .filter(|a| !a.resolved_at(wall))
+            .cloned()
+            .collect();
+        self.ingest(&live);
+        self.inner.wake.notify_one();
+    }
+
+    /// A snapshot of every group.
+    pub fn groups(&self) -> Vec<GroupView> {
+        let st = self.lock();
+        st.groups
+            .values()
+            .map(|g| GroupView {
+                labels: g.labels.clone(),
+                receiver: Arc::clone(&g.route.receiver),
+                alerts: g.alerts.values().cloned().collect(),
+            })
+            .collect()
+    }
+
+    /// Runs the scheduler until the cancellation token fires.
+    pub async fn run(self) {
+        loop {
+            let next = {
+                let st = self.lock();
+                st.timers.peek().map(|Reverse((t, _))| *t)
+            };
+            tokio::select! {
+                _ = async {
+                    match next {
+                        Some(t) => tokio::time::sleep_until(t).await,
+                        None => std::future::pending().await,
+                    }
+                } => {}
+                _ = self.inner.wake.notified() => {}
+                _ = self.inner.cancel.cancelled() => return,
+            }
+            for job in self.due_jobs() {
+                let me = self.clone();
+                tokio::spawn(async move {
+                    let outcome = job.notifier.flush(&job.ctx, job.alerts.clone()).await;
+                    me.flush_done(job.id, &job.alerts, job.ctx.now, outcome);
+                });
+            }
+        }
+    }
+
+    /// Pops due deadlines and prepares their flushes.
+    fn due_jobs(&self) -> Vec<FlushJob> {
+        let now = clock::instant();
+        let wall = clock::now();
+        let mut st = self.lock();
+        let st = &mut *st;
+        let mut jobs = Vec::new();
+        while let Some(Reverse((t, id))) = st.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            st.timers.pop();
+            let Some(g) = st.groups.get_mut(&id) else {
+                continue;
+            };
+            if g.scheduled != Some(t) {
+                continue; // stale entry
+            }
+            g.scheduled = None;
+            if g.in_flight {
+                g.pending = true;
+                continue;
+            }
+            if t >= g.next_tick {
+                // Alertmanager resets the timer before flushing: the cadence does not drift.
+                g.next_tick = now + g.route.group_interval;
+            }
+            g.repeat_at = None;
+            if g.alerts.is_empty() {
+                st.groups.remove(&id);
+                continue;
+            }
+            g.in_flight = true;
+            jobs.push(FlushJob {
+                id,
+                ctx: FlushCtx {
+                    receiver: Arc::clone(&g.route.receiver),
+                    group_key: Arc::clone(&g.key),
+                    group_labels: g.labels.clone(),
+                    repeat_interval: g.route.repeat_interval,
+                    now: wall,
+                },
+                alerts: g.alerts.values().cloned().collect(),
+                notifier: Arc::clone(&st.notifier),
+            });
+            let next = g.next_tick;
+            schedule(&mut st.timers, g, id, next);
+        }
+        self.inner
+            .metrics
+            .aggregation_groups
+            .set(st.groups.len() as i64);
+        jobs
+    }
+
+    /// Applies a flush's outcome: drops flushed resolved alerts on success, schedules an exact
+    /// repeat, and runs a tick that came while the flush was in flight.
+    fn flush_done(&self, id: GroupId, flushed: &[Arc<Alert>], at: Timestamp, o: FlushOutcome) {
+        let now = clock::instant();
+        let wall = clock::now();
+        let mut st = self.lock();
+        let st = &mut *st;
+        let Some(g) = st.groups.get_mut(&id) else {
+            return;
+        };
+        g.in_flight = false;
+        if o.ok {
+            for a in flushed.iter().filter(|a| a.resolved_at(at)) {
+                // Only if not modified since the flush.
+                if g.alerts
+                    .get(&a.fingerprint)
+                    .is_some_and(|cur| Arc::ptr_eq(cur, a))
+                {
+                    g.alerts.remove(&a.fingerprint);
+                }
+            }
+            if g.alerts.is_empty() {
+                st.groups.remove(&id);
+                self.inner
+                    .metrics
+                    .aggregation_groups
+                    .set(st.groups.len() as i64);
+                return;
+            }
+        }
+        if g.pending {
+            g.pending = false;
+            schedule(&mut st.timers, g, id, now);
+            self.inner.wake.notify_one();
+            return;
+        }
+        if let Some(t) = o.next_repeat {
+            let at = to_instant(t, wall, now);
+            if at < g.next_tick {
+                g.repeat_at = Some(at);
+                schedule(&mut st.timers, g, id, at);
+                self.inner.wake.notify_one();
+            }
+        }
+    }
+}
+
+/// Schedules `g` at `t` unless it is already due earlier.
+fn schedule(
+    timers: &mut BinaryHeap<Reverse<(Instant, GroupId)>>,
+    g: &mut Group,
+    id: GroupId,
+    t: Instant,
+) {
+    if g.scheduled.is_some_and(|s| s <= t) {
+        return;
+    }
+    g.scheduled = Some(t);
+    timers.push(Reverse((t, id)));
+}
+
+/// Inserts an alert into the group of route `r`; returns whether a group was created.
+fn insert(
+    st: &mut State,
+    r: &Route,
+    settings: &Arc<RouteSettings>,
+    a: &Arc<Alert>,
+    now: Instant,
+    wall: Timestamp,
+) -> bool {
+    let labels = group_labels(r, &a.labels);
+    let id = GroupId(settings.identity, labels.fingerprint());
+    if let Some(g) = st.groups.get_mut(&id) {
+        g.alerts.insert(a.fingerprint, Arc::clone(a));
+        return false;
+    }
+    // An alert that started longer than group_wait ago flushes at once (after a restart or a
+    // reload, or a late arrival).
+    let wait = SignedDuration::try_from(settings.group_wait).unwrap_or(SignedDuration::MAX);
+    let old = a.starts_at.checked_add(wait).is_ok_and(|t| t < wall);
+    let first = if old { now } else { now + settings.group_wait };
+    let mut g = Group {
+        route: Arc::clone(settings),
+        key: Arc::from(group_key(r, &labels)),
+        labels,
+        alerts: HashMap::from([(a.fingerprint, Arc::clone(a))]),
+        next_tick: first,
+        repeat_at: None,
+        scheduled: None,
+        in_flight: false,
+        pending: false,
+    };
+    schedule(&mut st.timers, &mut g, id, first);
+    st.groups.insert(id, g);
+    true
+}

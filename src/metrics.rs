@@ -1,0 +1,320 @@
+//! Prometheus metrics under Alertmanager's names, so existing dashboards and the mixin alerts work.
+//!
+//! One `Metrics` value is created by `app` and shared; label sets are bounded (integration,
+//! reason, state, status), never alert labels. Process metrics are read from `/proc` at scrape
+//! time by the `api` layer. Layer L0: no I/O here.
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Label pairs of one series.
+pub type Labels = Vec<(&'static str, String)>;
+
+/// The integrations Alertmanager pre-initialises its notification counters for.
+pub const INTEGRATIONS: &[&str] = &[
+    "discord",
+    "email",
+    "msteams",
+    "msteamsv2",
+    "opsgenie",
+    "pagerduty",
+    "pushover",
+    "slack",
+    "sns",
+    "telegram",
+    "victorops",
+    "webex",
+    "webhook",
+    "wechat",
+    "zendesk",
+];
+
+/// Reasons a notification finally failed (Alertmanager 0.34's set).
+pub const FAILURE_REASONS: &[&str] = &[
+    "other",
+    "clientError",
+    "serverError",
+    "contextCanceled",
+    "contextDeadlineExceeded",
+    "authError",
+    "rateLimited",
+];
+
+fn latency_histogram() -> Histogram {
+    Histogram::new([1.0, 5.0, 10.0, 15.0, 20.0])
+}
+
+/// Every metric tocsin exports.
+pub struct Metrics {
+    registry: Registry,
+    /// `alertmanager_alerts{state}`: set at scrape time.
+    pub alerts: Family<Labels, Gauge>,
+    /// `alertmanager_alerts_received_total{status,version}`.
+    pub alerts_received: Family<Labels, Counter>,
+    /// `alertmanager_alerts_invalid_total{version}`.
+    pub alerts_invalid: Family<Labels, Counter>,
+    /// `alertmanager_notifications_total{integration}`.
+    pub notifications: Family<Labels, Counter>,
+    /// `alertmanager_notifications_failed_total{integration,reason}`.
+    pub notifications_failed: Family<Labels, Counter>,
+    /// `alertmanager_notification_requests_total{integration}`.
+    pub notification_requests: Family<Labels, Counter>,
+    /// `alertmanager_notification_requests_failed_total{integration}`.
+    pub notification_requests_failed: Family<Labels, Counter>,
+    /// `alertmanager_notification_latency_seconds{integration}`.
+    pub notification_latency: Family<Labels, Histogram, fn() -> Histogram>,
+    /// `alertmanager_notifications_suppressed_total{reason}`.
+    pub notifications_suppressed: Family<Labels, Counter>,
+    /// `alertmanager_dispatcher_aggregation_groups`.
+    pub aggregation_groups: Gauge,
+    /// `alertmanager_config_hash`.
+    pub config_hash: Gauge<f64, AtomicU64>,
+    /// `alertmanager_config_last_reload_successful`.
+    pub config_last_reload_successful: Gauge,
+    /// `alertmanager_config_last_reload_success_timestamp_seconds`.
+    pub config_last_reload_success_timestamp: Gauge<f64, AtomicU64>,
+    /// `alertmanager_receivers`.
+    pub receivers: Gauge,
+    /// `alertmanager_integrations`.
+    pub integrations: Gauge,
+    /// `alertmanager_cluster_enabled`.
+    pub cluster_enabled: Gauge,
+    /// `alertmanager_build_info{version,revision,branch,goversion}` (always 1).
+    pub build_info: Family<Labels, Gauge>,
+    /// `alertmanager_nflog_queries_total`.
+    pub nflog_queries: Counter,
+    /// `process_resident_memory_bytes`.
+    pub process_resident_memory: Gauge,
+    /// `process_cpu_seconds_total` (fed from /proc at scrape time).
+    pub process_cpu_seconds: Counter<f64, AtomicU64>,
+    /// `process_start_time_seconds`.
+    pub process_start_time: Gauge<f64, AtomicU64>,
+    /// `process_open_fds`.
+    pub process_open_fds: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric, with the integration families pre-initialised to zero.
+    pub fn new() -> Self {
+        let mut r = Registry::default();
+        let m = Metrics {
+            alerts: Family::default(),
+            alerts_received: Family::default(),
+            alerts_invalid: Family::default(),
+            notifications: Family::default(),
+            notifications_failed: Family::default(),
+            notification_requests: Family::default(),
+            notification_requests_failed: Family::default(),
+            notification_latency: Family::new_with_constructor(latency_histogram),
+            notifications_suppressed: Family::default(),
+            aggregation_groups: Gauge::default(),
+            config_hash: Gauge::default(),
+            config_last_reload_successful: Gauge::default(),
+            config_last_reload_success_timestamp: Gauge::default(),
+            receivers: Gauge::default(),
+            integrations: Gauge::default(),
+            cluster_enabled: Gauge::default(),
+            build_info: Family::default(),
+            nflog_queries: Counter::default(),
+            process_resident_memory: Gauge::default(),
+            process_cpu_seconds: Counter::default(),
+            process_start_time: Gauge::default(),
+            process_open_fds: Gauge::default(),
+            registry: Registry::default(),
+        };
+        let am = |name: &str| format!("alertmanager_{name}");
+        r.register(am("alerts"), "How many alerts by state.", m.alerts.clone());
+        r.register(
+            am("alerts_received"),
+            "The total number of received alerts.",
+            m.alerts_received.clone(),
+        );
+        r.register(
+            am("alerts_invalid"),
+            "The total number of received alerts that were invalid.",
+            m.alerts_invalid.clone(),
+        );
+        r.register(
+            am("notifications"),
+            "The total number of attempted notifications.",
+            m.notifications.clone(),
+        );
+        r.register(
+            am("notifications_failed"),
+            "The total number of failed notifications.",
+            m.notifications_failed.clone(),
+        );
+        r.register(
+            am("notification_requests"),
+            "The total number of attempted notification requests.",
+            m.notification_requests.clone(),
+        );
+        r.register(
+            am("notification_requests_failed"),
+            "The total number of failed notification requests.",
+            m.notification_requests_failed.clone(),
+        );
+        r.register(
+            am("notification_latency_seconds"),
+            "The latency of notifications in seconds.",
+            m.notification_latency.clone(),
+        );
+        r.register(
+            am("notifications_suppressed"),
+            "The total number of notifications suppressed for being silenced, inhibited, outside of active time intervals or within muted time intervals.",
+            m.notifications_suppressed.clone(),
+        );
+        r.register(
+            am("dispatcher_aggregation_groups"),
+            "Number of active aggregation groups",
+            m.aggregation_groups.clone(),
+        );
+        r.register(
+            am("config_hash"),
+            "Hash of the currently loaded alertmanager configuration.",
+            m.config_hash.clone(),
+        );
+        r.register(
+            am("config_last_reload_successful"),
+            "Whether the last configuration reload attempt was successful.",
+            m.config_last_reload_successful.clone(),
+        );
+        r.register(
+            am("config_last_reload_success_timestamp_seconds"),
+            "Timestamp of the last successful configuration reload.",
+            m.config_last_reload_success_timestamp.clone(),
+        );
+        r.register(
+            am("receivers"),
+            "Number of configured receivers.",
+            m.receivers.clone(),
+        );
+        r.register(
+            am("integrations"),
+            "Number of configured integrations.",
+            m.integrations.clone(),
+        );
+        r.register(
+            am("cluster_enabled"),
+            "Indicates whether the clustering is enabled or not.",
+            m.cluster_enabled.clone(),
+        );
+        r.register(
+            am("build_info"),
+            "A metric with a constant '1' value labeled by version, revision, branch, and goversion from which alertmanager was built.",
+            m.build_info.clone(),
+        );
+        r.register(
+            am("nflog_queries"),
+            "Number of notification log queries were received.",
+            m.nflog_queries.clone(),
+        );
+        r.register(
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes.",
+            m.process_resident_memory.clone(),
+        );
+        r.register(
+            "process_cpu_seconds",
+            "Total user and system CPU time spent in seconds.",
+            m.process_cpu_seconds.clone(),
+        );
+        r.register(
+            "process_start_time_seconds",
+            "Start time of the process since unix epoch in seconds.",
+            m.process_start_time.clone(),
+        );
+        r.register(
+            "process_open_fds",
+            "Number of open file descriptors.",
+            m.process_open_fds.clone(),
+        );
+        for integration in INTEGRATIONS {
+            let l = vec![("integration", (*integration).to_owned())];
+            let _ = m.notifications.get_or_create(&l);
+            let _ = m.notification_requests.get_or_create(&l);
+            let _ = m.notification_latency.get_or_create(&l);
+            let _ = m.notification_requests_failed.get_or_create(&l);
+            for reason in FAILURE_REASONS {
+                let mut lr = l.clone();
+                lr.push(("reason", (*reason).to_owned()));
+                let _ = m.notifications_failed.get_or_create(&lr);
+            }
+        }
+        for status in ["firing", "resolved"] {
+            let _ = m.alerts_received.get_or_create(&vec![
+                ("status", status.to_owned()),
+                ("version", "v2".to_owned()),
+            ]);
+        }
+        let _ = m
+            .alerts_invalid
+            .get_or_create(&vec![("version", "v2".to_owned())]);
+        for reason in [
+            "silence",
+            "inhibition",
+            "mute_time_interval",
+            "active_time_interval",
+        ] {
+            let _ = m
+                .notifications_suppressed
+                .get_or_create(&vec![("reason", reason.to_owned())]);
+        }
+        m.build_info
+            .get_or_create(&vec![
+                ("version", env!("CARGO_PKG_VERSION").to_owned()),
+                ("revision", String::new()),
+                ("branch", String::new()),
+                ("goversion", "none (tocsin is written in Rust)".to_owned()),
+            ])
+            .set(1);
+        Metrics { registry: r, ..m }
+    }
+
+    /// A series label set for one integration.
+    pub fn integration(integration: &str) -> Labels {
+        vec![("integration", integration.to_owned())]
+    }
+
+    /// Renders the text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Encoding into a String cannot fail except on fmt errors, which String never gives.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_alertmanager_names() {
+        let m = Metrics::new();
+        m.config_last_reload_successful.set(1);
+        let text = m.encode();
+        for name in [
+            "alertmanager_notifications_total{integration=\"webhook\"} 0",
+            "alertmanager_notifications_failed_total{integration=\"slack\",reason=\"serverError\"} 0",
+            "alertmanager_alerts_received_total{status=\"firing\",version=\"v2\"} 0",
+            "alertmanager_config_last_reload_successful 1",
+            "alertmanager_dispatcher_aggregation_groups 0",
+            "alertmanager_notification_latency_seconds_bucket",
+        ] {
+            assert!(text.contains(name), "missing {name} in\n{text}");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! An alert as the store keeps it, and Alertmanager's merge rule for two versions of one alert.
+//! Imports: std, jiff.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::fingerprint::Fingerprint;
+use super::labels::LabelSet;
+
+/// One alert, identified by the fingerprint of its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    /// Identifying labels (empty values already removed).
+    pub labels: Arc<LabelSet>,
+    /// Fingerprint of `labels`, computed once.
+    pub fingerprint: Fingerprint,
+    /// Descriptive annotations (from the newest POST).
+    pub annotations: Arc<LabelSet>,
+    /// When the alert started firing.
+    pub starts_at: Timestamp,
+    /// When it ends or ended. Always set once ingested (defaulted from `resolve_timeout`).
+    pub ends_at: Timestamp,
+    /// Link back to the producer (`generatorURL`).
+    pub generator_url: String,
+    /// When this version was received.
+    pub updated_at: Timestamp,
+    /// Whether `ends_at` was defaulted from `resolve_timeout` rather than given.
+    pub timeout: bool,
+}
+
+impl Alert {
+    /// Whether the alert is resolved at `now`: `ends_at <= now`.
+    pub fn resolved_at(&self, now: Timestamp) -> bool {
+        self.ends_at <= now
+    }
+
+    /// Merges this (stored) alert with a newer version, as Alertmanager does: the newer one's
+    /// fields, the earliest start, and the end time chosen by the rules in reference §1.2.
+    pub fn merge(&self, other: &Alert, now: Timestamp) -> Alert {
+        let (old, new) = if other.updated_at < self.updated_at {
+            (other, self)
+        } else {
+            (self, other)
+        };
+        let mut res = new.clone();
+        if old.starts_at < new.starts_at {
+            res.starts_at = old.starts_at;
+        }
+        if new.resolved_at(now) {
+            if old.resolved_at(now) && old.ends_at > new.ends_at {
+                res.ends_at = old.ends_at;
+            }
+        } else if old.ends_at > new.ends_at && !old.timeout {
+            res.ends_at = old.ends_at;
+            res.timeout = false;
+        }
+        res
+    }
+
+    /// A copy with one more label (and the fingerprint recomputed).
+    pub fn with_label(mut self, name: &str, value: &str) -> Alert {
+        let mut labels = (*self.labels).clone();
+        labels.insert(name, value);
+        self.fingerprint = labels.fingerprint();
+        self.labels = Arc::new(labels);
+        self
+    }
+
+    /// Whether `self` (stored) and `new` overlap in time, which makes the store merge them
+    /// instead of replacing.
+    pub fn overlaps(&self, new: &Alert) -> bool {
+        (new.ends_at > self.starts_at && new.ends_at < self.ends_at)
+            || (new.starts_at > self.starts_at && new.starts_at < self.ends_at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).unwrap()
+    }
+
+    fn alert(starts: i64, ends: i64, updated: i64, timeout: bool) -> Alert {
+        let labels: LabelSet = [("alertname", "A")].into_iter().collect();
+        Alert {
+            fingerprint: labels.fingerprint(),
+            labels: Arc::new(labels),
+            annotations: Arc::default(),
+            starts_at: ts(starts),
+            ends_at: ts(ends),
+            generator_url: String::new(),
+            updated_at: ts(updated),
+            timeout,
+        }
+    }
+
+    #[test]
+    fn merge_keeps_earliest_start_and_newest_fields() {
+        let old = alert(0, 300, 0, false);
+        let mut new = alert(60, 360, 60, false);
+        new.generator_url = "http://new".into();
+        let m = old.merge(&new, ts(60));
+        assert_eq!(m.starts_at, ts(0));
+        assert_eq!(m.ends_at, ts(360));
+        assert_eq!(m.generator_url, "http://new");
+        // Argument order does not matter: the newer update wins.
+        assert_eq!(new.merge(&old, ts(60)), m);
+    }
+
+    #[test]
+    fn later_explicit_end_wins_over_timeout() {
+        let old = alert(0, 600, 0, false);
+        let new = alert(0, 300, 60, true);
+        assert_eq!(old.merge(&new, ts(60)).ends_at, ts(600));
+        let old_timeout = alert(0, 600, 0, true);
+        assert_eq!(old_timeout.merge(&new, ts(60)).ends_at, ts(300));
+    }
+
+    #[test]
+    fn resolve_wins_unless_older_resolve_is_later() {
+        let firing = alert(0, 600, 0, false);
+        let resolve = alert(0, 50, 60, false);
+        assert_eq!(firing.merge(&resolve, ts(60)).ends_at, ts(50));
+        let resolved_later = alert(0, 55, 0, false);
+        assert_eq!(resolved_later.merge(&resolve, ts(60)).ends_at, ts(55));
+    }
+
+    #[test]
+    fn overlap() {
+        let old = alert(0, 300, 0, false);
+        assert!(old.overlaps(&alert(10, 400, 10, false)));
+        assert!(!old.overlaps(&alert(400, 500, 400, false)));
+    }
+}

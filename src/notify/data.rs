@@ -1,0 +1,112 @@
+//! What one notification is about: the alerts of a flush, sorted and truncated, with the status
+//! and common labels computed the way Alertmanager computes them (over the truncated list).
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use crate::model::{Alert, LabelSet};
+
+/// Alertmanager's alert order: by `job`, then `instance` (alerts lacking one sort after those
+/// having it), then the whole label set.
+pub fn alert_order(a: &Alert, b: &Alert) -> Ordering {
+    for name in ["job", "instance"] {
+        match (a.labels.0.get(name), b.labels.0.get(name)) {
+            (Some(x), Some(y)) if x != y => return x.cmp(y),
+            (Some(_), None) => return Ordering::Less,
+            (None, Some(_)) => return Ordering::Greater,
+            _ => {}
+        }
+    }
+    a.labels.cmp(&b.labels)
+}
+
+/// One notification's content.
+#[derive(Debug, Clone)]
+pub struct NotificationData {
+    /// Receiver name (raw; the webhook payload regex-quotes it).
+    pub receiver: String,
+    /// `"firing"` if any carried alert fires, else `"resolved"`.
+    pub status: &'static str,
+    /// The carried alerts, sorted, with their resolved flag at flush time.
+    pub alerts: Vec<(Arc<Alert>, bool)>,
+    /// How many alerts `max_alerts` cut off.
+    pub truncated: usize,
+    /// The group's labels.
+    pub group_labels: LabelSet,
+    /// Labels with the same value in every carried alert.
+    pub common_labels: LabelSet,
+    /// Annotations with the same value in every carried alert.
+    pub common_annotations: LabelSet,
+    /// The daemon's external URL.
+    pub external_url: String,
+    /// The group key.
+    pub group_key: String,
+    /// Why this notification goes out.
+    pub reason: &'static str,
+    /// The flush time.
+    pub now: Timestamp,
+}
+
+/// Labels whose value is the same in every set (empty for no sets).
+pub fn common<'a>(mut sets: impl Iterator<Item = &'a LabelSet>) -> LabelSet {
+    let Some(first) = sets.next() else {
+        return LabelSet::new();
+    };
+    let mut out = first.clone();
+    for s in sets {
+        out.0.retain(|k, v| s.0.get(k) == Some(v));
+        if out.is_empty() {
+            break;
+        }
+    }
+    out
+}
+
+impl NotificationData {
+    /// Builds the data for a list of alerts (already filtered for this integration).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        receiver: &str,
+        mut alerts: Vec<Arc<Alert>>,
+        max_alerts: usize,
+        group_labels: &LabelSet,
+        external_url: &str,
+        group_key: &str,
+        reason: &'static str,
+        now: Timestamp,
+    ) -> Self {
+        alerts.sort_by(|a, b| alert_order(a, b));
+        let mut truncated = 0;
+        if max_alerts > 0 && alerts.len() > max_alerts {
+            truncated = alerts.len() - max_alerts;
+            alerts.truncate(max_alerts);
+        }
+        let alerts: Vec<(Arc<Alert>, bool)> = alerts
+            .into_iter()
+            .map(|a| {
+                let r = a.resolved_at(now);
+                (a, r)
+            })
+            .collect();
+        let status = if alerts.iter().any(|(_, r)| !r) {
+            "firing"
+        } else {
+            "resolved"
+        };
+        NotificationData {
+            receiver: receiver.to_owned(),
+            status,
+            common_labels: common(alerts.iter().map(|(a, _)| &*a.labels)),
+            common_annotations: common(alerts.iter().map(|(a, _)| &*a.annotations)),
+            alerts,
+            truncated,
+            group_labels: group_labels.clone(),
+            external_url: external_url.to_owned(),
+            group_key: group_key.to_owned(),
+            reason,
+            now,
+        }
+    }
+}

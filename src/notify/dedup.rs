@@ -1,0 +1,151 @@
+//! The dedup decision: given what the notification log says was sent last and what this flush
+//! holds, should this integration notify, and why. Alertmanager's table (reference §4.4), with
+//! one change: the repeat check is `last + repeat_interval <= now` so an exact repeat timer fires
+//! the repeat at the instant it is due. Pure functions.
+
+use std::collections::HashSet;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::nflog::NflogEntry;
+
+/// Why a notification goes out (Alertmanager 0.32+'s `notification_reason` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// Nothing was sent before.
+    FirstNotification,
+    /// Firing alerts that were not in the last notification.
+    NewAlertsAdded,
+    /// Some alerts resolved since the last notification.
+    SomeAlertsResolved,
+    /// Every alert resolved.
+    AllAlertsResolved,
+    /// The repeat interval elapsed.
+    RepeatIntervalElapsed,
+}
+
+impl Reason {
+    /// The wire string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::FirstNotification => "first notification",
+            Reason::NewAlertsAdded => "new alerts added",
+            Reason::SomeAlertsResolved => "some alerts resolved",
+            Reason::AllAlertsResolved => "all alerts resolved",
+            Reason::RepeatIntervalElapsed => "repeat interval elapsed",
+        }
+    }
+}
+
+/// Decides whether to notify. `None` means skip.
+pub fn needs_update(
+    entry: Option<&NflogEntry>,
+    firing: &HashSet<u64>,
+    resolved: &HashSet<u64>,
+    send_resolved: bool,
+    repeat: SignedDuration,
+    now: Timestamp,
+) -> Option<Reason> {
+    let Some(entry) = entry else {
+        return (!firing.is_empty()).then_some(Reason::FirstNotification);
+    };
+    if !firing.is_subset(&entry.firing) {
+        return Some(if entry.firing.is_empty() {
+            Reason::FirstNotification
+        } else {
+            Reason::NewAlertsAdded
+        });
+    }
+    if firing.is_empty() {
+        return (!entry.firing.is_empty()).then_some(Reason::AllAlertsResolved);
+    }
+    if send_resolved && !resolved.is_subset(&entry.resolved) {
+        return Some(Reason::SomeAlertsResolved);
+    }
+    match entry.timestamp.checked_add(repeat) {
+        Ok(due) if due <= now => Some(Reason::RepeatIntervalElapsed),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(v: &[u64]) -> HashSet<u64> {
+        v.iter().copied().collect()
+    }
+
+    fn entry(firing: &[u64], resolved: &[u64], at: i64) -> NflogEntry {
+        NflogEntry {
+            timestamp: Timestamp::from_second(at).unwrap(),
+            firing: set(firing),
+            resolved: set(resolved),
+            expires_at: Timestamp::from_second(at + 1_000_000).unwrap(),
+        }
+    }
+
+    #[test]
+    fn decision_table() {
+        let r = SignedDuration::from_secs(100);
+        let now = Timestamp::from_second(50).unwrap();
+        use Reason::*;
+        type Case<'a> = (
+            Option<NflogEntry>,
+            &'a [u64],
+            &'a [u64],
+            bool,
+            Option<Reason>,
+        );
+        let cases: Vec<Case> = vec![
+            (None, &[1], &[], true, Some(FirstNotification)),
+            (None, &[], &[1], true, None),
+            (
+                Some(entry(&[1], &[], 0)),
+                &[1, 2],
+                &[],
+                true,
+                Some(NewAlertsAdded),
+            ),
+            (
+                Some(entry(&[], &[1], 0)),
+                &[2],
+                &[],
+                true,
+                Some(FirstNotification),
+            ),
+            (
+                Some(entry(&[1], &[], 0)),
+                &[],
+                &[1],
+                false,
+                Some(AllAlertsResolved),
+            ),
+            (Some(entry(&[], &[1], 0)), &[], &[1], true, None),
+            (
+                Some(entry(&[1, 2], &[], 0)),
+                &[1],
+                &[2],
+                true,
+                Some(SomeAlertsResolved),
+            ),
+            (Some(entry(&[1, 2], &[], 0)), &[1], &[2], false, None),
+            (Some(entry(&[1], &[], 0)), &[1], &[], true, None),
+            (
+                Some(entry(&[1], &[], -50)),
+                &[1],
+                &[],
+                true,
+                Some(RepeatIntervalElapsed),
+            ),
+            (Some(entry(&[1, 2], &[], 0)), &[1], &[], true, None),
+        ];
+        for (i, (e, f, res, sr, want)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                needs_update(e.as_ref(), &set(f), &set(res), sr, r, now),
+                want,
+                "case {i}"
+            );
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! API v2 status codes and bodies as Alertmanager gives them (reference §1).
+
+use serde_json::json;
+
+use crate::support::daemon::Daemon;
+
+const CONFIG: &str = r#"
+route:
+  receiver: default
+  group_by: [alertname]
+  routes:
+    - receiver: team-x
+      matchers: [team="x"]
+      continue: true
+    - receiver: other
+receivers:
+  - name: default
+  - name: team-x
+  - name: other
+"#;
+
+#[tokio::test]
+async fn post_alerts_status_codes() {
+    let d = Daemon::start(CONFIG);
+    let c = reqwest::Client::new();
+    let post = |body: &'static str, ct: Option<&'static str>| {
+        let mut r = c.post(d.url("/api/v2/alerts")).body(body);
+        if let Some(ct) = ct {
+            r = r.header("content-type", ct);
+        }
+        r.send()
+    };
+    let json_ct = Some("application/json");
+    let r = post("[]", json_ct).await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    let r = post("[]", Some("text/plain")).await.unwrap();
+    assert_eq!(r.status(), 415);
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(b["code"], 415);
+    assert!(b["message"].as_str().unwrap().contains("text/plain"));
+
+    let r = post("{not json", json_ct).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert!(b["message"].as_str().unwrap().starts_with("parsing alerts body"));
+
+    let r = post(r#"[{"annotations":{}}]"#, json_ct).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        json!({"code": 602, "message": "0.labels in body is required"})
+    );
+
+    // Best effort: the valid alert is stored although the request answers 400.
+    let r = post(r#"[{"labels":{}}, {"labels":{"alertname":"Kept"}}]"#, json_ct).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        json!("at least one label pair required")
+    );
+    let alerts: serde_json::Value =
+        reqwest::get(d.url("/api/v2/alerts")).await.unwrap().json().await.unwrap();
+    assert_eq!(alerts.as_array().unwrap().len(), 1);
+    assert_eq!(alerts[0]["labels"]["alertname"], "Kept");
+}
+
+#[tokio::test]
+async fn reads_filters_and_receivers() {
+    let d = Daemon::start(CONFIG);
+    let c = reqwest::Client::new();
+    let r = c
+        .post(d.url("/api/v2/alerts"))
+        .json(&json!([
+            {"labels": {"alertname": "A", "team": "x"}},
+            {"labels": {"alertname": "B", "team": "y"}},
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let get = |q: &str| {
+        let url = d.url(&format!("/api/v2/alerts{q}"));
+        async move { reqwest::get(url).await.unwrap() }
+    };
+    let all: serde_json::Value = get("").await.json().await.unwrap();
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all[0]["fingerprint"].as_str() < all[1]["fingerprint"].as_str(), "sorted by fingerprint");
+    let a = all.iter().find(|a| a["labels"]["alertname"] == "A").unwrap();
+    assert_eq!(a["receivers"], json!([{"name": "team-x"}, {"name": "other"}]));
+    assert_eq!(a["status"]["state"], "active");
+
+    let f: serde_json::Value = get("?filter=team%3D%22y%22").await.json().await.unwrap();
+    assert_eq!(f.as_array().unwrap().len(), 1);
+    let f: serde_json::Value = get("?receiver=team-.*").await.json().await.unwrap();
+    assert_eq!(f.as_array().unwrap().len(), 1);
+    let r = get("?filter=%7Bbad").await;
+    assert_eq!(r.status(), 400);
+    let r = get("?active=maybe").await;
+    assert_eq!(r.status(), 400);
+
+    let groups: serde_json::Value = get("/groups").await.json().await.unwrap();
+    let groups = groups.as_array().unwrap();
+    assert_eq!(groups.len(), 3, "A in team-x and other, B in other: {groups:?}");
+
+    let rs: serde_json::Value =
+        reqwest::get(d.url("/api/v2/receivers")).await.unwrap().json().await.unwrap();
+    assert_eq!(rs, json!([{"name": "default"}, {"name": "team-x"}, {"name": "other"}]));
+
+    let st: serde_json::Value =
+        reqwest::get(d.url("/api/v2/status")).await.unwrap().json().await.unwrap();
+    assert_eq!(st["cluster"]["status"], "disabled");
+    assert!(st["config"]["original"].as_str().unwrap().contains("team-x"));
+}
+
+#[tokio::test]
+async fn operational_endpoints() {
+    let d = Daemon::start(CONFIG);
+    let c = reqwest::Client::new();
+    for p in ["/-/healthy", "/-/ready"] {
+        let r = c.get(d.url(p)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().await.unwrap(), "OK");
+        assert_eq!(c.head(d.url(p)).send().await.unwrap().status(), 200);
+    }
+    let r = c.get(d.url("/api/v1/alerts")).send().await.unwrap();
+    assert_eq!(r.status(), 410);
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(b["status"], "deprecated");
+    assert_eq!(c.get(d.url("/nope")).send().await.unwrap().status(), 404);
+    let r = c.get(d.url("/api/v2/silences")).send().await.unwrap();
+    assert_eq!(r.status(), 501, "silences are not built yet and say so");
+    let m = c.get(d.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for name in [
+        "alertmanager_config_last_reload_successful 1",
+        "alertmanager_alerts_received_total",
+        "process_resident_memory_bytes",
+        "alertmanager_cluster_enabled 0",
+    ] {
+        assert!(m.contains(name), "{name} missing");
+    }
+    let big = vec![b' '; 65 << 20];
+    let r = c
+        .post(d.url("/api/v2/alerts"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+}
+
+#[tokio::test]
+async fn webhook_payload_ingest() {
+    let d = Daemon::start(CONFIG);
+    let body = json!({
+        "version": "4", "status": "firing", "receiver": "x", "groupKey": "{}:{}",
+        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "",
+        "truncatedAlerts": 0,
+        "alerts": [{"status": "firing", "labels": {"alertname": "Fwd"}, "annotations": {},
+                    "startsAt": "2026-11-22T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+                    "generatorURL": "", "fingerprint": "0"}]
+    });
+    let r = reqwest::Client::new()
+        .post(d.url("/api/tocsin/v1/webhook"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let alerts: serde_json::Value =
+        reqwest::get(d.url("/api/v2/alerts")).await.unwrap().json().await.unwrap();
+    assert_eq!(alerts[0]["labels"]["alertname"], "Fwd");
+}

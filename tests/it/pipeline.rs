@@ -1,0 +1,163 @@
+//! The real binary end to end: alerts POSTed, routed, grouped and delivered to a fake webhook;
+//! retries honour 429 + Retry-After; reload keeps the old config on error.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::daemon::{Daemon, eventually};
+use crate::support::fake_webhook::{Answer, FakeWebhook};
+
+fn config(hook: &str, extra_route: &str) -> String {
+    format!(
+        r#"
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+{extra_route}
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: {hook}
+"#
+    )
+}
+
+async fn post(d: &Daemon, body: serde_json::Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(d.url("/api/v2/alerts"))
+        .json(&body)
+        .send()
+        .await
+        .expect("POST alerts")
+}
+
+#[tokio::test]
+async fn posted_alert_reaches_the_webhook_as_v4_payload() {
+    let hook = FakeWebhook::start().await;
+    let d = Daemon::start(&config(&hook.url(), ""));
+    let r = post(
+        &d,
+        json!([{
+            "labels": {"alertname": "DiskFull", "instance": "a:9100", "job": "node", "empty": ""},
+            "annotations": {"summary": "disk a"},
+            "startsAt": "2026-11-22T20:41:09.386046549Z",
+            "generatorURL": "http://prom/graph?g0.expr=x"
+        }]),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "");
+    let got = hook.wait_for(1, Duration::from_secs(10)).await;
+    let b = &got[0].body;
+    assert_eq!(b["version"], "4");
+    assert_eq!(b["receiver"], "hook");
+    assert_eq!(b["status"], "firing");
+    assert_eq!(b["groupKey"], "{}:{alertname=\"DiskFull\"}");
+    assert_eq!(b["groupLabels"], json!({"alertname": "DiskFull"}));
+    assert_eq!(b["externalURL"], "http://tocsin.test:9093");
+    assert_eq!(b["truncatedAlerts"], 0);
+    let a = &b["alerts"][0];
+    assert_eq!(a["labels"], json!({"alertname": "DiskFull", "instance": "a:9100", "job": "node"}));
+    assert_eq!(a["endsAt"], "0001-01-01T00:00:00Z");
+    assert_eq!(a["startsAt"], "2026-11-22T20:41:09.386046549Z");
+    assert_eq!(a["fingerprint"].as_str().unwrap().len(), 16);
+    assert!(hook.rejected().is_empty());
+
+    // Resolving it sends the resolve at the next group_interval tick.
+    let r = post(
+        &d,
+        json!([{
+            "labels": {"alertname": "DiskFull", "instance": "a:9100", "job": "node"},
+            "startsAt": "2026-11-22T20:41:09.386046549Z",
+            "endsAt": "2026-11-22T20:50:00Z"
+        }]),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let got = hook.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(got[1].body["status"], "resolved");
+    assert_eq!(got[1].body["alerts"][0]["endsAt"], "2026-11-22T20:50:00Z");
+}
+
+#[tokio::test]
+async fn rate_limited_receiver_is_retried_after_retry_after() {
+    let hook = FakeWebhook::start().await;
+    hook.script(&[
+        Answer { status: 429, retry_after: Some(1) },
+        Answer { status: 503, retry_after: None },
+    ]);
+    let d = Daemon::start(&config(&hook.url(), ""));
+    let t0 = tokio::time::Instant::now();
+    post(&d, json!([{"labels": {"alertname": "Busy"}}])).await;
+    let got = hook.wait_for(3, Duration::from_secs(20)).await;
+    assert!(
+        got[1].at.duration_since(got[0].at) >= Duration::from_millis(950),
+        "the retry waited for Retry-After"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(15));
+    // Exactly one successful delivery: no duplicate after success.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(hook.received().len(), 3);
+    let metrics = reqwest::get(d.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains("alertmanager_notification_requests_failed_total{integration=\"webhook\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("alertmanager_notifications_total{integration=\"webhook\"} 1"));
+}
+
+#[tokio::test]
+async fn permanent_client_error_is_not_retried() {
+    let hook = FakeWebhook::start().await;
+    hook.script(&[Answer { status: 400, retry_after: None }]);
+    let d = Daemon::start(&config(&hook.url(), ""));
+    post(&d, json!([{"labels": {"alertname": "Bad"}}])).await;
+    hook.wait_for(1, Duration::from_secs(10)).await;
+    let ok = eventually(Duration::from_secs(5), || d.log_text().contains("giving up")).await;
+    assert!(ok, "the failure is logged: {}", d.log_text());
+    let metrics = reqwest::get(d.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(
+        "alertmanager_notifications_failed_total{integration=\"webhook\",reason=\"clientError\"} 1"
+    ));
+}
+
+#[tokio::test]
+async fn failed_reload_keeps_the_old_config() {
+    let hook = FakeWebhook::start().await;
+    let d = Daemon::start(&config(&hook.url(), ""));
+    let client = reqwest::Client::new();
+    d.write_config("route: {receiver: missing}\nreceivers: []\n");
+    let r = client.post(d.url("/-/reload")).send().await.unwrap();
+    assert_eq!(r.status(), 500);
+    let body = r.text().await.unwrap();
+    assert!(body.starts_with("failed to reload config: "), "{body}");
+    assert!(body.contains("missing"), "the reason names the undefined receiver: {body}");
+    let metrics = reqwest::get(d.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("alertmanager_config_last_reload_successful 0"));
+    // The old config still routes.
+    post(&d, json!([{"labels": {"alertname": "StillRouted"}}])).await;
+    hook.wait_for(1, Duration::from_secs(10)).await;
+    // A good config reloads; SIGHUP does the same.
+    d.write_config(&config(&hook.url(), "  routes:\n    - receiver: hook\n      matchers: [team=\"x\"]\n"));
+    let r = client.post(d.url("/-/reload")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    d.signal("HUP");
+    let ok = eventually(Duration::from_secs(5), || {
+        d.log_text().matches("Completed loading of configuration file").count() >= 2
+    })
+    .await;
+    assert!(ok, "SIGHUP reloads: {}", d.log_text());
+    assert_eq!(client.get(d.url("/-/reload")).send().await.unwrap().status(), 405);
+}
+
+#[tokio::test]
+async fn sigterm_exits_cleanly() {
+    let hook = FakeWebhook::start().await;
+    let mut d = Daemon::start(&config(&hook.url(), ""));
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
+}

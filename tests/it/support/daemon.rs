@@ -1,0 +1,140 @@
+//! Starts the real `tocsin` binary on 127.0.0.1 port 0 with a config written to a temp dir, finds
+//! its address in the log, and kills it on drop.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+/// A running daemon.
+pub struct Daemon {
+    child: Child,
+    /// Where the API listens.
+    pub addr: SocketAddr,
+    /// The temp dir holding the config and storage.
+    pub dir: tempfile::TempDir,
+    /// Everything the daemon logged so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Daemon {
+    /// Writes `config` to `<tmp>/tocsin.yml` and starts the daemon on it.
+    pub fn start(config: &str) -> Daemon {
+        Self::start_with(config, &[])
+    }
+
+    /// As [`Daemon::start`], with extra flags.
+    pub fn start_with(config: &str, extra: &[&str]) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("tocsin.yml"), config).expect("write config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
+            .arg(format!("--config.file={}", dir.path().join("tocsin.yml").display()))
+            .arg(format!("--storage.path={}", dir.path().join("data").display()))
+            .arg("--web.listen-address=127.0.0.1:0")
+            .arg("--web.external-url=http://tocsin.test:9093")
+            .arg("--log.format=json")
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tocsin");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if let Some(addr) = listening_address(&line) {
+                        let _ = tx.send(addr);
+                    }
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("tocsin did not report its address; log:\n{}", log.lock().unwrap().join("\n"));
+            }
+        };
+        Daemon { child, addr, dir, log }
+    }
+
+    /// `http://<addr><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// The config file path.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("tocsin.yml")
+    }
+
+    /// Replaces the config file (without reloading).
+    pub fn write_config(&self, config: &str) {
+        std::fs::write(self.config_path(), config).expect("write config");
+    }
+
+    /// The log so far, one line each.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Sends a signal to the daemon (`kill -s SIG`).
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args(["-s", sig, &self.child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -s {sig} failed");
+    }
+
+    /// Waits for the process to exit and returns its exit code.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn listening_address(line: &str) -> Option<SocketAddr> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    if v["fields"]["message"] != "Listening." {
+        return None;
+    }
+    v["fields"]["address"].as_str()?.parse().ok()
+}
+
+/// Polls `cond` every 20 ms until it holds or `within` passes.
+pub async fn eventually<F: FnMut() -> bool>(within: Duration, mut cond: F) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cond()
+}
+
+/// The repository root.
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}

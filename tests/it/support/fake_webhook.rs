@@ -1,0 +1,123 @@
+//! A fake webhook receiver on 127.0.0.1:0 that checks requests the way a strict receiver would
+//! (POST, JSON content type, a body that parses), records them, and answers from a script
+//! (`429` with `Retry-After`, `5xx`, or 200).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use warp::Filter;
+use warp::http::StatusCode;
+
+/// One received notification.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The parsed body.
+    pub body: serde_json::Value,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// When it arrived (tokio clock).
+    pub at: tokio::time::Instant,
+}
+
+/// A scripted answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// `Retry-After` seconds, if any.
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Default)]
+struct Inner {
+    received: Vec<Received>,
+    script: VecDeque<Answer>,
+    rejected: Vec<String>,
+}
+
+/// The fake receiver.
+#[derive(Clone)]
+pub struct FakeWebhook {
+    /// Its address.
+    pub addr: SocketAddr,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl FakeWebhook {
+    /// Starts it on the current tokio runtime.
+    pub async fn start() -> FakeWebhook {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let state = Arc::clone(&inner);
+        let route = warp::post()
+            .and(warp::header::optional::<String>("content-type"))
+            .and(warp::header::optional::<String>("user-agent"))
+            .and(warp::body::bytes())
+            .map(move |ct: Option<String>, ua: Option<String>, body: bytes::Bytes| {
+                let mut st = state.lock().unwrap();
+                if ct.as_deref() != Some("application/json") {
+                    st.rejected.push(format!("content-type {ct:?}"));
+                    return warp::reply::with_status("bad content type", StatusCode::BAD_REQUEST)
+                        .into_response();
+                }
+                let Ok(body) = serde_json::from_slice::<serde_json::Value>(&body) else {
+                    st.rejected.push("body is not JSON".into());
+                    return warp::reply::with_status("bad json", StatusCode::BAD_REQUEST)
+                        .into_response();
+                };
+                let answer = st.script.pop_front().unwrap_or(Answer {
+                    status: 200,
+                    retry_after: None,
+                });
+                st.received.push(Received {
+                    body,
+                    user_agent: ua.unwrap_or_default(),
+                    at: tokio::time::Instant::now(),
+                });
+                let mut resp = warp::reply::with_status(
+                    "ok",
+                    StatusCode::from_u16(answer.status).unwrap(),
+                )
+                .into_response();
+                if let Some(s) = answer.retry_after {
+                    resp.headers_mut()
+                        .insert("retry-after", s.to_string().parse().unwrap());
+                }
+                resp
+            });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(warp::serve(route).incoming(listener).run());
+        FakeWebhook { addr, inner }
+    }
+
+    /// The URL to configure.
+    pub fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    /// Queues scripted answers (used in order, then 200).
+    pub fn script(&self, answers: &[Answer]) {
+        self.inner.lock().unwrap().script.extend(answers.iter().copied());
+    }
+
+    /// Everything received so far (including requests answered with an error).
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.lock().unwrap().received.clone()
+    }
+
+    /// Requests that failed validation.
+    pub fn rejected(&self) -> Vec<String> {
+        self.inner.lock().unwrap().rejected.clone()
+    }
+
+    /// Waits until at least `n` requests arrived.
+    pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
+        let ok = super::daemon::eventually(within, || self.received().len() >= n).await;
+        assert!(ok, "expected {n} webhook requests, got {:?}", self.received());
+        self.received()
+    }
+}
+
+use warp::Reply as _;
