@@ -164,7 +164,7 @@ pub(crate) fn route_matchers(
         }
     }
     for (i, text) in raw.matchers.iter().enumerate() {
-        match ctx.matchers(text, syntax) {
+        match ctx.matchers(&format!("{path}.matchers[{i}]"), text, syntax) {
             Ok(ms) => out.extend(ms),
             Err(e) => ctx.error(&format!("{path}.matchers[{i}]"), e.to_string()),
         }

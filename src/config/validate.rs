@@ -54,16 +54,40 @@ impl<'a> Ctx<'a> {
         Ok(m)
     }
 
-    /// A `matchers:` entry parsed, once per distinct text in this load.
+    /// A `matchers:` entry parsed, once per distinct text in this load. In fallback mode an
+    /// entry only the classic syntax reads gets a warning at `path`, as Alertmanager logs one.
     pub(crate) fn matchers(
         &mut self,
+        path: &str,
         text: &str,
         syntax: MatcherSyntax,
     ) -> Result<Vec<Matcher>, MatcherError> {
-        self.list_cache
-            .entry(text.to_owned())
-            .or_insert_with(|| parse_matchers(text, syntax))
-            .clone()
+        if let Some(r) = self.list_cache.get(text) {
+            return r.clone();
+        }
+        let r = match syntax {
+            MatcherSyntax::Fallback => {
+                let utf8 = parse_matchers(text, MatcherSyntax::Utf8Strict);
+                let classic = parse_matchers(text, MatcherSyntax::Classic);
+                match (utf8, classic) {
+                    (Ok(u), Ok(c)) => {
+                        if u != c {
+                            self.warn(path, format!("{text:?} means different things in the UTF-8 and the classic matcher syntax; the classic reading is used (as Alertmanager does): double-quote values to remove the doubt"));
+                        }
+                        Ok(c)
+                    }
+                    (Ok(u), Err(_)) => Ok(u),
+                    (Err(e), Ok(c)) => {
+                        self.warn(path, format!("{text:?} is not valid in the UTF-8 matcher syntax ({e}); read with the classic syntax (Alertmanager's fallback): double-quote values to make it valid in both"));
+                        Ok(c)
+                    }
+                    (Err(_), Err(e)) => Err(e),
+                }
+            }
+            other => parse_matchers(text, other),
+        };
+        self.list_cache.insert(text.to_owned(), r.clone());
+        r
     }
 
     /// An empty context over the same document (to collect and re-path a sub-check's errors).
