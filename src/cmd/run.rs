@@ -103,7 +103,10 @@ pub fn main(opts: RunOpts) -> i32 {
 }
 
 /// Loads the config, logs warnings and "Loaded configuration", then waits for SIGTERM/SIGINT.
+/// The signal handlers are installed first, so a signal sent once the config is reported loaded
+/// always ends the process cleanly.
 pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
+    let shutdown = Shutdown::install()?;
     info!(version = env!("CARGO_PKG_VERSION"), "Starting tocsin.");
     let file = opts.config_file.display().to_string();
     let cfg = Config::load(&opts.config_file)?;
@@ -111,24 +114,47 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
         warn!(file = %file, warning = %w, "Config warning.");
     }
     info!(file = %file, hash = format!("{:016x}", cfg.hash), "Loaded configuration");
-    shutdown_signal().await?;
+    shutdown.wait().await;
     info!("Received shutdown signal; exiting.");
     Ok(())
 }
 
+/// SIGTERM and SIGINT listeners.
 #[cfg(unix)]
-async fn shutdown_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        r = tokio::signal::ctrl_c() => r?,
-    }
-    Ok(())
+struct Shutdown {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
 }
 
+#[cfg(unix)]
+impl Shutdown {
+    fn install() -> anyhow::Result<Shutdown> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Shutdown {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
+}
+
+/// Ctrl-C listener.
 #[cfg(not(unix))]
-async fn shutdown_signal() -> anyhow::Result<()> {
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+struct Shutdown;
+
+#[cfg(not(unix))]
+impl Shutdown {
+    fn install() -> anyhow::Result<Shutdown> {
+        Ok(Shutdown)
+    }
+
+    async fn wait(self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

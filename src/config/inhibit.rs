@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::route::{RawRoute, route_matchers};
 use super::error::Diagnostic;
+use super::route::{RawRoute, route_matchers};
 use super::validate::Ctx;
 use crate::model::{Matcher, MatcherSyntax, NameValidation, is_valid_label_name};
 
