@@ -128,8 +128,13 @@ def main():
     m = meta
     print(f"tocsin vs Alertmanager  {m['date']}  nproc={m['nproc']}  cpu={m['cpu_model']}  kernel={m['kernel']}  mem={m['mem_gib']} GiB")
     print(f"{'quick' if m['quick'] else 'full'} mode: median of {m['runs']} run(s); {m['alerts']:,} alerts in {m['bodies']} POSTs of {m['batch']}, "
-          f"{m['passes']} passes per ingest run; {m['probes']} latency probes per run; server on core 0, load on core 1")
-    print(f"Alertmanager: {m.get('alertmanager_version')}   tocsin: {m.get('tocsin_bin')}")
+          f"{m['passes']} pass(es) over them per ingest run; {m['probes']} latency probes per run; server on core 0, load on core 1")
+    who = []
+    if m.get("alertmanager_version"):
+        who.append(f"Alertmanager: {m['alertmanager_version']} ({m['alertmanager_bin']})")
+    if m.get("tocsin_bin"):
+        who.append(f"tocsin: {m['tocsin_bin']} at {m.get('tocsin_commit')}")
+    print("   ".join(who))
     print(f"load generator ceiling (no-op server): {m['generator_ceiling_alerts_per_s']:,} alerts/s at {m['generator_ceiling_core_util']:.2f} of its core; "
           f"latency harness floor: p50 {m['harness_latency_p50_ms']} ms, p99 {m['harness_latency_p99_ms']} ms")
     print()

@@ -36,3 +36,4 @@ pub mod metrics;
 pub mod model;
 pub mod nflog;
 pub mod notify;
+pub mod template;

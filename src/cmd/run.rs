@@ -1,12 +1,14 @@
-//! `tocsin [run]`: loads the config, logs its warnings and waits for SIGTERM/SIGINT. The serving
-//! daemon replaces the body of [`run`] later; the flags are Alertmanager's.
+//! `tocsin [run]`: the serving daemon. Binds the listen address, starts the app, reloads on
+//! SIGHUP and shuts down cleanly on SIGTERM/SIGINT. The flags are Alertmanager's.
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use tracing::{info, warn};
+use tracing::info;
 
-use crate::config::Config;
+use anyhow::Context as _;
+
+use crate::app;
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,6 +61,28 @@ pub struct RunOpts {
     /// Log format.
     #[arg(long = "log.format", value_enum, default_value = "logfmt")]
     pub log_format: LogFormat,
+    /// How long notification-log entries are kept at most.
+    #[arg(
+        long = "data.retention",
+        value_name = "DURATION",
+        default_value = "120h"
+    )]
+    pub data_retention: crate::model::Duration,
+    /// How often resolved alerts and expired log entries are garbage-collected.
+    #[arg(
+        long = "alerts.gc-interval",
+        value_name = "DURATION",
+        default_value = "30m"
+    )]
+    pub alerts_gc_interval: crate::model::Duration,
+    /// How long one notification is retried (5xx, 429, connection errors) before it is given
+    /// up. Retries continue across group_interval ticks (unlike Alertmanager).
+    #[arg(
+        long = "notify.max-retry-duration",
+        value_name = "DURATION",
+        default_value = "15m"
+    )]
+    pub notify_max_retry: crate::model::Duration,
 }
 
 /// Sets up `tracing` output on stderr.
@@ -102,59 +126,84 @@ pub fn main(opts: RunOpts) -> i32 {
     }
 }
 
-/// Loads the config, logs warnings and "Loaded configuration", then waits for SIGTERM/SIGINT.
-/// The signal handlers are installed first, so a signal sent once the config is reported loaded
-/// always ends the process cleanly.
-pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
-    let shutdown = Shutdown::install()?;
-    info!(version = env!("CARGO_PKG_VERSION"), "Starting tocsin.");
-    let file = opts.config_file.display().to_string();
-    let cfg = Config::load(&opts.config_file)?;
-    for w in &cfg.warnings {
-        warn!(file = %file, warning = %w, "Config warning.");
+/// Go's `:9093` means every interface.
+fn listen_address(a: &str) -> String {
+    if a.starts_with(':') {
+        format!("0.0.0.0{a}")
+    } else {
+        a.to_owned()
     }
-    info!(file = %file, hash = format!("{:016x}", cfg.hash), "Loaded configuration");
-    shutdown.wait().await;
+}
+
+/// Serves until SIGTERM/SIGINT; SIGHUP reloads the config.
+pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
+    info!(version = env!("CARGO_PKG_VERSION"), "Starting tocsin.");
+    // Signal handlers first: a SIGTERM that arrives during start-up must stop us cleanly.
+    let mut signals = Signals::new()?;
+    let addr = listen_address(&opts.web_listen_address);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let mut app_opts = app::Options::new(&opts.config_file);
+    app_opts.storage_path = opts.storage_path.clone();
+    app_opts.external_url = opts.web_external_url.clone();
+    app_opts.retention = opts.data_retention.std();
+    app_opts.gc_interval = opts.alerts_gc_interval.std();
+    app_opts.max_retry = opts.notify_max_retry.std();
+    let handle = app::start(app_opts, listener).await?;
+    info!(file = %opts.config_file.display(), "Completed loading of configuration file.");
+    while let Signal::Reload = signals.next().await {
+        // The reload logs its own outcome.
+        let _ = handle.reload().await;
+    }
     info!("Received shutdown signal; exiting.");
+    handle.shutdown().await;
     Ok(())
 }
 
-/// SIGTERM and SIGINT listeners.
-#[cfg(unix)]
-struct Shutdown {
+enum Signal {
+    Reload,
+    Stop,
+}
+
+/// SIGHUP (reload), SIGTERM and SIGINT (stop), installed once at start.
+struct Signals {
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+    #[cfg(unix)]
     term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
     int: tokio::signal::unix::Signal,
 }
 
-#[cfg(unix)]
-impl Shutdown {
-    fn install() -> anyhow::Result<Shutdown> {
+impl Signals {
+    #[cfg(unix)]
+    fn new() -> anyhow::Result<Self> {
         use tokio::signal::unix::{SignalKind, signal};
-        Ok(Shutdown {
+        Ok(Signals {
+            hup: signal(SignalKind::hangup())?,
             term: signal(SignalKind::terminate())?,
             int: signal(SignalKind::interrupt())?,
         })
     }
 
-    async fn wait(mut self) {
+    #[cfg(unix)]
+    async fn next(&mut self) -> Signal {
         tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.int.recv() => {}
+            _ = self.hup.recv() => Signal::Reload,
+            _ = self.term.recv() => Signal::Stop,
+            _ = self.int.recv() => Signal::Stop,
         }
     }
-}
 
-/// Ctrl-C listener.
-#[cfg(not(unix))]
-struct Shutdown;
-
-#[cfg(not(unix))]
-impl Shutdown {
-    fn install() -> anyhow::Result<Shutdown> {
-        Ok(Shutdown)
+    #[cfg(not(unix))]
+    fn new() -> anyhow::Result<Self> {
+        Ok(Signals {})
     }
 
-    async fn wait(self) {
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> Signal {
         let _ = tokio::signal::ctrl_c().await;
+        Signal::Stop
     }
 }

@@ -1,4 +1,6 @@
-//! Dispatch: the route tree, aggregation groups and their timers (one scheduler for all groups).
+//! Dispatch: which routes an alert takes (`route`), and the aggregation groups with their
+//! timers, one scheduler for all groups (`dispatcher`).
+//!
 //! Layer L4: imports L0–L3.
 
 pub mod dispatcher;

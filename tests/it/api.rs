@@ -43,7 +43,12 @@ async fn post_alerts_status_codes() {
     let r = post("{not json", json_ct).await.unwrap();
     assert_eq!(r.status(), 400);
     let b: serde_json::Value = r.json().await.unwrap();
-    assert!(b["message"].as_str().unwrap().starts_with("parsing alerts body"));
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("parsing alerts body")
+    );
 
     let r = post(r#"[{"annotations":{}}]"#, json_ct).await.unwrap();
     assert_eq!(r.status(), 422);
@@ -53,14 +58,23 @@ async fn post_alerts_status_codes() {
     );
 
     // Best effort: the valid alert is stored although the request answers 400.
-    let r = post(r#"[{"labels":{}}, {"labels":{"alertname":"Kept"}}]"#, json_ct).await.unwrap();
+    let r = post(
+        r#"[{"labels":{}}, {"labels":{"alertname":"Kept"}}]"#,
+        json_ct,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap(),
         json!("at least one label pair required")
     );
-    let alerts: serde_json::Value =
-        reqwest::get(d.url("/api/v2/alerts")).await.unwrap().json().await.unwrap();
+    let alerts: serde_json::Value = reqwest::get(d.url("/api/v2/alerts"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(alerts.as_array().unwrap().len(), 1);
     assert_eq!(alerts[0]["labels"]["alertname"], "Kept");
 }
@@ -86,9 +100,18 @@ async fn reads_filters_and_receivers() {
     let all: serde_json::Value = get("").await.json().await.unwrap();
     let all = all.as_array().unwrap();
     assert_eq!(all.len(), 2);
-    assert!(all[0]["fingerprint"].as_str() < all[1]["fingerprint"].as_str(), "sorted by fingerprint");
-    let a = all.iter().find(|a| a["labels"]["alertname"] == "A").unwrap();
-    assert_eq!(a["receivers"], json!([{"name": "team-x"}, {"name": "other"}]));
+    assert!(
+        all[0]["fingerprint"].as_str() < all[1]["fingerprint"].as_str(),
+        "sorted by fingerprint"
+    );
+    let a = all
+        .iter()
+        .find(|a| a["labels"]["alertname"] == "A")
+        .unwrap();
+    assert_eq!(
+        a["receivers"],
+        json!([{"name": "team-x"}, {"name": "other"}])
+    );
     assert_eq!(a["status"]["state"], "active");
 
     let f: serde_json::Value = get("?filter=team%3D%22y%22").await.json().await.unwrap();
@@ -102,16 +125,36 @@ async fn reads_filters_and_receivers() {
 
     let groups: serde_json::Value = get("/groups").await.json().await.unwrap();
     let groups = groups.as_array().unwrap();
-    assert_eq!(groups.len(), 3, "A in team-x and other, B in other: {groups:?}");
+    assert_eq!(
+        groups.len(),
+        3,
+        "A in team-x and other, B in other: {groups:?}"
+    );
 
-    let rs: serde_json::Value =
-        reqwest::get(d.url("/api/v2/receivers")).await.unwrap().json().await.unwrap();
-    assert_eq!(rs, json!([{"name": "default"}, {"name": "team-x"}, {"name": "other"}]));
+    let rs: serde_json::Value = reqwest::get(d.url("/api/v2/receivers"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        rs,
+        json!([{"name": "default"}, {"name": "team-x"}, {"name": "other"}])
+    );
 
-    let st: serde_json::Value =
-        reqwest::get(d.url("/api/v2/status")).await.unwrap().json().await.unwrap();
+    let st: serde_json::Value = reqwest::get(d.url("/api/v2/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(st["cluster"]["status"], "disabled");
-    assert!(st["config"]["original"].as_str().unwrap().contains("team-x"));
+    assert!(
+        st["config"]["original"]
+            .as_str()
+            .unwrap()
+            .contains("team-x")
+    );
 }
 
 #[tokio::test]
@@ -131,7 +174,14 @@ async fn operational_endpoints() {
     assert_eq!(c.get(d.url("/nope")).send().await.unwrap().status(), 404);
     let r = c.get(d.url("/api/v2/silences")).send().await.unwrap();
     assert_eq!(r.status(), 501, "silences are not built yet and say so");
-    let m = c.get(d.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let m = c
+        .get(d.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for name in [
         "alertmanager_config_last_reload_successful 1",
         "alertmanager_alerts_received_total",
@@ -169,7 +219,11 @@ async fn webhook_payload_ingest() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let alerts: serde_json::Value =
-        reqwest::get(d.url("/api/v2/alerts")).await.unwrap().json().await.unwrap();
+    let alerts: serde_json::Value = reqwest::get(d.url("/api/v2/alerts"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(alerts[0]["labels"]["alertname"], "Fwd");
 }

@@ -103,6 +103,7 @@ fn run_loads_the_config_and_stops_on_sigterm() {
             "--config.file",
             &data("v-unsupported.yml"),
             "--log.format=json",
+            "--web.listen-address=127.0.0.1:0",
         ])
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -111,7 +112,7 @@ fn run_loads_the_config_and_stops_on_sigterm() {
     // Wait (with a deadline) until the config is loaded, then send SIGTERM.
     let mut seen = String::new();
     let mut buf = [0u8; 4096];
-    while !seen.contains("Loaded configuration") {
+    while !seen.contains("Listening.") {
         let n = err.read(&mut buf).unwrap();
         assert!(n > 0, "exited early: {seen}");
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));

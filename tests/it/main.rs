@@ -1,7 +1,10 @@
 //! The one integration-test binary: every scenario module is declared here.
 
+mod api;
 mod cli;
 mod config_corpus;
 mod examples;
 mod layering;
+mod pipeline;
+mod real_clients;
 mod support;

@@ -61,11 +61,19 @@ async fn posted_alert_reaches_the_webhook_as_v4_payload() {
     assert_eq!(b["externalURL"], "http://tocsin.test:9093");
     assert_eq!(b["truncatedAlerts"], 0);
     let a = &b["alerts"][0];
-    assert_eq!(a["labels"], json!({"alertname": "DiskFull", "instance": "a:9100", "job": "node"}));
+    assert_eq!(
+        a["labels"],
+        json!({"alertname": "DiskFull", "instance": "a:9100", "job": "node"})
+    );
     assert_eq!(a["endsAt"], "0001-01-01T00:00:00Z");
     assert_eq!(a["startsAt"], "2026-11-22T20:41:09.386046549Z");
     assert_eq!(a["fingerprint"].as_str().unwrap().len(), 16);
     assert!(hook.rejected().is_empty());
+    assert!(
+        got[0].user_agent.starts_with("tocsin/"),
+        "{}",
+        got[0].user_agent
+    );
 
     // Resolving it sends the resolve at the next group_interval tick.
     let r = post(
@@ -87,8 +95,14 @@ async fn posted_alert_reaches_the_webhook_as_v4_payload() {
 async fn rate_limited_receiver_is_retried_after_retry_after() {
     let hook = FakeWebhook::start().await;
     hook.script(&[
-        Answer { status: 429, retry_after: Some(1) },
-        Answer { status: 503, retry_after: None },
+        Answer {
+            status: 429,
+            retry_after: Some(1),
+        },
+        Answer {
+            status: 503,
+            retry_after: None,
+        },
     ]);
     let d = Daemon::start(&config(&hook.url(), ""));
     let t0 = tokio::time::Instant::now();
@@ -102,9 +116,15 @@ async fn rate_limited_receiver_is_retried_after_retry_after() {
     // Exactly one successful delivery: no duplicate after success.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(hook.received().len(), 3);
-    let metrics = reqwest::get(d.url("/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(d.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
-        metrics.contains("alertmanager_notification_requests_failed_total{integration=\"webhook\"} 2"),
+        metrics
+            .contains("alertmanager_notification_requests_failed_total{integration=\"webhook\"} 2"),
         "{metrics}"
     );
     assert!(metrics.contains("alertmanager_notifications_total{integration=\"webhook\"} 1"));
@@ -113,13 +133,24 @@ async fn rate_limited_receiver_is_retried_after_retry_after() {
 #[tokio::test]
 async fn permanent_client_error_is_not_retried() {
     let hook = FakeWebhook::start().await;
-    hook.script(&[Answer { status: 400, retry_after: None }]);
+    hook.script(&[Answer {
+        status: 400,
+        retry_after: None,
+    }]);
     let d = Daemon::start(&config(&hook.url(), ""));
     post(&d, json!([{"labels": {"alertname": "Bad"}}])).await;
     hook.wait_for(1, Duration::from_secs(10)).await;
-    let ok = eventually(Duration::from_secs(5), || d.log_text().contains("giving up")).await;
+    let ok = eventually(Duration::from_secs(5), || {
+        d.log_text().contains("giving up")
+    })
+    .await;
     assert!(ok, "the failure is logged: {}", d.log_text());
-    let metrics = reqwest::get(d.url("/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(d.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains(
         "alertmanager_notifications_failed_total{integration=\"webhook\",reason=\"clientError\"} 1"
     ));
@@ -135,23 +166,45 @@ async fn failed_reload_keeps_the_old_config() {
     assert_eq!(r.status(), 500);
     let body = r.text().await.unwrap();
     assert!(body.starts_with("failed to reload config: "), "{body}");
-    assert!(body.contains("missing"), "the reason names the undefined receiver: {body}");
-    let metrics = reqwest::get(d.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(
+        body.contains("missing"),
+        "the reason names the undefined receiver: {body}"
+    );
+    let metrics = reqwest::get(d.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("alertmanager_config_last_reload_successful 0"));
     // The old config still routes.
     post(&d, json!([{"labels": {"alertname": "StillRouted"}}])).await;
     hook.wait_for(1, Duration::from_secs(10)).await;
     // A good config reloads; SIGHUP does the same.
-    d.write_config(&config(&hook.url(), "  routes:\n    - receiver: hook\n      matchers: [team=\"x\"]\n"));
+    d.write_config(&config(
+        &hook.url(),
+        "  routes:\n    - receiver: hook\n      matchers: [team=\"x\"]\n",
+    ));
     let r = client.post(d.url("/-/reload")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     d.signal("HUP");
     let ok = eventually(Duration::from_secs(5), || {
-        d.log_text().matches("Completed loading of configuration file").count() >= 2
+        d.log_text()
+            .matches("Completed loading of configuration file")
+            .count()
+            >= 3
     })
     .await;
     assert!(ok, "SIGHUP reloads: {}", d.log_text());
-    assert_eq!(client.get(d.url("/-/reload")).send().await.unwrap().status(), 405);
+    assert_eq!(
+        client
+            .get(d.url("/-/reload"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        405
+    );
 }
 
 #[tokio::test]

@@ -13,7 +13,11 @@ use crate::support::debian_tool;
 use crate::support::fake_webhook::FakeWebhook;
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Kill(Child);
@@ -60,29 +64,50 @@ fn amtool(bin: &std::path::Path, args: &[&str]) -> (bool, String, String) {
 
 #[tokio::test]
 async fn amtool_adds_queries_and_reads_routes() {
-    let Some(bin) = debian_tool("amtool") else { return };
+    let Some(bin) = debian_tool("amtool") else {
+        return;
+    };
     let hook = FakeWebhook::start().await;
     let d = Daemon::start(&hook_config(&hook.url(), "30s", "5m"));
     let url = format!("--alertmanager.url=http://{}", d.addr);
     let (ok, _, err) = amtool(
         &bin,
-        &["alert", "add", "alertname=AmtoolTest", "severity=page", "--annotation=summary=from amtool", &url],
+        &[
+            "alert",
+            "add",
+            "alertname=AmtoolTest",
+            "severity=page",
+            "--annotation=summary=from amtool",
+            &url,
+        ],
     );
     assert!(ok, "amtool alert add: {err}");
-    let (ok, _, err) = amtool(&bin, &["alert", "add", "alertname=Other", "severity=info", &url]);
+    let (ok, _, err) = amtool(
+        &bin,
+        &["alert", "add", "alertname=Other", "severity=info", &url],
+    );
     assert!(ok, "{err}");
-    let (ok, out, err) = amtool(&bin, &["alert", "query", "-o", "json", "alertname=AmtoolTest", &url]);
+    let (ok, out, err) = amtool(
+        &bin,
+        &["alert", "query", "-o", "json", "alertname=AmtoolTest", &url],
+    );
     assert!(ok, "amtool alert query: {err}");
     let v: Value = serde_json::from_str(&out).expect("amtool prints JSON");
     assert_eq!(v.as_array().unwrap().len(), 1, "{out}");
     assert_eq!(v[0]["labels"]["severity"], "page");
     assert_eq!(v[0]["annotations"]["summary"], "from amtool");
     let (ok, out, _) = amtool(&bin, &["alert", "query", "-o", "simple", &url]);
-    assert!(ok && out.contains("AmtoolTest") && out.contains("Other"), "{out}");
+    assert!(
+        ok && out.contains("AmtoolTest") && out.contains("Other"),
+        "{out}"
+    );
     // amtool reads our config.original from /api/v2/status.
     let (ok, out, err) = amtool(&bin, &["config", "routes", &url]);
     assert!(ok, "amtool config routes: {err}");
-    assert!(out.contains("pager") && out.contains("severity=\"page\""), "{out}");
+    assert!(
+        out.contains("pager") && out.contains("severity=\"page\""),
+        "{out}"
+    );
     let (ok, out, err) = amtool(&bin, &["config", "routes", "test", "severity=page", &url]);
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "pager,hook");
@@ -90,7 +115,9 @@ async fn amtool_adds_queries_and_reads_routes() {
 
 #[tokio::test]
 async fn prometheus_sends_alerts_that_reach_the_webhook() {
-    let Some(bin) = debian_tool("prometheus") else { return };
+    let Some(bin) = debian_tool("prometheus") else {
+        return;
+    };
     let hook = FakeWebhook::start().await;
     let d = Daemon::start(&hook_config(&hook.url(), "0s", "1s"));
     let dir = tempfile::tempdir().unwrap();
@@ -110,9 +137,18 @@ async fn prometheus_sends_alerts_that_reach_the_webhook() {
     let port = free_port();
     let _prom = Kill(
         Command::new(bin)
-            .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("tsdb").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            // Prometheus drops the first batch if it comes before Alertmanager discovery; resend
+            // quickly instead of after the default minute.
+            .arg("--rules.alert.resend-delay=1s")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -122,7 +158,12 @@ async fn prometheus_sends_alerts_that_reach_the_webhook() {
     let alert = &got[0].body["alerts"][0];
     assert_eq!(alert["labels"]["alertname"], "AlwaysFiring");
     assert_eq!(alert["annotations"]["summary"], "always");
-    assert!(alert["generatorURL"].as_str().unwrap().contains("/graph?g0.expr="));
+    assert!(
+        alert["generatorURL"]
+            .as_str()
+            .unwrap()
+            .contains("/graph?g0.expr=")
+    );
     // Prometheus reports no notification errors and at least one sent batch.
     let metrics_url = format!("http://127.0.0.1:{port}/metrics");
     let ok = eventually(Duration::from_secs(20), || {
@@ -136,7 +177,10 @@ async fn prometheus_sends_alerts_that_reach_the_webhook() {
         sent >= 1.0 && errors == 0.0
     })
     .await;
-    assert!(ok, "prometheus_notifications_errors_total must stay 0 while sending");
+    assert!(
+        ok,
+        "prometheus_notifications_errors_total must stay 0 while sending"
+    );
 }
 
 /// Sum of a metric's series in Prometheus text format.
@@ -157,22 +201,39 @@ fn comparable(body: &Value) -> Value {
 }
 
 async fn post(url: &str, body: &Value) {
-    let r = reqwest::Client::new().post(url).json(body).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "{url}");
 }
 
 #[tokio::test]
 async fn differential_against_alertmanager_0_25() {
-    let Some(am_bin) = debian_tool("prometheus-alertmanager") else { return };
+    let Some(am_bin) = debian_tool("prometheus-alertmanager") else {
+        return;
+    };
     let (hook_am, hook_t) = (FakeWebhook::start().await, FakeWebhook::start().await);
     let t = Daemon::start(&hook_config(&hook_t.url(), "1s", "2s"));
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("am.yml"), hook_config(&hook_am.url(), "1s", "2s")).unwrap();
+    std::fs::write(
+        dir.path().join("am.yml"),
+        hook_config(&hook_am.url(), "1s", "2s"),
+    )
+    .unwrap();
     let port = free_port();
     let _am = Kill(
         Command::new(am_bin)
-            .arg(format!("--config.file={}", dir.path().join("am.yml").display()))
-            .arg(format!("--storage.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("am.yml").display()
+            ))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--web.external-url=http://tocsin.test:9093")
             .arg("--cluster.listen-address=")
@@ -218,13 +279,30 @@ async fn differential_against_alertmanager_0_25() {
     let b2 = hook_t.wait_for(5, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let key = |v: &Value| {
-        format!("{}|{}|{}", v["receiver"], v["groupKey"], serde_json::to_string(&v["alerts"]).unwrap())
+        format!(
+            "{}|{}|{}",
+            v["receiver"],
+            v["groupKey"],
+            serde_json::to_string(&v["alerts"]).unwrap()
+        )
     };
-    let mut am: Vec<Value> = hook_am.received().iter().map(|r| comparable(&r.body)).collect();
-    let mut to: Vec<Value> = hook_t.received().iter().map(|r| comparable(&r.body)).collect();
+    let mut am: Vec<Value> = hook_am
+        .received()
+        .iter()
+        .map(|r| comparable(&r.body))
+        .collect();
+    let mut to: Vec<Value> = hook_t
+        .received()
+        .iter()
+        .map(|r| comparable(&r.body))
+        .collect();
     am.sort_by_key(key);
     to.sort_by_key(key);
-    assert_eq!(to.len(), am.len(), "same number of notifications: am {am:#?}\ntocsin {to:#?}");
+    assert_eq!(
+        to.len(),
+        am.len(),
+        "same number of notifications: am {am:#?}\ntocsin {to:#?}"
+    );
     for (x, y) in am.iter().zip(&to) {
         assert_eq!(x, y, "notification differs");
     }

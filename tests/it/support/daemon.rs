@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -30,8 +30,14 @@ impl Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("tocsin.yml"), config).expect("write config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
-            .arg(format!("--config.file={}", dir.path().join("tocsin.yml").display()))
-            .arg(format!("--storage.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("tocsin.yml").display()
+            ))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
             .arg("--web.listen-address=127.0.0.1:0")
             .arg("--web.external-url=http://tocsin.test:9093")
             .arg("--log.format=json")
@@ -58,10 +64,18 @@ impl Daemon {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
-                panic!("tocsin did not report its address; log:\n{}", log.lock().unwrap().join("\n"));
+                panic!(
+                    "tocsin did not report its address; log:\n{}",
+                    log.lock().unwrap().join("\n")
+                );
             }
         };
-        Daemon { child, addr, dir, log }
+        Daemon {
+            child,
+            addr,
+            dir,
+            log,
+        }
     }
 
     /// `http://<addr><path>`.
@@ -96,12 +110,12 @@ impl Daemon {
 
     /// Waits for the process to exit and returns its exit code.
     pub fn wait_exit(&mut self, within: Duration) -> Option<i32> {
-        let deadline = std::time::Instant::now() + within;
-        while std::time::Instant::now() < deadline {
+        let step = Duration::from_millis(20);
+        for _ in 0..(within.as_millis() / step.as_millis()).max(1) {
             if let Ok(Some(st)) = self.child.try_wait() {
                 return st.code();
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(step);
         }
         None
     }
@@ -132,9 +146,4 @@ pub async fn eventually<F: FnMut() -> bool>(within: Duration, mut cond: F) -> bo
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     cond()
-}
-
-/// The repository root.
-pub fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
 }

@@ -54,38 +54,43 @@ impl FakeWebhook {
             .and(warp::header::optional::<String>("content-type"))
             .and(warp::header::optional::<String>("user-agent"))
             .and(warp::body::bytes())
-            .map(move |ct: Option<String>, ua: Option<String>, body: bytes::Bytes| {
-                let mut st = state.lock().unwrap();
-                if ct.as_deref() != Some("application/json") {
-                    st.rejected.push(format!("content-type {ct:?}"));
-                    return warp::reply::with_status("bad content type", StatusCode::BAD_REQUEST)
+            .map(
+                move |ct: Option<String>, ua: Option<String>, body: bytes::Bytes| {
+                    let mut st = state.lock().unwrap();
+                    if ct.as_deref() != Some("application/json") {
+                        st.rejected.push(format!("content-type {ct:?}"));
+                        return warp::reply::with_status(
+                            "bad content type",
+                            StatusCode::BAD_REQUEST,
+                        )
                         .into_response();
-                }
-                let Ok(body) = serde_json::from_slice::<serde_json::Value>(&body) else {
-                    st.rejected.push("body is not JSON".into());
-                    return warp::reply::with_status("bad json", StatusCode::BAD_REQUEST)
-                        .into_response();
-                };
-                let answer = st.script.pop_front().unwrap_or(Answer {
-                    status: 200,
-                    retry_after: None,
-                });
-                st.received.push(Received {
-                    body,
-                    user_agent: ua.unwrap_or_default(),
-                    at: tokio::time::Instant::now(),
-                });
-                let mut resp = warp::reply::with_status(
-                    "ok",
-                    StatusCode::from_u16(answer.status).unwrap(),
-                )
-                .into_response();
-                if let Some(s) = answer.retry_after {
-                    resp.headers_mut()
-                        .insert("retry-after", s.to_string().parse().unwrap());
-                }
-                resp
-            });
+                    }
+                    let Ok(body) = serde_json::from_slice::<serde_json::Value>(&body) else {
+                        st.rejected.push("body is not JSON".into());
+                        return warp::reply::with_status("bad json", StatusCode::BAD_REQUEST)
+                            .into_response();
+                    };
+                    let answer = st.script.pop_front().unwrap_or(Answer {
+                        status: 200,
+                        retry_after: None,
+                    });
+                    st.received.push(Received {
+                        body,
+                        user_agent: ua.unwrap_or_default(),
+                        at: tokio::time::Instant::now(),
+                    });
+                    let mut resp = warp::reply::with_status(
+                        "ok",
+                        StatusCode::from_u16(answer.status).unwrap(),
+                    )
+                    .into_response();
+                    if let Some(s) = answer.retry_after {
+                        resp.headers_mut()
+                            .insert("retry-after", s.to_string().parse().unwrap());
+                    }
+                    resp
+                },
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(warp::serve(route).incoming(listener).run());
@@ -99,7 +104,11 @@ impl FakeWebhook {
 
     /// Queues scripted answers (used in order, then 200).
     pub fn script(&self, answers: &[Answer]) {
-        self.inner.lock().unwrap().script.extend(answers.iter().copied());
+        self.inner
+            .lock()
+            .unwrap()
+            .script
+            .extend(answers.iter().copied());
     }
 
     /// Everything received so far (including requests answered with an error).
@@ -115,7 +124,11 @@ impl FakeWebhook {
     /// Waits until at least `n` requests arrived.
     pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
         let ok = super::daemon::eventually(within, || self.received().len() >= n).await;
-        assert!(ok, "expected {n} webhook requests, got {:?}", self.received());
+        assert!(
+            ok,
+            "expected {n} webhook requests, got {:?}",
+            self.received()
+        );
         self.received()
     }
 }

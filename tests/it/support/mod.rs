@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+pub mod daemon;
+pub mod fake_webhook;
+
 /// The path of a tool a Debian package installs (`amtool`, `alertmanager`, ...), found on
 /// `PATH`. When it is missing: prints why the calling test is skipped and returns None, or
 /// panics when `CI=true` (CI installs every tool, so a missing one is a broken setup).

@@ -1,0 +1,603 @@
+//! Parser: tokens to syntax trees, with Go's checks done at parse time (unknown functions,
+//! undefined variables, `break` outside `range`, malformed pipelines) and a nesting bound.
+
+use std::sync::Arc;
+
+use super::ast::{Arg, Branch, Cmd, Node, Num, Pipe, is_empty_body};
+use super::funcs::Func;
+use super::lexer::{Kw, Tok, Token, lex};
+
+/// Deepest nesting of control structures and parenthesized pipelines accepted.
+pub const MAX_PARSE_DEPTH: usize = 200;
+
+/// A parse error at a byte offset of the source.
+#[derive(Debug)]
+pub(crate) struct ParseError {
+    pub(crate) pos: usize,
+    pub(crate) msg: String,
+}
+
+/// Result of parsing one source: its top-level body and the templates it defines.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub(crate) top: Vec<Node>,
+    pub(crate) defs: Vec<(Arc<str>, Vec<Node>)>,
+}
+
+enum Item {
+    Node(Node),
+    End(usize),
+    /// `{{ else }}`, or `{{ else if` / `{{ else with` with the keyword not consumed.
+    Else(usize, Option<Kw>),
+}
+
+struct Parser<'s> {
+    src: &'s str,
+    toks: Vec<Token>,
+    i: usize,
+    vars: Vec<Arc<str>>,
+    range_depth: usize,
+    depth: usize,
+    defs: Vec<(Arc<str>, Vec<Node>)>,
+}
+
+type R<T> = Result<T, ParseError>;
+
+/// Parses a template source.
+pub(crate) fn parse(src: &str) -> R<Parsed> {
+    let toks = lex(src).map_err(|e| ParseError {
+        pos: e.pos,
+        msg: e.msg,
+    })?;
+    let mut p = Parser {
+        src,
+        toks,
+        i: 0,
+        vars: vec![Arc::from("$")],
+        range_depth: 0,
+        depth: 0,
+        defs: Vec::new(),
+    };
+    let top = p.top()?;
+    Ok(Parsed { top, defs: p.defs })
+}
+
+fn describe(t: &Tok, src: &str) -> String {
+    let q = |s: &str| {
+        if s.chars().count() > 10 {
+            format!("{:?}...", s.chars().take(10).collect::<String>())
+        } else {
+            format!("{s:?}")
+        }
+    };
+    match t {
+        Tok::Text(a, b) => q(&src[*a..*b]),
+        Tok::LeftDelim => q("{{"),
+        Tok::RightDelim => q("}}"),
+        Tok::Space => q(" "),
+        Tok::Ident(s) | Tok::Field(s) | Tok::Var(s) | Tok::Number(s) => q(s),
+        Tok::Kw(k) => format!("<{}>", format!("{k:?}").to_lowercase()),
+        Tok::Bool(b) => q(if *b { "true" } else { "false" }),
+        Tok::Nil => "<nil>".into(),
+        Tok::Dot => "<.>".into(),
+        Tok::Str(s) => q(&format!("{s:?}")),
+        Tok::Char(c) => format!("{c}"),
+        Tok::LParen => q("("),
+        Tok::RParen => q(")"),
+        Tok::Pipe => q("|"),
+        Tok::Declare => q(":="),
+        Tok::Assign => q("="),
+        Tok::Char0(c) => q(&c.to_string()),
+        Tok::Eof => "EOF".into(),
+    }
+}
+
+impl Parser<'_> {
+    fn err<T>(&self, pos: usize, msg: impl Into<String>) -> R<T> {
+        Err(ParseError {
+            pos,
+            msg: msg.into(),
+        })
+    }
+
+    fn peek(&self) -> &Token {
+        &self.toks[self.i.min(self.toks.len() - 1)]
+    }
+
+    fn next(&mut self) -> Token {
+        let t = self.peek().clone();
+        if self.i < self.toks.len() - 1 {
+            self.i += 1;
+        }
+        t
+    }
+
+    fn skip_space(&mut self) {
+        while matches!(self.peek().tok, Tok::Space) {
+            self.i += 1;
+        }
+    }
+
+    fn peek_non_space(&mut self) -> &Token {
+        self.skip_space();
+        self.peek()
+    }
+
+    fn next_non_space(&mut self) -> Token {
+        self.skip_space();
+        self.next()
+    }
+
+    fn unexpected<T>(&self, t: &Token, context: &str) -> R<T> {
+        self.err(
+            t.pos,
+            format!("unexpected {} in {context}", describe(&t.tok, self.src)),
+        )
+    }
+
+    fn expect(&mut self, want: &Tok, context: &str) -> R<Token> {
+        let t = self.next_non_space();
+        if &t.tok != want {
+            return self.unexpected(&t, context);
+        }
+        Ok(t)
+    }
+
+    fn enter(&mut self, pos: usize) -> R<()> {
+        self.depth += 1;
+        if self.depth > MAX_PARSE_DEPTH {
+            return self.err(
+                pos,
+                format!("template nesting too deep (more than {MAX_PARSE_DEPTH} levels)"),
+            );
+        }
+        Ok(())
+    }
+
+    fn top(&mut self) -> R<Vec<Node>> {
+        let mut list = Vec::new();
+        loop {
+            if matches!(self.peek().tok, Tok::Eof) {
+                return Ok(list);
+            }
+            if matches!(self.peek().tok, Tok::LeftDelim) {
+                let save = self.i;
+                self.i += 1;
+                if matches!(self.peek_non_space().tok, Tok::Kw(Kw::Define)) {
+                    let t = self.next();
+                    self.definition(t.pos)?;
+                    continue;
+                }
+                self.i = save;
+            }
+            match self.text_or_action()? {
+                Item::Node(n) => list.push(n),
+                Item::End(pos) => return self.err(pos, "unexpected {{end}}"),
+                Item::Else(pos, _) => return self.err(pos, "unexpected {{else}}"),
+            }
+        }
+    }
+
+    fn add_def(&mut self, pos: usize, name: Arc<str>, body: Vec<Node>) -> R<()> {
+        if let Some(slot) = self.defs.iter_mut().find(|(n, _)| *n == name) {
+            if is_empty_body(&slot.1) {
+                slot.1 = body;
+            } else if !is_empty_body(&body) {
+                return self.err(
+                    pos,
+                    format!("template: multiple definition of template {name:?}"),
+                );
+            }
+            return Ok(());
+        }
+        self.defs.push((name, body));
+        Ok(())
+    }
+
+    fn template_name(&mut self, context: &str) -> R<Arc<str>> {
+        let t = self.next_non_space();
+        match t.tok {
+            Tok::Str(s) => Ok(Arc::from(s)),
+            _ => self.unexpected(&t, context),
+        }
+    }
+
+    /// A body with a fresh variable scope (`define`, `block`).
+    fn body(&mut self, pos: usize, context: &str) -> R<Vec<Node>> {
+        self.enter(pos)?;
+        let vars = std::mem::replace(&mut self.vars, vec![Arc::from("$")]);
+        let range_depth = std::mem::replace(&mut self.range_depth, 0);
+        let (list, end) = self.item_list()?;
+        self.vars = vars;
+        self.range_depth = range_depth;
+        self.depth -= 1;
+        match end {
+            Item::End(_) => Ok(list),
+            Item::Else(p, _) => self.err(p, format!("unexpected {{{{else}}}} in {context}")),
+            Item::Node(_) => self.err(pos, "internal error: list ended on a node"),
+        }
+    }
+
+    fn definition(&mut self, pos: usize) -> R<()> {
+        let name = self.template_name("define clause")?;
+        self.expect(&Tok::RightDelim, "define clause")?;
+        let body = self.body(pos, "define clause")?;
+        self.add_def(pos, name, body)
+    }
+
+    fn item_list(&mut self) -> R<(Vec<Node>, Item)> {
+        let mut list = Vec::new();
+        loop {
+            if matches!(self.peek_non_space().tok, Tok::Eof) {
+                let pos = self.peek().pos;
+                return self.err(pos, "unexpected EOF");
+            }
+            match self.text_or_action()? {
+                Item::Node(n) => list.push(n),
+                other => return Ok((list, other)),
+            }
+        }
+    }
+
+    fn text_or_action(&mut self) -> R<Item> {
+        let t = self.next_non_space();
+        match t.tok {
+            Tok::Text(a, b) => Ok(Item::Node(Node::Text(Arc::from(&self.src[a..b])))),
+            Tok::LeftDelim => self.action(),
+            _ => self.unexpected(&t, "input"),
+        }
+    }
+
+    fn action(&mut self) -> R<Item> {
+        let t = self.next_non_space();
+        let pos = t.pos;
+        match t.tok {
+            Tok::Kw(Kw::Block) => self.block(pos).map(Item::Node),
+            Tok::Kw(Kw::Break) | Tok::Kw(Kw::Continue) => {
+                let is_break = t.tok == Tok::Kw(Kw::Break);
+                let word = if is_break { "break" } else { "continue" };
+                if self.range_depth == 0 {
+                    return self.err(pos, format!("{{{{{word}}}}} outside {{{{range}}}}"));
+                }
+                self.expect(&Tok::RightDelim, word)?;
+                Ok(Item::Node(if is_break {
+                    Node::Break
+                } else {
+                    Node::Continue
+                }))
+            }
+            Tok::Kw(Kw::Else) => {
+                let next = self.peek_non_space().tok.clone();
+                match next {
+                    Tok::Kw(k @ (Kw::If | Kw::With)) => Ok(Item::Else(pos, Some(k))),
+                    _ => {
+                        self.expect(&Tok::RightDelim, "else")?;
+                        Ok(Item::Else(pos, None))
+                    }
+                }
+            }
+            Tok::Kw(Kw::End) => {
+                self.expect(&Tok::RightDelim, "end")?;
+                Ok(Item::End(pos))
+            }
+            Tok::Kw(Kw::If) => self.control(pos, Kw::If).map(Item::Node),
+            Tok::Kw(Kw::Range) => self.control(pos, Kw::Range).map(Item::Node),
+            Tok::Kw(Kw::With) => self.control(pos, Kw::With).map(Item::Node),
+            Tok::Kw(Kw::Template) => {
+                let name = self.template_name("template clause")?;
+                let pipe = if matches!(self.peek_non_space().tok, Tok::RightDelim) {
+                    self.next();
+                    None
+                } else {
+                    Some(self.pipeline("template clause", &Tok::RightDelim)?)
+                };
+                Ok(Item::Node(Node::Template { pos, name, pipe }))
+            }
+            _ => {
+                self.i -= 1;
+                let pipe = self.pipeline("command", &Tok::RightDelim)?;
+                Ok(Item::Node(Node::Action(pipe)))
+            }
+        }
+    }
+
+    fn block(&mut self, pos: usize) -> R<Node> {
+        let name = self.template_name("block clause")?;
+        let pipe = self.pipeline("block clause", &Tok::RightDelim)?;
+        let body = self.body(pos, "block clause")?;
+        self.add_def(pos, name.clone(), body)?;
+        Ok(Node::Template {
+            pos,
+            name,
+            pipe: Some(pipe),
+        })
+    }
+
+    fn control(&mut self, pos: usize, kind: Kw) -> R<Node> {
+        self.enter(pos)?;
+        let mark = self.vars.len();
+        let context = match kind {
+            Kw::If => "if",
+            Kw::Range => "range",
+            _ => "with",
+        };
+        let pipe = self.pipeline(context, &Tok::RightDelim)?;
+        if kind == Kw::Range {
+            self.range_depth += 1;
+        }
+        let (list, next) = self.item_list()?;
+        if kind == Kw::Range {
+            self.range_depth -= 1;
+        }
+        let else_list = match next {
+            Item::End(_) => None,
+            Item::Else(_, Some(k)) => {
+                if k != kind || kind == Kw::Range {
+                    let t = self.peek().clone();
+                    return self.unexpected(&t, "input");
+                }
+                let t = self.next_non_space();
+                Some(vec![self.control(t.pos, k)?])
+            }
+            Item::Else(_, None) => {
+                let (list, next) = self.item_list()?;
+                match next {
+                    Item::End(_) => Some(list),
+                    Item::Else(p, _) => return self.err(p, "expected end; found {{else}}"),
+                    Item::Node(_) => return self.err(pos, "internal error"),
+                }
+            }
+            Item::Node(_) => return self.err(pos, "internal error"),
+        };
+        self.vars.truncate(mark);
+        self.depth -= 1;
+        let b = Box::new(Branch {
+            pipe,
+            list,
+            else_list,
+        });
+        Ok(match kind {
+            Kw::If => Node::If(b),
+            Kw::Range => Node::Range(b),
+            _ => Node::With(b),
+        })
+    }
+
+    fn pipeline(&mut self, context: &str, end: &Tok) -> R<Pipe> {
+        let pos = self.peek_non_space().pos;
+        let mut decl: Vec<Arc<str>> = Vec::new();
+        let mut is_assign = false;
+        loop {
+            let save = self.i;
+            let Tok::Var(name) = self.peek_non_space().tok.clone() else {
+                break;
+            };
+            let vpos = self.next().pos;
+            let name: Arc<str> = Arc::from(name);
+            match self.peek_non_space().tok.clone() {
+                Tok::Assign | Tok::Declare => {
+                    is_assign = self.next().tok == Tok::Assign;
+                    if is_assign && !self.vars.contains(&name) {
+                        return self.err(vpos, format!("undefined variable {:?}", &*name));
+                    }
+                    decl.push(name.clone());
+                    self.vars.push(name);
+                    break;
+                }
+                Tok::Char0(',') => {
+                    self.next();
+                    decl.push(name.clone());
+                    self.vars.push(name);
+                    if context == "range" && decl.len() < 2 {
+                        match self.peek_non_space().tok {
+                            Tok::Var(_) | Tok::RightDelim | Tok::RParen => continue,
+                            _ => return self.err(vpos, "range can only initialize variables"),
+                        }
+                    }
+                    return self.err(vpos, format!("too many declarations in {context}"));
+                }
+                _ => {
+                    self.i = save;
+                    break;
+                }
+            }
+        }
+        let mut cmds = Vec::new();
+        loop {
+            let t = self.next_non_space();
+            if &t.tok == end {
+                if cmds.is_empty() {
+                    return self.err(t.pos, format!("missing value for {context}"));
+                }
+                for (i, c) in cmds.iter().enumerate().skip(1) {
+                    let c: &Cmd = c;
+                    if matches!(
+                        c.args[0],
+                        Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Num(..) | Arg::Str(..)
+                    ) {
+                        return self.err(
+                            c.pos,
+                            format!("non executable command in pipeline stage {}", i + 1),
+                        );
+                    }
+                }
+                return Ok(Pipe {
+                    pos,
+                    end: t.pos,
+                    decl,
+                    is_assign,
+                    cmds,
+                    esc: Vec::new(),
+                });
+            }
+            match t.tok {
+                Tok::Bool(_)
+                | Tok::Char(_)
+                | Tok::Dot
+                | Tok::Field(_)
+                | Tok::Ident(_)
+                | Tok::Number(_)
+                | Tok::Nil
+                | Tok::Str(_)
+                | Tok::Var(_)
+                | Tok::LParen => {
+                    self.i -= 1;
+                    let (cmd, piped) = self.command()?;
+                    cmds.push(cmd);
+                    if piped && &self.peek_non_space().tok == end {
+                        let pos = self.peek().pos;
+                        return self.err(pos, "missing command after pipe");
+                    }
+                }
+                _ => return self.unexpected(&t, context),
+            }
+        }
+    }
+
+    /// One command; returns whether it ended at a `|`.
+    fn command(&mut self) -> R<(Cmd, bool)> {
+        let pos = self.peek_non_space().pos;
+        let mut args = Vec::new();
+        let mut end = pos;
+        let piped;
+        loop {
+            self.skip_space();
+            if let Some(op) = self.operand()? {
+                args.push(op);
+            }
+            end = self.peek().pos.max(end);
+            let t = self.next();
+            match t.tok {
+                Tok::Space => continue,
+                Tok::RightDelim | Tok::RParen => {
+                    self.i -= 1;
+                    piped = false;
+                }
+                Tok::Pipe => piped = true,
+                _ => return self.unexpected(&t, "operand"),
+            }
+            break;
+        }
+        if args.is_empty() {
+            return self.err(pos, "empty command");
+        }
+        Ok((Cmd { pos, end, args }, piped))
+    }
+
+    fn operand(&mut self) -> R<Option<Arg>> {
+        let Some(node) = self.term()? else {
+            return Ok(None);
+        };
+        if !matches!(self.peek().tok, Tok::Field(_)) {
+            return Ok(Some(node));
+        }
+        let mut fields: Vec<Arc<str>> = Vec::new();
+        while let Tok::Field(f) = &self.peek().tok {
+            fields.push(Arc::from(f.as_str()));
+            self.i += 1;
+        }
+        Ok(Some(match node {
+            Arg::Field(p, names) => {
+                let mut all = names.to_vec();
+                all.extend(fields);
+                Arg::Field(p, all.into())
+            }
+            Arg::Var(p, v, names) => {
+                let mut all = names.to_vec();
+                all.extend(fields);
+                Arg::Var(p, v, all.into())
+            }
+            Arg::Bool(p, _) | Arg::Str(p, _) | Arg::Num(p, _) | Arg::Nil(p) | Arg::Dot(p) => {
+                return self.err(p, "unexpected . after term");
+            }
+            other => Arg::Chain(other.pos(), Box::new(other), fields.into()),
+        }))
+    }
+
+    fn term(&mut self) -> R<Option<Arg>> {
+        let t = self.next_non_space();
+        let pos = t.pos;
+        Ok(Some(match t.tok {
+            Tok::Ident(name) => match Func::lookup(&name) {
+                Some(f) => Arg::Func(pos, f),
+                None => return self.err(pos, format!("function {name:?} not defined")),
+            },
+            Tok::Dot => Arg::Dot(pos),
+            Tok::Nil => Arg::Nil(pos),
+            Tok::Var(name) => {
+                if !self.vars.iter().any(|v| **v == *name) {
+                    return self.err(pos, format!("undefined variable {name:?}"));
+                }
+                Arg::Var(pos, Arc::from(name), Arc::from(Vec::new()))
+            }
+            Tok::Field(name) => Arg::Field(pos, Arc::from(vec![Arc::<str>::from(name)])),
+            Tok::Bool(b) => Arg::Bool(pos, b),
+            Tok::Char(c) => Arg::Num(pos, Num::Int(c)),
+            Tok::Number(text) => match parse_number(&text) {
+                Ok(n) => Arg::Num(pos, n),
+                Err(msg) => return self.err(pos, msg),
+            },
+            Tok::LParen => {
+                self.enter(pos)?;
+                let p = self.pipeline("parenthesized pipeline", &Tok::RParen)?;
+                self.depth -= 1;
+                Arg::Pipe(pos, Box::new(p))
+            }
+            Tok::Str(s) => Arg::Str(pos, Arc::from(s)),
+            _ => {
+                self.i -= 1;
+                return Ok(None);
+            }
+        }))
+    }
+}
+
+/// Converts number text the way Go converts an untyped constant used as a value.
+pub(crate) fn parse_number(text: &str) -> Result<Num, String> {
+    if text.ends_with('i') {
+        return Err(format!("complex constants are not supported: {text:?}"));
+    }
+    let clean: String = text.chars().filter(|&c| c != '_').collect();
+    let (neg, body) = match clean.as_bytes().first() {
+        Some(b'-') => (true, &clean[1..]),
+        Some(b'+') => (false, &clean[1..]),
+        _ => (false, clean.as_str()),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
+        (16, d)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (8, d)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (2, d)
+    } else if lower.len() > 1 && lower.starts_with('0') && lower.bytes().all(|b| b.is_ascii_digit())
+    {
+        (8, &lower[1..])
+    } else {
+        (10, lower.as_str())
+    };
+    if radix == 16 && (digits.contains('p') || digits.contains('.')) {
+        return Err(format!(
+            "hexadecimal floating-point constants are not supported: {text:?}"
+        ));
+    }
+    let floaty = radix == 10 && digits.contains(['.', 'e']);
+    if !floaty {
+        return match u64::from_str_radix(digits, radix) {
+            Ok(u) => {
+                let v = if neg { -(i128::from(u)) } else { i128::from(u) };
+                i64::try_from(v)
+                    .map(Num::Int)
+                    .map_err(|_| format!("{text} overflows int"))
+            }
+            Err(e) if matches!(e.kind(), std::num::IntErrorKind::PosOverflow) => {
+                Err(format!("{text} overflows int"))
+            }
+            Err(_) => Err(format!("illegal number syntax: {text:?}")),
+        };
+    }
+    match body.parse::<f64>() {
+        Ok(f) if f.is_finite() => Ok(Num::Float(if neg { -f } else { f })),
+        _ => Err(format!("illegal number syntax: {text:?}")),
+    }
+}
