@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::Diagnostic;
 use super::route::{RawRoute, route_matchers};
 use super::validate::Ctx;
 use crate::model::{Matcher, MatcherSyntax, NameValidation, is_valid_label_name};
@@ -65,11 +66,18 @@ impl RawInhibitRule {
         let sub = |prefix: &str, raw: RawRoute, ctx: &mut Ctx<'_>| {
             let mut inner = Ctx::new_like(ctx);
             let ms = route_matchers(&raw, &mut inner, "", syntax);
-            for mut d in inner.errors {
-                // "match.x" -> "source_match.x", "matchers[0]" -> "source_matchers[0]".
+            // "match.x" -> "source_match.x", "matchers[0]" -> "source_matchers[0]".
+            let repath = |d: Diagnostic, ctx: &Ctx<'_>| {
                 let p = format!("{path}.{prefix}_{}", d.path.trim_start_matches('.'));
-                d = ctx.diagnostic(&p, d.message);
+                ctx.diagnostic(&p, d.message)
+            };
+            for d in inner.errors {
+                let d = repath(d, ctx);
                 ctx.errors.push(d);
+            }
+            for d in inner.warnings {
+                let d = repath(d, ctx);
+                ctx.warnings.push(d);
             }
             ms
         };

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::validate::Ctx;
 use crate::model::{
     Duration, MatchType, Matcher, MatcherSyntax, NameValidation, is_valid_label_name,
-    matchers_to_string, parse_matchers,
+    matchers_to_string,
 };
 
 /// Default `group_wait` of the root route.
@@ -145,7 +145,7 @@ pub(crate) fn route_matchers(
             );
             continue;
         }
-        match Matcher::new(k.clone(), MatchType::Equal, v.clone()) {
+        match ctx.matcher(k, MatchType::Equal, v) {
             Ok(m) => out.push(m),
             Err(e) => ctx.error(&format!("{path}.match.{k}"), e.to_string()),
         }
@@ -158,13 +158,13 @@ pub(crate) fn route_matchers(
             );
             continue;
         }
-        match Matcher::new(k.clone(), MatchType::Regex, v.clone()) {
+        match ctx.matcher(k, MatchType::Regex, v) {
             Ok(m) => out.push(m),
             Err(e) => ctx.error(&format!("{path}.match_re.{k}"), e.to_string()),
         }
     }
     for (i, text) in raw.matchers.iter().enumerate() {
-        match parse_matchers(text, syntax) {
+        match ctx.matchers(&format!("{path}.matchers[{i}]"), text, syntax) {
             Ok(ms) => out.extend(ms),
             Err(e) => ctx.error(&format!("{path}.matchers[{i}]"), e.to_string()),
         }

@@ -264,3 +264,35 @@ fn relative_paths_resolve_against_the_config_directory() {
         Some(Path::new("/abs/tok"))
     );
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const BASE: &str = "global:\n  smtp_smarthost: a:25\n  smtp_from: a@b.c\nroute:\n  receiver: r\n  group_by: [a, '...']\n  routes:\n  - matchers: ['x=~\"a|b\"', y!=z]\n    continue: true\n    mute_time_intervals: [t]\nreceivers:\n- name: r\n  email_configs: [{to: x}]\n  webhook_configs: [{url: 'http://h/'}]\ntime_intervals:\n- name: t\n  time_intervals: [{times: [{start_time: '01:00', end_time: '02:00'}], weekdays: ['monday:friday'], days_of_month: ['-3:-1']}]\n";
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        #[test]
+        fn yaml_like_noise(s in "[a-z_:\\-\\[\\]{}'\" \n&*<!|>.,=~0-9]{0,200}") {
+            let _ = load(&s);
+        }
+
+        #[test]
+        fn mutated_valid_config(pos in 0usize..BASE.len(), len in 0usize..12, insert in "[a-z:\\-\\[\\]{}'\" \n&*=~.]{0,6}") {
+            let mut s = BASE.as_bytes().to_vec();
+            let end = (pos + len).min(s.len());
+            s.splice(pos..end, insert.bytes());
+            if let Ok(text) = String::from_utf8(s) {
+                let _ = load(&text);
+            }
+        }
+
+        #[test]
+        fn glob_patterns(p in "[a-c*?\\[\\]!^\\\\-]{0,12}", n in "[a-c]{0,12}") {
+            let _ = glob_match(&p, &n);
+        }
+    }
+}

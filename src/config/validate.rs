@@ -3,7 +3,10 @@
 //! (URLs, host:port, "not both a secret and its `_file`").
 //! Imports: std and the sibling `error` and `locate` modules.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+use crate::model::{MatchType, Matcher, MatcherError, MatcherSyntax, parse_matchers};
 
 use super::error::Diagnostic;
 use super::locate::PathIndex;
@@ -16,6 +19,11 @@ pub(crate) struct Ctx<'a> {
     pub(crate) errors: Vec<Diagnostic>,
     /// Warnings found so far.
     pub(crate) warnings: Vec<Diagnostic>,
+    /// Matchers already parsed in this load, by their text: compiling a regex costs far more
+    /// than parsing the rest of a route, and configs repeat the same matchers across routes.
+    matcher_cache: HashMap<(MatchType, String), Result<Matcher, MatcherError>>,
+    /// Same for whole `matchers:` entries.
+    list_cache: HashMap<String, Result<Vec<Matcher>, MatcherError>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -25,7 +33,61 @@ impl<'a> Ctx<'a> {
             base_dir,
             errors: Vec::new(),
             warnings: Vec::new(),
+            matcher_cache: HashMap::new(),
+            list_cache: HashMap::new(),
         }
+    }
+
+    /// A matcher `name op value`, compiled once per distinct `(op, value)` in this load.
+    pub(crate) fn matcher(
+        &mut self,
+        name: &str,
+        op: MatchType,
+        value: &str,
+    ) -> Result<Matcher, MatcherError> {
+        let mut m = self
+            .matcher_cache
+            .entry((op, value.to_owned()))
+            .or_insert_with(|| Matcher::new("", op, value))
+            .clone()?;
+        m.name = name.to_owned();
+        Ok(m)
+    }
+
+    /// A `matchers:` entry parsed, once per distinct text in this load. In fallback mode an
+    /// entry only the classic syntax reads gets a warning at `path`, as Alertmanager logs one.
+    pub(crate) fn matchers(
+        &mut self,
+        path: &str,
+        text: &str,
+        syntax: MatcherSyntax,
+    ) -> Result<Vec<Matcher>, MatcherError> {
+        if let Some(r) = self.list_cache.get(text) {
+            return r.clone();
+        }
+        let r = match syntax {
+            MatcherSyntax::Fallback => {
+                let utf8 = parse_matchers(text, MatcherSyntax::Utf8Strict);
+                let classic = parse_matchers(text, MatcherSyntax::Classic);
+                match (utf8, classic) {
+                    (Ok(u), Ok(c)) => {
+                        if u != c {
+                            self.warn(path, format!("{text:?} means different things in the UTF-8 and the classic matcher syntax; the classic reading is used (as Alertmanager does): double-quote values to remove the doubt"));
+                        }
+                        Ok(c)
+                    }
+                    (Ok(u), Err(_)) => Ok(u),
+                    (Err(e), Ok(c)) => {
+                        self.warn(path, format!("{text:?} is not valid in the UTF-8 matcher syntax ({e}); read with the classic syntax (Alertmanager's fallback): double-quote values to make it valid in both"));
+                        Ok(c)
+                    }
+                    (Err(_), Err(e)) => Err(e),
+                }
+            }
+            other => parse_matchers(text, other),
+        };
+        self.list_cache.insert(text.to_owned(), r.clone());
+        r
     }
 
     /// An empty context over the same document (to collect and re-path a sub-check's errors).

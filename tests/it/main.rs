@@ -3,6 +3,7 @@
 mod api;
 mod cli;
 mod config_corpus;
+mod examples;
 mod layering;
 mod pipeline;
 mod real_clients;
