@@ -51,7 +51,7 @@ impl AlertStore {
     pub fn put(&self, alert: Alert, now: Timestamp) -> Arc<Alert> {
         let mut shard = lock(self.shard(alert.fingerprint));
         let stored = match shard.get(&alert.fingerprint) {
-            Some(old) if old.overlaps(&alert) => Arc::new(old.merge(&alert, now)),
+            Some(old) if old.overlaps(&alert) => Arc::new(old.merge_owned(alert, now)),
             _ => Arc::new(alert),
         };
         shard.insert(stored.fingerprint, Arc::clone(&stored));
@@ -108,8 +108,8 @@ mod tests {
         let labels: LabelSet = [("alertname", name)].into_iter().collect();
         Alert {
             fingerprint: labels.fingerprint(),
-            labels: Arc::new(labels),
-            annotations: Arc::default(),
+            labels,
+            annotations: LabelSet::new(),
             starts_at: ts(starts),
             ends_at: ts(ends),
             generator_url: String::new(),

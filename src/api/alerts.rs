@@ -2,8 +2,6 @@
 //! insert and status codes (reference §1.2), and `POST /api/tocsin/v1/webhook`, which takes an
 //! Alertmanager webhook payload (v4) so another Alertmanager or Grafana can forward to us.
 
-use std::sync::Arc;
-
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use warp::http::StatusCode;
@@ -80,8 +78,8 @@ fn build(p: Postable, now: Timestamp, resolve_timeout: SignedDuration) -> Result
         .map_err(|e| format!("invalid annotations: {e}"))?;
     Ok(Alert {
         fingerprint: labels.fingerprint(),
-        labels: Arc::new(labels),
-        annotations: Arc::new(annotations),
+        labels,
+        annotations,
         starts_at,
         ends_at,
         generator_url: p.generator_url.unwrap_or_default(),

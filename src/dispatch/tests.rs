@@ -72,8 +72,8 @@ fn alert(name: &str, starts: Timestamp, ends: Timestamp) -> Arc<Alert> {
     let labels: LabelSet = [("alertname", name)].into_iter().collect();
     Arc::new(Alert {
         fingerprint: labels.fingerprint(),
-        labels: Arc::new(labels),
-        annotations: Arc::default(),
+        labels,
+        annotations: LabelSet::new(),
         starts_at: starts,
         ends_at: ends,
         generator_url: String::new(),

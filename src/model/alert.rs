@@ -1,8 +1,6 @@
 //! An alert as the store keeps it, and Alertmanager's merge rule for two versions of one alert.
 //! Imports: std, jiff.
 
-use std::sync::Arc;
-
 use jiff::Timestamp;
 
 use super::fingerprint::Fingerprint;
@@ -12,11 +10,11 @@ use super::labels::LabelSet;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alert {
     /// Identifying labels (empty values already removed).
-    pub labels: Arc<LabelSet>,
+    pub labels: LabelSet,
     /// Fingerprint of `labels`, computed once.
     pub fingerprint: Fingerprint,
     /// Descriptive annotations (from the newest POST).
-    pub annotations: Arc<LabelSet>,
+    pub annotations: LabelSet,
     /// When the alert started firing.
     pub starts_at: Timestamp,
     /// When it ends or ended. Always set once ingested (defaulted from `resolve_timeout`).
@@ -38,32 +36,51 @@ impl Alert {
     /// Merges this (stored) alert with a newer version, as Alertmanager does: the newer one's
     /// fields, the earliest start, and the end time chosen by the rules in reference §1.2.
     pub fn merge(&self, other: &Alert, now: Timestamp) -> Alert {
-        let (old, new) = if other.updated_at < self.updated_at {
-            (other, self)
+        if other.updated_at < self.updated_at {
+            other.clone().merged_over(self, now)
         } else {
-            (self, other)
-        };
-        let mut res = new.clone();
+            self.clone().merged_over_newer(other.clone(), now)
+        }
+    }
+
+    /// [`Alert::merge`] taking the incoming version by value (no copy in the usual case where
+    /// it is the newer one).
+    pub fn merge_owned(&self, incoming: Alert, now: Timestamp) -> Alert {
+        if incoming.updated_at < self.updated_at {
+            incoming.merged_over(self, now)
+        } else {
+            self.clone().merged_over_newer(incoming, now)
+        }
+    }
+
+    /// `self` is the older version, `new` the newer: the result starts from `new`.
+    fn merged_over_newer(self, mut new: Alert, now: Timestamp) -> Alert {
+        let old = &self;
         if old.starts_at < new.starts_at {
-            res.starts_at = old.starts_at;
+            new.starts_at = old.starts_at;
         }
         if new.resolved_at(now) {
             if old.resolved_at(now) && old.ends_at > new.ends_at {
-                res.ends_at = old.ends_at;
+                new.ends_at = old.ends_at;
             }
         } else if old.ends_at > new.ends_at && !old.timeout {
-            res.ends_at = old.ends_at;
-            res.timeout = false;
+            new.ends_at = old.ends_at;
+            new.timeout = false;
         }
-        res
+        new
+    }
+
+    /// `self` is the older version, `newer` the stored newer one.
+    fn merged_over(self, newer: &Alert, now: Timestamp) -> Alert {
+        self.merged_over_newer(newer.clone(), now)
     }
 
     /// A copy with one more label (and the fingerprint recomputed).
     pub fn with_label(mut self, name: &str, value: &str) -> Alert {
-        let mut labels = (*self.labels).clone();
+        let mut labels = self.labels.clone();
         labels.insert(name, value);
         self.fingerprint = labels.fingerprint();
-        self.labels = Arc::new(labels);
+        self.labels = labels;
         self
     }
 
@@ -87,8 +104,8 @@ mod tests {
         let labels: LabelSet = [("alertname", "A")].into_iter().collect();
         Alert {
             fingerprint: labels.fingerprint(),
-            labels: Arc::new(labels),
-            annotations: Arc::default(),
+            labels,
+            annotations: LabelSet::new(),
             starts_at: ts(starts),
             ends_at: ts(ends),
             generator_url: String::new(),

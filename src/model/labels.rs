@@ -40,10 +40,18 @@ pub fn is_valid_label_name(name: &str, mode: NameValidation) -> bool {
     }
 }
 
-/// A set of labels (or annotations): names to values, ordered by name.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct LabelSet(pub BTreeMap<String, String>);
+/// A set of labels (or annotations): names to values, ordered by name (bytewise).
+///
+/// Stored compactly, because an alert store holds hundreds of thousands of them: every name and
+/// value concatenated in one string, plus the end offset of each. Two allocations per set
+/// instead of two per label. Sets are built once and read many times; `insert` rebuilds.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct LabelSet {
+    /// `name0 value0 name1 value1 ...` with no separators.
+    buf: Box<str>,
+    /// End offset in `buf` of each name and value, alternating.
+    ends: Box<[u32]>,
+}
 
 impl LabelSet {
     /// An empty set.
@@ -51,50 +59,115 @@ impl LabelSet {
         Self::default()
     }
 
+    /// Builds from pairs already sorted by name with no duplicate names.
+    fn from_sorted<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
+        let total: usize = pairs.clone().map(|(k, v)| k.len() + v.len()).sum();
+        let mut buf = String::with_capacity(total);
+        let mut ends = Vec::with_capacity(pairs.clone().count() * 2);
+        for (k, v) in pairs {
+            buf.push_str(k);
+            ends.push(buf.len() as u32);
+            buf.push_str(v);
+            ends.push(buf.len() as u32);
+        }
+        LabelSet {
+            buf: buf.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    fn pair(&self, i: usize) -> (&str, &str) {
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends[2 * i - 1] as usize
+        };
+        let mid = self.ends[2 * i] as usize;
+        let end = self.ends[2 * i + 1] as usize;
+        (&self.buf[start..mid], &self.buf[mid..end])
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.pair(mid).0.cmp(name) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
     /// The value of `name`, or `""` when absent (Alertmanager treats both the same).
     pub fn get(&self, name: &str) -> &str {
-        self.0.get(name).map(String::as_str).unwrap_or("")
+        self.value(name).unwrap_or("")
+    }
+
+    /// The value of `name`, if present.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.find(name).map(|i| self.pair(i).1)
     }
 
     /// Whether the set has a label `name`.
     pub fn contains(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.find(name).is_some()
     }
 
-    /// Sets `name` to `value`, returning the old value.
+    /// Sets `name` to `value` (rebuilds the set), returning the old value.
     pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) -> Option<String> {
-        self.0.insert(name.into(), value.into())
+        let (name, value) = (name.into(), value.into());
+        let old = self.value(&name).map(str::to_owned);
+        let mut map: BTreeMap<&str, &str> = self.iter().collect();
+        map.insert(&name, &value);
+        *self = LabelSet::from_sorted(map.iter().map(|(k, v)| (*k, *v)));
+        old
     }
 
     /// Number of labels.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.ends.len() / 2
     }
 
     /// Whether there are no labels.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.ends.is_empty()
     }
 
     /// Iterates `(name, value)` in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
+        (0..self.len()).map(move |i| self.pair(i))
+    }
+
+    /// Iterates the names in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// Keeps the labels for which `keep` holds.
+    pub fn filtered(&self, mut keep: impl FnMut(&str, &str) -> bool) -> LabelSet {
+        let kept: Vec<(&str, &str)> = self.iter().filter(|(k, v)| keep(k, v)).collect();
+        LabelSet::from_sorted(kept.into_iter())
     }
 
     /// Drops labels whose value is empty (Alertmanager does this before validating an alert).
     pub fn remove_empty(&mut self) {
-        self.0.retain(|_, v| !v.is_empty());
+        if self.iter().any(|(_, v)| v.is_empty()) {
+            *self = self.filtered(|_, v| !v.is_empty());
+        }
     }
 
     /// The subset whose names are in `names` (missing names are simply absent).
     pub fn subset<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> LabelSet {
-        let mut out = LabelSet::new();
-        for n in names {
-            if let Some(v) = self.0.get(n) {
-                out.0.insert(n.to_owned(), v.clone());
-            }
-        }
-        out
+        let mut wanted: Vec<&str> = names.into_iter().collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let kept: Vec<(&str, &str)> = wanted
+            .into_iter()
+            .filter_map(|n| self.find(n).map(|i| self.pair(i)))
+            .collect();
+        LabelSet::from_sorted(kept.into_iter())
     }
 
     /// Alertmanager's fingerprint: FNV-1a 64 over `name 0xff value 0xff` in name order.
@@ -105,28 +178,66 @@ impl LabelSet {
     /// Checks every name against `mode`; the error names the first bad one
     /// (`invalid name "0bad"`, as Alertmanager says it).
     pub fn validate(&self, mode: NameValidation) -> Result<(), String> {
-        for name in self.0.keys() {
+        for name in self.names() {
             if !is_valid_label_name(name, mode) {
                 return Err(format!("invalid name {}", go_quote(name)));
             }
         }
         Ok(())
     }
+
+    /// Bytes held on the heap (for memory accounting).
+    pub fn heap_bytes(&self) -> usize {
+        self.buf.len() + self.ends.len() * 4
+    }
+}
+
+impl PartialOrd for LabelSet {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Pairwise in name order, as a sorted map compares.
+impl Ord for LabelSet {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.iter().cmp(other.iter())
+    }
+}
+
+impl fmt::Debug for LabelSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
 }
 
 impl FromIterator<(String, String)> for LabelSet {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
-        LabelSet(iter.into_iter().collect())
+        let map: BTreeMap<String, String> = iter.into_iter().collect();
+        LabelSet::from_sorted(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 }
 
 impl<'a> FromIterator<(&'a str, &'a str)> for LabelSet {
     fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(iter: I) -> Self {
-        LabelSet(
-            iter.into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-        )
+        let map: BTreeMap<&str, &str> = iter.into_iter().collect();
+        LabelSet::from_sorted(map.iter().map(|(k, v)| (*k, *v)))
+    }
+}
+
+impl Serialize for LabelSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for LabelSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Later duplicates win, as Go's encoding/json does.
+        let map = BTreeMap::<String, String>::deserialize(d)?;
+        Ok(LabelSet::from_sorted(
+            map.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ))
     }
 }
 
@@ -174,6 +285,29 @@ mod tests {
         assert_eq!(ls.len(), 2);
         assert_eq!(ls.subset(["c", "zz"]).to_string(), r#"{c="3"}"#);
         assert_eq!(ls.get("b"), "");
+    }
+
+    #[test]
+    fn compact_storage_behaves_like_a_sorted_map() {
+        let mut ls: LabelSet = [("b", "2"), ("a", "1"), ("c", "")].into_iter().collect();
+        assert_eq!(
+            ls.iter().collect::<Vec<_>>(),
+            vec![("a", "1"), ("b", "2"), ("c", "")]
+        );
+        assert_eq!(ls.value("c"), Some(""));
+        assert_eq!(ls.value("d"), None);
+        assert_eq!(ls.insert("b", "x"), Some("2".into()));
+        assert_eq!(ls.insert("aa", "y"), None);
+        assert_eq!(ls.to_string(), r#"{a="1", aa="y", b="x", c=""}"#);
+        let json = serde_json::to_string(&ls).unwrap();
+        assert_eq!(json, r#"{"a":"1","aa":"y","b":"x","c":""}"#);
+        let back: LabelSet =
+            serde_json::from_str(r#"{"b":"x","a":"1","c":"","aa":"y","a":"1"}"#).unwrap();
+        assert_eq!(back, ls);
+        let small: LabelSet = [("a", "1")].into_iter().collect();
+        let smaller: LabelSet = [("a", "0"), ("z", "9")].into_iter().collect();
+        assert!(smaller < small, "pairwise order");
+        assert!(LabelSet::new() < small);
     }
 
     #[test]

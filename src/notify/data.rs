@@ -12,7 +12,7 @@ use crate::model::{Alert, LabelSet};
 /// having it), then the whole label set.
 pub fn alert_order(a: &Alert, b: &Alert) -> Ordering {
     for name in ["job", "instance"] {
-        match (a.labels.0.get(name), b.labels.0.get(name)) {
+        match (a.labels.value(name), b.labels.value(name)) {
             (Some(x), Some(y)) if x != y => return x.cmp(y),
             (Some(_), None) => return Ordering::Less,
             (None, Some(_)) => return Ordering::Greater,
@@ -56,10 +56,10 @@ pub fn common<'a>(mut sets: impl Iterator<Item = &'a LabelSet>) -> LabelSet {
     };
     let mut out = first.clone();
     for s in sets {
-        out.0.retain(|k, v| s.0.get(k) == Some(v));
         if out.is_empty() {
             break;
         }
+        out = out.filtered(|k, v| s.value(k) == Some(v));
     }
     out
 }
@@ -98,8 +98,8 @@ impl NotificationData {
         NotificationData {
             receiver: receiver.to_owned(),
             status,
-            common_labels: common(alerts.iter().map(|(a, _)| &*a.labels)),
-            common_annotations: common(alerts.iter().map(|(a, _)| &*a.annotations)),
+            common_labels: common(alerts.iter().map(|(a, _)| &a.labels)),
+            common_annotations: common(alerts.iter().map(|(a, _)| &a.annotations)),
             alerts,
             truncated,
             group_labels: group_labels.clone(),

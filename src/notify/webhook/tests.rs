@@ -10,8 +10,8 @@ fn alert(pairs: &[(&str, &str)], starts: &str, ends: &str) -> Arc<Alert> {
     let labels: LabelSet = pairs.iter().copied().collect();
     Arc::new(Alert {
         fingerprint: labels.fingerprint(),
-        labels: Arc::new(labels),
-        annotations: Arc::new([("summary", "disk")].into_iter().collect()),
+        labels,
+        annotations: [("summary", "disk")].into_iter().collect(),
         starts_at: starts.parse().unwrap(),
         ends_at: ends.parse().unwrap(),
         generator_url: "http://prom/graph?g0.expr=x".into(),
