@@ -42,6 +42,8 @@ pub struct Options {
     pub max_retry: Duration,
     /// `--alerts.gc-interval`.
     pub gc_interval: Duration,
+    /// `--web.timeout`: the longest an HTTP request may take; zero means no limit.
+    pub web_timeout: Duration,
 }
 
 impl Options {
@@ -54,6 +56,7 @@ impl Options {
             retention: Duration::from_secs(120 * 3600),
             max_retry: Duration::from_secs(15 * 60),
             gc_interval: Duration::from_secs(30 * 60),
+            web_timeout: Duration::ZERO,
         }
     }
 }
@@ -181,6 +184,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         reload: reload_tx.clone(),
         started: clock::now(),
         external_url,
+        timeout: (!opts.web_timeout.is_zero()).then_some(opts.web_timeout),
     });
 
     let mut tasks = JoinSet::new();

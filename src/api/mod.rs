@@ -55,6 +55,8 @@ pub struct ApiState {
     pub started: Timestamp,
     /// The external URL.
     pub external_url: String,
+    /// `--web.timeout`: the longest a request may take (body read included); none when zero.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl ApiState {
@@ -154,18 +156,33 @@ pub fn routes(
             move |method, path: warp::path::FullPath, query, headers, body| {
                 let state = Arc::clone(&state);
                 async move {
-                    let body = match read_body(Box::pin(body)).await {
-                        Ok(b) => b,
-                        Err(r) => return r,
+                    let handle = async {
+                        let body = match read_body(Box::pin(body)).await {
+                            Ok(b) => b,
+                            Err(r) => return r,
+                        };
+                        let req = Req {
+                            method,
+                            path: path.as_str().to_owned(),
+                            query,
+                            headers,
+                            body,
+                        };
+                        route(&state, req).await
                     };
-                    let req = Req {
-                        method,
-                        path: path.as_str().to_owned(),
-                        query,
-                        headers,
-                        body,
-                    };
-                    route(&state, req).await
+                    match state.timeout {
+                        Some(t) => match tokio::time::timeout(t, handle).await {
+                            Ok(r) => r,
+                            Err(_) => text(
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                &format!(
+                                    "request took longer than --web.timeout={}",
+                                    crate::model::Duration(t)
+                                ),
+                            ),
+                        },
+                        None => handle.await,
+                    }
                 }
             },
         )

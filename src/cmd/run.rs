@@ -61,6 +61,9 @@ pub struct RunOpts {
     /// Log format.
     #[arg(long = "log.format", value_enum, default_value = "logfmt")]
     pub log_format: LogFormat,
+    /// The longest an HTTP request may take (503 after); 0 means no limit, as in Alertmanager.
+    #[arg(long = "web.timeout", value_name = "DURATION", default_value = "0s")]
+    pub web_timeout: crate::model::Duration,
     /// How long notification-log entries are kept at most.
     #[arg(
         long = "data.retention",
@@ -150,6 +153,7 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
     app_opts.retention = opts.data_retention.std();
     app_opts.gc_interval = opts.alerts_gc_interval.std();
     app_opts.max_retry = opts.notify_max_retry.std();
+    app_opts.web_timeout = opts.web_timeout.std();
     let handle = app::start(app_opts, listener).await?;
     info!(file = %opts.config_file.display(), "Completed loading of configuration file.");
     while let Signal::Reload = signals.next().await {

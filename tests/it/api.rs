@@ -227,3 +227,27 @@ async fn webhook_payload_ingest() {
         .unwrap();
     assert_eq!(alerts[0]["labels"]["alertname"], "Fwd");
 }
+
+#[test]
+fn slow_request_times_out_with_web_timeout() {
+    use std::io::{Read, Write};
+    let d = Daemon::start_with(CONFIG, &["--web.timeout=1s"]);
+    let mut s = std::net::TcpStream::connect(d.addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    // Promise 100 bytes, send 2, then stall.
+    s.write_all(b"POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[]")
+        .unwrap();
+    let mut resp = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&resp).contains("web.timeout") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "closed without an answer: {}",
+            String::from_utf8_lossy(&resp)
+        );
+        resp.extend_from_slice(&buf[..n]);
+    }
+    assert!(String::from_utf8_lossy(&resp).starts_with("HTTP/1.1 503"));
+}

@@ -8,4 +8,5 @@ mod layering;
 mod pipeline;
 mod real_clients;
 mod support;
+mod systemd;
 mod templates;

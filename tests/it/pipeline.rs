@@ -214,3 +214,47 @@ async fn sigterm_exits_cleanly() {
     d.signal("TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
 }
+
+#[tokio::test]
+async fn http_config_auth_and_url_file_are_used() {
+    let hook = FakeWebhook::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "s3cret\n").unwrap();
+    let url_file = dir.path().join("url");
+    std::fs::write(&url_file, format!("{}\n", hook.url())).unwrap();
+    let cfg = format!(
+        r#"
+route:
+  receiver: hook
+  group_wait: 0s
+receivers:
+  - name: hook
+    webhook_configs:
+      - url_file: {}
+        http_config:
+          basic_auth: {{username: tocsin, password_file: {}}}
+"#,
+        url_file.display(),
+        pass.display()
+    );
+    let d = Daemon::start(&cfg);
+    post(&d, json!([{"labels": {"alertname": "Auth"}}])).await;
+    let got = hook.wait_for(1, Duration::from_secs(10)).await;
+    // base64("tocsin:s3cret")
+    assert_eq!(
+        got[0].authorization.as_deref(),
+        Some("Basic dG9jc2luOnMzY3JldA==")
+    );
+    assert!(
+        !d.log_text().contains("s3cret"),
+        "the secret never reaches the log"
+    );
+    let st: serde_json::Value = reqwest::get(d.url("/api/v2/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!st.to_string().contains("s3cret"));
+}

@@ -27,6 +27,11 @@ impl Daemon {
 
     /// As [`Daemon::start`], with extra flags.
     pub fn start_with(config: &str, extra: &[&str]) -> Daemon {
+        Self::start_env(config, extra, &[])
+    }
+
+    /// As [`Daemon::start_with`], with extra environment variables.
+    pub fn start_env(config: &str, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("tocsin.yml"), config).expect("write config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
@@ -42,6 +47,7 @@ impl Daemon {
             .arg("--web.external-url=http://tocsin.test:9093")
             .arg("--log.format=json")
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -17,6 +17,8 @@ pub struct Received {
     pub body: serde_json::Value,
     /// The `User-Agent` header.
     pub user_agent: String,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
     /// When it arrived (tokio clock).
     pub at: tokio::time::Instant,
 }
@@ -53,9 +55,13 @@ impl FakeWebhook {
         let route = warp::post()
             .and(warp::header::optional::<String>("content-type"))
             .and(warp::header::optional::<String>("user-agent"))
+            .and(warp::header::optional::<String>("authorization"))
             .and(warp::body::bytes())
             .map(
-                move |ct: Option<String>, ua: Option<String>, body: bytes::Bytes| {
+                move |ct: Option<String>,
+                      ua: Option<String>,
+                      auth: Option<String>,
+                      body: bytes::Bytes| {
                     let mut st = state.lock().unwrap();
                     if ct.as_deref() != Some("application/json") {
                         st.rejected.push(format!("content-type {ct:?}"));
@@ -77,6 +83,7 @@ impl FakeWebhook {
                     st.received.push(Received {
                         body,
                         user_agent: ua.unwrap_or_default(),
+                        authorization: auth,
                         at: tokio::time::Instant::now(),
                     });
                     let mut resp = warp::reply::with_status(
