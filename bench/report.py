@@ -29,6 +29,8 @@ FIGURES = [
 EXTRA = [
     ("latency_idle_p50", "latency-idle", "p50_ms", "POST->webhook p50, idle", "ms"),
     ("latency_load_p50", "latency-load", "p50_ms", "POST->webhook p50, ingest saturated", "ms"),
+    ("ack_idle_p99", "latency-idle", "ack_p99_ms", "probe POST answered, p99, idle", "ms"),
+    ("ack_load_p99", "latency-load", "ack_p99_ms", "probe POST answered, p99, ingest saturated", "ms"),
     ("load_rate", "latency-load", "load_alerts_per_s", "ingest rate during the loaded latency run", "alerts/s"),
     ("post_p99_200", "ingest-200", "post_p99_ms", "POST (256 alerts) p99 during ingest, 200 groups", "ms"),
     ("post_p99_100k", "ingest-100k", "post_p99_ms", "POST (256 alerts) p99 during ingest, 100k groups", "ms"),

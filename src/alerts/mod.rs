@@ -5,7 +5,7 @@
 //! no lock is ever held across an `.await` (the store has no async code at all).
 //! Layer L2: imports `model` only.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
@@ -16,16 +16,22 @@ const SHARDS: usize = 16;
 
 type Shard = HashMap<Fingerprint, Arc<Alert>>;
 
+/// How many distinct strings the interner keeps before it starts over.
+const INTERN_MAX: usize = 1 << 16;
+
 /// The alert store. Cheap to share behind an `Arc`.
 pub struct AlertStore {
     /// Alerts by fingerprint, split over shards by the fingerprint's low bits.
     shards: Vec<Mutex<Shard>>,
+    /// Shared copies of strings many alerts repeat (generator URLs: one per alerting rule).
+    interned: Mutex<HashSet<Arc<str>>>,
 }
 
 impl Default for AlertStore {
     fn default() -> Self {
         AlertStore {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            interned: Mutex::new(HashSet::new()),
         }
     }
 }
@@ -44,6 +50,21 @@ impl AlertStore {
 
     fn shard(&self, fp: Fingerprint) -> &Mutex<Shard> {
         &self.shards[(fp.0 as usize) % SHARDS]
+    }
+
+    /// A shared copy of `s`: alerts of one rule share one generator URL instead of a copy each.
+    /// Bounded: past `INTERN_MAX` distinct strings the set starts over.
+    pub fn intern(&self, s: &str) -> Arc<str> {
+        let mut set = self.interned.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(a) = set.get(s) {
+            return Arc::clone(a);
+        }
+        if set.len() >= INTERN_MAX {
+            set.clear();
+        }
+        let a: Arc<str> = Arc::from(s);
+        set.insert(Arc::clone(&a));
+        a
     }
 
     /// Inserts a new version of an alert: merged with the stored one when their activity ranges
@@ -112,7 +133,7 @@ mod tests {
             annotations: LabelSet::new(),
             starts_at: ts(starts),
             ends_at: ts(ends),
-            generator_url: String::new(),
+            generator_url: Arc::from(""),
             updated_at: ts(updated),
             timeout: false,
         }

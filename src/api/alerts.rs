@@ -53,7 +53,12 @@ fn bad_uri(s: &str) -> bool {
 }
 
 /// Applies Alertmanager's defaults and validation to one alert.
-fn build(p: Postable, now: Timestamp, resolve_timeout: SignedDuration) -> Result<Alert, String> {
+fn build(
+    p: Postable,
+    now: Timestamp,
+    resolve_timeout: SignedDuration,
+    intern: impl Fn(&str) -> std::sync::Arc<str>,
+) -> Result<Alert, String> {
     let mut labels = p.labels.unwrap_or_default();
     labels.remove_empty();
     let starts = non_zero(p.starts_at);
@@ -82,7 +87,7 @@ fn build(p: Postable, now: Timestamp, resolve_timeout: SignedDuration) -> Result
         annotations,
         starts_at,
         ends_at,
-        generator_url: p.generator_url.unwrap_or_default(),
+        generator_url: intern(p.generator_url.as_deref().unwrap_or("")),
         updated_at: now,
         timeout,
     })
@@ -105,7 +110,7 @@ fn ingest(state: &ApiState, postables: Vec<Postable>) -> Response {
         } else {
             resolved += 1;
         }
-        match build(p, now, resolve_timeout) {
+        match build(p, now, resolve_timeout, |s| state.store.intern(s)) {
             Ok(a) => stored.push(state.store.put(a, now)),
             Err(e) => errors.push(e),
         }
@@ -228,7 +233,13 @@ mod tests {
     fn defaults_and_validation() {
         let now = ts("2026-01-01T00:00:00Z");
         let rt = SignedDuration::from_mins(5);
-        let a = build(postable(r#"{"labels":{"a":"1","b":""}}"#), now, rt).unwrap();
+        let a = build(
+            postable(r#"{"labels":{"a":"1","b":""}}"#),
+            now,
+            rt,
+            |s: &str| std::sync::Arc::from(s),
+        )
+        .unwrap();
         assert_eq!(a.starts_at, now);
         assert_eq!(a.ends_at, ts("2026-01-01T00:05:00Z"));
         assert!(a.timeout);
@@ -237,6 +248,7 @@ mod tests {
             postable(r#"{"labels":{"a":"1"},"endsAt":"2025-12-31T00:00:00Z"}"#),
             now,
             rt,
+            |s: &str| std::sync::Arc::from(s),
         )
         .unwrap();
         assert_eq!(
@@ -247,6 +259,7 @@ mod tests {
             postable(r#"{"labels":{"a":"1"},"endsAt":"0001-01-01T00:00:00Z"}"#),
             now,
             rt,
+            |s: &str| std::sync::Arc::from(s),
         )
         .unwrap();
         assert!(zero.timeout, "Go's zero time counts as unset");
@@ -259,7 +272,11 @@ mod tests {
             ),
         ];
         for (body, want) in errs {
-            assert_eq!(build(postable(body), now, rt).unwrap_err(), want, "{body}");
+            assert_eq!(
+                build(postable(body), now, rt, |s: &str| std::sync::Arc::from(s)).unwrap_err(),
+                want,
+                "{body}"
+            );
         }
     }
 }

@@ -76,7 +76,7 @@ fn alert(name: &str, starts: Timestamp, ends: Timestamp) -> Arc<Alert> {
         annotations: LabelSet::new(),
         starts_at: starts,
         ends_at: ends,
-        generator_url: String::new(),
+        generator_url: Arc::from(""),
         updated_at: clock::now(),
         timeout: false,
     })

@@ -1,6 +1,8 @@
 //! An alert as the store keeps it, and Alertmanager's merge rule for two versions of one alert.
 //! Imports: std, jiff.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 
 use super::fingerprint::Fingerprint;
@@ -20,7 +22,7 @@ pub struct Alert {
     /// When it ends or ended. Always set once ingested (defaulted from `resolve_timeout`).
     pub ends_at: Timestamp,
     /// Link back to the producer (`generatorURL`).
-    pub generator_url: String,
+    pub generator_url: Arc<str>,
     /// When this version was received.
     pub updated_at: Timestamp,
     /// Whether `ends_at` was defaulted from `resolve_timeout` rather than given.
@@ -108,7 +110,7 @@ mod tests {
             annotations: LabelSet::new(),
             starts_at: ts(starts),
             ends_at: ts(ends),
-            generator_url: String::new(),
+            generator_url: Arc::from(""),
             updated_at: ts(updated),
             timeout,
         }
@@ -122,7 +124,7 @@ mod tests {
         let m = old.merge(&new, ts(60));
         assert_eq!(m.starts_at, ts(0));
         assert_eq!(m.ends_at, ts(360));
-        assert_eq!(m.generator_url, "http://new");
+        assert_eq!(&*m.generator_url, "http://new");
         // Argument order does not matter: the newer update wins.
         assert_eq!(new.merge(&old, ts(60)), m);
     }

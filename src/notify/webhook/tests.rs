@@ -14,7 +14,7 @@ fn alert(pairs: &[(&str, &str)], starts: &str, ends: &str) -> Arc<Alert> {
         annotations: [("summary", "disk")].into_iter().collect(),
         starts_at: starts.parse().unwrap(),
         ends_at: ends.parse().unwrap(),
-        generator_url: "http://prom/graph?g0.expr=x".into(),
+        generator_url: Arc::from("http://prom/graph?g0.expr=x"),
         updated_at: starts.parse().unwrap(),
         timeout: false,
     })

@@ -6,6 +6,8 @@
 //! test, open-loop every `--interval-ms`, through a pool of worker threads that each own one
 //! keep-alive connection (so a slow POST does not hold back the next probe); a worker stamps the
 //! send just before `write_all`. latency = arrival - send, same monotonic clock, same process.
+//! It also reports how long the POST itself took to be answered (`ack_*`), which separates
+//! waiting in the server's ingest path from the notification pipeline.
 //!
 //! Each probe has a unique `probe_id` label and `alertname=LatencyProbe`; `bench/latency.yml`
 //! routes those with `group_by: [alertname, probe_id]`, `group_wait: 0s`, `group_interval: 1h`,
@@ -208,7 +210,8 @@ fn main() {
     type Job = (String, bool);
     let (jtx, jrx) = mpsc::channel::<Job>();
     let jrx = Arc::new(Mutex::new(jrx));
-    let (rtx, rrx) = mpsc::channel::<(String, bool, Instant, u16)>();
+    // (probe id, counted?, sent at, POST answered at, status)
+    let (rtx, rrx) = mpsc::channel::<(String, bool, Instant, Instant, u16)>();
     let mut handles = Vec::new();
     for _ in 0..o.workers {
         let (jrx, rtx, target) = (jrx.clone(), rtx.clone(), o.target.clone());
@@ -243,7 +246,7 @@ fn main() {
                     }
                     conn = None; // closed by the server: reconnect once
                 }
-                rtx.send((id, record, sent_at, status)).unwrap();
+                rtx.send((id, record, sent_at, Instant::now(), status)).unwrap();
             }
         }));
     }
@@ -267,9 +270,11 @@ fn main() {
     drop(jtx);
     let mut sends = HashMap::new();
     let mut statuses: HashMap<u16, u64> = HashMap::new();
-    for (id, record, t, st) in rrx.iter() {
+    let mut acks: Vec<f64> = Vec::new();
+    for (id, record, t, acked, st) in rrx.iter() {
         if record {
             sends.insert(id, t);
+            acks.push(acked.saturating_duration_since(t).as_secs_f64() * 1e3);
             *statuses.entry(st).or_default() += 1;
         }
     }
@@ -284,18 +289,20 @@ fn main() {
         .filter_map(|(id, t0)| m.0.get(id).map(|t| t.saturating_duration_since(*t0).as_secs_f64() * 1e3))
         .collect();
     lat.sort_by(f64::total_cmp);
-    let pct = |q: f64| -> String {
-        if lat.is_empty() {
+    acks.sort_by(f64::total_cmp);
+    let pct_of = |v: &[f64], q: f64| -> String {
+        if v.is_empty() {
             "null".into()
         } else {
-            format!("{:.3}", lat[((q * lat.len() as f64) as usize).min(lat.len() - 1)])
+            format!("{:.3}", v[((q * v.len() as f64) as usize).min(v.len() - 1)])
         }
     };
+    let pct = |q: f64| pct_of(&lat, q);
     let non2xx: u64 = statuses.iter().filter(|(k, _)| !(200..300).contains(*k)).map(|(_, v)| v).sum();
     let st: Vec<String> = statuses.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
     let ls: Vec<String> = lat.iter().map(|x| format!("{x:.3}")).collect();
     println!(
-        "{{\"sent\":{},\"received\":{},\"lost\":{},\"p50_ms\":{},\"p90_ms\":{},\"p99_ms\":{},\"max_ms\":{},\"post_statuses\":{{{}}},\"post_non2xx\":{},\"sink_requests\":{},\"latencies_ms\":[{}]}}",
+        "{{\"sent\":{},\"received\":{},\"lost\":{},\"p50_ms\":{},\"p90_ms\":{},\"p99_ms\":{},\"max_ms\":{},\"ack_p50_ms\":{},\"ack_p99_ms\":{},\"post_statuses\":{{{}}},\"post_non2xx\":{},\"sink_requests\":{},\"latencies_ms\":[{}]}}",
         sends.len(),
         lat.len(),
         sends.len() - lat.len(),
@@ -303,6 +310,8 @@ fn main() {
         pct(0.9),
         pct(0.99),
         pct(1.0),
+        pct_of(&acks, 0.5),
+        pct_of(&acks, 0.99),
         st.join(","),
         non2xx,
         m.1,
