@@ -190,11 +190,27 @@ pub fn routes(
 
 const V1_GONE: &str = "The Alertmanager v1 API was deprecated in version 0.16.0 and is removed as of version 0.27.0 - please use the equivalent route in the v2 API";
 
-async fn route(state: &ApiState, req: Req) -> Response {
+/// Bodies above this size are parsed on the blocking pool, so a burst of large ingest batches
+/// cannot hold every runtime worker while a small request (a new alert that must notify at once,
+/// a health check) waits behind them.
+const BLOCKING_BODY_BYTES: usize = 16 << 10;
+
+async fn route(state: &Arc<ApiState>, req: Req) -> Response {
     let path = req.path.trim_end_matches('/');
     let m = &req.method;
     let get = m == Method::GET || m == Method::HEAD;
     match path {
+        "/api/v2/alerts" if m == Method::POST && req.body.len() > BLOCKING_BODY_BYTES => {
+            let state = Arc::clone(state);
+            tokio::task::spawn_blocking(move || alerts::post(&state, &req))
+                .await
+                .unwrap_or_else(|e| {
+                    text(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        &format!("ingest failed: {e}"),
+                    )
+                })
+        }
         "/api/v2/alerts" if m == Method::POST => alerts::post(state, &req),
         "/api/v2/alerts" if get => v2read::get_alerts(state, &req),
         "/api/v2/alerts/groups" if get => v2read::get_groups(state, &req),

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use jiff::tz::TimeZone;
 
-use super::data::{Alert, Data, Kv};
+use super::data::{Alert, Data};
 use super::timefmt::{RFC3339_NANO, go_format};
 use super::value::Value;
 
@@ -68,9 +68,9 @@ fn float(out: &mut String, f: f64) -> Result<(), String> {
     Ok(())
 }
 
-fn kv(out: &mut String, k: &Kv) {
+fn kv<'x>(out: &mut String, entries: impl Iterator<Item = (&'x str, &'x str)>) {
     out.push('{');
-    for (i, (name, v)) in k.0.iter().enumerate() {
+    for (i, (name, v)) in entries.enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -93,9 +93,18 @@ fn alert(out: &mut String, a: &Alert, zone: &TimeZone) -> Result<(), String> {
     out.push_str("{\"status\":");
     string(out, &a.status);
     out.push_str(",\"labels\":");
-    kv(out, &a.labels);
+    kv(
+        out,
+        a.labels.0.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
     out.push_str(",\"annotations\":");
-    kv(out, &a.annotations);
+    kv(
+        out,
+        a.annotations
+            .0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
     out.push_str(",\"startsAt\":");
     time(out, &a.starts_at.to_zoned(zone.clone()))?;
     out.push_str(",\"endsAt\":");
@@ -129,7 +138,7 @@ fn data(out: &mut String, d: &Data, zone: &TimeZone) -> Result<(), String> {
         ("routeLabels", &d.route_labels),
     ] {
         let _ = write!(out, ",\"{name}\":");
-        kv(out, k);
+        kv(out, k.0.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     }
     out.push_str(",\"externalURL\":");
     string(out, &d.external_url);
@@ -141,7 +150,7 @@ fn value(out: &mut String, v: &Value<'_>, zone: &TimeZone) -> Result<(), String>
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) | Value::Duration(i) => {
+        Value::Int(i) | Value::Duration(i) | Value::Month(i) | Value::Weekday(i) => {
             let _ = write!(out, "{i}");
         }
         Value::Byte(b) => {
@@ -181,7 +190,7 @@ fn value(out: &mut String, v: &Value<'_>, zone: &TimeZone) -> Result<(), String>
             }
             out.push('}');
         }
-        Value::Kv(k) => kv(out, k.kv()),
+        Value::Kv(k) => kv(out, k.iter()),
         Value::Pairs(ps) => {
             out.push('[');
             for (i, (a, b)) in ps.iter().enumerate() {

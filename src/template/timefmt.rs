@@ -29,6 +29,22 @@ const DAYS: [&str; 7] = [
     "Saturday",
 ];
 
+/// Go's `Month.String()` (`%!Month(n)` outside 1..=12).
+pub(crate) fn month_name(m: i64) -> String {
+    match usize::try_from(m - 1) {
+        Ok(i) if i < 12 => MONTHS[i].to_string(),
+        _ => format!("%!Month({m})"),
+    }
+}
+
+/// Go's `Weekday.String()` (`%!Weekday(n)` outside 0..=6).
+pub(crate) fn weekday_name(d: i64) -> String {
+    match usize::try_from(d) {
+        Ok(i) if i < 7 => DAYS[i].to_string(),
+        _ => format!("%!Weekday({d})"),
+    }
+}
+
 /// The layout of Go's `Time.String()`.
 pub(crate) const STRING_LAYOUT: &str = "2006-01-02 15:04:05.999999999 -0700 MST";
 /// Go's `time.RFC3339Nano`.
@@ -160,32 +176,56 @@ fn next_std(l: &str) -> Option<(usize, Std, usize)> {
     None
 }
 
+/// Appends `v` in decimal, zero-padded to at least `width` digits (sign not counted).
 fn pad(out: &mut String, v: i64, width: usize) {
     if v < 0 {
         out.push('-');
     }
-    let _ = write!(out, "{:0width$}", v.unsigned_abs());
+    let mut u = v.unsigned_abs();
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    for _ in (buf.len() - i)..width {
+        out.push('0');
+    }
+    for &d in &buf[i..] {
+        out.push(char::from(d));
+    }
 }
 
-/// Zone abbreviation as Go prints it for `MST`.
-fn tz_name(t: &Zoned) -> String {
+/// Appends the zone abbreviation as Go prints it for `MST`.
+fn tz_name(out: &mut String, t: &Zoned) {
     let tz = t.time_zone();
     if tz.iana_name().is_none() && tz.to_fixed_offset().is_ok() {
         if t.offset().seconds() == 0 {
-            return "UTC".into();
+            out.push_str("UTC");
+            return;
         }
-        let mut s = String::new();
         let mins = t.offset().seconds() / 60;
-        s.push(if mins < 0 { '-' } else { '+' });
-        let _ = write!(s, "{:02}{:02}", mins.abs() / 60, mins.abs() % 60);
-        return s;
+        out.push(if mins < 0 { '-' } else { '+' });
+        pad(out, i64::from(mins.abs() / 60), 2);
+        pad(out, i64::from(mins.abs() % 60), 2);
+        return;
     }
-    tz.to_offset_info(t.timestamp()).abbreviation().to_string()
+    out.push_str(tz.to_offset_info(t.timestamp()).abbreviation());
 }
 
 /// Go's `Time.Format(layout)`.
 pub(crate) fn go_format(t: &Zoned, layout: &str) -> String {
     let mut out = String::with_capacity(layout.len() + 10);
+    go_format_into(&mut out, t, layout);
+    out
+}
+
+/// Go's `Time.Format(layout)`, appended to `out`.
+pub(crate) fn go_format_into(out: &mut String, t: &Zoned, layout: &str) {
     let mut rest = layout;
     let year = i64::from(t.year());
     let month = i64::from(t.month());
@@ -202,18 +242,18 @@ pub(crate) fn go_format(t: &Zoned, layout: &str) -> String {
         match std {
             Std::LongMonth => out.push_str(MONTHS[(month - 1) as usize % 12]),
             Std::Month => out.push_str(&MONTHS[(month - 1) as usize % 12][..3]),
-            Std::NumMonth => pad(&mut out, month, 0),
-            Std::ZeroMonth => pad(&mut out, month, 2),
+            Std::NumMonth => pad(out, month, 0),
+            Std::ZeroMonth => pad(out, month, 2),
             Std::LongWeekDay => out.push_str(DAYS[wday % 7]),
             Std::WeekDay => out.push_str(&DAYS[wday % 7][..3]),
-            Std::Day => pad(&mut out, day, 0),
+            Std::Day => pad(out, day, 0),
             Std::UnderDay => {
                 if day < 10 {
                     out.push(' ');
                 }
-                pad(&mut out, day, 0);
+                pad(out, day, 0);
             }
-            Std::ZeroDay => pad(&mut out, day, 2),
+            Std::ZeroDay => pad(out, day, 2),
             Std::UnderYearDay => {
                 if yday < 100 {
                     out.push(' ');
@@ -221,23 +261,23 @@ pub(crate) fn go_format(t: &Zoned, layout: &str) -> String {
                         out.push(' ');
                     }
                 }
-                pad(&mut out, yday, 0);
+                pad(out, yday, 0);
             }
-            Std::ZeroYearDay => pad(&mut out, yday, 3),
-            Std::Hour => pad(&mut out, hour, 2),
+            Std::ZeroYearDay => pad(out, yday, 3),
+            Std::Hour => pad(out, hour, 2),
             Std::Hour12 | Std::ZeroHour12 => {
                 let h = if hour % 12 == 0 { 12 } else { hour % 12 };
-                pad(&mut out, h, if std == Std::Hour12 { 0 } else { 2 });
+                pad(out, h, if std == Std::Hour12 { 0 } else { 2 });
             }
-            Std::Minute => pad(&mut out, minute, 0),
-            Std::ZeroMinute => pad(&mut out, minute, 2),
-            Std::Second => pad(&mut out, second, 0),
-            Std::ZeroSecond => pad(&mut out, second, 2),
-            Std::LongYear => pad(&mut out, year, 4),
-            Std::Year => pad(&mut out, year.rem_euclid(100), 2),
+            Std::Minute => pad(out, minute, 0),
+            Std::ZeroMinute => pad(out, minute, 2),
+            Std::Second => pad(out, second, 0),
+            Std::ZeroSecond => pad(out, second, 2),
+            Std::LongYear => pad(out, year, 4),
+            Std::Year => pad(out, year.rem_euclid(100), 2),
             Std::PM => out.push_str(if hour >= 12 { "PM" } else { "AM" }),
             Std::Pm => out.push_str(if hour >= 12 { "pm" } else { "am" }),
-            Std::TzName => out.push_str(&tz_name(t)),
+            Std::TzName => tz_name(out, t),
             Std::Zone {
                 iso,
                 colon,
@@ -251,22 +291,23 @@ pub(crate) fn go_format(t: &Zoned, layout: &str) -> String {
                 }
                 out.push(if off < 0 { '-' } else { '+' });
                 let a = off.abs();
-                pad(&mut out, a / 3600, 2);
+                pad(out, a / 3600, 2);
                 if minutes {
                     if colon {
                         out.push(':');
                     }
-                    pad(&mut out, (a / 60) % 60, 2);
+                    pad(out, (a / 60) % 60, 2);
                 }
                 if seconds {
                     if colon {
                         out.push(':');
                     }
-                    pad(&mut out, a % 60, 2);
+                    pad(out, a % 60, 2);
                 }
             }
             Std::Frac(n, trim, sep) => {
-                let digits = format!("{nanos:09}");
+                let mut digits = String::with_capacity(9);
+                pad(&mut digits, nanos, 9);
                 let mut n = n.min(9);
                 let d = digits.as_bytes();
                 if trim {
@@ -283,7 +324,6 @@ pub(crate) fn go_format(t: &Zoned, layout: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
 }
 
 /// Go's `Duration.String()` for a duration in nanoseconds.

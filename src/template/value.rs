@@ -21,6 +21,7 @@ pub(crate) enum Str<'a> {
 }
 
 impl<'a> Str<'a> {
+    #[inline]
     pub(crate) fn as_str(&self) -> &str {
         match self {
             Str::B(s) => s,
@@ -79,18 +80,120 @@ impl<'a> AlertList<'a> {
     }
 }
 
-/// A label set, borrowed from the data or computed (by `.Remove`).
+/// A label set: borrowed from the data, or a borrowed view of some of its entries (what
+/// `.Remove` returns), so no label string is ever copied during a render.
 #[derive(Clone, Debug)]
 pub(crate) enum KvRef<'a> {
+    /// A whole set from the data.
     B(&'a Kv),
-    S(Rc<Kv>),
+    /// A set from the data without the listed names (a `.Remove` result; shares the
+    /// name list with the `[]string` argument, so removing allocates nothing).
+    Minus(&'a Kv, Rc<Vec<Str<'a>>>),
 }
 
-impl KvRef<'_> {
-    pub(crate) fn kv(&self) -> &Kv {
+/// Entries of a [`KvRef`] in name order (Go's map iteration order for templates).
+pub(crate) struct KvIter<'a, 'r> {
+    it: std::collections::btree_map::Iter<'a, String, String>,
+    removed: &'r [Str<'a>],
+}
+
+impl<'a> Iterator for KvIter<'a, '_> {
+    type Item = (&'a str, &'a str);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.it
+            .by_ref()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .find(|(k, _)| !is_removed(self.removed, k))
+    }
+}
+
+fn is_removed(removed: &[Str<'_>], name: &str) -> bool {
+    removed.iter().any(|r| r.as_str() == name)
+}
+
+impl<'a> KvRef<'a> {
+    /// Number of entries.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
         match self {
-            KvRef::B(k) => k,
-            KvRef::S(k) => k,
+            KvRef::B(k) => k.len(),
+            KvRef::Minus(..) => self.iter().count(),
+        }
+    }
+
+    /// True when there are no entries.
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            KvRef::B(k) => k.is_empty(),
+            KvRef::Minus(..) => self.iter().next().is_none(),
+        }
+    }
+
+    /// The value for `name`, if present.
+    #[inline]
+    pub(crate) fn get(&self, name: &str) -> Option<&'a str> {
+        match self {
+            // Label sets are small: a length-filtered scan beats the tree search.
+            KvRef::B(k) if k.len() <= 16 => {
+                k.0.iter()
+                    .find(|(key, _)| key.len() == name.len() && key.as_str() == name)
+                    .map(|(_, v)| v.as_str())
+            }
+            KvRef::B(k) => k.0.get(name).map(String::as_str),
+            KvRef::Minus(k, removed) => {
+                if is_removed(removed, name) {
+                    None
+                } else {
+                    KvRef::B(k).get(name)
+                }
+            }
+        }
+    }
+
+    /// Entries in name order.
+    pub(crate) fn iter(&self) -> KvIter<'a, '_> {
+        match self {
+            KvRef::B(k) => KvIter {
+                it: k.0.iter(),
+                removed: &[],
+            },
+            KvRef::Minus(k, removed) => KvIter {
+                it: k.0.iter(),
+                removed,
+            },
+        }
+    }
+
+    /// `.SortedPairs` order: `alertname` first, then by name.
+    pub(crate) fn sorted_pairs(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        let first = self.get("alertname").map(|v| ("alertname", v));
+        first
+            .into_iter()
+            .chain(self.iter().filter(|(k, _)| *k != "alertname"))
+    }
+
+    /// `.Remove names`: a view without the given names.
+    pub(crate) fn remove(&self, names: &Rc<Vec<Str<'a>>>) -> KvRef<'a> {
+        match self {
+            KvRef::B(k) => KvRef::Minus(k, names.clone()),
+            KvRef::Minus(k, removed) => {
+                let mut all: Vec<Str<'a>> = removed.to_vec();
+                all.extend(names.iter().cloned());
+                KvRef::Minus(k, Rc::new(all))
+            }
+        }
+    }
+
+    /// `.String`: `name=value` pairs in `.SortedPairs` order joined by `", "`, appended to
+    /// `out`.
+    pub(crate) fn write_string(&self, out: &mut String) {
+        for (i, (k, v)) in self.sorted_pairs().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(k);
+            out.push('=');
+            out.push_str(v);
         }
     }
 }
@@ -132,9 +235,14 @@ pub(crate) enum Value<'a> {
     Time(Rc<Zoned>),
     /// `time.Duration` in nanoseconds.
     Duration(i64),
+    /// `time.Month` (1 = January).
+    Month(i64),
+    /// `time.Weekday` (0 = Sunday).
+    Weekday(i64),
 }
 
 impl<'a> Value<'a> {
+    #[inline]
     pub(crate) fn str(s: &'a str) -> Self {
         Value::Str(Str::B(s), StrKind::Plain)
     }
@@ -166,15 +274,18 @@ impl<'a> Value<'a> {
             Value::Pair(..) => "template.Pair",
             Value::Time(_) => "time.Time",
             Value::Duration(_) => "time.Duration",
+            Value::Month(_) => "time.Month",
+            Value::Weekday(_) => "time.Weekday",
         }
     }
 
     /// Go's truth: false, 0, empty string/slice/map and nil are false; structs are true.
+    #[inline]
     pub(crate) fn truth(&self) -> bool {
         match self {
             Value::Nil => false,
             Value::Bool(b) => *b,
-            Value::Int(i) | Value::Duration(i) => *i != 0,
+            Value::Int(i) | Value::Duration(i) | Value::Month(i) | Value::Weekday(i) => *i != 0,
             Value::Byte(b) => *b != 0,
             Value::Float(f) => *f != 0.0,
             Value::Str(s, _) => !s.as_str().is_empty(),
@@ -182,7 +293,7 @@ impl<'a> Value<'a> {
             Value::List(v) => !v.is_empty(),
             Value::Dict(m) => !m.is_empty(),
             Value::Alerts(l) => l.len() > 0,
-            Value::Kv(k) => !k.kv().is_empty(),
+            Value::Kv(k) => !k.is_empty(),
             Value::Pairs(p) => !p.is_empty(),
             Value::Data(_) | Value::Alert(_) | Value::Pair(..) | Value::Time(_) => true,
         }

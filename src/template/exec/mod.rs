@@ -1,0 +1,393 @@
+//! The executor: walks a tree against a dot value with Go's `text/template` semantics
+//! (variable scoping, `missingkey=zero`, `break`/`continue`, bounded `template` recursion).
+//!
+//! This file owns the walk over nodes, `range`, variables and printing; `eval` evaluates
+//! pipelines, commands, arguments and function calls; `fields` resolves `.Field` and method
+//! access on every value type.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::ast::{Arg, Node, Source, Tree};
+use super::escape::apply_escapers;
+use super::funcs::Env;
+use super::printf::print_arg;
+use super::timefmt::{STRING_LAYOUT, go_format_into};
+use super::value::{Str, StrKind, Value};
+
+mod eval;
+mod fields;
+
+/// Deepest chain of nested `{{ template }}` calls accepted (Go allows 100000 on a growable
+/// stack; we bound it lower so a runaway recursion is an error, never a stack overflow).
+pub const MAX_EXEC_DEPTH: usize = 300;
+
+/// A template set keyed by name (FNV-hashed: names are short and trusted config, and a
+/// lookup happens on every `{{ template }}` call).
+pub(crate) type Set = HashMap<Arc<str>, Arc<Tree>, BuildHasherDefault<Fnv>>;
+
+/// FNV-1a, for the template-name map.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A render error with enough context to report `file:line:col` and the failing action.
+#[derive(Debug)]
+pub(crate) struct ExecErr {
+    pub(crate) src: Arc<Source>,
+    pub(crate) name: Arc<str>,
+    pub(crate) pos: usize,
+    pub(crate) end: usize,
+    pub(crate) msg: String,
+}
+
+type R<T> = Result<T, Box<ExecErr>>;
+
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+}
+
+pub(crate) struct Exec<'a> {
+    set: &'a Set,
+    out: String,
+    vars: Vec<(&'a str, Value<'a>)>,
+    /// Index in `vars` where the current template's variables start (no dynamic scoping).
+    frame: usize,
+    depth: usize,
+    env: Env,
+    tree: &'a Tree,
+    /// Span of the command being evaluated, for messages.
+    span: (usize, usize),
+    /// Set by `field` when a `dict` lookup misses; cleared and read by the field chain.
+    missing_key: bool,
+    /// Call sites already resolved by `lookup`: name allocation to template.
+    called: Vec<(*const u8, &'a Tree)>,
+    /// `stringSlice` results of literal-only call sites, keyed by the call's arguments.
+    literal_slices: Vec<(*const Arg, Rc<Vec<Str<'a>>>)>,
+    /// Spare argument buffers, so calls do not allocate.
+    arg_pool: Vec<Vec<Value<'a>>>,
+    /// Recently converted alert times (render zone), most recent last.
+    times: Vec<(jiff::Timestamp, Rc<jiff::Zoned>)>,
+    /// Recent `Format` results keyed by time value identity and layout. Holding the `Rc`
+    /// keeps the pointer from being reused while the entry lives.
+    formats: Vec<(Rc<jiff::Zoned>, Box<str>, Rc<str>)>,
+}
+
+/// Entries kept in each of the small per-render caches.
+const CACHE_SIZE: usize = 8;
+
+/// Executes `tree` with `dot` and returns the output.
+pub(crate) fn execute<'a>(
+    set: &'a Set,
+    tree: &'a Tree,
+    dot: Value<'a>,
+    env: Env,
+) -> Result<String, Box<ExecErr>> {
+    let mut ex = Exec {
+        set,
+        out: String::with_capacity(256),
+        vars: vec![("$", dot.clone())],
+        frame: 0,
+        depth: 0,
+        env,
+        tree,
+        span: (0, 0),
+        missing_key: false,
+        called: Vec::new(),
+        literal_slices: Vec::new(),
+        arg_pool: Vec::new(),
+        times: Vec::new(),
+        formats: Vec::new(),
+    };
+    ex.walk(&dot, &tree.root)?;
+    Ok(ex.out)
+}
+
+fn fields_err(name: &str, v: &Value<'_>) -> String {
+    format!("can't evaluate field {name} in type {}", v.type_name())
+}
+
+impl<'a> Exec<'a> {
+    fn err<T>(&self, msg: impl Into<String>) -> R<T> {
+        Err(Box::new(ExecErr {
+            src: self.tree.src.clone(),
+            name: self.tree.name.clone(),
+            pos: self.span.0,
+            end: self.span.1,
+            msg: msg.into(),
+        }))
+    }
+
+    fn walk(&mut self, dot: &Value<'a>, list: &'a [Node]) -> R<Flow> {
+        for node in list {
+            match node {
+                Node::Text(t) => self.out.push_str(t),
+                Node::Action(pipe) => {
+                    self.span = (pipe.pos, pipe.end);
+                    // Results are used in place (not moved out of the `Result`): copying a
+                    // freshly returned value stalls on store forwarding.
+                    let r = self.pipeline(dot, pipe);
+                    let v = match &r {
+                        Ok(v) => v,
+                        Err(_) => return r.map(|_| Flow::Normal),
+                    };
+                    if pipe.decl.is_empty() {
+                        if pipe.esc.is_empty() {
+                            self.print(v);
+                        } else {
+                            let s = apply_escapers(&pipe.esc, v.clone(), &self.env.zone);
+                            self.out.push_str(&s);
+                        }
+                    }
+                }
+                Node::If(b) | Node::With(b) => {
+                    let is_with = matches!(node, Node::With(_));
+                    let mark = self.vars.len();
+                    self.span = (b.pipe.pos, b.pipe.end);
+                    let r = self.pipeline(dot, &b.pipe);
+                    let v = match &r {
+                        Ok(v) => v,
+                        Err(_) => return r.map(|_| Flow::Normal),
+                    };
+                    let flow = if v.truth() {
+                        if is_with {
+                            self.walk(v, &b.list)?
+                        } else {
+                            self.walk(dot, &b.list)?
+                        }
+                    } else if let Some(e) = &b.else_list {
+                        self.walk(dot, e)?
+                    } else {
+                        Flow::Normal
+                    };
+                    self.vars.truncate(mark);
+                    if !matches!(flow, Flow::Normal) {
+                        return Ok(flow);
+                    }
+                }
+                Node::Range(b) => {
+                    let mark = self.vars.len();
+                    self.span = (b.pipe.pos, b.pipe.end);
+                    let v = self.pipeline(dot, &b.pipe)?;
+                    let ran = self.range(&v, b)?;
+                    if !ran && let Some(e) = &b.else_list {
+                        let flow = self.walk(dot, e)?;
+                        self.vars.truncate(mark);
+                        if !matches!(flow, Flow::Normal) {
+                            return Ok(flow);
+                        }
+                    }
+                    self.vars.truncate(mark);
+                }
+                Node::Template { pos, name, pipe } => {
+                    self.span = (*pos, pipe.as_ref().map_or(*pos, |p| p.end));
+                    let Some(tree) = self.lookup(name) else {
+                        return self.err(format!("template {:?} not defined", &**name));
+                    };
+                    if self.depth >= MAX_EXEC_DEPTH {
+                        return self.err(format!(
+                            "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
+                        ));
+                    }
+                    let r = match pipe {
+                        Some(p) => self.pipeline(dot, p),
+                        None => Ok(Value::Nil),
+                    };
+                    let new_dot = match &r {
+                        Ok(v) => v,
+                        Err(_) => return r.map(|_| Flow::Normal),
+                    };
+                    let saved_frame = self.frame;
+                    self.frame = self.vars.len();
+                    self.vars.push(("$", new_dot.clone()));
+                    let saved_tree = std::mem::replace(&mut self.tree, tree);
+                    self.depth += 1;
+                    let r = self.walk(new_dot, &tree.root);
+                    self.depth -= 1;
+                    self.tree = saved_tree;
+                    self.vars.truncate(self.frame);
+                    self.frame = saved_frame;
+                    r?;
+                }
+                Node::Break => return Ok(Flow::Break),
+                Node::Continue => return Ok(Flow::Continue),
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    /// Runs the body of a range once per element; returns whether there was any element.
+    fn range(&mut self, v: &Value<'a>, b: &'a super::ast::Branch) -> R<bool> {
+        let n = match v {
+            Value::Alerts(l) => l.len(),
+            Value::Strings(x, _) => x.len(),
+            Value::List(x) => x.len(),
+            Value::Pairs(x) => x.len(),
+            Value::Kv(k) => k.len(),
+            Value::Dict(m) => m.len(),
+            Value::Int(i) => {
+                if b.pipe.decl.len() > 1 {
+                    return self.err("can't use two variables when ranging over an integer");
+                }
+                (*i).max(0) as usize
+            }
+            Value::Nil => 0,
+            other => {
+                let mut s = String::new();
+                print_arg(&mut s, other, 'v', &self.env.zone);
+                let s = s.strip_prefix('&').unwrap_or(&s);
+                return self.err(format!("range can't iterate over {s}"));
+            }
+        };
+        if n == 0 {
+            return Ok(false);
+        }
+        let kv_entries: Vec<(Value<'a>, Value<'a>)> = match v {
+            Value::Kv(k) => k
+                .iter()
+                .map(|(a, b)| (Value::str(a), Value::str(b)))
+                .collect(),
+            Value::Dict(m) => m
+                .iter()
+                .map(|(a, b)| (Value::string(a.clone()), b.clone()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mark = self.vars.len();
+        for i in 0..n {
+            let (key, elem) = match v {
+                Value::Alerts(l) => (
+                    Value::Int(i as i64),
+                    l.get(i).map(Value::Alert).unwrap_or(Value::Nil),
+                ),
+                Value::Strings(x, _) => (
+                    Value::Int(i as i64),
+                    Value::Str(x[i].clone(), StrKind::Plain),
+                ),
+                Value::List(x) => (Value::Int(i as i64), x[i].clone()),
+                Value::Pairs(x) => (
+                    Value::Int(i as i64),
+                    Value::Pair(x[i].0.clone(), x[i].1.clone()),
+                ),
+                Value::Int(_) => (Value::Int(i as i64), Value::Int(i as i64)),
+                _ => kv_entries[i].clone(),
+            };
+            let decl = &b.pipe.decl;
+            if b.pipe.is_assign {
+                if let Some(first) = decl.first() {
+                    if decl.len() == 1 {
+                        self.set_var(first, elem.clone())?;
+                    } else {
+                        self.set_var(first, key.clone())?;
+                    }
+                }
+                if decl.len() > 1 {
+                    self.set_var(&decl[1], elem.clone())?;
+                }
+            } else {
+                let top = self.vars.len();
+                if !decl.is_empty() && top >= 1 {
+                    self.vars[top - 1].1 = elem.clone();
+                }
+                if decl.len() > 1 && top >= 2 {
+                    self.vars[top - 2].1 = key;
+                }
+            }
+            let flow = self.walk(&elem, &b.list)?;
+            self.vars.truncate(mark);
+            if matches!(flow, Flow::Break) {
+                break;
+            }
+        }
+        Ok(true)
+    }
+
+    /// The template a `{{ template }}` node calls, remembered per call site (the name's
+    /// allocation identifies the node) so a loop does not hash the name on every element.
+    fn lookup(&mut self, name: &'a Arc<str>) -> Option<&'a Tree> {
+        let key = Arc::as_ptr(name).cast::<u8>();
+        if let Some((_, t)) = self.called.iter().find(|(k, _)| std::ptr::eq(*k, key)) {
+            return Some(t);
+        }
+        let tree: &'a Tree = self.set.get(name)?;
+        if self.called.len() < CACHE_SIZE * 2 {
+            self.called.push((key, tree));
+        }
+        Some(tree)
+    }
+
+    /// Returns an argument buffer to the pool.
+    #[inline]
+    fn recycle(&mut self, mut argv: Vec<Value<'a>>) {
+        if argv.capacity() > 0 && self.arg_pool.len() < 32 {
+            argv.clear();
+            self.arg_pool.push(argv);
+        }
+    }
+
+    fn set_var(&mut self, name: &str, v: Value<'a>) -> R<()> {
+        match self.vars[self.frame..]
+            .iter_mut()
+            .rev()
+            .find(|(n, _)| *n == name)
+        {
+            Some(slot) => {
+                slot.1 = v;
+                Ok(())
+            }
+            None => self.err(format!("undefined variable: {name}")),
+        }
+    }
+
+    fn var(&self, name: &str) -> R<Value<'a>> {
+        match self.vars[self.frame..]
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+        {
+            Some((_, v)) => Ok(v.clone()),
+            None => self.err(format!("undefined variable: {name}")),
+        }
+    }
+
+    /// Go's `printValue` for `{{ value }}`.
+    fn print(&mut self, v: &Value<'a>) {
+        match v {
+            Value::Str(s, _) => self.out.push_str(s.as_str()),
+            Value::Nil => self.out.push_str("<no value>"),
+            Value::Int(i) => {
+                use std::fmt::Write as _;
+                let _ = write!(self.out, "{i}");
+            }
+            Value::Data(_) => {
+                let mut s = String::new();
+                print_arg(&mut s, v, 'v', &self.env.zone);
+                self.out.push_str(s.strip_prefix('&').unwrap_or(&s));
+            }
+            Value::Kv(k) => k.write_string(&mut self.out),
+            Value::Time(t) => go_format_into(&mut self.out, t, STRING_LAYOUT),
+            _ => print_arg(&mut self.out, v, 'v', &self.env.zone),
+        }
+    }
+}
