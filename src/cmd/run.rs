@@ -109,6 +109,7 @@ pub fn init_logging(level: LogLevel, format: LogFormat) {
 
 /// Entry point of `run`: logging, a runtime, then [`run`]; the exit code.
 pub fn main(opts: RunOpts) -> i32 {
+    limit_malloc_arenas();
     init_logging(opts.log_level, opts.log_format);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -128,6 +129,35 @@ pub fn main(opts: RunOpts) -> i32 {
         }
     }
 }
+
+/// glibc's malloc gives each busy thread its own arena and keeps what it frees there: with the
+/// runtime's workers and the blocking pool that parses large ingest bodies, that fragmentation
+/// cost ~30% more resident memory at 100k alerts (112 MiB against 84 MiB with one arena; small
+/// allocations still go through glibc's per-thread caches, so ingest did not slow down). The
+/// limit can only be set before the allocator starts, so the daemon re-executes itself once,
+/// same PID, with `MALLOC_ARENA_MAX=1`, unless the variable is already set: an operator's own
+/// value wins, and the systemd unit sets it directly.
+#[cfg(all(unix, target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut args = std::env::args_os();
+    let mut cmd = std::process::Command::new(exe);
+    if let Some(arg0) = args.next() {
+        cmd.arg0(arg0);
+    }
+    // `exec` returns only on failure; then we simply run with glibc's defaults.
+    let err = cmd.args(args).env("MALLOC_ARENA_MAX", "1").exec();
+    eprintln!("tocsin: could not re-execute with MALLOC_ARENA_MAX=1 ({err}); continuing");
+}
+
+#[cfg(not(all(unix, target_env = "gnu")))]
+fn limit_malloc_arenas() {}
 
 /// Go's `:9093` means every interface.
 fn listen_address(a: &str) -> String {

@@ -258,3 +258,24 @@ receivers:
         .unwrap();
     assert!(!st.to_string().contains("s3cret"));
 }
+
+#[tokio::test]
+async fn daemon_runs_with_one_malloc_arena_unless_told_otherwise() {
+    let hook = FakeWebhook::start().await;
+    let environ = |d: &Daemon| std::fs::read(format!("/proc/{}/environ", d.pid())).unwrap();
+    let d = Daemon::start(&config(&hook.url(), ""));
+    let env = environ(&d);
+    // (Only meaningful when the test runner itself does not set the variable.)
+    assert!(
+        std::env::var_os("MALLOC_ARENA_MAX").is_some()
+            || env.split(|b| *b == 0).any(|v| v == b"MALLOC_ARENA_MAX=1"),
+        "re-executed with MALLOC_ARENA_MAX=1 (same PID)"
+    );
+    let d2 = Daemon::start_env(&config(&hook.url(), ""), &[], &[("MALLOC_ARENA_MAX", "4")]);
+    assert!(
+        environ(&d2)
+            .split(|b| *b == 0)
+            .any(|v| v == b"MALLOC_ARENA_MAX=4"),
+        "an operator's value wins"
+    );
+}
