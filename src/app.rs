@@ -185,6 +185,9 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         started: clock::now(),
         external_url,
         timeout: (!opts.web_timeout.is_zero()).then_some(opts.web_timeout),
+        parse_slots: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ),
     });
 
     let mut tasks = JoinSet::new();

@@ -57,6 +57,9 @@ pub struct ApiState {
     pub external_url: String,
     /// `--web.timeout`: the longest a request may take (body read included); none when zero.
     pub timeout: Option<std::time::Duration>,
+    /// How many large ingest bodies are parsed at once (one per usable core): more would only
+    /// add runnable threads that delay small requests without adding throughput.
+    pub parse_slots: tokio::sync::Semaphore,
 }
 
 impl ApiState {
@@ -201,6 +204,7 @@ async fn route(state: &Arc<ApiState>, req: Req) -> Response {
     let get = m == Method::GET || m == Method::HEAD;
     match path {
         "/api/v2/alerts" if m == Method::POST && req.body.len() > BLOCKING_BODY_BYTES => {
+            let _slot = state.parse_slots.acquire().await;
             let state = Arc::clone(state);
             tokio::task::spawn_blocking(move || alerts::post(&state, &req))
                 .await

@@ -216,20 +216,31 @@ impl Dispatcher {
     }
 
     /// Routes alerts (already merged in the store) into their groups.
+    ///
+    /// Routing and group labels are computed before the lock is taken, and a large batch is
+    /// inserted a slice at a time, so the scheduler and small requests never wait long behind a
+    /// big POST.
     pub fn ingest(&self, alerts: &[Arc<Alert>]) {
+        const SLICE: usize = 64;
         let now = clock::instant();
         let wall = clock::now();
         let mut created = false;
-        {
+        let tree = self.tree();
+        for chunk in alerts.chunks(SLICE) {
+            let routed: Vec<Routed> = chunk.iter().flat_map(|a| route_alert(&tree, a)).collect();
             let mut st = self.lock();
             let st = &mut *st;
-            let tree = Arc::clone(&st.tree);
-            for a in alerts {
-                for r in matching_routes(&tree.root, &a.labels) {
-                    let Some(settings) = tree.settings.get(&r.id) else {
-                        continue;
-                    };
-                    created |= insert(st, r, settings, a, now, wall);
+            if Arc::ptr_eq(&st.tree, &tree) {
+                for r in routed {
+                    created |= insert(st, r, now, wall);
+                }
+            } else {
+                // A reload swapped the tree meanwhile: route again under the lock.
+                let current = Arc::clone(&st.tree);
+                for a in chunk {
+                    for r in route_alert(&current, a) {
+                        created |= insert(st, r, now, wall);
+                    }
                 }
             }
             self.inner
@@ -429,16 +440,40 @@ fn schedule(
 }
 
 /// Inserts an alert into the group of route `r`; returns whether a group was created.
-fn insert(
-    st: &mut State,
-    r: &Route,
-    settings: &Arc<RouteSettings>,
-    a: &Arc<Alert>,
-    now: Instant,
-    wall: Timestamp,
-) -> bool {
-    let labels = group_labels(r, &a.labels);
-    let id = GroupId(settings.identity, labels.fingerprint());
+/// One alert routed to one group, computed outside the dispatcher lock.
+struct Routed<'a> {
+    /// The alert.
+    alert: &'a Arc<Alert>,
+    /// Its route's settings.
+    settings: Arc<RouteSettings>,
+    /// Its group labels.
+    labels: LabelSet,
+    /// Its group.
+    id: GroupId,
+    /// The route (for the group key, if the group is new).
+    route: &'a Route,
+}
+
+/// Every group an alert belongs to under `tree`.
+fn route_alert<'a>(tree: &'a RouteTree, a: &'a Arc<Alert>) -> Vec<Routed<'a>> {
+    matching_routes(&tree.root, &a.labels)
+        .into_iter()
+        .filter_map(|r| {
+            let settings = Arc::clone(tree.settings.get(&r.id)?);
+            let labels = group_labels(r, &a.labels);
+            Some(Routed {
+                alert: a,
+                id: GroupId(settings.identity, labels.fingerprint()),
+                settings,
+                labels,
+                route: r,
+            })
+        })
+        .collect()
+}
+
+fn insert(st: &mut State, r: Routed<'_>, now: Instant, wall: Timestamp) -> bool {
+    let (a, settings, labels, id) = (r.alert, &r.settings, r.labels, r.id);
     if let Some(g) = st.groups.get_mut(&id) {
         g.alerts.insert(a.fingerprint, Arc::clone(a));
         return false;
@@ -450,7 +485,7 @@ fn insert(
     let first = if old { now } else { now + settings.group_wait };
     let mut g = Group {
         route: Arc::clone(settings),
-        key: Arc::from(group_key(r, &labels)),
+        key: Arc::from(group_key(r.route, &labels)),
         labels,
         alerts: HashMap::from([(a.fingerprint, Arc::clone(a))]),
         next_tick: first,
