@@ -18,4 +18,4 @@ pub use matcher::{
     MatchType, Matcher, MatcherError, MatcherSyntax, all_match, compile_anchored,
     matchers_to_string, parse_matcher, parse_matchers,
 };
-pub use quote::{go_quote, go_regex_quote, go_unquote};
+pub use quote::{go_quote, go_quote_with, go_regex_quote, go_unquote, is_go_print, push_escaped};

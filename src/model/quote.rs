@@ -4,43 +4,68 @@
 /// Quotes `s` the way Go's `strconv.Quote` does: `"`, `\` and control characters escaped,
 /// printable Unicode kept as is.
 pub fn go_quote(s: &str) -> String {
+    go_quote_with(s, '"', false)
+}
+
+/// Go's `strconv.Quote` family: `quote` is the delimiter (`"` for strings, `'` for runes) and
+/// `ascii` escapes every non-ASCII character (`QuoteToASCII`). The template engine's `%q` uses
+/// it too, so it is checked byte for byte against Go by the template differential tests.
+pub fn go_quote_with(s: &str, quote: char, ascii: bool) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
+    out.push(quote);
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if is_go_printable(c) => out.push(c),
-            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push_str(&format!("\\U{:08x}", c as u32)),
-        }
+        push_escaped(&mut out, c, quote, ascii);
     }
-    out.push('"');
+    out.push(quote);
     out
 }
 
-/// An approximation of Go's `strconv.IsPrint`: not a control character, not a lone format or
-/// private-use code point. Exact for ASCII and the common scripts.
-fn is_go_printable(c: char) -> bool {
-    let u = c as u32;
-    if u < 0x20 || u == 0x7f || (0x80..0xa0).contains(&u) {
+/// Go's `unicode.IsPrint`, approximated: exact for ASCII and the common scripts; format,
+/// private-use and unassigned-plane code points count as unprintable.
+pub fn is_go_print(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
         return false;
     }
-    // U+00AD soft hyphen, zero-width and bidi formatting characters, separators, private use,
-    // specials: Go escapes these.
-    let format_or_private = matches!(u, 0xad | 0x200b..=0x200f | 0x2028..=0x202e
-        | 0x2060..=0x206f | 0xfeff | 0xe000..=0xf8ff | 0xfff9..=0xfffb | 0xf0000..=0x10ffff);
-    // Go prints U+0020, U+00A0 and U+3000 but escapes the other space characters below U+2000.
-    let odd_space = u != 0x20 && u != 0xa0 && u != 0x3000 && u < 0x2000 && c.is_whitespace();
-    !format_or_private && !odd_space
+    !matches!(c,
+        '\u{AD}' | '\u{600}'..='\u{605}' | '\u{61C}' | '\u{6DD}' | '\u{70F}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+        | '\u{E000}'..='\u{F8FF}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{FFFE}' | '\u{FFFF}'
+        | '\u{E0000}'..='\u{10FFFF}')
+}
+
+/// Appends `c` as Go escapes it inside a literal delimited by `quote`.
+pub fn push_escaped(out: &mut String, c: char, quote: char, ascii: bool) {
+    use std::fmt::Write as _;
+    if c == quote || c == '\\' {
+        out.push('\\');
+        out.push(c);
+        return;
+    }
+    if (c.is_ascii() || !ascii) && is_go_print(c) {
+        out.push(c);
+        return;
+    }
+    match c {
+        '\u{7}' => out.push_str("\\a"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\u{b}' => out.push_str("\\v"),
+        c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c if (c as u32) < 0x10000 => {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        }
+        c => {
+            let _ = write!(out, "\\U{:08x}", c as u32);
+        }
+    }
 }
 
 /// Unquotes a Go double-quoted string literal (including the quotes). Returns `None` when the
