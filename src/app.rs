@@ -111,7 +111,7 @@ fn build(
     cancel: &CancellationToken,
 ) -> Result<Parts, String> {
     let templates = Arc::new(cfg.load_templates().map_err(|e| e.to_string())?);
-    let receivers = Notifier::build_receivers(&cfg.receivers)?;
+    let receivers = Notifier::build_receivers(&cfg.receivers, &templates, metrics)?;
     metrics.receivers.set(receivers.len() as i64);
     metrics.integrations.set(
         receivers

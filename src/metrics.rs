@@ -87,6 +87,9 @@ pub struct Metrics {
     pub cluster_enabled: Gauge,
     /// `alertmanager_build_info{version,revision,branch,goversion}` (always 1).
     pub build_info: Family<Labels, Gauge>,
+    /// `tocsin_template_render_failures_total{integration}`: templates that failed at send time
+    /// (a fallback was sent instead).
+    pub template_render_failures: Family<Labels, Counter>,
     /// `alertmanager_nflog_queries_total`.
     pub nflog_queries: Counter,
     /// `process_resident_memory_bytes`.
@@ -127,6 +130,7 @@ impl Metrics {
             integrations: Gauge::default(),
             cluster_enabled: Gauge::default(),
             build_info: Family::default(),
+            template_render_failures: Family::default(),
             nflog_queries: Counter::default(),
             process_resident_memory: Gauge::default(),
             process_cpu_seconds: Counter::default(),
@@ -215,6 +219,11 @@ impl Metrics {
             am("build_info"),
             "A metric with a constant '1' value labeled by version, revision, branch, and goversion from which alertmanager was built.",
             m.build_info.clone(),
+        );
+        r.register(
+            "tocsin_template_render_failures",
+            "Notification templates that failed to render at send time; a fallback was sent.",
+            m.template_render_failures.clone(),
         );
         r.register(
             am("nflog_queries"),

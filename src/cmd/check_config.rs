@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::notify::Notifier;
 
 /// Arguments of `check-config`.
 #[derive(Debug, Clone, Args)]
@@ -21,9 +23,12 @@ pub fn run(opts: &CheckConfigOpts, out: &mut dyn Write, err: &mut dyn Write) -> 
     let mut failed = 0;
     for f in &opts.files {
         let name = f.display();
-        // Templates are parsed too: a broken template fails the check, as it fails a load.
+        // Templates and integrations are built too: whatever would fail the daemon's load
+        // (a broken template, a `payload:` template, an unsupported http_config option) fails
+        // the check.
         let loaded = Config::load(f).map_err(|e| e.to_string()).and_then(|c| {
-            c.load_templates().map_err(|e| e.to_string())?;
+            let templates = std::sync::Arc::new(c.load_templates().map_err(|e| e.to_string())?);
+            Notifier::build_receivers(&c.receivers, &templates, &Metrics::new())?;
             Ok(c)
         });
         match loaded {

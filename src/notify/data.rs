@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::model::{Alert, LabelSet};
+use crate::model::{Alert, LabelSet, go_regex_quote};
+use crate::template;
 
 /// Alertmanager's alert order: by `job`, then `instance` (alerts lacking one sort after those
 /// having it), then the whole label set.
@@ -107,6 +108,44 @@ impl NotificationData {
             group_key: group_key.to_owned(),
             reason,
             now,
+        }
+    }
+}
+
+fn kv(ls: &LabelSet) -> template::Kv {
+    template::Kv::from_pairs(ls.iter())
+}
+
+impl NotificationData {
+    /// The template data (`.Receiver`, `.Alerts`, ...) exactly as Alertmanager builds it: the
+    /// receiver name regex-quoted, firing alerts with Go's zero end time.
+    pub fn template_data(&self) -> template::Data {
+        template::Data {
+            receiver: go_regex_quote(&self.receiver),
+            status: self.status.to_owned(),
+            alerts: self
+                .alerts
+                .iter()
+                .map(|(a, resolved)| template::Alert {
+                    status: if *resolved { "resolved" } else { "firing" }.to_owned(),
+                    labels: kv(&a.labels),
+                    annotations: kv(&a.annotations),
+                    starts_at: a.starts_at,
+                    ends_at: if *resolved {
+                        a.ends_at
+                    } else {
+                        template::zero_time()
+                    },
+                    generator_url: a.generator_url.to_string(),
+                    fingerprint: a.fingerprint.to_string(),
+                })
+                .collect(),
+            notification_reason: self.reason.to_owned(),
+            group_labels: kv(&self.group_labels),
+            common_labels: kv(&self.common_labels),
+            common_annotations: kv(&self.common_annotations),
+            route_labels: template::Kv::default(),
+            external_url: self.external_url.clone(),
         }
     }
 }

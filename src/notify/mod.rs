@@ -29,6 +29,7 @@ use crate::config::Receiver;
 use crate::metrics::Metrics;
 use crate::model::{Alert, LabelSet};
 use crate::nflog::{Nflog, NflogEntry, NflogKey};
+use crate::template::Templates;
 use data::NotificationData;
 use dedup::needs_update;
 use retry::Backoff;
@@ -143,10 +144,18 @@ impl Integration {
     }
 
     /// Builds every integration of a receiver, in config order, with their list indexes.
-    pub fn build(r: &Receiver) -> Result<Vec<(usize, Integration)>, String> {
+    pub fn build(
+        r: &Receiver,
+        templates: &Arc<Templates>,
+        metrics: &Metrics,
+    ) -> Result<Vec<(usize, Integration)>, String> {
         let mut out = Vec::new();
         for (i, c) in r.webhook_configs.iter().enumerate() {
-            let w = webhook::Webhook::new(c)
+            let failures = metrics
+                .template_render_failures
+                .get_or_create(&Metrics::integration("webhook"))
+                .clone();
+            let w = webhook::Webhook::new(c, templates, failures)
                 .map_err(|e| format!("receiver {:?} webhook_configs[{i}]: {e}", r.name))?;
             out.push((i, Integration::Webhook(Box::new(w))));
         }
@@ -218,13 +227,17 @@ impl Notifier {
     }
 
     /// Builds the runtime receivers from the config's receivers.
-    pub fn build_receivers(receivers: &[Receiver]) -> Result<Vec<ReceiverRuntime>, String> {
+    pub fn build_receivers(
+        receivers: &[Receiver],
+        templates: &Arc<Templates>,
+        metrics: &Metrics,
+    ) -> Result<Vec<ReceiverRuntime>, String> {
         receivers
             .iter()
             .map(|r| {
                 Ok(ReceiverRuntime {
                     name: Arc::from(r.name.as_str()),
-                    integrations: Integration::build(r)?,
+                    integrations: Integration::build(r, templates, metrics)?,
                 })
             })
             .collect()

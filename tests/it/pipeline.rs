@@ -279,3 +279,97 @@ async fn daemon_runs_with_one_malloc_arena_unless_told_otherwise() {
         "an operator's value wins"
     );
 }
+
+#[tokio::test]
+async fn webhook_payload_template_and_send_time_fallback() {
+    let hook = FakeWebhook::start().await;
+    let cfg = format!(
+        r#"
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 0s
+  routes:
+    - receiver: broken
+      matchers: [alertname="Broken"]
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: {0}
+        payload:
+          text: '{{{{ template "__subject" . }}}}'
+          count: '{{{{ len .Alerts }}}}'
+          alerts: '{{{{ .Alerts | toJson }}}}'
+          fixed: 5
+  - name: broken
+    webhook_configs:
+      - url: {0}
+        payload:
+          text: '{{{{ index .Alerts 7 }}}}'
+"#,
+        hook.url()
+    );
+    let d = Daemon::start(&cfg);
+    post(
+        &d,
+        json!([{"labels": {"alertname": "Templated", "instance": "a"}}]),
+    )
+    .await;
+    let got = hook.wait_for(1, Duration::from_secs(10)).await;
+    let b = &got[0].body;
+    assert_eq!(b["text"], "[FIRING:1] Templated (a)");
+    assert_eq!(b["count"], "1");
+    assert_eq!(b["fixed"], 5);
+    assert_eq!(
+        b["alerts"][0]["labels"]["instance"], "a",
+        "a JSON leaf is embedded: {b}"
+    );
+    // A template that fails at send time: the standard v4 payload goes out, and it is counted.
+    post(&d, json!([{"labels": {"alertname": "Broken"}}])).await;
+    let got = hook.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(got[1].body["version"], "4");
+    assert_eq!(got[1].body["alerts"][0]["labels"]["alertname"], "Broken");
+    let metrics = reqwest::get(d.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tocsin_template_render_failures_total{integration=\"webhook\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        d.log_text()
+            .contains("Rendering the webhook payload failed")
+    );
+}
+
+#[test]
+fn webhook_payload_template_errors_fail_the_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("am.yml");
+    std::fs::write(
+        &cfg,
+        "route: {receiver: r}\nreceivers:\n  - name: r\n    webhook_configs:\n      - url: http://127.0.0.1:1/\n        payload: {text: '{{ .Oops '}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg("--web.listen-address=127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("payload.text"),
+        "the error names the leaf: {err}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .arg("check-config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "check-config catches it too");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("payload.text"));
+}

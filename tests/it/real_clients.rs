@@ -251,7 +251,11 @@ async fn differential_against_alertmanager_0_25() {
     })
     .await;
     assert!(up, "alertmanager did not start");
-    let starts = "2026-11-22T10:00:00Z";
+    // A recent start, so group_wait applies in both: Alertmanager flushes an alert older than
+    // group_wait at once, before the rest of the same POST has reached the group.
+    let whole_second = || jiff::Timestamp::from_second(tocsin::clock::now().as_second()).unwrap();
+    let start_ts = whole_second();
+    let starts = start_ts.to_string();
     let firing = json!([
         {"labels": {"alertname": "Disk", "severity": "page", "instance": "b", "job": "node"},
          "annotations": {"summary": "disk b"}, "startsAt": starts, "endsAt": "2099-01-01T00:00:00Z",
@@ -267,16 +271,37 @@ async fn differential_against_alertmanager_0_25() {
     // Disk goes to pager (max_alerts 1) and hook; Cpu to hook: three notifications each.
     let a = hook_am.wait_for(3, Duration::from_secs(20)).await;
     let b = hook_t.wait_for(3, Duration::from_secs(20)).await;
-    // Resolve one Disk alert: the next tick sends the change.
+    // Resolve one Disk alert: the next tick sends the change. Its end must already be past
+    // when it arrives, or both servers keep the old end time (Alertmanager's merge rule).
+    let mut end_ts = whole_second();
+    while end_ts <= start_ts {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        end_ts = whole_second();
+    }
+    let ended = end_ts.to_string();
     let resolve = json!([
         {"labels": {"alertname": "Disk", "severity": "page", "instance": "b", "job": "node"},
-         "annotations": {"summary": "disk b"}, "startsAt": starts, "endsAt": "2026-11-22T11:00:00Z",
+         "annotations": {"summary": "disk b"}, "startsAt": starts, "endsAt": ended,
          "generatorURL": "http://prom/graph"}
     ]);
     post(&format!("{am_url}/api/v2/alerts"), &resolve).await;
     post(&t.url("/api/v2/alerts"), &resolve).await;
-    let a2 = hook_am.wait_for(5, Duration::from_secs(20)).await;
-    let b2 = hook_t.wait_for(5, Duration::from_secs(20)).await;
+    let both = eventually(Duration::from_secs(20), || {
+        hook_am.received().len() >= 5 && hook_t.received().len() >= 5
+    })
+    .await;
+    let summary = |h: &FakeWebhook| {
+        h.received()
+            .iter()
+            .map(|r| format!("{}:{}", r.body["receiver"], r.body["status"]))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        both,
+        "five notifications each: am {:?}, tocsin {:?}",
+        summary(&hook_am),
+        summary(&hook_t)
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     let key = |v: &Value| {
         format!(
@@ -306,5 +331,5 @@ async fn differential_against_alertmanager_0_25() {
     for (x, y) in am.iter().zip(&to) {
         assert_eq!(x, y, "notification differs");
     }
-    assert!(a.len() >= 3 && b.len() >= 3 && a2.len() >= 5 && b2.len() >= 5);
+    assert!(a.len() >= 3 && b.len() >= 3);
 }

@@ -1,16 +1,20 @@
 //! The generic webhook integration: POSTs Alertmanager's v4 JSON payload.
 
 pub mod payload;
+pub mod template_payload;
 #[cfg(test)]
 mod tests;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::data::NotificationData;
 use super::http::{RequestAuth, build_client, classify, transport_error};
 use super::{FailureReason, NotifyError};
 use crate::config::{Secret, WebhookConfig};
+use crate::template::{RenderContext, Templates};
+use template_payload::PayloadTemplate;
 
 /// A configured webhook.
 pub struct Webhook {
@@ -26,6 +30,10 @@ pub struct Webhook {
     pub max_alerts: usize,
     /// Per-request timeout (none when zero).
     timeout: Option<Duration>,
+    /// The `payload:` template, if configured, with the template set it renders against.
+    payload: Option<(PayloadTemplate, Arc<Templates>)>,
+    /// Counts payloads that failed to render (the v4 payload was sent instead).
+    render_failures: prometheus_client::metrics::counter::Counter,
 }
 
 enum UrlSource {
@@ -35,7 +43,18 @@ enum UrlSource {
 
 impl Webhook {
     /// Builds the integration from its config.
-    pub fn new(c: &WebhookConfig) -> Result<Self, String> {
+    pub fn new(
+        c: &WebhookConfig,
+        templates: &Arc<Templates>,
+        render_failures: prometheus_client::metrics::counter::Counter,
+    ) -> Result<Self, String> {
+        let payload = match &c.payload {
+            Some(v) => Some((
+                PayloadTemplate::parse(v, templates, "payload")?,
+                Arc::clone(templates),
+            )),
+            None => None,
+        };
         let url = match (&c.url, &c.url_file) {
             (Some(u), _) => UrlSource::Inline(u.clone()),
             (None, Some(f)) => UrlSource::File(f.clone()),
@@ -48,6 +67,8 @@ impl Webhook {
             send_resolved: c.send_resolved,
             max_alerts: c.max_alerts as usize,
             timeout: (!c.timeout.is_zero()).then(|| c.timeout.std()),
+            payload,
+            render_failures,
         })
     }
 
@@ -65,7 +86,22 @@ impl Webhook {
                     message: format!("reading url_file {}: {e}", p.display()),
                 })?,
         };
-        let body = serde_json::to_vec(&payload::Payload::new(data)).map_err(|e| NotifyError {
+        let custom = self.payload.as_ref().and_then(|(t, templates)| {
+            let ctx = RenderContext::system_zone(data.now);
+            match t.render(templates, &data.template_data(), &ctx) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    self.render_failures.inc();
+                    tracing::warn!(receiver = %data.receiver, error = %e, "Rendering the webhook payload failed; sending the standard v4 payload instead.");
+                    None
+                }
+            }
+        });
+        let encoded = match &custom {
+            Some(v) => serde_json::to_vec(v),
+            None => serde_json::to_vec(&payload::Payload::new(data)),
+        };
+        let body = encoded.map_err(|e| NotifyError {
             retry: false,
             retry_after: None,
             reason: FailureReason::Other,
