@@ -4,22 +4,29 @@
 use super::{LexError, Lexer, Tok, is_alnum};
 
 impl Lexer<'_> {
-    pub(super) fn quote(&mut self) -> Result<(), LexError> {
+    /// Finds the closing `delim` of a literal opened at `self.pos` (escapes skipped); `what`
+    /// names the literal in the error.
+    fn scan_to(&self, delim: u8, what: &str) -> Result<usize, LexError> {
         let start = self.pos;
         let mut p = self.pos + 1;
         loop {
             match self.b.get(p) {
-                None | Some(b'\n') => return self.err(start, "unterminated quoted string"),
+                None | Some(b'\n') => return self.err(start, format!("unterminated {what}")),
                 Some(b'\\') => {
                     if matches!(self.b.get(p + 1), None | Some(b'\n')) {
-                        return self.err(start, "unterminated quoted string");
+                        return self.err(start, format!("unterminated {what}"));
                     }
                     p += 2;
                 }
-                Some(b'"') => break,
+                Some(&b) if b == delim => return Ok(p),
                 Some(_) => p += 1,
             }
         }
+    }
+
+    pub(super) fn quote(&mut self) -> Result<(), LexError> {
+        let start = self.pos;
+        let p = self.scan_to(b'"', "quoted string")?;
         let body = &self.src[start + 1..p];
         let s = unquote(body, '"').map_err(|msg| LexError { pos: start, msg })?;
         self.push(Tok::Str(s), start);
@@ -29,20 +36,7 @@ impl Lexer<'_> {
 
     pub(super) fn char_const(&mut self) -> Result<(), LexError> {
         let start = self.pos;
-        let mut p = self.pos + 1;
-        loop {
-            match self.b.get(p) {
-                None | Some(b'\n') => return self.err(start, "unterminated character constant"),
-                Some(b'\\') => {
-                    if matches!(self.b.get(p + 1), None | Some(b'\n')) {
-                        return self.err(start, "unterminated character constant");
-                    }
-                    p += 2;
-                }
-                Some(b'\'') => break,
-                Some(_) => p += 1,
-            }
-        }
+        let p = self.scan_to(b'\'', "character constant")?;
         let body = &self.src[start + 1..p];
         let s = unquote(body, '\'').map_err(|_| LexError {
             pos: start,
