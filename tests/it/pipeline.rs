@@ -373,3 +373,66 @@ fn webhook_payload_template_errors_fail_the_load() {
     assert_eq!(out.status.code(), Some(1), "check-config catches it too");
     assert!(String::from_utf8_lossy(&out.stdout).contains("payload.text"));
 }
+
+#[tokio::test]
+async fn send_resolved_false_sends_no_resolve_and_max_alerts_truncates() {
+    let hook = FakeWebhook::start().await;
+    let cfg = format!(
+        r#"
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: {}
+        send_resolved: false
+        max_alerts: 1
+"#,
+        hook.url()
+    );
+    let d = Daemon::start(&cfg);
+    post(
+        &d,
+        json!([
+            {"labels": {"alertname": "Quiet", "instance": "b"}},
+            {"labels": {"alertname": "Quiet", "instance": "a"}}
+        ]),
+    )
+    .await;
+    let got = hook.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got[0].body["alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(got[0].body["truncatedAlerts"], 1);
+    assert_eq!(
+        got[0].body["alerts"][0]["labels"]["instance"], "a",
+        "sorted before truncation"
+    );
+    // Resolve both: with send_resolved false nothing more is sent.
+    let past = "2020-01-01T00:00:00Z";
+    post(
+        &d,
+        json!([
+            {"labels": {"alertname": "Quiet", "instance": "b"}, "startsAt": past, "endsAt": past},
+            {"labels": {"alertname": "Quiet", "instance": "a"}, "startsAt": past, "endsAt": past}
+        ]),
+    )
+    .await;
+    // Several group_interval ticks pass; the group is resolved and removed without a message.
+    let gone = eventually(Duration::from_secs(10), || {
+        let text = std::process::Command::new("curl")
+            .args(["-s", &d.url("/metrics")])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        text.contains("alertmanager_dispatcher_aggregation_groups 0")
+    })
+    .await;
+    assert!(gone, "the resolved group was flushed and dropped");
+    assert_eq!(
+        hook.received().len(),
+        1,
+        "no resolve notification with send_resolved: false"
+    );
+}
