@@ -69,12 +69,7 @@ async fn post_alerts_status_codes() {
         r.json::<serde_json::Value>().await.unwrap(),
         json!("at least one label pair required")
     );
-    let alerts: serde_json::Value = reqwest::get(d.url("/api/v2/alerts"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alerts: serde_json::Value = d.get_json("/api/v2/alerts").await;
     assert_eq!(alerts.as_array().unwrap().len(), 1);
     assert_eq!(alerts[0]["labels"]["alertname"], "Kept");
 }
@@ -131,23 +126,13 @@ async fn reads_filters_and_receivers() {
         "A in team-x and other, B in other: {groups:?}"
     );
 
-    let rs: serde_json::Value = reqwest::get(d.url("/api/v2/receivers"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rs: serde_json::Value = d.get_json("/api/v2/receivers").await;
     assert_eq!(
         rs,
         json!([{"name": "default"}, {"name": "team-x"}, {"name": "other"}])
     );
 
-    let st: serde_json::Value = reqwest::get(d.url("/api/v2/status"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st: serde_json::Value = d.get_json("/api/v2/status").await;
     assert_eq!(st["cluster"]["status"], "disabled");
     assert!(
         st["config"]["original"]
@@ -219,12 +204,7 @@ async fn webhook_payload_ingest() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let alerts: serde_json::Value = reqwest::get(d.url("/api/v2/alerts"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alerts: serde_json::Value = d.get_json("/api/v2/alerts").await;
     assert_eq!(alerts[0]["labels"]["alertname"], "Fwd");
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::daemon::{Daemon, eventually};
+use crate::support::daemon::{Daemon, eventually, http_get};
 use crate::support::fake_webhook::{Answer, FakeWebhook};
 
 fn config(hook: &str, extra_route: &str) -> String {
@@ -116,12 +116,7 @@ async fn rate_limited_receiver_is_retried_after_retry_after() {
     // Exactly one successful delivery: no duplicate after success.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(hook.received().len(), 3);
-    let metrics = reqwest::get(d.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = d.metrics().await;
     assert!(
         metrics
             .contains("alertmanager_notification_requests_failed_total{integration=\"webhook\"} 2"),
@@ -145,12 +140,7 @@ async fn permanent_client_error_is_not_retried() {
     })
     .await;
     assert!(ok, "the failure is logged: {}", d.log_text());
-    let metrics = reqwest::get(d.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = d.metrics().await;
     assert!(metrics.contains(
         "alertmanager_notifications_failed_total{integration=\"webhook\",reason=\"clientError\"} 1"
     ));
@@ -170,12 +160,7 @@ async fn failed_reload_keeps_the_old_config() {
         body.contains("missing"),
         "the reason names the undefined receiver: {body}"
     );
-    let metrics = reqwest::get(d.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = d.metrics().await;
     assert!(metrics.contains("alertmanager_config_last_reload_successful 0"));
     // The old config still routes.
     post(&d, json!([{"labels": {"alertname": "StillRouted"}}])).await;
@@ -250,12 +235,7 @@ receivers:
         !d.log_text().contains("s3cret"),
         "the secret never reaches the log"
     );
-    let st: serde_json::Value = reqwest::get(d.url("/api/v2/status"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st: serde_json::Value = d.get_json("/api/v2/status").await;
     assert!(!st.to_string().contains("s3cret"));
 }
 
@@ -329,12 +309,7 @@ receivers:
     let got = hook.wait_for(2, Duration::from_secs(10)).await;
     assert_eq!(got[1].body["version"], "4");
     assert_eq!(got[1].body["alerts"][0]["labels"]["alertname"], "Broken");
-    let metrics = reqwest::get(d.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = d.metrics().await;
     assert!(
         metrics.contains("tocsin_template_render_failures_total{integration=\"webhook\"} 1"),
         "{metrics}"
@@ -421,12 +396,8 @@ receivers:
     .await;
     // Several group_interval ticks pass; the group is resolved and removed without a message.
     let gone = eventually(Duration::from_secs(10), || {
-        let text = std::process::Command::new("curl")
-            .args(["-s", &d.url("/metrics")])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        text.contains("alertmanager_dispatcher_aggregation_groups 0")
+        http_get(&d.url("/metrics"))
+            .is_some_and(|(_, text)| text.contains("alertmanager_dispatcher_aggregation_groups 0"))
     })
     .await;
     assert!(gone, "the resolved group was flushed and dropped");

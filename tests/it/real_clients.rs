@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::daemon::{Daemon, eventually};
+use crate::support::daemon::{Daemon, eventually, http_get};
 use crate::support::debian_tool;
 use crate::support::fake_webhook::FakeWebhook;
 
@@ -167,11 +167,7 @@ async fn prometheus_sends_alerts_that_reach_the_webhook() {
     // Prometheus reports no notification errors and at least one sent batch.
     let metrics_url = format!("http://127.0.0.1:{port}/metrics");
     let ok = eventually(Duration::from_secs(20), || {
-        let text = std::process::Command::new("curl")
-            .args(["-s", &metrics_url])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
+        let text = http_get(&metrics_url).map(|(_, t)| t).unwrap_or_default();
         let sent = metric(&text, "prometheus_notifications_sent_total");
         let errors = metric(&text, "prometheus_notifications_errors_total");
         sent >= 1.0 && errors == 0.0
@@ -244,10 +240,7 @@ async fn differential_against_alertmanager_0_25() {
     );
     let am_url = format!("http://127.0.0.1:{port}");
     let up = eventually(Duration::from_secs(20), || {
-        std::process::Command::new("curl")
-            .args(["-sf", &format!("{am_url}/-/ready")])
-            .status()
-            .is_ok_and(|s| s.success())
+        http_get(&format!("{am_url}/-/ready")).is_some_and(|(status, _)| status == 200)
     })
     .await;
     assert!(up, "alertmanager did not start");

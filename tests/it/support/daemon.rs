@@ -89,6 +89,20 @@ impl Daemon {
         self.child.id()
     }
 
+    /// `GET <path>` decoded as JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let r = reqwest::get(self.url(path)).await.expect("GET");
+        r.json().await.expect("a JSON body")
+    }
+
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let r = reqwest::get(self.url("/metrics"))
+            .await
+            .expect("GET /metrics");
+        r.text().await.expect("metrics text")
+    }
+
     /// `http://<addr><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
@@ -157,4 +171,26 @@ pub async fn eventually<F: FnMut() -> bool>(within: Duration, mut cond: F) -> bo
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     cond()
+}
+
+/// A blocking `GET` (for polling inside [`eventually`]'s synchronous condition): the status code
+/// and body, or None when nothing answers.
+pub fn http_get(url: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut s = std::net::TcpStream::connect(host).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").ok()?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).ok()?;
+    let text = String::from_utf8_lossy(&resp).into_owned();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
 }
