@@ -76,6 +76,7 @@ impl LabelSet {
         }
     }
 
+    #[inline]
     fn pair(&self, i: usize) -> (&str, &str) {
         let start = if i == 0 {
             0
@@ -106,8 +107,41 @@ impl LabelSet {
     }
 
     /// The value of `name`, if present.
+    #[inline]
     pub fn value(&self, name: &str) -> Option<&str> {
-        self.find(name).map(|i| self.pair(i).1)
+        let i = self.position(name)?;
+        let e = self.ends.get(2 * i..2 * i + 2)?;
+        self.buf.get(e[0] as usize..e[1] as usize)
+    }
+
+    /// The index of `name` in name order, if present.
+    #[inline]
+    pub fn position(&self, name: &str) -> Option<usize> {
+        if self.ends.len() > 32 {
+            return self.find(name);
+        }
+        // Small sets (the usual case): a scan comparing lengths before bytes beats the
+        // binary search.
+        let bytes = self.buf.as_bytes();
+        let mut start = 0;
+        for (i, e) in self.ends.chunks_exact(2).enumerate() {
+            let (name_end, value_end) = (e[0] as usize, e[1] as usize);
+            if name_end - start == name.len()
+                && bytes
+                    .get(start..name_end)
+                    .is_some_and(|n| same_bytes(n, name.as_bytes()))
+            {
+                return Some(i);
+            }
+            start = value_end;
+        }
+        None
+    }
+
+    /// The `i`th entry in name order.
+    #[inline]
+    pub fn entry(&self, i: usize) -> Option<(&str, &str)> {
+        (i < self.len()).then(|| self.pair(i))
     }
 
     /// Whether the set has a label `name`.
@@ -136,8 +170,12 @@ impl LabelSet {
     }
 
     /// Iterates `(name, value)` in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
-        (0..self.len()).map(move |i| self.pair(i))
+    pub fn iter(&self) -> LabelIter<'_> {
+        LabelIter {
+            set: self,
+            i: 0,
+            start: 0,
+        }
     }
 
     /// Iterates the names in order.
@@ -191,6 +229,45 @@ impl LabelSet {
         self.buf.len() + self.ends.len() * 4
     }
 }
+
+/// Byte equality for slices of equal length, inlined: label names are short, and a call to
+/// the C library's comparison costs more than the comparison itself.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// The entries of a [`LabelSet`] in name order.
+#[derive(Clone)]
+pub struct LabelIter<'a> {
+    set: &'a LabelSet,
+    /// Index of the next entry.
+    i: usize,
+    /// Where the next entry's name starts in the buffer.
+    start: usize,
+}
+
+impl<'a> Iterator for LabelIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let e = self.set.ends.get(2 * self.i..2 * self.i + 2)?;
+        let (name_end, value_end) = (e[0] as usize, e[1] as usize);
+        let name = self.set.buf.get(self.start..name_end)?;
+        let value = self.set.buf.get(name_end..value_end)?;
+        self.i += 1;
+        self.start = value_end;
+        Some((name, value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.set.len() - self.i.min(self.set.len());
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for LabelIter<'_> {}
 
 impl PartialOrd for LabelSet {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
@@ -258,6 +335,30 @@ impl fmt::Display for LabelSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lookups agree with a sorted map for small sets (scanned) and large ones (searched).
+    #[test]
+    fn lookups_small_and_large() {
+        for n in [0usize, 1, 5, 16, 17, 40] {
+            let map: BTreeMap<String, String> = (0..n)
+                .map(|i| (format!("n{i:02}"), format!("v{i}")))
+                .collect();
+            let set: LabelSet = map.clone().into_iter().collect();
+            assert_eq!(set.iter().count(), n);
+            assert!(
+                set.iter()
+                    .eq(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            );
+            for (i, (k, v)) in map.iter().enumerate() {
+                assert_eq!(set.position(k), Some(i), "{k} in {n}");
+                assert_eq!(set.value(k), Some(v.as_str()));
+                assert_eq!(set.entry(i), Some((k.as_str(), v.as_str())));
+            }
+            assert_eq!(set.position("n9x"), None);
+            assert_eq!(set.value(""), None);
+            assert_eq!(set.entry(n), None);
+        }
+    }
 
     #[test]
     fn classic_names() {

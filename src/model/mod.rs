@@ -13,7 +13,7 @@ mod quote;
 pub use alert::Alert;
 pub use duration::{Duration, DurationError};
 pub use fingerprint::{Fingerprint, FingerprintParseError};
-pub use labels::{LabelSet, NameValidation, is_classic_label_name, is_valid_label_name};
+pub use labels::{LabelIter, LabelSet, NameValidation, is_classic_label_name, is_valid_label_name};
 pub use matcher::{
     MatchType, Matcher, MatcherError, MatcherSyntax, all_match, compile_anchored,
     matchers_to_string, parse_matcher, parse_matchers,

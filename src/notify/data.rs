@@ -113,7 +113,7 @@ impl NotificationData {
 }
 
 fn kv(ls: &LabelSet) -> template::Kv {
-    template::Kv::from_pairs(ls.iter())
+    template::Kv(ls.clone())
 }
 
 impl NotificationData {

@@ -50,8 +50,8 @@ pub(crate) struct Tree {
 pub(crate) enum Node {
     /// Literal text.
     Text(Arc<str>),
-    /// `{{ pipeline }}`.
-    Action(Pipe),
+    /// `{{ pipeline }}` (boxed, like every variant's payload, so nodes stay small).
+    Action(Box<Pipe>),
     /// `{{ if }}`.
     If(Box<Branch>),
     /// `{{ range }}`.
@@ -65,7 +65,7 @@ pub(crate) enum Node {
         /// Called template.
         name: Arc<str>,
         /// Argument that becomes dot, if any.
-        pipe: Option<Pipe>,
+        pipe: Option<Box<Pipe>>,
     },
     /// `{{ break }}`.
     Break,
@@ -121,15 +121,79 @@ pub(crate) enum Num {
     Float(f64),
 }
 
+/// Declares [`Fid`], one variant per field or method name the data model knows.
+macro_rules! field_ids {
+    ($($id:ident)*) => {
+        /// A field or method name resolved when the template is parsed, so execution matches
+        /// a small integer instead of comparing strings. `Other` is anything else (a label
+        /// name, a `dict` key, or a name no type has).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[allow(clippy::upper_case_acronyms, reason = "variants are spelled as the Go names they match")]
+        pub(crate) enum Fid {
+            $($id,)*
+            Other,
+        }
+
+        impl Fid {
+            /// The id of `name`.
+            pub(crate) fn of(name: &str) -> Fid {
+                match name {
+                    $(stringify!($id) => Fid::$id,)*
+                    _ => Fid::Other,
+                }
+            }
+        }
+    };
+}
+
+field_ids! {
+    Receiver Status Alerts GroupLabels CommonLabels CommonAnnotations RouteLabels ExternalURL
+    NotificationReason Labels Annotations StartsAt EndsAt GeneratorURL Fingerprint Firing
+    Resolved SortedPairs Names Values String Remove Name Value Join Format Sub Add Unix
+    UnixMilli UnixMicro UnixNano UTC Local IsZero Year YearDay Day Hour Minute Second
+    Nanosecond Month Weekday Seconds Minutes Hours Milliseconds Microseconds Nanoseconds
+}
+
+/// One `.Name` of a field chain: the text and its resolved id.
+#[derive(Debug, Clone)]
+pub(crate) struct Name {
+    /// Which known name it is.
+    pub(crate) id: Fid,
+    /// The name as written (label names and `dict` keys are looked up by it).
+    pub(crate) text: Arc<str>,
+}
+
+impl Name {
+    pub(crate) fn new(text: &str) -> Name {
+        Name {
+            id: Fid::of(text),
+            text: Arc::from(text),
+        }
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// An operand.
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
     /// `.A.B`.
-    Field(usize, Arc<[Arc<str>]>),
+    Field(usize, Arc<[Name]>),
     /// `$x.A.B`.
-    Var(usize, Arc<str>, Arc<[Arc<str>]>),
+    Var(usize, Arc<str>, Arc<[Name]>),
     /// `(pipeline).A.B`.
-    Chain(usize, Box<Arg>, Arc<[Arc<str>]>),
+    Chain(usize, Box<Arg>, Arc<[Name]>),
     /// `.`.
     Dot(usize),
     /// `nil`.

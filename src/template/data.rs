@@ -3,12 +3,12 @@
 //! These are plain serde types shaped like the webhook "version 4" payload (which is also the
 //! format of preview data files). The rest of the application fills them in; templates see them
 //! through the field and method names Alertmanager exposes (`.Receiver`, `.Alerts.Firing`,
-//! `.CommonLabels.SortedPairs`, ...). This file imports nothing outside `std`, serde and jiff.
-
-use std::collections::BTreeMap;
+//! `.CommonLabels.SortedPairs`, ...). Label sets are the model's [`LabelSet`]; otherwise this file imports only serde and jiff.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+
+use crate::model::{LabelIter, LabelSet};
 
 /// The value Go prints for a `time.Time` zero value: `0001-01-01T00:00:00Z`.
 pub fn zero_time() -> Timestamp {
@@ -17,12 +17,15 @@ pub fn zero_time() -> Timestamp {
 }
 
 /// A label or annotation set: Go's `template.KV` (`map[string]string`), kept sorted by name.
+///
+/// It is the store's own compact [`LabelSet`], so building template data from an alert copies
+/// two allocations per set, not two per label.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Kv(pub BTreeMap<String, String>);
+pub struct Kv(pub LabelSet);
 
 impl Kv {
-    /// Builds a set from `(name, value)` pairs.
+    /// Builds a set from `(name, value)` pairs (a later duplicate name wins).
     pub fn from_pairs<I, K, V>(pairs: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
@@ -46,22 +49,23 @@ impl Kv {
     }
 
     /// The value for `name`, if present.
+    #[inline]
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.0.value(name)
+    }
+
+    /// Entries in name order.
+    pub fn iter(&self) -> LabelIter<'_> {
+        self.0.iter()
     }
 
     /// `.SortedPairs`: pairs sorted by name, except that `alertname` comes first.
     pub fn sorted_pairs(&self) -> Vec<(&str, &str)> {
-        let mut out = Vec::with_capacity(self.0.len());
-        if let Some(v) = self.0.get("alertname") {
-            out.push(("alertname", v.as_str()));
+        let mut out = Vec::with_capacity(self.len());
+        if let Some(v) = self.get("alertname") {
+            out.push(("alertname", v));
         }
-        out.extend(
-            self.0
-                .iter()
-                .filter(|(k, _)| k.as_str() != "alertname")
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        );
+        out.extend(self.iter().filter(|(k, _)| *k != "alertname"));
         out
     }
 
@@ -77,11 +81,9 @@ impl Kv {
 
     /// `.Remove names`: a copy without the given names.
     pub fn remove<S: AsRef<str>>(&self, names: &[S]) -> Kv {
-        let mut out = self.0.clone();
-        for n in names {
-            out.remove(n.as_ref());
-        }
-        Kv(out)
+        Kv(self
+            .0
+            .filtered(|k, _| !names.iter().any(|n| n.as_ref() == k)))
     }
 }
 

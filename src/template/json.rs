@@ -93,18 +93,9 @@ fn alert(out: &mut String, a: &Alert, zone: &TimeZone) -> Result<(), String> {
     out.push_str("{\"status\":");
     string(out, &a.status);
     out.push_str(",\"labels\":");
-    kv(
-        out,
-        a.labels.0.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-    );
+    kv(out, a.labels.iter());
     out.push_str(",\"annotations\":");
-    kv(
-        out,
-        a.annotations
-            .0
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str())),
-    );
+    kv(out, a.annotations.iter());
     out.push_str(",\"startsAt\":");
     time(out, &a.starts_at.to_zoned(zone.clone()))?;
     out.push_str(",\"endsAt\":");
@@ -138,7 +129,7 @@ fn data(out: &mut String, d: &Data, zone: &TimeZone) -> Result<(), String> {
         ("routeLabels", &d.route_labels),
     ] {
         let _ = write!(out, ",\"{name}\":");
-        kv(out, k.0.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        kv(out, k.iter());
     }
     out.push_str(",\"externalURL\":");
     string(out, &d.external_url);
@@ -205,11 +196,11 @@ fn value(out: &mut String, v: &Value<'_>, zone: &TimeZone) -> Result<(), String>
             }
             out.push(']');
         }
-        Value::Pair(a, b) => {
+        Value::Pair(p) => {
             out.push_str("{\"Name\":");
-            string(out, a.as_str());
+            string(out, p.name().as_str());
             out.push_str(",\"Value\":");
-            string(out, b.as_str());
+            string(out, p.value().as_str());
             out.push('}');
         }
         Value::Alerts(l) => {

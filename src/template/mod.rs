@@ -193,6 +193,27 @@ pub struct Inline {
     own: Option<Arc<Set>>,
     /// The HTML-escaped copies of everything this template runs, in HTML mode.
     html: Option<Arc<Set>>,
+    /// Length of the last output, so the next render allocates its buffer once.
+    size_hint: SizeHint,
+}
+
+/// The last output length of a template (a hint; races between renders are harmless).
+#[derive(Debug, Default)]
+struct SizeHint(std::sync::atomic::AtomicUsize);
+
+impl Clone for SizeHint {
+    fn clone(&self) -> Self {
+        SizeHint(self.get().into())
+    }
+}
+
+impl SizeHint {
+    fn get(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn set(&self, len: usize) {
+        self.0.store(len, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 fn parse_error(src: &Source, pos: usize, msg: String) -> Error {
@@ -418,7 +439,12 @@ impl Templates {
         } else {
             None
         };
-        Ok(Inline { tree, own, html })
+        Ok(Inline {
+            tree,
+            own,
+            html,
+            size_hint: SizeHint::default(),
+        })
     }
 
     /// Renders a loaded template by name (text mode).
@@ -446,12 +472,16 @@ impl Inline {
         ctx: &RenderContext,
     ) -> Result<String, Error> {
         let env = funcs::Env::new(ctx.zone.clone(), ctx.now);
-        if let Some(html) = &self.html {
+        let cap = self.size_hint.get().clamp(256, 1 << 20);
+        let out = if let Some(html) = &self.html {
             let tree = html.get(&self.tree.name).unwrap_or(&self.tree);
-            return Ok(exec::execute(html, tree, Value::Data(data), env)?);
-        }
-        let set: &Set = self.own.as_deref().unwrap_or(&templates.set);
-        Ok(exec::execute(set, &self.tree, Value::Data(data), env)?)
+            exec::execute(html, tree, Value::Data(data), env, cap)?
+        } else {
+            let set: &Set = self.own.as_deref().unwrap_or(&templates.set);
+            exec::execute(set, &self.tree, Value::Data(data), env, cap)?
+        };
+        self.size_hint.set(out.len());
+        Ok(out)
     }
 
     /// Renders, or on failure returns `fallback` together with the error (for the caller to

@@ -10,6 +10,7 @@ use std::rc::Rc;
 use jiff::Zoned;
 
 use super::data::{Alert, Data, Kv};
+use crate::model::LabelIter;
 
 /// A string that is either borrowed from the data or shared.
 #[derive(Clone, Debug)]
@@ -86,29 +87,85 @@ impl<'a> AlertList<'a> {
 pub(crate) enum KvRef<'a> {
     /// A whole set from the data.
     B(&'a Kv),
-    /// A set from the data without the listed names (a `.Remove` result; shares the
-    /// name list with the `[]string` argument, so removing allocates nothing).
-    Minus(&'a Kv, Rc<Vec<Str<'a>>>),
+    /// A set from the data without some entries (a `.Remove` result): the entries whose
+    /// bit is set in the mask, so reading it compares no strings.
+    Masked(&'a Kv, Keep),
+}
+
+/// Which entries of a set a [`KvRef::Masked`] keeps: bit `i` for the `i`th entry in name
+/// order.
+#[derive(Clone, Debug)]
+pub(crate) enum Keep {
+    /// Sets of up to 64 entries (all real label sets), without allocating.
+    Small(u64),
+    /// Larger sets.
+    Big(Rc<[u64]>),
+}
+
+impl Keep {
+    /// Keeps every entry of a set of `n`.
+    fn all(n: usize) -> Keep {
+        if n <= 64 {
+            Keep::Small(if n == 64 { u64::MAX } else { (1u64 << n) - 1 })
+        } else {
+            let mut words = vec![u64::MAX; n.div_ceil(64)];
+            if !n.is_multiple_of(64)
+                && let Some(last) = words.last_mut()
+            {
+                *last = (1u64 << (n % 64)) - 1;
+            }
+            Keep::Big(words.into())
+        }
+    }
+
+    #[inline]
+    fn has(&self, i: usize) -> bool {
+        match self {
+            Keep::Small(m) => i < 64 && m & (1 << i) != 0,
+            Keep::Big(w) => w.get(i / 64).is_some_and(|m| m & (1 << (i % 64)) != 0),
+        }
+    }
+
+    fn clear(&mut self, i: usize) {
+        match self {
+            Keep::Small(m) => {
+                if i < 64 {
+                    *m &= !(1 << i);
+                }
+            }
+            Keep::Big(w) => {
+                let mut words = w.to_vec();
+                if let Some(m) = words.get_mut(i / 64) {
+                    *m &= !(1 << (i % 64));
+                }
+                *w = words.into();
+            }
+        }
+    }
+
+    fn count(&self) -> usize {
+        match self {
+            Keep::Small(m) => m.count_ones() as usize,
+            Keep::Big(w) => w.iter().map(|m| m.count_ones() as usize).sum(),
+        }
+    }
 }
 
 /// Entries of a [`KvRef`] in name order (Go's map iteration order for templates).
 pub(crate) struct KvIter<'a, 'r> {
-    it: std::collections::btree_map::Iter<'a, String, String>,
-    removed: &'r [Str<'a>],
+    it: std::iter::Enumerate<LabelIter<'a>>,
+    keep: Option<&'r Keep>,
 }
 
 impl<'a> Iterator for KvIter<'a, '_> {
     type Item = (&'a str, &'a str);
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.it
-            .by_ref()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .find(|(k, _)| !is_removed(self.removed, k))
+        match self.keep {
+            None => self.it.next().map(|(_, e)| e),
+            Some(keep) => self.it.by_ref().find(|(i, _)| keep.has(*i)).map(|(_, e)| e),
+        }
     }
-}
-
-fn is_removed(removed: &[Str<'_>], name: &str) -> bool {
-    removed.iter().any(|r| r.as_str() == name)
 }
 
 impl<'a> KvRef<'a> {
@@ -117,34 +174,26 @@ impl<'a> KvRef<'a> {
     pub(crate) fn len(&self) -> usize {
         match self {
             KvRef::B(k) => k.len(),
-            KvRef::Minus(..) => self.iter().count(),
+            KvRef::Masked(_, keep) => keep.count(),
         }
     }
 
     /// True when there are no entries.
     pub(crate) fn is_empty(&self) -> bool {
-        match self {
-            KvRef::B(k) => k.is_empty(),
-            KvRef::Minus(..) => self.iter().next().is_none(),
-        }
+        self.len() == 0
     }
 
     /// The value for `name`, if present.
     #[inline]
     pub(crate) fn get(&self, name: &str) -> Option<&'a str> {
         match self {
-            // Label sets are small: a length-filtered scan beats the tree search.
-            KvRef::B(k) if k.len() <= 16 => {
-                k.0.iter()
-                    .find(|(key, _)| key.len() == name.len() && key.as_str() == name)
-                    .map(|(_, v)| v.as_str())
-            }
-            KvRef::B(k) => k.0.get(name).map(String::as_str),
-            KvRef::Minus(k, removed) => {
-                if is_removed(removed, name) {
-                    None
+            KvRef::B(k) => k.get(name),
+            KvRef::Masked(k, keep) => {
+                let i = k.0.position(name)?;
+                if keep.has(i) {
+                    k.0.entry(i).map(|(_, v)| v)
                 } else {
-                    KvRef::B(k).get(name)
+                    None
                 }
             }
         }
@@ -154,12 +203,12 @@ impl<'a> KvRef<'a> {
     pub(crate) fn iter(&self) -> KvIter<'a, '_> {
         match self {
             KvRef::B(k) => KvIter {
-                it: k.0.iter(),
-                removed: &[],
+                it: k.iter().enumerate(),
+                keep: None,
             },
-            KvRef::Minus(k, removed) => KvIter {
-                it: k.0.iter(),
-                removed,
+            KvRef::Masked(k, keep) => KvIter {
+                it: k.iter().enumerate(),
+                keep: Some(keep),
             },
         }
     }
@@ -173,28 +222,72 @@ impl<'a> KvRef<'a> {
     }
 
     /// `.Remove names`: a view without the given names.
-    pub(crate) fn remove(&self, names: &Rc<Vec<Str<'a>>>) -> KvRef<'a> {
-        match self {
-            KvRef::B(k) => KvRef::Minus(k, names.clone()),
-            KvRef::Minus(k, removed) => {
-                let mut all: Vec<Str<'a>> = removed.to_vec();
-                all.extend(names.iter().cloned());
-                KvRef::Minus(k, Rc::new(all))
+    pub(crate) fn remove(&self, names: &[Str<'a>]) -> KvRef<'a> {
+        let (k, mut keep) = match self {
+            KvRef::B(k) => (*k, Keep::all(k.len())),
+            KvRef::Masked(k, keep) => (*k, keep.clone()),
+        };
+        for n in names {
+            if let Some(i) = k.0.position(n.as_str()) {
+                keep.clear(i);
             }
         }
+        KvRef::Masked(k, keep)
     }
 
     /// `.String`: `name=value` pairs in `.SortedPairs` order joined by `", "`, appended to
     /// `out`.
     pub(crate) fn write_string(&self, out: &mut String) {
-        for (i, (k, v)) in self.sorted_pairs().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            out.push_str(k);
+        let (set, keep) = match self {
+            KvRef::B(k) => (&k.0, None),
+            KvRef::Masked(k, keep) => (&k.0, Some(keep)),
+        };
+        let kept = |i: usize| keep.is_none_or(|m| m.has(i));
+        let first = set.position("alertname").filter(|&i| kept(i));
+        let mut sep = "";
+        let mut put = |(name, value): (&str, &str)| {
+            out.push_str(sep);
+            out.push_str(name);
             out.push('=');
-            out.push_str(v);
+            out.push_str(value);
+            sep = ", ";
+        };
+        if let Some(entry) = first.and_then(|i| set.entry(i)) {
+            put(entry);
         }
+        for (i, entry) in set.iter().enumerate() {
+            if kept(i) && Some(i) != first {
+                put(entry);
+            }
+        }
+    }
+}
+
+/// One element of a `Pairs` list: shares the list rather than copying its strings, which
+/// keeps [`Value`] small.
+#[derive(Clone, Debug)]
+pub(crate) struct PairRef<'a> {
+    list: Rc<Vec<(Str<'a>, Str<'a>)>>,
+    i: usize,
+}
+
+impl<'a> PairRef<'a> {
+    /// Element `i` of `list`.
+    pub(crate) fn new(list: &Rc<Vec<(Str<'a>, Str<'a>)>>, i: usize) -> Self {
+        PairRef {
+            list: list.clone(),
+            i,
+        }
+    }
+
+    /// `.Name`.
+    pub(crate) fn name(&self) -> Str<'a> {
+        self.list.get(self.i).map_or(Str::B(""), |p| p.0.clone())
+    }
+
+    /// `.Value`.
+    pub(crate) fn value(&self) -> Str<'a> {
+        self.list.get(self.i).map_or(Str::B(""), |p| p.1.clone())
     }
 }
 
@@ -230,7 +323,7 @@ pub(crate) enum Value<'a> {
     /// `Pairs`.
     Pairs(Rc<Vec<(Str<'a>, Str<'a>)>>),
     /// `Pair`.
-    Pair(Str<'a>, Str<'a>),
+    Pair(PairRef<'a>),
     /// `time.Time`.
     Time(Rc<Zoned>),
     /// `time.Duration` in nanoseconds.
@@ -248,6 +341,25 @@ impl<'a> Value<'a> {
     }
     pub(crate) fn string(s: String) -> Self {
         Value::Str(Str::from(s), StrKind::Plain)
+    }
+
+    /// Drops the value, skipping the out-of-line drop code for the variants that own
+    /// nothing (most values in a render borrow from the data).
+    #[inline(always)]
+    pub(crate) fn discard(self) {
+        if matches!(
+            self,
+            Value::Nil
+                | Value::Bool(_)
+                | Value::Int(_)
+                | Value::Str(Str::B(_), _)
+                | Value::Data(_)
+                | Value::Alert(_)
+                | Value::Kv(KvRef::B(_))
+                | Value::Alerts(AlertList::All(_))
+        ) {
+            std::mem::forget(self);
+        }
     }
 
     /// Go's type name, as `%T` prints it.
@@ -271,7 +383,7 @@ impl<'a> Value<'a> {
             Value::Alert(_) => "template.Alert",
             Value::Kv(_) => "template.KV",
             Value::Pairs(_) => "template.Pairs",
-            Value::Pair(..) => "template.Pair",
+            Value::Pair(_) => "template.Pair",
             Value::Time(_) => "time.Time",
             Value::Duration(_) => "time.Duration",
             Value::Month(_) => "time.Month",
@@ -295,7 +407,7 @@ impl<'a> Value<'a> {
             Value::Alerts(l) => l.len() > 0,
             Value::Kv(k) => !k.is_empty(),
             Value::Pairs(p) => !p.is_empty(),
-            Value::Data(_) | Value::Alert(_) | Value::Pair(..) | Value::Time(_) => true,
+            Value::Data(_) | Value::Alert(_) | Value::Pair(_) | Value::Time(_) => true,
         }
     }
 

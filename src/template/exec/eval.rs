@@ -7,9 +7,43 @@ use std::rc::Rc;
 use super::super::ast::{Arg, Cmd, Num, Pipe};
 use super::super::funcs::{self, Func, P};
 use super::super::value::{Str, StrKind, Value};
+use super::fields::plain_chain;
 use super::{CACHE_SIZE, Exec, R};
 
 impl<'a> Exec<'a> {
+    /// The value of a pipeline that is a single operand needing no checks and unable to
+    /// fail (`.Labels.severity`, `.`, `$x.Status`, a string constant): the bulk of actions,
+    /// answered without the general machinery. `None` means "evaluate it in full".
+    #[inline(always)]
+    pub(super) fn fast_pipe(&self, dot: &Value<'a>, pipe: &'a Pipe) -> Option<Value<'a>> {
+        let ([cmd], []) = (&pipe.cmds[..], &pipe.decl[..]) else {
+            return None;
+        };
+        let [arg] = &cmd.args[..] else {
+            return None;
+        };
+        self.fast_arg(dot, arg)
+    }
+
+    /// [`fast_pipe`](Self::fast_pipe) for one operand.
+    #[inline(always)]
+    pub(super) fn fast_arg(&self, dot: &Value<'a>, arg: &'a Arg) -> Option<Value<'a>> {
+        match arg {
+            Arg::Field(_, names) => plain_chain(dot, names),
+            Arg::Dot(_) => Some(dot.clone()),
+            Arg::Str(_, s) => Some(Value::str(s)),
+            Arg::Var(_, name, fields) => {
+                let v = self.var_ref(name)?;
+                if fields.is_empty() {
+                    Some(v.clone())
+                } else {
+                    plain_chain(v, fields)
+                }
+            }
+            _ => None,
+        }
+    }
+
     pub(super) fn pipeline(&mut self, dot: &Value<'a>, pipe: &'a Pipe) -> R<Value<'a>> {
         // The common shape: one command, no variables.
         if let ([cmd], []) = (&pipe.cmds[..], &pipe.decl[..]) {
@@ -100,9 +134,10 @@ impl<'a> Exec<'a> {
                     _ => self.err(format!("cannot assign nil to {}", p.go_name())),
                 };
             }
-            Arg::Field(_, names) => {
-                self.field_chain(dot, dot, names, std::slice::from_ref(a), None)?
-            }
+            Arg::Field(_, names) => match plain_chain(dot, names) {
+                Some(v) => v,
+                None => self.field_chain(dot, dot, names, std::slice::from_ref(a), None)?,
+            },
             Arg::Var(_, name, fields) => {
                 let v = self.var(name)?;
                 if fields.is_empty() {
@@ -251,6 +286,15 @@ impl<'a> Exec<'a> {
             }
             return Ok(v);
         }
+        // `eq .Status "firing"` and the like: two plain operands that are both strings.
+        if matches!(f, Func::Eq | Func::Ne)
+            && fin.is_none()
+            && let [a, b] = args
+            && let Some(Value::Str(x, _)) = self.fast_arg(dot, a)
+            && let Some(Value::Str(y, _)) = self.fast_arg(dot, b)
+        {
+            return Ok(Value::Bool((x.as_str() == y.as_str()) == (f == Func::Eq)));
+        }
         if f == Func::StringSlice
             && fin.is_none()
             && !args.is_empty()
@@ -272,7 +316,7 @@ impl<'a> Exec<'a> {
 
     /// `stringSlice` of string literals: the same list at every execution of the call site,
     /// so it is built once per render.
-    fn literal_slice(&mut self, args: &'a [Arg]) -> Rc<Vec<Str<'a>>> {
+    pub(super) fn literal_slice(&mut self, args: &'a [Arg]) -> Rc<Vec<Str<'a>>> {
         let key = args.as_ptr();
         if let Some((_, v)) = self
             .literal_slices

@@ -4,10 +4,10 @@
 //! times and their formatting.
 
 use std::rc::Rc;
-use std::sync::Arc;
 
-use super::super::ast::Arg;
-use super::super::funcs::P;
+use super::super::ast::{Arg, Fid, Name};
+use super::super::data::{Alert, Data, Kv};
+use super::super::funcs::{Func, P};
 use super::super::printf::pairs_string;
 use super::super::timefmt::{go_format, month_name, time_string, weekday_name};
 use super::super::value::{AlertList, KvRef, Str, StrKind, Value};
@@ -18,13 +18,27 @@ impl<'a> Exec<'a> {
         &mut self,
         dot: &Value<'a>,
         recv: &Value<'a>,
-        names: &'a [Arc<str>],
+        names: &'a [Name],
         args: &'a [Arg],
         fin: Option<Value<'a>>,
     ) -> R<Value<'a>> {
         let Some((last, init)) = names.split_last() else {
             return self.err("internal error: empty field chain");
         };
+        // `.StartsAt.Format "layout"` on an alert: formatted straight from the timestamp.
+        if let ([time, format], Value::Alert(a), [_, Arg::Str(_, layout)], None) =
+            (names, recv, args, &fin)
+            && format.id == Fid::Format
+            && matches!(time.id, Fid::StartsAt | Fid::EndsAt)
+        {
+            let ts = if time.id == Fid::StartsAt {
+                a.starts_at
+            } else {
+                a.ends_at
+            };
+            let s = self.format_timestamp(ts, layout);
+            return Ok(Value::Str(Str::S(s), StrKind::Plain));
+        }
         let plain = args.len() <= 1 && fin.is_none();
         let Some((first, mid)) = init.split_first() else {
             if plain && let Some(v) = plain_field(recv, last) {
@@ -69,7 +83,7 @@ impl<'a> Exec<'a> {
     pub(super) fn field(
         &mut self,
         dot: &Value<'a>,
-        name: &str,
+        name: &Name,
         args: &'a [Arg],
         fin: Option<Value<'a>>,
         recv: &Value<'a>,
@@ -87,38 +101,27 @@ impl<'a> Exec<'a> {
         let v = match recv {
             Value::Nil => return Ok(Value::Nil),
             Value::Data(d) => {
-                let v = match name {
-                    "Receiver" => Value::str(&d.receiver),
-                    "Status" => Value::str(&d.status),
-                    "Alerts" => Value::Alerts(AlertList::All(&d.alerts)),
-                    "GroupLabels" => Value::Kv(KvRef::B(&d.group_labels)),
-                    "CommonLabels" => Value::Kv(KvRef::B(&d.common_labels)),
-                    "CommonAnnotations" => Value::Kv(KvRef::B(&d.common_annotations)),
-                    "RouteLabels" => Value::Kv(KvRef::B(&d.route_labels)),
-                    "ExternalURL" => Value::str(&d.external_url),
-                    "NotificationReason" => Value::str(&d.notification_reason),
-                    _ => return self.err(fields_err(name, recv)),
+                let Some(v) = data_field(d, name.id) else {
+                    return self.err(fields_err(name, recv));
                 };
                 no_args(self)?;
                 v
             }
             Value::Alert(a) => {
-                let v = match name {
-                    "Status" => Value::str(&a.status),
-                    "Labels" => Value::Kv(KvRef::B(&a.labels)),
-                    "Annotations" => Value::Kv(KvRef::B(&a.annotations)),
-                    "StartsAt" => Value::Time(self.zoned(a.starts_at)),
-                    "EndsAt" => Value::Time(self.zoned(a.ends_at)),
-                    "GeneratorURL" => Value::str(&a.generator_url),
-                    "Fingerprint" => Value::str(&a.fingerprint),
-                    _ => return self.err(fields_err(name, recv)),
+                let v = match name.id {
+                    Fid::StartsAt => Value::Time(self.zoned(a.starts_at)),
+                    Fid::EndsAt => Value::Time(self.zoned(a.ends_at)),
+                    id => match alert_field(a, id) {
+                        Some(v) => v,
+                        None => return self.err(fields_err(name, recv)),
+                    },
                 };
                 no_args(self)?;
                 v
             }
-            Value::Alerts(l) if l.named() && (name == "Firing" || name == "Resolved") => {
+            Value::Alerts(l) if l.named() && matches!(name.id, Fid::Firing | Fid::Resolved) => {
                 self.call_args(dot, name, &[], None, margs, fin)?;
-                let want = if name == "Firing" {
+                let want = if name.id == Fid::Firing {
                     "firing"
                 } else {
                     "resolved"
@@ -126,16 +129,16 @@ impl<'a> Exec<'a> {
                 let sub: Vec<_> = l.iter().filter(|a| a.status == want).collect();
                 Value::Alerts(AlertList::Sub(Rc::new(sub), false))
             }
-            Value::Kv(k) => match name {
-                "SortedPairs" | "Names" | "Values" | "String" => {
+            Value::Kv(k) => match name.id {
+                Fid::SortedPairs | Fid::Names | Fid::Values | Fid::String => {
                     self.call_args(dot, name, &[], None, margs, fin)?;
                     let pairs = kv_pairs(k);
-                    match name {
-                        "SortedPairs" => Value::Pairs(Rc::new(pairs)),
-                        "Names" => {
+                    match name.id {
+                        Fid::SortedPairs => Value::Pairs(Rc::new(pairs)),
+                        Fid::Names => {
                             Value::Strings(Rc::new(pairs.into_iter().map(|p| p.0).collect()), true)
                         }
-                        "Values" => {
+                        Fid::Values => {
                             Value::Strings(Rc::new(pairs.into_iter().map(|p| p.1).collect()), true)
                         }
                         _ => {
@@ -145,11 +148,22 @@ impl<'a> Exec<'a> {
                         }
                     }
                 }
-                "Remove" => {
+                Fid::Remove => {
+                    // `.Remove (stringSlice "a" "b")`: the literal list, without a call.
+                    if fin.is_none()
+                        && let [Arg::Pipe(_, p)] = margs
+                        && let ([cmd], []) = (&p.cmds[..], &p.decl[..])
+                        && let [Arg::Func(_, Func::StringSlice), lits @ ..] = &cmd.args[..]
+                        && !lits.is_empty()
+                        && lits.iter().all(|a| matches!(a, Arg::Str(..)))
+                    {
+                        let names = self.literal_slice(lits);
+                        return Ok(Value::Kv(k.remove(&names)));
+                    }
                     let argv = self.call_args(dot, name, &[P::StrSlice], None, margs, fin)?;
                     let v = match &argv[0] {
                         Value::Strings(x, _) => Value::Kv(k.remove(x)),
-                        _ => Value::Kv(k.remove(&Rc::new(Vec::new()))),
+                        _ => Value::Kv(k.remove(&[])),
                     };
                     self.recycle(argv);
                     v
@@ -165,7 +179,7 @@ impl<'a> Exec<'a> {
                 if has_args {
                     return self.err(format!("{name} is not a method but has arguments"));
                 }
-                return Ok(match m.get(name) {
+                return Ok(match m.get(&*name.text) {
                     Some(v) => v.clone(),
                     None => {
                         self.missing_key = true;
@@ -173,13 +187,13 @@ impl<'a> Exec<'a> {
                     }
                 });
             }
-            Value::Pairs(ps) if matches!(name, "Names" | "Values" | "String") => {
+            Value::Pairs(ps) if matches!(name.id, Fid::Names | Fid::Values | Fid::String) => {
                 self.call_args(dot, name, &[], None, margs, fin)?;
-                match name {
-                    "Names" => {
+                match name.id {
+                    Fid::Names => {
                         Value::Strings(Rc::new(ps.iter().map(|p| p.0.clone()).collect()), true)
                     }
-                    "Values" => {
+                    Fid::Values => {
                         Value::Strings(Rc::new(ps.iter().map(|p| p.1.clone()).collect()), true)
                     }
                     _ => Value::string(pairs_string(
@@ -187,14 +201,18 @@ impl<'a> Exec<'a> {
                     )),
                 }
             }
-            Value::Pair(a, b) if name == "Name" || name == "Value" => {
+            Value::Pair(p) if matches!(name.id, Fid::Name | Fid::Value) => {
                 no_args(self)?;
                 Value::Str(
-                    if name == "Name" { a.clone() } else { b.clone() },
+                    if name.id == Fid::Name {
+                        p.name()
+                    } else {
+                        p.value()
+                    },
                     StrKind::Plain,
                 )
             }
-            Value::Strings(items, true) if name == "Join" => {
+            Value::Strings(items, true) if name.id == Fid::Join => {
                 let argv = self.call_args(dot, name, &[P::Str], None, margs, fin)?;
                 let sep = argv[0].as_any_str().unwrap_or("");
                 let mut out = String::new();
@@ -207,24 +225,24 @@ impl<'a> Exec<'a> {
                 Value::string(out)
             }
             Value::Time(t) => self.time_method(dot, t, name, margs, fin, recv)?,
-            Value::Month(m) if name == "String" => {
+            Value::Month(m) if name.id == Fid::String => {
                 self.call_args(dot, name, &[], None, margs, fin)?;
                 Value::string(month_name(*m))
             }
-            Value::Weekday(d) if name == "String" => {
+            Value::Weekday(d) if name.id == Fid::String => {
                 self.call_args(dot, name, &[], None, margs, fin)?;
                 Value::string(weekday_name(*d))
             }
             Value::Duration(d) => {
                 let d = *d;
-                let v = match name {
-                    "Seconds" => Value::Float(d as f64 / 1e9),
-                    "Minutes" => Value::Float(d as f64 / 6e10),
-                    "Hours" => Value::Float(d as f64 / 3.6e12),
-                    "Milliseconds" => Value::Int(d / 1_000_000),
-                    "Microseconds" => Value::Int(d / 1_000),
-                    "Nanoseconds" => Value::Int(d),
-                    "String" => Value::string(super::super::timefmt::duration_string(d)),
+                let v = match name.id {
+                    Fid::Seconds => Value::Float(d as f64 / 1e9),
+                    Fid::Minutes => Value::Float(d as f64 / 6e10),
+                    Fid::Hours => Value::Float(d as f64 / 3.6e12),
+                    Fid::Milliseconds => Value::Int(d / 1_000_000),
+                    Fid::Microseconds => Value::Int(d / 1_000),
+                    Fid::Nanoseconds => Value::Int(d),
+                    Fid::String => Value::string(super::super::timefmt::duration_string(d)),
                     _ => return self.err(fields_err(name, recv)),
                 };
                 self.call_args(dot, name, &[], None, margs, fin)?;
@@ -248,6 +266,26 @@ impl<'a> Exec<'a> {
         z
     }
 
+    /// An alert time formatted with a layout from the template text, remembered per
+    /// instant and layout (the layout is identified by its place in the template).
+    pub(super) fn format_timestamp(&mut self, ts: jiff::Timestamp, layout: &'a str) -> Rc<str> {
+        let key = layout.as_ptr();
+        if let Some((_, _, s)) = self
+            .ts_formats
+            .iter()
+            .find(|(t, l, _)| *t == ts && std::ptr::eq(*l, key))
+        {
+            return s.clone();
+        }
+        let z = self.zoned(ts);
+        let s: Rc<str> = Rc::from(go_format(&z, layout));
+        if self.ts_formats.len() >= CACHE_SIZE {
+            self.ts_formats.remove(0);
+        }
+        self.ts_formats.push((ts, key, s.clone()));
+        s
+    }
+
     /// `t.Format(layout)`, remembered for the same time value and layout.
     pub(super) fn format_cached(&mut self, t: &Rc<jiff::Zoned>, layout: &str) -> Rc<str> {
         if let Some((_, _, s)) = self
@@ -269,20 +307,27 @@ impl<'a> Exec<'a> {
         &mut self,
         dot: &Value<'a>,
         t: &Rc<jiff::Zoned>,
-        name: &str,
+        name: &Name,
         margs: &'a [Arg],
         fin: Option<Value<'a>>,
         recv: &Value<'a>,
     ) -> R<Value<'a>> {
-        if name == "Format" {
+        if name.id == Fid::Format {
+            // The usual call, with a constant layout.
+            if fin.is_none()
+                && let [Arg::Str(_, layout)] = margs
+            {
+                let s = self.format_cached(t, layout);
+                return Ok(Value::Str(Str::S(s), StrKind::Plain));
+            }
             let argv = self.call_args(dot, name, &[P::Str], None, margs, fin)?;
             let s = self.format_cached(t, argv[0].as_any_str().unwrap_or(""));
             self.recycle(argv);
             return Ok(Value::Str(Str::S(s), StrKind::Plain));
         }
         let ts = t.timestamp();
-        match name {
-            "Sub" => {
+        match name.id {
+            Fid::Sub => {
                 let argv = self.call_args(dot, name, &[P::Time], None, margs, fin)?;
                 let ns = match &argv[0] {
                     Value::Time(u) => ts.as_nanosecond() - u.timestamp().as_nanosecond(),
@@ -293,7 +338,7 @@ impl<'a> Exec<'a> {
                 let d = ns.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
                 return Ok(Value::Duration(d));
             }
-            "Add" => {
+            Fid::Add => {
                 let argv = self.call_args(dot, name, &[P::Duration], None, margs, fin)?;
                 let d = match &argv[0] {
                     Value::Duration(d) => *d,
@@ -310,24 +355,24 @@ impl<'a> Exec<'a> {
             }
             _ => {}
         }
-        let v = match name {
-            "Unix" => Value::Int(ts.as_second()),
-            "UnixMilli" => Value::Int(ts.as_millisecond()),
-            "UnixMicro" => Value::Int(ts.as_microsecond()),
-            "UnixNano" => Value::Int(ts.as_nanosecond() as i64),
-            "UTC" => Value::Time(Rc::new(ts.to_zoned(jiff::tz::TimeZone::UTC))),
-            "Local" => Value::Time(Rc::new(ts.to_zoned(self.env.zone.clone()))),
-            "IsZero" => Value::Bool(ts == super::super::data::zero_time()),
-            "Year" => Value::Int(i64::from(t.year())),
-            "YearDay" => Value::Int(i64::from(t.day_of_year())),
-            "Day" => Value::Int(i64::from(t.day())),
-            "Hour" => Value::Int(i64::from(t.hour())),
-            "Minute" => Value::Int(i64::from(t.minute())),
-            "Second" => Value::Int(i64::from(t.second())),
-            "Nanosecond" => Value::Int(i64::from(t.subsec_nanosecond())),
-            "Month" => Value::Month(i64::from(t.month())),
-            "Weekday" => Value::Weekday(i64::from(t.weekday().to_sunday_zero_offset())),
-            "String" => Value::string(time_string(t)),
+        let v = match name.id {
+            Fid::Unix => Value::Int(ts.as_second()),
+            Fid::UnixMilli => Value::Int(ts.as_millisecond()),
+            Fid::UnixMicro => Value::Int(ts.as_microsecond()),
+            Fid::UnixNano => Value::Int(ts.as_nanosecond() as i64),
+            Fid::UTC => Value::Time(Rc::new(ts.to_zoned(jiff::tz::TimeZone::UTC))),
+            Fid::Local => Value::Time(Rc::new(ts.to_zoned(self.env.zone.clone()))),
+            Fid::IsZero => Value::Bool(ts == super::super::data::zero_time()),
+            Fid::Year => Value::Int(i64::from(t.year())),
+            Fid::YearDay => Value::Int(i64::from(t.day_of_year())),
+            Fid::Day => Value::Int(i64::from(t.day())),
+            Fid::Hour => Value::Int(i64::from(t.hour())),
+            Fid::Minute => Value::Int(i64::from(t.minute())),
+            Fid::Second => Value::Int(i64::from(t.second())),
+            Fid::Nanosecond => Value::Int(i64::from(t.subsec_nanosecond())),
+            Fid::Month => Value::Month(i64::from(t.month())),
+            Fid::Weekday => Value::Weekday(i64::from(t.weekday().to_sunday_zero_offset())),
+            Fid::String => Value::string(time_string(t)),
             _ => {
                 return self.err(format!(
                     "{} (time.Time method {name} is not supported)",
@@ -347,37 +392,109 @@ fn kv_pairs<'a>(k: &KvRef<'a>) -> Vec<(Str<'a>, Str<'a>)> {
         .collect()
 }
 
+/// Where a plain field chain stands between steps: plain references, so walking
+/// `.Labels.severity` builds no intermediate [`Value`].
+#[derive(Clone, Copy)]
+enum Cur<'a> {
+    Data(&'a Data),
+    Alert(&'a Alert),
+    Kv(&'a Kv),
+}
+
+impl<'a> Cur<'a> {
+    #[inline]
+    fn of(v: &Value<'a>) -> Option<Cur<'a>> {
+        match v {
+            Value::Data(d) => Some(Cur::Data(d)),
+            Value::Alert(a) => Some(Cur::Alert(a)),
+            Value::Kv(KvRef::B(k)) => Some(Cur::Kv(k)),
+            _ => None,
+        }
+    }
+
+    /// A step to a label set (the only kind of field a chain can continue from here).
+    #[inline]
+    fn step(self, name: &Name) -> Option<Cur<'a>> {
+        Some(Cur::Kv(match (self, name.id) {
+            (Cur::Alert(a), Fid::Labels) => &a.labels,
+            (Cur::Alert(a), Fid::Annotations) => &a.annotations,
+            (Cur::Data(d), Fid::GroupLabels) => &d.group_labels,
+            (Cur::Data(d), Fid::CommonLabels) => &d.common_labels,
+            (Cur::Data(d), Fid::CommonAnnotations) => &d.common_annotations,
+            (Cur::Data(d), Fid::RouteLabels) => &d.route_labels,
+            _ => return None,
+        }))
+    }
+
+    /// The final step, as a value.
+    #[inline]
+    fn last(self, name: &Name) -> Option<Value<'a>> {
+        match self {
+            Cur::Data(d) => data_field(d, name.id),
+            Cur::Alert(a) => alert_field(a, name.id),
+            Cur::Kv(k) => match name.id {
+                Fid::SortedPairs | Fid::Names | Fid::Values | Fid::String | Fid::Remove => None,
+                _ => Some(Value::str(k.get(&name.text).unwrap_or(""))),
+            },
+        }
+    }
+}
+
+/// [`plain_field`] along a whole chain (`.Labels.severity`); `None` as soon as one step
+/// needs the general machinery.
+#[inline]
+pub(super) fn plain_chain<'a>(recv: &Value<'a>, names: &[Name]) -> Option<Value<'a>> {
+    let (last, init) = names.split_last()?;
+    let mut cur = Cur::of(recv)?;
+    for name in init {
+        cur = cur.step(name)?;
+    }
+    cur.last(last)
+}
+
+/// `Data`'s struct fields.
+#[inline]
+fn data_field<'a>(d: &'a Data, id: Fid) -> Option<Value<'a>> {
+    Some(match id {
+        Fid::Receiver => Value::str(&d.receiver),
+        Fid::Status => Value::str(&d.status),
+        Fid::Alerts => Value::Alerts(AlertList::All(&d.alerts)),
+        Fid::GroupLabels => Value::Kv(KvRef::B(&d.group_labels)),
+        Fid::CommonLabels => Value::Kv(KvRef::B(&d.common_labels)),
+        Fid::CommonAnnotations => Value::Kv(KvRef::B(&d.common_annotations)),
+        Fid::RouteLabels => Value::Kv(KvRef::B(&d.route_labels)),
+        Fid::ExternalURL => Value::str(&d.external_url),
+        Fid::NotificationReason => Value::str(&d.notification_reason),
+        _ => return None,
+    })
+}
+
+/// `Alert`'s struct fields other than the two times (which need the render zone).
+#[inline]
+fn alert_field<'a>(a: &'a Alert, id: Fid) -> Option<Value<'a>> {
+    Some(match id {
+        Fid::Labels => Value::Kv(KvRef::B(&a.labels)),
+        Fid::Annotations => Value::Kv(KvRef::B(&a.annotations)),
+        Fid::Status => Value::str(&a.status),
+        Fid::GeneratorURL => Value::str(&a.generator_url),
+        Fid::Fingerprint => Value::str(&a.fingerprint),
+        _ => return None,
+    })
+}
+
 /// Struct fields and label lookups that take no arguments and cannot fail: the bulk of real
 /// templates, answered without the general method machinery. `None` means "use [`field`]".
 ///
 /// [`field`]: Exec::field
 #[inline(always)]
-fn plain_field<'a>(recv: &Value<'a>, name: &str) -> Option<Value<'a>> {
-    Some(match recv {
-        Value::Alert(a) => match name {
-            "Labels" => Value::Kv(KvRef::B(&a.labels)),
-            "Annotations" => Value::Kv(KvRef::B(&a.annotations)),
-            "Status" => Value::str(&a.status),
-            "GeneratorURL" => Value::str(&a.generator_url),
-            "Fingerprint" => Value::str(&a.fingerprint),
-            _ => return None,
+fn plain_field<'a>(recv: &Value<'a>, name: &Name) -> Option<Value<'a>> {
+    match recv {
+        Value::Alert(a) => alert_field(a, name.id),
+        Value::Data(d) => data_field(d, name.id),
+        Value::Kv(k) => match name.id {
+            Fid::SortedPairs | Fid::Names | Fid::Values | Fid::String | Fid::Remove => None,
+            _ => Some(Value::str(k.get(&name.text).unwrap_or(""))),
         },
-        Value::Data(d) => match name {
-            "Receiver" => Value::str(&d.receiver),
-            "Status" => Value::str(&d.status),
-            "Alerts" => Value::Alerts(AlertList::All(&d.alerts)),
-            "GroupLabels" => Value::Kv(KvRef::B(&d.group_labels)),
-            "CommonLabels" => Value::Kv(KvRef::B(&d.common_labels)),
-            "CommonAnnotations" => Value::Kv(KvRef::B(&d.common_annotations)),
-            "RouteLabels" => Value::Kv(KvRef::B(&d.route_labels)),
-            "ExternalURL" => Value::str(&d.external_url),
-            "NotificationReason" => Value::str(&d.notification_reason),
-            _ => return None,
-        },
-        Value::Kv(k) => match name {
-            "SortedPairs" | "Names" | "Values" | "String" | "Remove" => return None,
-            _ => Value::str(k.get(name).unwrap_or("")),
-        },
-        _ => return None,
-    })
+        _ => None,
+    }
 }

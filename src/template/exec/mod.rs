@@ -15,7 +15,7 @@ use super::escape::apply_escapers;
 use super::funcs::Env;
 use super::printf::print_arg;
 use super::timefmt::{STRING_LAYOUT, go_format_into};
-use super::value::{Str, StrKind, Value};
+use super::value::{PairRef, Str, StrKind, Value};
 
 mod eval;
 mod fields;
@@ -92,6 +92,9 @@ pub(crate) struct Exec<'a> {
     /// Recent `Format` results keyed by time value identity and layout. Holding the `Rc`
     /// keeps the pointer from being reused while the entry lives.
     formats: Vec<(Rc<jiff::Zoned>, Box<str>, Rc<str>)>,
+    /// Recent alert times formatted with a layout constant, keyed by instant and the
+    /// constant's address (only compared, never read).
+    ts_formats: Vec<(jiff::Timestamp, *const u8, Rc<str>)>,
 }
 
 /// Entries kept in each of the small per-render caches.
@@ -103,10 +106,11 @@ pub(crate) fn execute<'a>(
     tree: &'a Tree,
     dot: Value<'a>,
     env: Env,
+    capacity: usize,
 ) -> Result<String, Box<ExecErr>> {
     let mut ex = Exec {
         set,
-        out: String::with_capacity(256),
+        out: String::with_capacity(capacity),
         vars: vec![("$", dot.clone())],
         frame: 0,
         depth: 0,
@@ -119,6 +123,7 @@ pub(crate) fn execute<'a>(
         arg_pool: Vec::new(),
         times: Vec::new(),
         formats: Vec::new(),
+        ts_formats: Vec::new(),
     };
     ex.walk(&dot, &tree.root)?;
     Ok(ex.out)
@@ -144,6 +149,13 @@ impl<'a> Exec<'a> {
             match node {
                 Node::Text(t) => self.out.push_str(t),
                 Node::Action(pipe) => {
+                    if pipe.esc.is_empty()
+                        && let Some(v) = self.fast_pipe(dot, pipe)
+                    {
+                        self.print(&v);
+                        v.discard();
+                        continue;
+                    }
                     self.span = (pipe.pos, pipe.end);
                     // Results are used in place (not moved out of the `Result`): copying a
                     // freshly returned value stalls on store forwarding.
@@ -165,7 +177,10 @@ impl<'a> Exec<'a> {
                     let is_with = matches!(node, Node::With(_));
                     let mark = self.vars.len();
                     self.span = (b.pipe.pos, b.pipe.end);
-                    let r = self.pipeline(dot, &b.pipe);
+                    let r = match self.fast_pipe(dot, &b.pipe) {
+                        Some(v) => Ok(v),
+                        None => self.pipeline(dot, &b.pipe),
+                    };
                     let v = match &r {
                         Ok(v) => v,
                         Err(_) => return r.map(|_| Flow::Normal),
@@ -181,7 +196,12 @@ impl<'a> Exec<'a> {
                     } else {
                         Flow::Normal
                     };
-                    self.vars.truncate(mark);
+                    if self.vars.len() > mark {
+                        self.vars.truncate(mark);
+                    }
+                    if let Ok(v) = r {
+                        v.discard();
+                    }
                     if !matches!(flow, Flow::Normal) {
                         return Ok(flow);
                     }
@@ -189,7 +209,10 @@ impl<'a> Exec<'a> {
                 Node::Range(b) => {
                     let mark = self.vars.len();
                     self.span = (b.pipe.pos, b.pipe.end);
-                    let v = self.pipeline(dot, &b.pipe)?;
+                    let v = match self.fast_pipe(dot, &b.pipe) {
+                        Some(v) => v,
+                        None => self.pipeline(dot, &b.pipe)?,
+                    };
                     let ran = self.range(&v, b)?;
                     if !ran && let Some(e) = &b.else_list {
                         let flow = self.walk(dot, e)?;
@@ -211,7 +234,10 @@ impl<'a> Exec<'a> {
                         ));
                     }
                     let r = match pipe {
-                        Some(p) => self.pipeline(dot, p),
+                        Some(p) => match self.fast_pipe(dot, p) {
+                            Some(v) => Ok(v),
+                            None => self.pipeline(dot, p),
+                        },
                         None => Ok(Value::Nil),
                     };
                     let new_dot = match &r {
@@ -263,6 +289,22 @@ impl<'a> Exec<'a> {
         if n == 0 {
             return Ok(false);
         }
+        // The usual loop, `range .Alerts` without variables.
+        if let Value::Alerts(l) = v
+            && b.pipe.decl.is_empty()
+        {
+            let mark = self.vars.len();
+            for a in l.iter() {
+                let flow = self.walk(&Value::Alert(a), &b.list)?;
+                if self.vars.len() > mark {
+                    self.vars.truncate(mark);
+                }
+                if matches!(flow, Flow::Break) {
+                    break;
+                }
+            }
+            return Ok(true);
+        }
         let kv_entries: Vec<(Value<'a>, Value<'a>)> = match v {
             Value::Kv(k) => k
                 .iter()
@@ -286,10 +328,7 @@ impl<'a> Exec<'a> {
                     Value::Str(x[i].clone(), StrKind::Plain),
                 ),
                 Value::List(x) => (Value::Int(i as i64), x[i].clone()),
-                Value::Pairs(x) => (
-                    Value::Int(i as i64),
-                    Value::Pair(x[i].0.clone(), x[i].1.clone()),
-                ),
+                Value::Pairs(x) => (Value::Int(i as i64), Value::Pair(PairRef::new(x, i))),
                 Value::Int(_) => (Value::Int(i as i64), Value::Int(i as i64)),
                 _ => kv_entries[i].clone(),
             };
@@ -358,6 +397,16 @@ impl<'a> Exec<'a> {
             }
             None => self.err(format!("undefined variable: {name}")),
         }
+    }
+
+    /// The current value of a variable, if defined in this template's frame.
+    #[inline]
+    fn var_ref(&self, name: &str) -> Option<&Value<'a>> {
+        self.vars[self.frame..]
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
     }
 
     fn var(&self, name: &str) -> R<Value<'a>> {

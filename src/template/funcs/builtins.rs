@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use super::super::value::{AlertList, Str, StrKind, Value};
+use super::super::value::{AlertList, PairRef, Str, StrKind, Value};
 use super::R;
 
 /// Go's `len`.
@@ -67,10 +67,7 @@ pub(super) fn index<'a>(item: &Value<'a>, idx: &[Value<'a>]) -> R<'a> {
                 Value::Str(x[index_arg(i, x.len(), false)?].clone(), StrKind::Plain)
             }
             Value::List(x) => x[index_arg(i, x.len(), false)?].clone(),
-            Value::Pairs(x) => {
-                let (a, b) = &x[index_arg(i, x.len(), false)?];
-                Value::Pair(a.clone(), b.clone())
-            }
+            Value::Pairs(x) => Value::Pair(PairRef::new(x, index_arg(i, x.len(), false)?)),
             Value::Alerts(l) => {
                 let n = index_arg(i, l.len(), false)?;
                 l.get(n).map(Value::Alert).unwrap_or(Value::Nil)
@@ -187,19 +184,20 @@ pub(crate) fn eq(a: &Value<'_>, b: &Value<'_>) -> Result<bool, String> {
                 Err(INCOMPATIBLE.into())
             }
         }
-        (None, None) => match (a, b) {
-            (Value::Nil, Value::Nil) => Ok(true),
-            (Value::Nil, _) | (_, Value::Nil) => Ok(false),
-            (Value::Data(x), Value::Data(y)) => Ok(std::ptr::eq(*x, *y)),
-            (Value::Time(x), Value::Time(y)) => {
-                Ok(x.timestamp() == y.timestamp() && x.time_zone() == y.time_zone())
+        (None, None) => {
+            match (a, b) {
+                (Value::Nil, Value::Nil) => Ok(true),
+                (Value::Nil, _) | (_, Value::Nil) => Ok(false),
+                (Value::Data(x), Value::Data(y)) => Ok(std::ptr::eq(*x, *y)),
+                (Value::Time(x), Value::Time(y)) => {
+                    Ok(x.timestamp() == y.timestamp() && x.time_zone() == y.time_zone())
+                }
+                (Value::Pair(p), Value::Pair(q)) => Ok(p.name().as_str() == q.name().as_str()
+                    && p.value().as_str() == q.value().as_str()),
+                (x, y) if x.type_name() != y.type_name() => Err(INCOMPATIBLE.into()),
+                (x, _) => Err(format!("non-comparable type {}", x.type_name())),
             }
-            (Value::Pair(a1, b1), Value::Pair(a2, b2)) => {
-                Ok(a1.as_str() == a2.as_str() && b1.as_str() == b2.as_str())
-            }
-            (x, y) if x.type_name() != y.type_name() => Err(INCOMPATIBLE.into()),
-            (x, _) => Err(format!("non-comparable type {}", x.type_name())),
-        },
+        }
     }
 }
 

@@ -294,14 +294,16 @@ impl Parser<'_> {
                     self.next();
                     None
                 } else {
-                    Some(self.pipeline("template clause", &Tok::RightDelim)?)
+                    Some(Box::new(
+                        self.pipeline("template clause", &Tok::RightDelim)?,
+                    ))
                 };
                 Ok(Item::Node(Node::Template { pos, name, pipe }))
             }
             _ => {
                 self.i -= 1;
                 let pipe = self.pipeline("command", &Tok::RightDelim)?;
-                Ok(Item::Node(Node::Action(pipe)))
+                Ok(Item::Node(Node::Action(Box::new(pipe))))
             }
         }
     }
@@ -314,7 +316,7 @@ impl Parser<'_> {
         Ok(Node::Template {
             pos,
             name,
-            pipe: Some(pipe),
+            pipe: Some(Box::new(pipe)),
         })
     }
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::super::ast::{Arg, Cmd, Num, Pipe};
+use super::super::ast::{Arg, Cmd, Name, Num, Pipe};
 use super::super::funcs::Func;
 use super::super::lexer::Tok;
 use super::{Parser, R};
@@ -138,9 +138,9 @@ impl Parser<'_> {
         if !matches!(self.peek().tok, Tok::Field(_)) {
             return Ok(Some(node));
         }
-        let mut fields: Vec<Arc<str>> = Vec::new();
+        let mut fields: Vec<Name> = Vec::new();
         while let Tok::Field(f) = &self.peek().tok {
-            fields.push(Arc::from(f.as_str()));
+            fields.push(Name::new(f));
             self.i += 1;
         }
         Ok(Some(match node {
@@ -177,7 +177,7 @@ impl Parser<'_> {
                 }
                 Arg::Var(pos, Arc::from(name), Arc::from(Vec::new()))
             }
-            Tok::Field(name) => Arg::Field(pos, Arc::from(vec![Arc::<str>::from(name)])),
+            Tok::Field(name) => Arg::Field(pos, Arc::from(vec![Name::new(&name)])),
             Tok::Bool(b) => Arg::Bool(pos, b),
             Tok::Char(c) => Arg::Num(pos, Num::Int(c)),
             Tok::Number(text) => match parse_number(&text) {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::super::data::{Alert, Data};
 use super::super::timefmt::{duration_string, month_name, time_string, weekday_name};
-use super::super::value::{AlertList, KvRef, StrKind, Value};
+use super::super::value::{AlertList, KvRef, PairRef, StrKind, Value};
 use super::{P, pairs_string};
 
 impl P<'_> {
@@ -170,19 +170,19 @@ impl P<'_> {
             }
             Value::Pairs(ps) => {
                 self.out.push('[');
-                for (i, (a, b)) in ps.iter().enumerate() {
+                for i in 0..ps.len() {
                     if i > 0 {
                         self.out.push(' ');
                     }
-                    self.value(&Value::Pair(a.clone(), b.clone()), verb, depth + 1)?;
+                    self.value(&Value::Pair(PairRef::new(ps, i)), verb, depth + 1)?;
                 }
                 self.out.push(']');
             }
-            Value::Pair(a, b) => {
+            Value::Pair(p) => {
                 self.out.push('{');
-                self.field("Name", &Value::Str(a.clone(), StrKind::Plain), verb, depth)?;
+                self.field("Name", &Value::Str(p.name(), StrKind::Plain), verb, depth)?;
                 self.out.push(' ');
-                self.field("Value", &Value::Str(b.clone(), StrKind::Plain), verb, depth)?;
+                self.field("Value", &Value::Str(p.value(), StrKind::Plain), verb, depth)?;
                 self.out.push('}');
             }
             Value::Alerts(l) => self.alerts(l, verb, depth)?,
