@@ -32,6 +32,7 @@ mod lexer;
 mod parse;
 mod printf;
 mod timefmt;
+mod timeparse;
 mod value;
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use jiff::Zoned;
 
-const MONTHS: [&str; 12] = [
+pub(crate) const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -19,7 +19,7 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-const DAYS: [&str; 7] = [
+pub(crate) const DAYS: [&str; 7] = [
     "Sunday",
     "Monday",
     "Tuesday",
@@ -57,7 +57,7 @@ pub(crate) fn time_string(t: &Zoned) -> String {
 
 /// One element of a Go layout.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Std {
+pub(crate) enum Std {
     LongMonth,
     Month,
     NumMonth,
@@ -93,15 +93,17 @@ enum Std {
 }
 
 /// Finds the first layout element in `l`: returns (prefix length, element, element length).
-fn next_std(l: &str) -> Option<(usize, Std, usize)> {
+pub(crate) fn next_std(l: &str) -> Option<(usize, Std, usize)> {
     let b = l.as_bytes();
     let at = |i: usize, s: &str| l.get(i..).is_some_and(|r| r.starts_with(s));
+    // `Jan` and `Mon` before a lower-case letter are text, as in Go (`Janet`, `Monat`).
+    let word = |i: usize, s: &str| at(i, s) && !b.get(i + 3).is_some_and(u8::is_ascii_lowercase);
     for i in 0..b.len() {
         let hit = match b[i] {
             b'J' if at(i, "January") => Some((Std::LongMonth, 7)),
-            b'J' if at(i, "Jan") => Some((Std::Month, 3)),
+            b'J' if word(i, "Jan") => Some((Std::Month, 3)),
             b'M' if at(i, "Monday") => Some((Std::LongWeekDay, 6)),
-            b'M' if at(i, "Mon") => Some((Std::WeekDay, 3)),
+            b'M' if word(i, "Mon") => Some((Std::WeekDay, 3)),
             b'M' if at(i, "MST") => Some((Std::TzName, 3)),
             b'0' if i + 1 < b.len() && (b'1'..=b'6').contains(&b[i + 1]) => Some((
                 [

@@ -134,6 +134,18 @@ pub(crate) fn call<'a>(f: Func, args: &mut Vec<Value<'a>>, env: &mut Env) -> R<'
                 _ => Err("expected time.Time".into()),
             }
         }
+        // sprig's pair: `toDate` answers Go's zero time when the text does not parse,
+        // `mustToDate` fails the render with Go's parse error. Both read the text in the
+        // render zone (Go's `time.Local`).
+        ToDate | MustToDate => {
+            match super::super::timeparse::go_parse_in(s(&args[0]), s(&args[1]), &env.zone) {
+                Ok(t) => Ok(Value::Time(Rc::new(t))),
+                Err(e) if f == MustToDate => Err(e),
+                Err(_) => Ok(Value::Time(Rc::new(
+                    super::super::data::zero_time().to_zoned(TimeZone::UTC),
+                ))),
+            }
+        }
         Since => match &args[0] {
             Value::Time(t) => {
                 let ns = env.now.as_nanosecond() - t.timestamp().as_nanosecond();

@@ -227,6 +227,13 @@ func Funcs(now time.Time) map[string]interface{} {
 			return t.In(loc), nil
 		},
 		"since":            func(t time.Time) time.Duration { return now.Sub(t) },
+		"toDate": func(layout, value string) time.Time {
+			t, _ := time.ParseInLocation(layout, value, time.Local)
+			return t
+		},
+		"mustToDate": func(layout, value string) (time.Time, error) {
+			return time.ParseInLocation(layout, value, time.Local)
+		},
 		"humanizeDuration": humanizeDuration,
 		"toJson": func(v interface{}) (string, error) {
 			b, err := json.Marshal(v)
