@@ -345,7 +345,9 @@ impl<'a> Value<'a> {
 
     /// Drops the value, skipping the out-of-line drop code for the variants that own
     /// nothing (most values in a render borrow from the data).
-    #[inline(always)]
+    // Always inlined in release; not in debug builds, whose frames would add up over deep
+    // template recursion.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn discard(self) {
         if matches!(
             self,

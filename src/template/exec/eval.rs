@@ -14,19 +14,32 @@ impl<'a> Exec<'a> {
     /// The value of a pipeline that is a single operand needing no checks and unable to
     /// fail (`.Labels.severity`, `.`, `$x.Status`, a string constant): the bulk of actions,
     /// answered without the general machinery. `None` means "evaluate it in full".
-    #[inline(always)]
+    // Always inlined in release; not in debug builds, whose frames would add up over deep
+    // template recursion.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn fast_pipe(&self, dot: &Value<'a>, pipe: &'a Pipe) -> Option<Value<'a>> {
         let ([cmd], []) = (&pipe.cmds[..], &pipe.decl[..]) else {
             return None;
         };
-        let [arg] = &cmd.args[..] else {
-            return None;
-        };
-        self.fast_arg(dot, arg)
+        match &cmd.args[..] {
+            [arg] => self.fast_arg(dot, arg),
+            // `eq .Status "firing"` and the like: two plain operands that are both strings.
+            [Arg::Func(_, f @ (Func::Eq | Func::Ne)), a, b] => {
+                let (Value::Str(x, _), Value::Str(y, _)) =
+                    (self.fast_arg(dot, a)?, self.fast_arg(dot, b)?)
+                else {
+                    return None;
+                };
+                Some(Value::Bool((x.as_str() == y.as_str()) == (*f == Func::Eq)))
+            }
+            _ => None,
+        }
     }
 
     /// [`fast_pipe`](Self::fast_pipe) for one operand.
-    #[inline(always)]
+    // Always inlined in release; not in debug builds, whose frames would add up over deep
+    // template recursion.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn fast_arg(&self, dot: &Value<'a>, arg: &'a Arg) -> Option<Value<'a>> {
         match arg {
             Arg::Field(_, names) => plain_chain(dot, names),
@@ -286,7 +299,7 @@ impl<'a> Exec<'a> {
             }
             return Ok(v);
         }
-        // `eq .Status "firing"` and the like: two plain operands that are both strings.
+        // `eq .Status "firing"` inside a longer pipeline or as an argument.
         if matches!(f, Func::Eq | Func::Ne)
             && fin.is_none()
             && let [a, b] = args

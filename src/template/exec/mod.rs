@@ -149,10 +149,17 @@ impl<'a> Exec<'a> {
             match node {
                 Node::Text(t) => self.out.push_str(t),
                 Node::Action(pipe) => {
+                    // `{{ . }}`: printed in place, without a copy.
+                    if let ([cmd], [], []) = (&pipe.cmds[..], &pipe.decl[..], &pipe.esc[..])
+                        && let [Arg::Dot(_)] = &cmd.args[..]
+                    {
+                        self.print_inline(dot);
+                        continue;
+                    }
                     if pipe.esc.is_empty()
                         && let Some(v) = self.fast_pipe(dot, pipe)
                     {
-                        self.print(&v);
+                        self.print_inline(&v);
                         v.discard();
                         continue;
                     }
@@ -223,44 +230,52 @@ impl<'a> Exec<'a> {
                     }
                     self.vars.truncate(mark);
                 }
-                Node::Template { pos, name, pipe } => {
-                    self.span = (*pos, pipe.as_ref().map_or(*pos, |p| p.end));
-                    let Some(tree) = self.lookup(name) else {
-                        return self.err(format!("template {:?} not defined", &**name));
-                    };
-                    if self.depth >= MAX_EXEC_DEPTH {
-                        return self.err(format!(
-                            "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
-                        ));
-                    }
-                    let r = match pipe {
-                        Some(p) => match self.fast_pipe(dot, p) {
-                            Some(v) => Ok(v),
-                            None => self.pipeline(dot, p),
-                        },
-                        None => Ok(Value::Nil),
-                    };
-                    let new_dot = match &r {
-                        Ok(v) => v,
-                        Err(_) => return r.map(|_| Flow::Normal),
-                    };
-                    let saved_frame = self.frame;
-                    self.frame = self.vars.len();
-                    self.vars.push(("$", new_dot.clone()));
-                    let saved_tree = std::mem::replace(&mut self.tree, tree);
-                    self.depth += 1;
-                    let r = self.walk(new_dot, &tree.root);
-                    self.depth -= 1;
-                    self.tree = saved_tree;
-                    self.vars.truncate(self.frame);
-                    self.frame = saved_frame;
-                    r?;
-                }
+                Node::Template { pos, name, pipe } => self.call_template(dot, *pos, name, pipe)?,
                 Node::Break => return Ok(Flow::Break),
                 Node::Continue => return Ok(Flow::Continue),
             }
         }
         Ok(Flow::Normal)
+    }
+
+    /// `{{ template "name" pipeline }}`: runs the named template with its own variables.
+    /// Kept out of [`walk`](Self::walk), so that each level of a template recursion costs
+    /// two small stack frames rather than one large one.
+    #[inline(never)]
+    fn call_template(
+        &mut self,
+        dot: &Value<'a>,
+        pos: usize,
+        name: &'a Arc<str>,
+        pipe: &'a Option<Box<super::ast::Pipe>>,
+    ) -> R<()> {
+        self.span = (pos, pipe.as_ref().map_or(pos, |p| p.end));
+        let Some(tree) = self.lookup(name) else {
+            return self.err(format!("template {:?} not defined", &**name));
+        };
+        if self.depth >= MAX_EXEC_DEPTH {
+            return self.err(format!(
+                "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
+            ));
+        }
+        let new_dot = match pipe {
+            Some(p) => match self.fast_pipe(dot, p) {
+                Some(v) => v,
+                None => self.pipeline(dot, p)?,
+            },
+            None => Value::Nil,
+        };
+        let saved_frame = self.frame;
+        self.frame = self.vars.len();
+        self.vars.push(("$", new_dot.clone()));
+        let saved_tree = std::mem::replace(&mut self.tree, tree);
+        self.depth += 1;
+        let r = self.walk(&new_dot, &tree.root);
+        self.depth -= 1;
+        self.tree = saved_tree;
+        self.vars.truncate(self.frame);
+        self.frame = saved_frame;
+        r.map(|_| ())
     }
 
     /// Runs the body of a range once per element; returns whether there was any element.
@@ -417,6 +432,15 @@ impl<'a> Exec<'a> {
         {
             Some((_, v)) => Ok(v.clone()),
             None => self.err(format!("undefined variable: {name}")),
+        }
+    }
+
+    /// [`print`](Self::print) with the string case inlined (nearly every printed value).
+    #[inline]
+    fn print_inline(&mut self, v: &Value<'a>) {
+        match v {
+            Value::Str(s, _) => self.out.push_str(s.as_str()),
+            _ => self.print(v),
         }
     }
 
