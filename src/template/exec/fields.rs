@@ -402,7 +402,7 @@ enum Cur<'a> {
 }
 
 impl<'a> Cur<'a> {
-    #[inline]
+    #[inline(always)]
     fn of(v: &Value<'a>) -> Option<Cur<'a>> {
         match v {
             Value::Data(d) => Some(Cur::Data(d)),
@@ -413,7 +413,7 @@ impl<'a> Cur<'a> {
     }
 
     /// A step to a label set (the only kind of field a chain can continue from here).
-    #[inline]
+    #[inline(always)]
     fn step(self, name: &Name) -> Option<Cur<'a>> {
         Some(Cur::Kv(match (self, name.id) {
             (Cur::Alert(a), Fid::Labels) => &a.labels,
@@ -427,15 +427,12 @@ impl<'a> Cur<'a> {
     }
 
     /// The final step, as a value.
-    #[inline]
+    #[inline(always)]
     fn last(self, name: &Name) -> Option<Value<'a>> {
         match self {
             Cur::Data(d) => data_field(d, name.id),
             Cur::Alert(a) => alert_field(a, name.id),
-            Cur::Kv(k) => match name.id {
-                Fid::SortedPairs | Fid::Names | Fid::Values | Fid::String | Fid::Remove => None,
-                _ => Some(Value::str(k.get(&name.text).unwrap_or(""))),
-            },
+            Cur::Kv(k) => label(&KvRef::B(k), name),
         }
     }
 }
@@ -489,12 +486,17 @@ fn alert_field<'a>(a: &'a Alert, id: Fid) -> Option<Value<'a>> {
 #[inline(always)]
 fn plain_field<'a>(recv: &Value<'a>, name: &Name) -> Option<Value<'a>> {
     match recv {
-        Value::Alert(a) => alert_field(a, name.id),
-        Value::Data(d) => data_field(d, name.id),
-        Value::Kv(k) => match name.id {
-            Fid::SortedPairs | Fid::Names | Fid::Values | Fid::String | Fid::Remove => None,
-            _ => Some(Value::str(k.get(&name.text).unwrap_or(""))),
-        },
-        _ => None,
+        Value::Kv(k) => label(k, name),
+        _ => Cur::of(recv)?.last(name),
+    }
+}
+
+/// `.name` on a `KV`: the label's value (`""` when absent), unless `name` is one of `KV`'s
+/// methods.
+#[inline(always)]
+fn label<'a>(k: &KvRef<'a>, name: &Name) -> Option<Value<'a>> {
+    match name.id {
+        Fid::SortedPairs | Fid::Names | Fid::Values | Fid::String | Fid::Remove => None,
+        _ => Some(Value::str(k.get(&name.text).unwrap_or(""))),
     }
 }
