@@ -194,6 +194,26 @@ fn template_recursion_is_bounded() {
     );
 }
 
+/// Nesting inside a recursion counts toward the bound too: a 4 KiB template that nests 190
+/// `if`s around a recursive call (190 × 300 levels) is an error, not a stack overflow that
+/// would take the daemon down through the preview API.
+#[test]
+fn nesting_inside_recursion_is_bounded() {
+    let n = 190;
+    let body = "{{ if true }}".repeat(n) + "{{ template \"r\" . }}" + &"{{ end }}".repeat(n);
+    let text = format!("{{{{ define \"r\" }}}}{body}{{{{ end }}}}{{{{ template \"r\" . }}}}");
+    for html in [false, true] {
+        let t = Templates::new();
+        let r = if html {
+            render_preview_html(&t, &text, &data(), &ctx())
+        } else {
+            render_preview(&t, &text, &data(), &ctx())
+        };
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("exceeded maximum template depth (300)"), "{e}");
+    }
+}
+
 #[test]
 fn parse_nesting_is_bounded() {
     let deep_if =

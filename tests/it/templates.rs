@@ -117,4 +117,21 @@ async fn api_render_uses_the_loaded_templates() {
     assert_eq!(r.status(), 400);
     let v: serde_json::Value = r.json().await.unwrap();
     assert!(v["error"].as_str().unwrap().contains("nope"), "{v}");
+
+    // A recursion with deep nesting in each level: an error, and the daemon stays up.
+    let n = 190;
+    let body = "{{ if true }}".repeat(n) + "{{ template \"r\" . }}" + &"{{ end }}".repeat(n);
+    let text = format!("{{{{ define \"r\" }}}}{body}{{{{ end }}}}{{{{ template \"r\" . }}}}");
+    let r = c
+        .post(d.url("/api/tocsin/v1/templates/render"))
+        .json(&json!({"template": text}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.unwrap();
+    let e = v["error"].as_str().unwrap();
+    assert!(e.contains("exceeded maximum template depth"), "{e}");
+    let r = c.get(d.url("/-/healthy")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
 }

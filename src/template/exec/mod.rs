@@ -20,8 +20,10 @@ use super::value::{PairRef, Str, StrKind, Value};
 mod eval;
 mod fields;
 
-/// Deepest chain of nested `{{ template }}` calls accepted (Go allows 100000 on a growable
-/// stack; we bound it lower so a runaway recursion is an error, never a stack overflow).
+/// Deepest nesting accepted while rendering: `{{ template }}` calls and the `if`, `with` and
+/// `range` bodies inside them, counted together. Go bounds only template calls (at 100000,
+/// on a growable stack); we bound both, lower, so that no template (the preview API takes
+/// any) can recurse into a stack overflow: it gets an error instead.
 pub const MAX_EXEC_DEPTH: usize = 300;
 
 /// A template set keyed by name (FNV-hashed: names are short and trusted config, and a
@@ -144,7 +146,21 @@ impl<'a> Exec<'a> {
         }))
     }
 
+    /// Runs a list of nodes one nesting level deeper.
+    #[inline]
     fn walk(&mut self, dot: &Value<'a>, list: &'a [Node]) -> R<Flow> {
+        if self.depth >= MAX_EXEC_DEPTH {
+            return self.err(format!(
+                "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
+            ));
+        }
+        self.depth += 1;
+        let r = self.walk_nodes(dot, list);
+        self.depth -= 1;
+        r
+    }
+
+    fn walk_nodes(&mut self, dot: &Value<'a>, list: &'a [Node]) -> R<Flow> {
         for node in list {
             match node {
                 Node::Text(t) => self.out.push_str(t),
@@ -253,11 +269,6 @@ impl<'a> Exec<'a> {
         let Some(tree) = self.lookup(name) else {
             return self.err(format!("template {:?} not defined", &**name));
         };
-        if self.depth >= MAX_EXEC_DEPTH {
-            return self.err(format!(
-                "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
-            ));
-        }
         let new_dot = match pipe {
             Some(p) => match self.fast_pipe(dot, p) {
                 Some(v) => v,
@@ -269,9 +280,7 @@ impl<'a> Exec<'a> {
         self.frame = self.vars.len();
         self.vars.push(("$", new_dot.clone()));
         let saved_tree = std::mem::replace(&mut self.tree, tree);
-        self.depth += 1;
         let r = self.walk(&new_dot, &tree.root);
-        self.depth -= 1;
         self.tree = saved_tree;
         self.vars.truncate(self.frame);
         self.frame = saved_frame;
