@@ -200,17 +200,13 @@ impl<'a> Exec<'a> {
                     let is_with = matches!(node, Node::With(_));
                     let mark = self.vars.len();
                     self.span = (b.pipe.pos, b.pipe.end);
-                    let r = match self.fast_pipe(dot, &b.pipe) {
-                        Some(v) => Ok(v),
-                        None => self.pipeline(dot, &b.pipe),
-                    };
-                    let v = match &r {
-                        Ok(v) => v,
-                        Err(_) => return r.map(|_| Flow::Normal),
+                    let v = match self.fast_pipe(dot, &b.pipe) {
+                        Some(v) => v,
+                        None => self.pipeline(dot, &b.pipe)?,
                     };
                     let flow = if v.truth() {
                         if is_with {
-                            self.walk(v, &b.list)?
+                            self.walk(&v, &b.list)?
                         } else {
                             self.walk(dot, &b.list)?
                         }
@@ -222,9 +218,7 @@ impl<'a> Exec<'a> {
                     if self.vars.len() > mark {
                         self.vars.truncate(mark);
                     }
-                    if let Ok(v) = r {
-                        v.discard();
-                    }
+                    v.discard();
                     if !matches!(flow, Flow::Normal) {
                         return Ok(flow);
                     }
