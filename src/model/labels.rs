@@ -115,7 +115,7 @@ impl LabelSet {
     }
 
     /// The index of `name` in name order, if present.
-    #[inline]
+    #[inline(always)]
     pub fn position(&self, name: &str) -> Option<usize> {
         if self.ends.len() > 32 {
             return self.find(name);

@@ -136,6 +136,8 @@ fn fields_err(name: &str, v: &Value<'_>) -> String {
 }
 
 impl<'a> Exec<'a> {
+    #[cold]
+    #[inline(never)]
     fn err<T>(&self, msg: impl Into<String>) -> R<T> {
         Err(Box::new(ExecErr {
             src: self.tree.src.clone(),
