@@ -50,7 +50,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 pub use data::{Alert, Data, Kv, zero_time};
-pub use exec::MAX_EXEC_DEPTH;
+pub use exec::{MAX_EXEC_DEPTH, MAX_EXEC_STEPS, MAX_OUTPUT};
 pub use parse::MAX_PARSE_DEPTH;
 
 use ast::{Source, Tree, for_each_call, is_empty_body};

@@ -214,6 +214,24 @@ fn nesting_inside_recursion_is_bounded() {
     }
 }
 
+/// A runaway loop or a huge output is a render error, not a thread held forever or memory
+/// exhausted (the preview API renders any template it is given).
+#[test]
+fn runaway_renders_are_bounded() {
+    let t = Templates::new();
+    let e = render(&t, "{{ range 1000000000000 }}{{ end }}").unwrap_err();
+    assert!(e.to_string().contains("exceeded 10000000 steps"), "{e}");
+    let e = render(
+        &t,
+        r#"{{ range 100000 }}{{ range 1000 }}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{{ end }}{{ end }}"#,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("output exceeds 16 MiB"), "{e}");
+    // A large but reasonable render is fine.
+    let ok = render(&t, "{{ range 100000 }}{{ . }},{{ end }}").unwrap();
+    assert_eq!(ok.len(), 588_890);
+}
+
 #[test]
 fn parse_nesting_is_bounded() {
     let deep_if =

@@ -132,6 +132,17 @@ async fn api_render_uses_the_loaded_templates() {
     let v: serde_json::Value = r.json().await.unwrap();
     let e = v["error"].as_str().unwrap();
     assert!(e.contains("exceeded maximum template depth"), "{e}");
+    // A runaway loop: an error, not a worker thread held forever.
+    let r = c
+        .post(d.url("/api/tocsin/v1/templates/render"))
+        .json(&json!({"template": "{{ range 1000000000000 }}{{ end }}"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.unwrap();
+    let e = v["error"].as_str().unwrap();
+    assert!(e.contains("steps"), "{e}");
     let r = c.get(d.url("/-/healthy")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 }

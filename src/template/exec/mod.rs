@@ -26,6 +26,14 @@ mod fields;
 /// any) can recurse into a stack overflow: it gets an error instead.
 pub const MAX_EXEC_DEPTH: usize = 300;
 
+/// Most node lists one render may run (each `range` iteration, `if`/`with` body and template
+/// call is one): a hundred-alert notification needs about a thousand, so this stops only
+/// runaway loops such as `{{ range 1000000000000 }}`, which would otherwise hold a thread.
+pub const MAX_EXEC_STEPS: u64 = 10_000_000;
+
+/// Largest output one render may produce (16 MiB).
+pub const MAX_OUTPUT: usize = 16 << 20;
+
 /// A template set keyed by name (FNV-hashed: names are short and trusted config, and a
 /// lookup happens on every `{{ template }}` call).
 pub(crate) type Set = HashMap<Arc<str>, Arc<Tree>, BuildHasherDefault<Fnv>>;
@@ -77,6 +85,8 @@ pub(crate) struct Exec<'a> {
     /// Index in `vars` where the current template's variables start (no dynamic scoping).
     frame: usize,
     depth: usize,
+    /// Node lists run so far (bounded by [`MAX_EXEC_STEPS`]).
+    steps: u64,
     env: Env,
     tree: &'a Tree,
     /// Span of the command being evaluated, for messages.
@@ -116,6 +126,7 @@ pub(crate) fn execute<'a>(
         vars: vec![("$", dot.clone())],
         frame: 0,
         depth: 0,
+        steps: 0,
         env,
         tree,
         span: (0, 0),
@@ -148,6 +159,19 @@ impl<'a> Exec<'a> {
         }))
     }
 
+    #[cold]
+    #[inline(never)]
+    fn over_budget(&self) -> R<Flow> {
+        if self.out.len() > MAX_OUTPUT {
+            self.err(format!(
+                "output exceeds {} MiB (not supported)",
+                MAX_OUTPUT >> 20
+            ))
+        } else {
+            self.err(format!("exceeded {MAX_EXEC_STEPS} steps (a runaway loop?)"))
+        }
+    }
+
     /// Runs a list of nodes one nesting level deeper.
     #[inline]
     fn walk(&mut self, dot: &Value<'a>, list: &'a [Node]) -> R<Flow> {
@@ -155,6 +179,10 @@ impl<'a> Exec<'a> {
             return self.err(format!(
                 "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
             ));
+        }
+        self.steps += 1;
+        if self.steps > MAX_EXEC_STEPS || self.out.len() > MAX_OUTPUT {
+            return self.over_budget();
         }
         self.depth += 1;
         let r = self.walk_nodes(dot, list);
