@@ -227,6 +227,12 @@ fn runaway_renders_are_bounded() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("output exceeds 16 MiB"), "{e}");
+    let e = render(
+        &t,
+        r#"{{ range 100000000 }}{{ $x := printf "%1000000d" 1 }}{{ end }}"#,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("exceeded 10000000 steps"), "{e}");
     // A large but reasonable render is fine.
     let ok = render(&t, "{{ range 100000 }}{{ . }},{{ end }}").unwrap();
     assert_eq!(ok.len(), 588_890);

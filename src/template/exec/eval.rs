@@ -322,7 +322,14 @@ impl<'a> Exec<'a> {
         let r = funcs::call(f, &mut argv, &mut self.env);
         self.recycle(argv);
         match r {
-            Ok(v) => Ok(v),
+            Ok(v) => {
+                // Strings a function builds count toward the render's step budget (one step
+                // per 8 bytes), so a loop of `printf "%1000000d"` stops too.
+                if let Value::Str(Str::S(s), _) = &v {
+                    self.steps += (s.len() >> 3) as u64;
+                }
+                Ok(v)
+            }
             Err(m) => self.err(format!("error calling {}: {m}", f.name())),
         }
     }

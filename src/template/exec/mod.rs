@@ -26,9 +26,10 @@ mod fields;
 /// any) can recurse into a stack overflow: it gets an error instead.
 pub const MAX_EXEC_DEPTH: usize = 300;
 
-/// Most node lists one render may run (each `range` iteration, `if`/`with` body and template
-/// call is one): a hundred-alert notification needs about a thousand, so this stops only
-/// runaway loops such as `{{ range 1000000000000 }}`, which would otherwise hold a thread.
+/// Most steps one render may take: each node list run (a `range` iteration, an `if`/`with`
+/// body, a template call) is one, and so is each 8 bytes of string a function builds. A
+/// hundred-alert notification takes a few thousand, so this stops only runaway loops such as
+/// `{{ range 1000000000000 }}`, which would otherwise hold a thread.
 pub const MAX_EXEC_STEPS: u64 = 10_000_000;
 
 /// Largest output one render may produce (16 MiB).
@@ -85,8 +86,9 @@ pub(crate) struct Exec<'a> {
     /// Index in `vars` where the current template's variables start (no dynamic scoping).
     frame: usize,
     depth: usize,
-    /// Node lists run so far (bounded by [`MAX_EXEC_STEPS`]).
-    steps: u64,
+    /// Node lists run so far, plus one per 8 bytes of strings built by functions (bounded
+    /// by [`MAX_EXEC_STEPS`]).
+    pub(super) steps: u64,
     env: Env,
     tree: &'a Tree,
     /// Span of the command being evaluated, for messages.
