@@ -108,41 +108,31 @@ async fn api_render_uses_the_loaded_templates() {
     assert_eq!(r.status(), 200);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["output"], "[FIRING:1] DiskFull (a:9100 page)");
-    let r = c
-        .post(d.url("/api/tocsin/v1/templates/render"))
-        .json(&json!({"template": "{{ template \"nope\" . }}"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let v: serde_json::Value = r.json().await.unwrap();
-    assert!(v["error"].as_str().unwrap().contains("nope"), "{v}");
+    let e = render_error(&c, &d, "{{ template \"nope\" . }}").await;
+    assert!(e.contains("nope"), "{e}");
 
     // A recursion with deep nesting in each level: an error, and the daemon stays up.
     let n = 190;
     let body = "{{ if true }}".repeat(n) + "{{ template \"r\" . }}" + &"{{ end }}".repeat(n);
     let text = format!("{{{{ define \"r\" }}}}{body}{{{{ end }}}}{{{{ template \"r\" . }}}}");
-    let r = c
-        .post(d.url("/api/tocsin/v1/templates/render"))
-        .json(&json!({"template": text}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let v: serde_json::Value = r.json().await.unwrap();
-    let e = v["error"].as_str().unwrap();
+    let e = render_error(&c, &d, &text).await;
     assert!(e.contains("exceeded maximum template depth"), "{e}");
     // A runaway loop: an error, not a worker thread held forever.
-    let r = c
-        .post(d.url("/api/tocsin/v1/templates/render"))
-        .json(&json!({"template": "{{ range 1000000000000 }}{{ end }}"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let v: serde_json::Value = r.json().await.unwrap();
-    let e = v["error"].as_str().unwrap();
+    let e = render_error(&c, &d, "{{ range 1000000000000 }}{{ end }}").await;
     assert!(e.contains("steps"), "{e}");
     let r = c.get(d.url("/-/healthy")).send().await.unwrap();
     assert_eq!(r.status(), 200);
+}
+
+/// Posts `template` to the preview API, expects 400 and returns the error text.
+async fn render_error(c: &reqwest::Client, d: &Daemon, template: &str) -> String {
+    let r = c
+        .post(d.url("/api/tocsin/v1/templates/render"))
+        .json(&json!({ "template": template }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.unwrap();
+    v["error"].as_str().unwrap_or_default().to_string()
 }

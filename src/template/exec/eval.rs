@@ -23,17 +23,23 @@ impl<'a> Exec<'a> {
         };
         match &cmd.args[..] {
             [arg] => self.fast_arg(dot, arg),
-            // `eq .Status "firing"` and the like: two plain operands that are both strings.
-            [Arg::Func(_, f @ (Func::Eq | Func::Ne)), a, b] => {
-                let (Value::Str(x, _), Value::Str(y, _)) =
-                    (self.fast_arg(dot, a)?, self.fast_arg(dot, b)?)
-                else {
-                    return None;
-                };
-                Some(Value::Bool((x.as_str() == y.as_str()) == (*f == Func::Eq)))
-            }
+            [Arg::Func(_, f), a, b] => self.fast_compare(dot, *f, a, b),
             _ => None,
         }
+    }
+
+    /// `eq .Status "firing"` and the like: `eq`/`ne` of two plain operands that are both
+    /// strings. `None` means "call the function".
+    #[inline]
+    fn fast_compare(&self, dot: &Value<'a>, f: Func, a: &'a Arg, b: &'a Arg) -> Option<Value<'a>> {
+        if !matches!(f, Func::Eq | Func::Ne) {
+            return None;
+        }
+        let (Value::Str(x, _), Value::Str(y, _)) = (self.fast_arg(dot, a)?, self.fast_arg(dot, b)?)
+        else {
+            return None;
+        };
+        Some(Value::Bool((x.as_str() == y.as_str()) == (f == Func::Eq)))
     }
 
     /// [`fast_pipe`](Self::fast_pipe) for one operand.
@@ -300,13 +306,11 @@ impl<'a> Exec<'a> {
             return Ok(v);
         }
         // `eq .Status "firing"` inside a longer pipeline or as an argument.
-        if matches!(f, Func::Eq | Func::Ne)
-            && fin.is_none()
+        if fin.is_none()
             && let [a, b] = args
-            && let Some(Value::Str(x, _)) = self.fast_arg(dot, a)
-            && let Some(Value::Str(y, _)) = self.fast_arg(dot, b)
+            && let Some(v) = self.fast_compare(dot, f, a, b)
         {
-            return Ok(Value::Bool((x.as_str() == y.as_str()) == (f == Func::Eq)));
+            return Ok(v);
         }
         if f == Func::StringSlice
             && fin.is_none()
