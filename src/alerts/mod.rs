@@ -119,24 +119,10 @@ impl AlertStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::LabelSet;
-
-    fn ts(s: i64) -> Timestamp {
-        Timestamp::from_second(1_700_000_000 + s).unwrap()
-    }
+    use crate::model::{test_alert, test_ts as ts};
 
     fn alert(name: &str, starts: i64, ends: i64, updated: i64) -> Alert {
-        let labels: LabelSet = [("alertname", name)].into_iter().collect();
-        Alert {
-            fingerprint: labels.fingerprint(),
-            labels,
-            annotations: LabelSet::new(),
-            starts_at: ts(starts),
-            ends_at: ts(ends),
-            generator_url: Arc::from(""),
-            updated_at: ts(updated),
-            timeout: false,
-        }
+        test_alert(name, starts, ends, updated, false)
     }
 
     #[test]

@@ -94,26 +94,34 @@ impl Alert {
     }
 }
 
+/// Seconds after 2023-11-14T22:13:20Z, for tests.
+#[cfg(test)]
+pub(crate) fn ts(s: i64) -> Timestamp {
+    Timestamp::from_second(1_700_000_000 + s).unwrap_or(Timestamp::MIN)
+}
+
+/// An alert labelled `alertname=name` with its times in [`ts`] seconds, for tests.
+#[cfg(test)]
+pub(crate) fn test_alert(name: &str, starts: i64, ends: i64, updated: i64, timeout: bool) -> Alert {
+    let labels: LabelSet = [("alertname", name)].into_iter().collect();
+    Alert {
+        fingerprint: labels.fingerprint(),
+        labels,
+        annotations: LabelSet::new(),
+        starts_at: ts(starts),
+        ends_at: ts(ends),
+        generator_url: Arc::from(""),
+        updated_at: ts(updated),
+        timeout,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ts(s: i64) -> Timestamp {
-        Timestamp::from_second(1_700_000_000 + s).unwrap()
-    }
-
     fn alert(starts: i64, ends: i64, updated: i64, timeout: bool) -> Alert {
-        let labels: LabelSet = [("alertname", "A")].into_iter().collect();
-        Alert {
-            fingerprint: labels.fingerprint(),
-            labels,
-            annotations: LabelSet::new(),
-            starts_at: ts(starts),
-            ends_at: ts(ends),
-            generator_url: Arc::from(""),
-            updated_at: ts(updated),
-            timeout,
-        }
+        test_alert("A", starts, ends, updated, timeout)
     }
 
     #[test]

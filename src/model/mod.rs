@@ -11,6 +11,8 @@ mod matcher;
 mod quote;
 
 pub use alert::Alert;
+#[cfg(test)]
+pub(crate) use alert::{test_alert, ts as test_ts};
 pub use duration::{Duration, DurationError};
 pub use fingerprint::{Fingerprint, FingerprintParseError};
 pub use labels::{LabelIter, LabelSet, NameValidation, is_classic_label_name, is_valid_label_name};

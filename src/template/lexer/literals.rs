@@ -169,23 +169,11 @@ pub(crate) fn unquote(body: &str, quote: char) -> Result<String, String> {
             }
             Ok(v)
         };
-        match e {
-            'x' => {
-                let v = hex(2)?;
-                if quote == '\'' {
-                    let c = char::from_u32(v).ok_or_else(bad)?;
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                } else {
-                    out.push(v as u8);
-                }
-            }
-            'u' | 'U' => {
-                let v = hex(if e == 'u' { 4 } else { 8 })?;
-                let c = char::from_u32(v).ok_or_else(bad)?;
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
+        // `\x`, `\u`, `\U` and octal escapes: a code point in a character constant (and for
+        // `\u`/`\U` anywhere), a raw byte in a string.
+        let (v, code_point) = match e {
+            'x' => (hex(2)?, quote == '\''),
+            'u' | 'U' => (hex(if e == 'u' { 4 } else { 8 })?, true),
             '0'..='7' => {
                 let mut v = e.to_digit(8).unwrap_or(0);
                 for _ in 0..2 {
@@ -195,15 +183,16 @@ pub(crate) fn unquote(body: &str, quote: char) -> Result<String, String> {
                 if v > 255 {
                     return Err(bad());
                 }
-                if quote == '\'' {
-                    let c = char::from_u32(v).ok_or_else(bad)?;
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                } else {
-                    out.push(v as u8);
-                }
+                (v, quote == '\'')
             }
             _ => return Err(bad()),
+        };
+        if code_point {
+            let c = char::from_u32(v).ok_or_else(bad)?;
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        } else {
+            out.push(v as u8);
         }
     }
     String::from_utf8(out)
