@@ -88,7 +88,7 @@ pub(crate) struct Exec<'a> {
     depth: usize,
     /// Node lists run so far, plus one per 8 bytes of strings built by functions (bounded
     /// by [`MAX_EXEC_STEPS`]).
-    pub(super) steps: u64,
+    steps: u64,
     env: Env,
     tree: &'a Tree,
     /// Span of the command being evaluated, for messages.
