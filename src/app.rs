@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alerts::AlertStore;
 use crate::api::{self, ApiState, ReloadRequest};
 use crate::clock;
-use crate::config::Config;
+use crate::config::{Config, ConfigWarning};
 use crate::dispatch::{Dispatcher, RouteTree};
 use crate::metrics::Metrics;
 use crate::nflog::Nflog;
@@ -101,6 +101,8 @@ struct Parts {
     tree: Arc<RouteTree>,
     notifier: Arc<Notifier>,
     templates: Arc<Templates>,
+    /// The config's warnings plus the notifier's (configs tocsin does not send to).
+    warnings: Vec<ConfigWarning>,
 }
 
 fn build(
@@ -111,7 +113,9 @@ fn build(
     cancel: &CancellationToken,
 ) -> Result<Parts, String> {
     let templates = Arc::new(cfg.load_templates().map_err(|e| e.to_string())?);
-    let receivers = Notifier::build_receivers(&cfg.receivers, &templates, metrics)?;
+    let built = Notifier::build_receivers(&cfg.receivers, &templates, metrics)
+        .map_err(|e| e.to_string())?;
+    let receivers = built.receivers;
     metrics.receivers.set(receivers.len() as i64);
     metrics.integrations.set(
         receivers
@@ -119,7 +123,10 @@ fn build(
             .map(|r| r.integrations.len())
             .sum::<usize>() as i64,
     );
+    let mut warnings = cfg.warnings.clone();
+    warnings.extend(built.warnings);
     Ok(Parts {
+        warnings,
         templates,
         tree: Arc::new(RouteTree::new(&cfg.route)),
         notifier: Arc::new(Notifier::new(
@@ -145,9 +152,6 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     let cfg = Config::load(&opts.config_file)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("loading {}", opts.config_file.display()))?;
-    for w in &cfg.warnings {
-        tracing::warn!(warning = %w, "Configuration warning.");
-    }
     let addr = listener
         .local_addr()
         .context("reading the listen address")?;
@@ -167,6 +171,9 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         retention: SignedDuration::try_from(opts.retention).unwrap_or(SignedDuration::MAX),
     };
     let parts = build(&cfg, &nflog, &metrics, &settings, &cancel).map_err(anyhow::Error::msg)?;
+    for w in &parts.warnings {
+        tracing::warn!(warning = %w, "Configuration warning.");
+    }
     loaded(&metrics, &cfg);
     let dispatcher = Dispatcher::new(
         parts.tree,
@@ -216,7 +223,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
                 })();
                 let answer = match result {
                     Ok((cfg, parts)) => {
-                        for w in &cfg.warnings {
+                        for w in &parts.warnings {
                             tracing::warn!(warning = %w, "Configuration warning.");
                         }
                         loaded(&metrics, &cfg);

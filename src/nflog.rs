@@ -1,12 +1,13 @@
 //! The notification log: for each (group key, receiver, integration, index), what was last sent
-//! successfully, when, and with which alerts. The dedup stage reads it; a successful send writes
-//! it.
+//! successfully, when, with which alerts, and what the integration needs to find its message
+//! again (`receiver_data`: Slack's channel and `ts`, a Zendesk ticket id). The dedup stage reads
+//! it; a successful send writes it.
 //!
 //! State only: no sockets, no files. `snapshot`/`merge` exist so `storage` and `cluster` can move
 //! it; merge keeps the newer entry per key (commutative, associative, idempotent).
 //! Layer L2: imports `model` and `clock`-free std types only.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use jiff::Timestamp;
@@ -24,6 +25,11 @@ pub struct NflogKey {
     pub index: usize,
 }
 
+/// Integration data kept with an entry, as Alertmanager's nflog `receiver_data`: string keys
+/// chosen by the integration (`channel`, `ts`, `ticket_id`) to string values. Plain data, so
+/// `storage` and `cluster` can move it without knowing the integrations.
+pub type ReceiverData = BTreeMap<String, String>;
+
 /// What was sent last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NflogEntry {
@@ -35,6 +41,8 @@ pub struct NflogEntry {
     pub resolved: HashSet<u64>,
     /// When the entry may be forgotten.
     pub expires_at: Timestamp,
+    /// What the integration asked to keep for the group's next send (empty for most).
+    pub receiver_data: ReceiverData,
 }
 
 /// The log. Cheap to share behind an `Arc`; its mutex is never held across an `.await`.
@@ -124,6 +132,7 @@ mod tests {
             firing: [t as u64].into_iter().collect(),
             resolved: HashSet::new(),
             expires_at: Timestamp::from_second(t + 100).unwrap(),
+            receiver_data: ReceiverData::new(),
         }
     }
 

@@ -28,11 +28,14 @@ pub fn run(opts: &CheckConfigOpts, out: &mut dyn Write, err: &mut dyn Write) -> 
         // the check.
         let loaded = Config::load(f).map_err(|e| e.to_string()).and_then(|c| {
             let templates = std::sync::Arc::new(c.load_templates().map_err(|e| e.to_string())?);
-            Notifier::build_receivers(&c.receivers, &templates, &Metrics::new())?;
-            Ok(c)
+            let built = Notifier::build_receivers(&c.receivers, &templates, &Metrics::new())
+                .map_err(|e| e.to_string())?;
+            let mut warnings = c.warnings.clone();
+            warnings.extend(built.warnings);
+            Ok((c, warnings))
         });
         match loaded {
-            Ok(c) => {
+            Ok((c, warnings)) => {
                 let _ = writeln!(out, "Checking '{name}'  SUCCESS");
                 let _ = writeln!(out, "Found:");
                 let _ = writeln!(out, " - global config");
@@ -43,9 +46,9 @@ pub fn run(opts: &CheckConfigOpts, out: &mut dyn Write, err: &mut dyn Write) -> 
                 if !c.time_intervals.is_empty() {
                     let _ = writeln!(out, " - {} time intervals", c.time_intervals.len());
                 }
-                if !c.warnings.is_empty() {
+                if !warnings.is_empty() {
                     let _ = writeln!(out, "Warnings:");
-                    for w in &c.warnings {
+                    for w in &warnings {
                         let _ = writeln!(out, " - {name}:{w}");
                     }
                 }

@@ -37,7 +37,7 @@ fn notifier(tx: mpsc::UnboundedSender<NotificationData>, cancel: &CancellationTo
     Notifier::new(
         vec![ReceiverRuntime {
             name: Arc::from("r"),
-            integrations: vec![(0, Integration::Channel(tx, true))],
+            integrations: vec![Integration::channel(tx, true)],
         }],
         Arc::new(Nflog::new()),
         Arc::new(Metrics::new()),

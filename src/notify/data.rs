@@ -7,6 +7,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::model::{Alert, LabelSet, go_regex_quote};
+use crate::nflog::ReceiverData;
 use crate::template;
 
 /// Alertmanager's alert order: by `job`, then `instance` (alerts lacking one sort after those
@@ -48,6 +49,9 @@ pub struct NotificationData {
     pub reason: &'static str,
     /// The flush time.
     pub now: Timestamp,
+    /// What this integration's last successful send for this group asked to keep (Slack's
+    /// channel and `ts`...), from the notification log; empty when there was none.
+    pub receiver_data: ReceiverData,
 }
 
 /// Labels whose value is the same in every set (empty for no sets).
@@ -108,6 +112,7 @@ impl NotificationData {
             group_key: group_key.to_owned(),
             reason,
             now,
+            receiver_data: ReceiverData::new(),
         }
     }
 }

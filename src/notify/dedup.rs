@@ -82,6 +82,7 @@ mod tests {
             firing: set(firing),
             resolved: set(resolved),
             expires_at: Timestamp::from_second(at + 1_000_000).unwrap(),
+            receiver_data: Default::default(),
         }
     }
 

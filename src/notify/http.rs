@@ -1,24 +1,46 @@
-//! Shared HTTP plumbing for integrations: the client built from an `http_config`, and the
-//! classification of an answer into success, retry (with `Retry-After`) or permanent failure.
+//! Shared HTTP plumbing for integrations: the client built from an `http_config`, the
+//! per-request authentication and headers, and the classification of an answer into success,
+//! retry (with `Retry-After`) or permanent failure. Every HTTP integration uses these, so a 429
+//! or a 503 means the same thing everywhere.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
 
+use super::error::{FailureReason, HttpConfigError, NotifyError, ReadError};
 use super::retry::parse_retry_after;
-use super::{FailureReason, NotifyError};
-use crate::config::HttpConfig;
+use super::value::ValueSource;
+use crate::config::{HttpConfig, Secret};
 
 /// The `User-Agent` of every notification request.
 pub const USER_AGENT: &str = concat!("tocsin/", env!("CARGO_PKG_VERSION"));
+
+/// Reads the inline value or the file (for TLS material, read once when the client is built).
+fn read_pem(
+    inline: Option<&str>,
+    file: &Option<std::path::PathBuf>,
+    what: &'static str,
+) -> Result<Option<Vec<u8>>, HttpConfigError> {
+    match (inline, file) {
+        (Some(s), _) => Ok(Some(s.as_bytes().to_vec())),
+        (None, Some(f)) => std::fs::read(f).map(Some).map_err(|source| {
+            HttpConfigError::Read(ReadError {
+                what,
+                path: f.clone(),
+                source,
+            })
+        }),
+        (None, None) => Ok(None),
+    }
+}
 
 /// Builds a client for one integration from its (global-merged) `http_config`: TLS (CA, client
 /// certificate, minimum version, skip-verify), proxy (explicit, `no_proxy`, or the environment
 /// only when `proxy_from_environment`), redirects and HTTP/2. Per-request parts (auth, headers)
 /// are applied by [`RequestAuth`], which re-reads `*_file` secrets at each send.
-pub fn build_client(http: &HttpConfig) -> Result<reqwest::Client, String> {
+pub fn build_client(http: &HttpConfig) -> Result<reqwest::Client, HttpConfigError> {
     if http.oauth2.is_some() {
-        return Err("http_config.oauth2 is not supported by tocsin yet".into());
+        return Err(HttpConfigError::Unsupported("oauth2"));
     }
     let redirects = if http.follow_redirects {
         reqwest::redirect::Policy::limited(10)
@@ -34,7 +56,10 @@ pub fn build_client(http: &HttpConfig) -> Result<reqwest::Client, String> {
         b = b.http1_only();
     }
     if let Some(p) = &http.proxy_url {
-        let mut proxy = reqwest::Proxy::all(p.as_str()).map_err(|e| format!("proxy_url: {e}"))?;
+        let mut proxy = reqwest::Proxy::all(p.as_str()).map_err(|e| HttpConfigError::Invalid {
+            key: "proxy_url",
+            reason: e.to_string(),
+        })?;
         if let Some(np) = &http.no_proxy {
             proxy = proxy.no_proxy(reqwest::NoProxy::from_string(np));
         }
@@ -43,33 +68,30 @@ pub fn build_client(http: &HttpConfig) -> Result<reqwest::Client, String> {
         b = b.no_proxy();
     }
     if let Some(tls) = &http.tls_config {
-        let read = |inline: Option<&str>, file: &Option<std::path::PathBuf>, what: &str| match (
-            inline, file,
-        ) {
-            (Some(s), _) => Ok(Some(s.as_bytes().to_vec())),
-            (None, Some(f)) => std::fs::read(f)
-                .map(Some)
-                .map_err(|e| format!("tls_config.{what}_file {}: {e}", f.display())),
-            (None, None) => Ok(None),
-        };
-        if let Some(ca) = read(tls.ca.as_deref(), &tls.ca_file, "ca")? {
-            let certs = reqwest::Certificate::from_pem_bundle(&ca)
-                .map_err(|e| format!("tls_config.ca: {e}"))?;
+        if let Some(ca) = read_pem(tls.ca.as_deref(), &tls.ca_file, "tls_config.ca_file")? {
+            let certs = reqwest::Certificate::from_pem_bundle(&ca).map_err(|e| {
+                HttpConfigError::Invalid {
+                    key: "tls_config.ca",
+                    reason: e.to_string(),
+                }
+            })?;
             for c in certs {
                 b = b.add_root_certificate(c);
             }
         }
-        let cert = read(tls.cert.as_deref(), &tls.cert_file, "cert")?;
-        let key = read(
+        let cert = read_pem(tls.cert.as_deref(), &tls.cert_file, "tls_config.cert_file")?;
+        let key = read_pem(
             tls.key.as_ref().map(|k| k.expose().as_str()),
             &tls.key_file,
-            "key",
+            "tls_config.key_file",
         )?;
         if let (Some(mut cert), Some(key)) = (cert, key) {
             cert.push(b'\n');
             cert.extend_from_slice(&key);
-            let id = reqwest::Identity::from_pem(&cert)
-                .map_err(|e| format!("tls_config client certificate: {e}"))?;
+            let id = reqwest::Identity::from_pem(&cert).map_err(|e| HttpConfigError::Invalid {
+                key: "tls_config client certificate",
+                reason: e.to_string(),
+            })?;
             b = b.identity(id);
         }
         if tls.insecure_skip_verify {
@@ -80,91 +102,127 @@ pub fn build_client(http: &HttpConfig) -> Result<reqwest::Client, String> {
                 "TLS12" => reqwest::tls::Version::TLS_1_2,
                 "TLS13" => reqwest::tls::Version::TLS_1_3,
                 other => {
-                    return Err(format!(
-                        "tls_config.min_version {other} is not supported (TLS12 or TLS13)"
-                    ));
+                    return Err(HttpConfigError::Invalid {
+                        key: "tls_config.min_version",
+                        reason: format!("{other} is not supported (TLS12 or TLS13)"),
+                    });
                 }
             };
             b = b.min_tls_version(v);
         }
         if tls.server_name.is_some() {
-            return Err("tls_config.server_name is not supported by tocsin yet".into());
+            return Err(HttpConfigError::Unsupported("tls_config.server_name"));
         }
     }
-    b.build().map_err(|e| format!("building HTTP client: {e}"))
+    b.build()
+        .map_err(|e| HttpConfigError::Client(e.without_url().to_string()))
+}
+
+/// One header value of `http_headers`.
+#[derive(Debug, Clone)]
+enum HeaderValue {
+    /// A plain value (may be logged).
+    Plain(String),
+    /// A secret value, inline or from a file.
+    Secret(ValueSource),
 }
 
 /// The per-request parts of an `http_config`: authentication and extra headers. Secrets given
 /// as files are read at each send, so a rotated token needs no reload (as in Prometheus).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RequestAuth {
-    /// The config it came from.
-    http: HttpConfig,
-}
-
-fn read_secret(
-    inline: Option<&str>,
-    file: &Option<std::path::PathBuf>,
-) -> Result<Option<String>, String> {
-    match (inline, file) {
-        (Some(s), _) => Ok(Some(s.to_owned())),
-        (None, Some(f)) => std::fs::read_to_string(f)
-            .map(|s| Some(s.trim().to_owned()))
-            .map_err(|e| format!("reading {}: {e}", f.display())),
-        (None, None) => Ok(None),
-    }
+    /// Basic auth: the user name (inline or file) and the password.
+    basic: Option<(ValueSource, Option<ValueSource>)>,
+    /// `Authorization: <type> <credentials>`.
+    authorization: Option<(String, Option<ValueSource>)>,
+    /// `Authorization: Bearer <token>` (the older `bearer_token` keys).
+    bearer: Option<ValueSource>,
+    /// Extra headers, in config order.
+    headers: Vec<(String, HeaderValue)>,
 }
 
 impl RequestAuth {
     /// From an `http_config`.
     pub fn new(http: &HttpConfig) -> Self {
-        RequestAuth { http: http.clone() }
+        let basic = http.basic_auth.as_ref().map(|ba| {
+            let user = ValueSource::from_config(None, ba.username_file.as_deref(), "username_file")
+                .unwrap_or_else(|| ValueSource::Inline(Secret::new(ba.username.clone())));
+            let pass = ValueSource::from_config(
+                ba.password.as_ref(),
+                ba.password_file.as_deref(),
+                "password_file",
+            );
+            (user, pass)
+        });
+        let authorization = http.authorization.as_ref().map(|a| {
+            (
+                a.kind.clone().unwrap_or_else(|| "Bearer".to_owned()),
+                ValueSource::from_config(
+                    a.credentials.as_ref(),
+                    a.credentials_file.as_deref(),
+                    "credentials_file",
+                ),
+            )
+        });
+        let bearer = ValueSource::from_config(
+            http.bearer_token.as_ref(),
+            http.bearer_token_file.as_deref(),
+            "bearer_token_file",
+        );
+        let mut headers = Vec::new();
+        for (name, hv) in &http.http_headers {
+            for v in &hv.values {
+                headers.push((name.clone(), HeaderValue::Plain(v.clone())));
+            }
+            for v in &hv.secrets {
+                headers.push((
+                    name.clone(),
+                    HeaderValue::Secret(ValueSource::Inline(v.clone())),
+                ));
+            }
+            for f in &hv.files {
+                headers.push((
+                    name.clone(),
+                    HeaderValue::Secret(ValueSource::File {
+                        what: "http_headers file",
+                        path: f.clone(),
+                    }),
+                ));
+            }
+        }
+        RequestAuth {
+            basic,
+            authorization,
+            bearer,
+            headers,
+        }
     }
 
     /// Adds authentication and headers to a request.
     pub fn apply(
         &self,
         mut req: reqwest::RequestBuilder,
-    ) -> Result<reqwest::RequestBuilder, String> {
-        let h = &self.http;
-        if let Some(ba) = &h.basic_auth {
-            let user = match read_secret(None, &ba.username_file)? {
-                Some(u) => u,
-                None => ba.username.clone(),
-            };
-            let pass = read_secret(
-                ba.password.as_ref().map(|p| p.expose().as_str()),
-                &ba.password_file,
-            )?;
-            req = req.basic_auth(user, pass);
+    ) -> Result<reqwest::RequestBuilder, ReadError> {
+        if let Some((user, pass)) = &self.basic {
+            let user = user.read_now()?;
+            let pass = pass.as_ref().map(ValueSource::read_now).transpose()?;
+            req = req.basic_auth(user.expose(), pass.as_ref().map(|p| p.expose()));
         }
-        if let Some(a) = &h.authorization {
-            let cred = read_secret(
-                a.credentials.as_ref().map(|c| c.expose().as_str()),
-                &a.credentials_file,
-            )?
-            .unwrap_or_default();
-            let kind = a.kind.as_deref().unwrap_or("Bearer");
+        if let Some((kind, cred)) = &self.authorization {
+            let cred = cred.as_ref().map(ValueSource::read_now).transpose()?;
+            let cred = cred.as_ref().map_or("", |c| c.expose().as_str());
             req = req.header(reqwest::header::AUTHORIZATION, format!("{kind} {cred}"));
         }
-        if let Some(tok) = read_secret(
-            h.bearer_token.as_ref().map(|t| t.expose().as_str()),
-            &h.bearer_token_file,
-        )? {
-            req = req.bearer_auth(tok);
+        if let Some(tok) = &self.bearer {
+            req = req.bearer_auth(tok.read_now()?.expose());
         }
-        for (name, hv) in &h.http_headers {
-            for v in &hv.values {
-                req = req.header(name.as_str(), v.as_str());
-            }
-            for v in &hv.secrets {
-                req = req.header(name.as_str(), v.expose().as_str());
-            }
-            for f in &hv.files {
-                if let Some(v) = read_secret(None, &Some(f.clone()))? {
-                    req = req.header(name.as_str(), v);
+        for (name, v) in &self.headers {
+            req = match v {
+                HeaderValue::Plain(v) => req.header(name.as_str(), v.as_str()),
+                HeaderValue::Secret(s) => {
+                    req.header(name.as_str(), s.read_now()?.expose().as_str())
                 }
-            }
+            };
         }
         Ok(req)
     }
@@ -173,32 +231,78 @@ impl RequestAuth {
 /// Reads at most this much of an error body for the log.
 const BODY_SNIPPET: usize = 512;
 
-/// Turns a response into `Ok` (2xx) or a `NotifyError` saying whether to retry and when.
-pub async fn classify(resp: reqwest::Response, now: Timestamp) -> Result<(), NotifyError> {
-    let status = resp.status();
-    if status.is_success() {
-        return Ok(());
+/// What a non-2xx answer said: the status, `Retry-After`, and the start of the body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The `Retry-After` delay, if the header was given and parses.
+    pub retry_after: Option<Duration>,
+    /// The body (at most 512 characters, trimmed).
+    pub body: String,
+}
+
+impl Answer {
+    /// Reads a response's status, `Retry-After` and body snippet.
+    pub async fn read(resp: reqwest::Response, now: Timestamp) -> Answer {
+        let status = resp.status().as_u16();
+        let retry_after = retry_after(&resp, now);
+        let body = resp.text().await.unwrap_or_default();
+        Answer {
+            status,
+            retry_after,
+            body: body
+                .chars()
+                .take(BODY_SNIPPET)
+                .collect::<String>()
+                .trim()
+                .to_owned(),
+        }
     }
-    let retry_after = resp
-        .headers()
+
+    /// Alertmanager's classification plus `Retry-After`: 5xx and the integration's extra
+    /// `retry_codes` (PagerDuty's 429) are retried, anything else is permanent. The message is
+    /// `unexpected status code N: <detail>`, where `detail` defaults to the body.
+    pub fn error(&self, retry_codes: &[u16], detail: Option<&str>) -> NotifyError {
+        let code = self.status;
+        let reason = reason_for(code);
+        let retry = (500..=599).contains(&code) || retry_codes.contains(&code);
+        let detail = detail.unwrap_or(&self.body);
+        let message = format!("unexpected status code {code}: {detail}");
+        let e = if retry {
+            NotifyError::retryable(reason, message)
+        } else {
+            NotifyError::permanent(reason, message)
+        };
+        e.with_retry_after(self.retry_after)
+    }
+}
+
+/// The metric reason of a status code (Alertmanager 0.34's mapping).
+pub fn reason_for(code: u16) -> FailureReason {
+    match code {
+        429 => FailureReason::RateLimited,
+        500..=599 => FailureReason::ServerError,
+        401 | 403 => FailureReason::AuthError,
+        _ => FailureReason::ClientError,
+    }
+}
+
+/// The `Retry-After` header of a response, parsed relative to `now`.
+pub fn retry_after(resp: &reqwest::Response, now: Timestamp) -> Option<Duration> {
+    resp.headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, now));
-    let body = resp.text().await.unwrap_or_default();
-    let snippet: String = body.chars().take(BODY_SNIPPET).collect();
-    let code = status.as_u16();
-    let (retry, reason) = match code {
-        429 => (true, FailureReason::RateLimited),
-        500..=599 => (true, FailureReason::ServerError),
-        401 | 403 => (false, FailureReason::AuthError),
-        _ => (false, FailureReason::ClientError),
-    };
-    Err(NotifyError {
-        retry,
-        retry_after,
-        reason,
-        message: format!("unexpected status code {code}: {}", snippet.trim()),
-    })
+        .and_then(|v| parse_retry_after(v, now))
+}
+
+/// Turns a response into `Ok` (2xx) or a `NotifyError` saying whether to retry and when: 429 and
+/// 5xx are retried (honouring `Retry-After`), anything else is permanent.
+pub async fn classify(resp: reqwest::Response, now: Timestamp) -> Result<(), NotifyError> {
+    if resp.status().is_success() {
+        return Ok(());
+    }
+    Err(Answer::read(resp, now).await.error(&[429], None))
 }
 
 /// A transport error (connect, TLS, timeout): retryable.
@@ -208,11 +312,15 @@ pub fn transport_error(e: reqwest::Error) -> NotifyError {
     } else {
         FailureReason::Other
     };
-    // reqwest's Display includes the URL, which may hold a secret token: strip it.
-    NotifyError {
-        retry: true,
-        retry_after: None,
-        reason,
-        message: e.without_url().to_string(),
+    // reqwest's Display includes the URL, which may hold a secret token: strip it, then add
+    // the causes (connection refused, certificate unknown...), which name no URL.
+    let e = e.without_url();
+    let mut message = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        message.push_str(": ");
+        message.push_str(&c.to_string());
+        cause = c.source();
     }
+    NotifyError::retryable(reason, message)
 }

@@ -1,10 +1,117 @@
-//! The retry policy shared by every integration: exponential backoff with jitter, `Retry-After`
-//! honoured, bounded by a total duration rather than by the group's flush interval (so a slow
-//! receiver is retried across ticks instead of being cut off). Pure functions plus a tiny PRNG.
+//! The retry loop shared by every integration, and its policy: exponential backoff with jitter,
+//! `Retry-After` honoured, bounded by a total duration rather than by the group's flush interval
+//! (so a slow receiver is retried across ticks instead of being cut off).
+//!
+//! [`Retrier::send`] is the loop: attempt, count, classify (the integration's [`NotifyError`]
+//! says whether and when), wait, again. [`Backoff`] and [`parse_retry_after`] are pure.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
+use tokio_util::sync::CancellationToken;
+
+use super::data::NotificationData;
+use super::error::{FailureReason, NotifyError};
+use super::integration::{Integration, Sent};
+use crate::clock;
+use crate::metrics::Metrics;
+
+/// Sends one notification through one integration, retrying as its errors allow.
+pub struct Retrier<'a> {
+    /// Where attempts, failures and latencies are counted.
+    pub metrics: &'a Metrics,
+    /// How long one notification is retried before it is given up.
+    pub max_retry: Duration,
+    /// Cancelled at shutdown: the wait between attempts ends and the send is given up.
+    pub cancel: &'a CancellationToken,
+}
+
+impl Retrier<'_> {
+    /// Attempts the send until it succeeds, fails permanently, would wait past `max_retry`, or
+    /// shutdown cancels it. Counts `notifications_total` once, every attempt in
+    /// `notification_requests_total` (and its latency), and a final failure in
+    /// `notifications_failed_total{reason}`. Returns the last error on failure.
+    pub async fn send(
+        &self,
+        receiver: &str,
+        integ: &Integration,
+        data: &NotificationData,
+    ) -> Result<Sent, NotifyError> {
+        let kind = integ.kind;
+        let labels = Metrics::integration(kind);
+        self.metrics.notifications.get_or_create(&labels).inc();
+        let started = clock::instant();
+        let mut backoff =
+            Backoff::new(started.elapsed().as_nanos() as u64 ^ data.now.as_nanosecond() as u64);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            self.metrics
+                .notification_requests
+                .get_or_create(&labels)
+                .inc();
+            let t0 = clock::instant();
+            let res = integ.notify(data).await;
+            self.metrics
+                .notification_latency
+                .get_or_create(&labels)
+                .observe(t0.elapsed().as_secs_f64());
+            let err = match res {
+                Ok(sent) => {
+                    tracing::debug!(receiver, integration = kind, attempt, "Notify success.");
+                    return Ok(sent);
+                }
+                Err(e) => e,
+            };
+            self.metrics
+                .notification_requests_failed
+                .get_or_create(&labels)
+                .inc();
+            let wait = backoff.next_wait(err.retry_after);
+            let give_up = !err.retry || started.elapsed() + wait > self.max_retry;
+            if give_up {
+                self.failed(kind, err.reason);
+                tracing::error!(
+                    receiver,
+                    integration = kind,
+                    attempt,
+                    retryable = err.retry,
+                    error = %err,
+                    "Notify failed; giving up."
+                );
+                return Err(err);
+            }
+            tracing::warn!(
+                receiver,
+                integration = kind,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                error = %err,
+                "Notify failed; retrying."
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.cancel.cancelled() => {
+                    self.failed(kind, FailureReason::Canceled);
+                    return Err(NotifyError::permanent(
+                        FailureReason::Canceled,
+                        format!("shutting down; last error: {err}"),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Counts a final failure.
+    fn failed(&self, kind: &'static str, reason: FailureReason) {
+        let mut labels = Metrics::integration(kind);
+        labels.push(("reason", reason.as_str().to_owned()));
+        self.metrics
+            .notifications_failed
+            .get_or_create(&labels)
+            .inc();
+    }
+}
 
 /// First backoff step.
 pub const INITIAL: Duration = Duration::from_millis(500);

@@ -52,6 +52,28 @@ fn check_config_exit_codes_and_summary() {
     assert!(out.contains("receivers[0].opsgenie_configs: opsgenie is not supported by tocsin; this receiver will not send to it"), "{out}");
 }
 
+/// A typed `*_configs` list that tocsin parses but does not send to yet is named in
+/// check-config's warnings (and in the daemon's start-up log, from the same list).
+#[test]
+fn check_config_names_configs_not_sent_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("am.yml");
+    std::fs::write(
+        &f,
+        "route: {receiver: r}\nreceivers:\n- name: r\n  webhook_configs: [{url: 'http://127.0.0.1:1/'}]\n  zendesk_configs: [{subdomain: ex, email: a@example.org, api_token: t}]\n",
+    )
+    .unwrap();
+    let run = tocsin().arg("check-config").arg(&f).output().unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(out.contains("Warnings:\n - "), "{out}");
+    assert!(
+        out.contains("receivers[0].zendesk_configs: zendesk is not sent to by this version of tocsin; this receiver will not send to its 1 zendesk config(s)"),
+        "{out}"
+    );
+    assert!(!out.contains("webhook_configs"), "{out}");
+}
+
 #[test]
 fn routes_show_and_verify() {
     let flag = format!("--config.file={}", data("v-routing.yml"));

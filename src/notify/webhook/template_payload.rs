@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::notify::error::BuildCause;
 use crate::template::{Data, Error, Inline, RenderContext, Templates};
 
 /// A parsed payload template.
@@ -27,13 +28,16 @@ pub enum PayloadTemplate {
 
 impl PayloadTemplate {
     /// Parses every string leaf of `v` against `templates`; errors name the leaf's path.
-    pub fn parse(v: &Value, templates: &Templates, path: &str) -> Result<Self, String> {
+    pub fn parse(v: &Value, templates: &Templates, path: &str) -> Result<Self, BuildCause> {
         Ok(match v {
-            Value::String(s) => PayloadTemplate::Text(
-                templates
-                    .parse_inline(s)
-                    .map_err(|e| format!("{path}: {e}"))?,
-            ),
+            Value::String(s) => {
+                PayloadTemplate::Text(templates.parse_inline(s).map_err(|source| {
+                    BuildCause::Template {
+                        field: path.to_owned(),
+                        source: Box::new(source),
+                    }
+                })?)
+            }
             Value::Object(m) => PayloadTemplate::Object(
                 m.iter()
                     .map(|(k, v)| {
@@ -42,13 +46,13 @@ impl PayloadTemplate {
                             Self::parse(v, templates, &format!("{path}.{k}"))?,
                         ))
                     })
-                    .collect::<Result<_, String>>()?,
+                    .collect::<Result<_, BuildCause>>()?,
             ),
             Value::Array(a) => PayloadTemplate::Array(
                 a.iter()
                     .enumerate()
                     .map(|(i, v)| Self::parse(v, templates, &format!("{path}[{i}]")))
-                    .collect::<Result<_, String>>()?,
+                    .collect::<Result<_, BuildCause>>()?,
             ),
             other => PayloadTemplate::Literal(other.clone()),
         })

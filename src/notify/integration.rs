@@ -1,0 +1,240 @@
+//! The integrations, as one enum built in one function.
+//!
+//! Every integration lives in its own folder `notify/<name>/` with the same three files:
+//! - `mod.rs`: the struct built from its config (`new(&Config, ..) -> Result<Self, BuildCause>`)
+//!   and `async fn notify(&self, &NotificationData) -> Result<Sent, NotifyError>`;
+//! - `payload.rs`: pure, config + data -> request body, tested without a network;
+//! - `tests.rs`: the integration against its strict fake.
+//!
+//! Adding one: its folder, a variant of `Sender` with its arm in `Sender::notify`, and one
+//! `add` line in [`Integration::build`] (replacing its `not_sent` line).
+
+use std::sync::Arc;
+
+use super::data::NotificationData;
+use super::error::{BuildCause, BuildError, NotifyError};
+use super::webhook;
+use crate::config::{ConfigWarning, Receiver};
+use crate::metrics::Metrics;
+use crate::nflog::ReceiverData;
+use crate::template::Templates;
+
+/// What a successful send leaves behind for the next one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// Kept with the notification log entry and handed back as
+    /// [`NotificationData::receiver_data`] at the group's next send (Slack's channel and `ts`,
+    /// a Zendesk ticket id). Empty for integrations that need nothing.
+    pub receiver_data: ReceiverData,
+}
+
+/// One configured integration: the settings every integration has, and its sender.
+pub struct Integration {
+    /// The kind (`webhook`, `pagerduty`...), as metrics and the nflog name it.
+    pub kind: &'static str,
+    /// The index of its entry in its `*_configs` list.
+    pub index: usize,
+    /// Whether resolved alerts are sent.
+    pub send_resolved: bool,
+    /// How many alerts one notification carries at most (0 = all).
+    pub max_alerts: usize,
+    /// The integration itself.
+    sender: Sender,
+}
+
+/// The integrations tocsin sends to.
+enum Sender {
+    /// A generic webhook.
+    Webhook(Box<webhook::Webhook>),
+    /// Test-only: hands every notification to a channel.
+    #[cfg(test)]
+    Channel(tokio::sync::mpsc::UnboundedSender<NotificationData>),
+}
+
+impl Sender {
+    async fn notify(&self, data: &NotificationData) -> Result<Sent, NotifyError> {
+        match self {
+            Sender::Webhook(w) => w.notify(data).await,
+            #[cfg(test)]
+            Sender::Channel(tx) => {
+                let _ = tx.send(data.clone());
+                Ok(Sent::default())
+            }
+        }
+    }
+}
+
+/// What every integration constructor may need besides its own config.
+pub struct BuildEnv<'a> {
+    /// The loaded templates.
+    pub templates: &'a Arc<Templates>,
+    /// The metrics (integrations count their own template failures).
+    pub metrics: &'a Metrics,
+}
+
+/// The integrations of one receiver, and the warnings about configs tocsin does not send to.
+pub struct Built {
+    /// In config order: kinds in [`Integration::build`]'s order, entries in list order.
+    pub integrations: Vec<Integration>,
+    /// One per `*_configs` list that is parsed but not sent to.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// Collects the integrations of one receiver.
+struct Builder<'a> {
+    receiver: &'a Receiver,
+    /// Where the receiver is in the config (`receivers[3]`).
+    path: String,
+    env: BuildEnv<'a>,
+    out: Built,
+}
+
+impl Builder<'_> {
+    /// Builds every entry of one `*_configs` list with `new`, which returns the sender and the
+    /// entry's `send_resolved` and `max_alerts`.
+    fn add<C>(
+        &mut self,
+        kind: &'static str,
+        configs: &[C],
+        new: impl Fn(&C, &BuildEnv<'_>) -> Result<(Sender, bool, usize), BuildCause>,
+    ) -> Result<(), BuildError> {
+        for (index, c) in configs.iter().enumerate() {
+            let (sender, send_resolved, max_alerts) =
+                new(c, &self.env).map_err(|cause| BuildError {
+                    receiver: self.receiver.name.clone(),
+                    kind,
+                    index,
+                    cause,
+                })?;
+            self.out.integrations.push(Integration {
+                kind,
+                index,
+                send_resolved,
+                max_alerts,
+                sender,
+            });
+        }
+        Ok(())
+    }
+
+    /// Names a `*_configs` list tocsin parses but does not send to, in a warning.
+    fn not_sent(&mut self, kind: &'static str, count: usize) {
+        if count > 0 {
+            self.out.warnings.push(ConfigWarning {
+                path: format!("{}.{kind}_configs", self.path),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "{kind} is not sent to by this version of tocsin; this receiver will not \
+                     send to its {count} {kind} config(s)"
+                ),
+            });
+        }
+    }
+}
+
+impl Integration {
+    /// Builds every integration of the receiver at `position` in the config's receiver list.
+    pub fn build(
+        r: &Receiver,
+        position: usize,
+        templates: &Arc<Templates>,
+        metrics: &Metrics,
+    ) -> Result<Built, BuildError> {
+        let mut b = Builder {
+            receiver: r,
+            path: format!("receivers[{position}]"),
+            env: BuildEnv { templates, metrics },
+            out: Built {
+                integrations: Vec::new(),
+                warnings: Vec::new(),
+            },
+        };
+        b.add("webhook", &r.webhook_configs, |c, env| {
+            let w = webhook::Webhook::new(c, env)?;
+            Ok((
+                Sender::Webhook(Box::new(w)),
+                c.send_resolved,
+                c.max_alerts as usize,
+            ))
+        })?;
+        b.not_sent("email", r.email_configs.len());
+        b.not_sent("pagerduty", r.pagerduty_configs.len());
+        b.not_sent("slack", r.slack_configs.len());
+        b.not_sent("zendesk", r.zendesk_configs.len());
+        Ok(b.out)
+    }
+
+    /// Sends one notification (one attempt; the caller retries).
+    pub async fn notify(&self, data: &NotificationData) -> Result<Sent, NotifyError> {
+        self.sender.notify(data).await
+    }
+
+    /// Test-only: an integration that hands every notification to a channel.
+    #[cfg(test)]
+    pub fn channel(
+        tx: tokio::sync::mpsc::UnboundedSender<NotificationData>,
+        send_resolved: bool,
+    ) -> Integration {
+        Integration {
+            kind: "test",
+            index: 0,
+            send_resolved,
+            max_alerts: 0,
+            sender: Sender::Channel(tx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// Every typed `*_configs` list either becomes integrations or is named in a warning: nothing
+    /// is silently ignored.
+    #[test]
+    fn every_config_list_sends_or_warns() {
+        let yaml = r#"
+route: {receiver: all}
+receivers:
+  - name: none
+  - name: all
+    webhook_configs: [{url: "http://127.0.0.1:1/hook"}, {url: "http://127.0.0.1:1/b"}]
+    email_configs: [{to: a@example.org, from: b@example.org, smarthost: "127.0.0.1:25"}]
+    pagerduty_configs: [{routing_key: "0123456789abcdef0123456789abcdef"}]
+    slack_configs: [{api_url: "http://127.0.0.1:1/slack"}]
+    zendesk_configs: [{subdomain: ex, email: a@example.org, api_token: t}]
+"#;
+        let c = Config::from_yaml(yaml, std::path::Path::new("."), "t.yml").unwrap();
+        let templates = Arc::new(c.load_templates().unwrap());
+        let metrics = Metrics::new();
+        let none = Integration::build(&c.receivers[0], 0, &templates, &metrics).unwrap();
+        assert!(none.integrations.is_empty() && none.warnings.is_empty());
+        let all = Integration::build(&c.receivers[1], 1, &templates, &metrics).unwrap();
+        for (kind, count) in [
+            ("webhook", 2),
+            ("email", 1),
+            ("pagerduty", 1),
+            ("slack", 1),
+            ("zendesk", 1),
+        ] {
+            let built = all.integrations.iter().filter(|i| i.kind == kind).count();
+            let warned: Vec<String> = all
+                .warnings
+                .iter()
+                .filter(|w| w.path == format!("receivers[1].{kind}_configs"))
+                .map(|w| w.to_string())
+                .collect();
+            assert!(
+                (built == count && warned.is_empty()) || (built == 0 && warned.len() == 1),
+                "{kind}: built {built}, warnings {warned:?}"
+            );
+            if let Some(w) = warned.first() {
+                assert!(w.contains("will not send"), "{w}");
+            }
+        }
+        let indexes: Vec<usize> = all.integrations.iter().map(|i| i.index).collect();
+        assert_eq!(&indexes[..2], &[0, 1]);
+    }
+}

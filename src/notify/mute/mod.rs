@@ -1,0 +1,135 @@
+//! The mute stages, run in this order on a flushed group's alerts before any integration sees
+//! them (Alertmanager's order, reference §4.3):
+//!
+//! ```text
+//! inhibit -> time intervals (active, then mute) -> silence
+//! ```
+//!
+//! Each stage is one small type in its own file with one method,
+//! `apply(&self, &FlushCtx, Vec<Arc<Alert>>) -> Filtered`: the alerts that go on, and how many
+//! it held back and why. The pipeline counts what each holds back in
+//! `alertmanager_notifications_suppressed_total{reason}` and stops when nothing is left (the
+//! integrations are not called and the notification log is not touched).
+//!
+//! Today every stage lets everything through: inhibition, time intervals and silences arrive with
+//! their own issues, which fill the stage's struct (the state it needs, built in `app.rs`) and its
+//! `apply`.
+
+pub mod inhibit;
+pub mod silence;
+pub mod time_interval;
+
+use std::sync::Arc;
+
+pub use inhibit::InhibitStage;
+pub use silence::SilenceStage;
+pub use time_interval::TimeIntervalStage;
+
+use super::pipeline::FlushCtx;
+use crate::metrics::Metrics;
+use crate::model::Alert;
+
+/// Why a stage held alerts back: the `reason` of `alertmanager_notifications_suppressed_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuppressReason {
+    /// An inhibition rule's source alert is firing.
+    Inhibition,
+    /// The route has `active_time_intervals` and none is active now.
+    ActiveTimeInterval,
+    /// One of the route's `mute_time_intervals` is active now.
+    MuteTimeInterval,
+    /// An active silence matches.
+    Silence,
+}
+
+impl SuppressReason {
+    /// The metric label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressReason::Inhibition => "inhibition",
+            SuppressReason::ActiveTimeInterval => "active_time_interval",
+            SuppressReason::MuteTimeInterval => "mute_time_interval",
+            SuppressReason::Silence => "silence",
+        }
+    }
+}
+
+/// What a mute stage let through.
+#[derive(Debug, Clone)]
+pub struct Filtered {
+    /// The alerts that go on to the next stage.
+    pub kept: Vec<Arc<Alert>>,
+    /// How many alerts the stage held back.
+    pub suppressed: usize,
+    /// Why they were held back.
+    pub reason: SuppressReason,
+}
+
+impl Filtered {
+    /// Everything passes.
+    pub fn all(alerts: Vec<Arc<Alert>>, reason: SuppressReason) -> Filtered {
+        Filtered {
+            kept: alerts,
+            suppressed: 0,
+            reason,
+        }
+    }
+
+    /// Keeps the alerts for which `keep` holds; the others are suppressed for `reason`.
+    pub fn retain(
+        mut alerts: Vec<Arc<Alert>>,
+        reason: SuppressReason,
+        mut keep: impl FnMut(&Alert) -> bool,
+    ) -> Filtered {
+        let before = alerts.len();
+        alerts.retain(|a| keep(a));
+        Filtered {
+            suppressed: before - alerts.len(),
+            kept: alerts,
+            reason,
+        }
+    }
+}
+
+/// The three mute stages of a notifier.
+#[derive(Debug, Default)]
+pub struct MuteStages {
+    /// Inhibition rules.
+    pub inhibit: InhibitStage,
+    /// The route's active and mute time intervals.
+    pub time_intervals: TimeIntervalStage,
+    /// Silences.
+    pub silence: SilenceStage,
+}
+
+impl MuteStages {
+    /// Runs the stages in order and returns what is left, counting what each held back. Stops
+    /// as soon as nothing is left.
+    pub fn apply(
+        &self,
+        ctx: &FlushCtx,
+        alerts: Vec<Arc<Alert>>,
+        metrics: &Metrics,
+    ) -> Vec<Arc<Alert>> {
+        let alerts = counted(self.inhibit.apply(ctx, alerts), metrics);
+        if alerts.is_empty() {
+            return alerts;
+        }
+        let alerts = counted(self.time_intervals.apply(ctx, alerts), metrics);
+        if alerts.is_empty() {
+            return alerts;
+        }
+        counted(self.silence.apply(ctx, alerts), metrics)
+    }
+}
+
+/// Counts what a stage held back; returns what it kept.
+fn counted(f: Filtered, metrics: &Metrics) -> Vec<Arc<Alert>> {
+    if f.suppressed > 0 {
+        metrics
+            .notifications_suppressed
+            .get_or_create(&vec![("reason", f.reason.as_str().to_owned())])
+            .inc_by(f.suppressed as u64);
+    }
+    f.kept
+}

@@ -1,0 +1,274 @@
+//! The pipeline: what happens to a flushed aggregation group, in DESIGN.md §2's order.
+//!
+//! ```text
+//! Notifier::flush(ctx, alerts)
+//!   1. mute stages (mute/): inhibit -> time intervals -> silence     nothing left: done, ok
+//!   2. per integration of the receiver, concurrently (flush_integration):
+//!        dedup against the nflog (dedup.rs)                           nothing new: done
+//!        -> retry + send (retry.rs, the integration's notify)
+//!        -> record in the nflog, with what the integration asked to keep
+//!   3. the outcome: every integration ok? when is the next repeat due?
+//! ```
+//!
+//! `dispatch` builds a [`FlushCtx`] and calls [`Notifier::flush`]; it drops the flushed resolved
+//! alerts when the outcome is ok, and schedules the repeat.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio_util::sync::CancellationToken;
+
+use super::data::NotificationData;
+use super::dedup::needs_update;
+use super::error::BuildError;
+use super::integration::Integration;
+use super::mute::MuteStages;
+use super::retry::Retrier;
+use crate::clock;
+use crate::config::{ConfigWarning, Receiver};
+use crate::metrics::Metrics;
+use crate::model::{Alert, LabelSet};
+use crate::nflog::{Nflog, NflogEntry, NflogKey};
+use crate::template::Templates;
+
+/// Everything the pipeline needs to know about one flush (no bag of values).
+#[derive(Debug, Clone)]
+pub struct FlushCtx {
+    /// The receiver name.
+    pub receiver: Arc<str>,
+    /// The group key (`{}/{...}:{...}`).
+    pub group_key: Arc<str>,
+    /// The group's labels.
+    pub group_labels: LabelSet,
+    /// The route's repeat interval.
+    pub repeat_interval: SignedDuration,
+    /// The flush (tick) time.
+    pub now: Timestamp,
+}
+
+/// A receiver ready to send.
+pub struct ReceiverRuntime {
+    /// The receiver name.
+    pub name: Arc<str>,
+    /// Its integrations, in config order.
+    pub integrations: Vec<Integration>,
+}
+
+/// The receivers built from a config, and what in them tocsin does not send to.
+pub struct BuiltReceivers {
+    /// One per configured receiver.
+    pub receivers: Vec<ReceiverRuntime>,
+    /// One per `*_configs` list that is parsed but not sent to (logged at start-up and reload,
+    /// printed by `check-config`).
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// Settings of the notifier that come from flags, not from the config file.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// The external URL put in payloads and links.
+    pub external_url: String,
+    /// How long one notification is retried before it is given up.
+    pub max_retry: Duration,
+    /// How long nflog entries live at most (`--data.retention`).
+    pub retention: SignedDuration,
+}
+
+/// What a flush achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlushOutcome {
+    /// Whether every integration succeeded (or had nothing to do).
+    pub ok: bool,
+    /// When the earliest repeat notification is due, if any alert is firing.
+    pub next_repeat: Option<Timestamp>,
+}
+
+/// The pipeline for all receivers.
+pub struct Notifier {
+    /// Receivers by name.
+    receivers: HashMap<String, Arc<ReceiverRuntime>>,
+    /// Inhibit, time intervals, silence.
+    mute: MuteStages,
+    /// The notification log.
+    nflog: Arc<Nflog>,
+    /// Metrics.
+    metrics: Arc<Metrics>,
+    /// Flag settings.
+    settings: NotifySettings,
+    /// Cancelled at shutdown: retries stop.
+    cancel: CancellationToken,
+}
+
+impl Notifier {
+    /// A notifier over the given receivers, with pass-through mute stages.
+    pub fn new(
+        receivers: Vec<ReceiverRuntime>,
+        nflog: Arc<Nflog>,
+        metrics: Arc<Metrics>,
+        settings: NotifySettings,
+        cancel: CancellationToken,
+    ) -> Self {
+        Notifier {
+            receivers: receivers
+                .into_iter()
+                .map(|r| (r.name.to_string(), Arc::new(r)))
+                .collect(),
+            mute: MuteStages::default(),
+            nflog,
+            metrics,
+            settings,
+            cancel,
+        }
+    }
+
+    /// The same notifier with these mute stages.
+    pub fn with_mute_stages(mut self, mute: MuteStages) -> Self {
+        self.mute = mute;
+        self
+    }
+
+    /// Builds the runtime receivers from the config's receivers.
+    pub fn build_receivers(
+        receivers: &[Receiver],
+        templates: &Arc<Templates>,
+        metrics: &Metrics,
+    ) -> Result<BuiltReceivers, BuildError> {
+        let mut out = BuiltReceivers {
+            receivers: Vec::with_capacity(receivers.len()),
+            warnings: Vec::new(),
+        };
+        for (i, r) in receivers.iter().enumerate() {
+            let built = Integration::build(r, i, templates, metrics)?;
+            out.warnings.extend(built.warnings);
+            out.receivers.push(ReceiverRuntime {
+                name: Arc::from(r.name.as_str()),
+                integrations: built.integrations,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Runs the pipeline for one flushed group.
+    pub async fn flush(&self, ctx: &FlushCtx, alerts: Vec<Arc<Alert>>) -> FlushOutcome {
+        let mut out = FlushOutcome {
+            ok: true,
+            next_repeat: None,
+        };
+        let Some(receiver) = self.receivers.get(&*ctx.receiver).cloned() else {
+            tracing::warn!(receiver = %ctx.receiver, "Receiver not found; dropping flush.");
+            return out;
+        };
+        let alerts = self.mute.apply(ctx, alerts, &self.metrics);
+        if alerts.is_empty() {
+            return out;
+        }
+        let sends = receiver
+            .integrations
+            .iter()
+            .map(|integ| self.flush_integration(ctx, &receiver.name, integ, &alerts));
+        for r in futures_util::future::join_all(sends).await {
+            match r {
+                Ok(next) => {
+                    out.next_repeat = match (out.next_repeat, next) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    }
+                }
+                Err(()) => out.ok = false,
+            }
+        }
+        out
+    }
+
+    /// Dedup, send with retries, record: one integration's part of a flush. Ok holds when its
+    /// next repeat is due; Err means the send was given up (already logged and counted).
+    async fn flush_integration(
+        &self,
+        ctx: &FlushCtx,
+        receiver: &str,
+        integ: &Integration,
+        alerts: &[Arc<Alert>],
+    ) -> Result<Option<Timestamp>, ()> {
+        let now = ctx.now;
+        let mut firing = HashSet::new();
+        let mut resolved = HashSet::new();
+        for a in alerts {
+            if a.resolved_at(now) {
+                resolved.insert(a.fingerprint.0);
+            } else {
+                firing.insert(a.fingerprint.0);
+            }
+        }
+        let key = NflogKey {
+            group_key: ctx.group_key.to_string(),
+            receiver: receiver.to_owned(),
+            integration: integ.kind,
+            index: integ.index,
+        };
+        self.metrics.nflog_queries.inc();
+        let entry = self.nflog.query(&key, now);
+        let any_firing = !firing.is_empty();
+        let repeat_due = |e: &NflogEntry| {
+            any_firing
+                .then(|| e.timestamp.checked_add(ctx.repeat_interval).ok())
+                .flatten()
+        };
+        let send_resolved = integ.send_resolved;
+        let Some(reason) = needs_update(
+            entry.as_ref(),
+            &firing,
+            &resolved,
+            send_resolved,
+            ctx.repeat_interval,
+            now,
+        ) else {
+            return Ok(entry.as_ref().and_then(repeat_due));
+        };
+        let previous = entry.map(|e| e.receiver_data).unwrap_or_default();
+        let to_send: Vec<Arc<Alert>> = alerts
+            .iter()
+            .filter(|a| send_resolved || !a.resolved_at(now))
+            .cloned()
+            .collect();
+        // With send_resolved false and nothing firing, nothing is sent, but the entry is still
+        // written (its firing set empties), keeping what the integration stored before.
+        let receiver_data = if to_send.is_empty() {
+            previous
+        } else {
+            let mut data = NotificationData::new(
+                receiver,
+                to_send,
+                integ.max_alerts,
+                &ctx.group_labels,
+                &self.settings.external_url,
+                &ctx.group_key,
+                reason.as_str(),
+                now,
+            );
+            data.receiver_data = previous;
+            let retrier = Retrier {
+                metrics: &self.metrics,
+                max_retry: self.settings.max_retry,
+                cancel: &self.cancel,
+            };
+            match retrier.send(receiver, integ, &data).await {
+                Ok(sent) => sent.receiver_data,
+                Err(_) => return Err(()),
+            }
+        };
+        let done = clock::now();
+        let ttl = (ctx.repeat_interval * 2).min(self.settings.retention);
+        let entry = NflogEntry {
+            timestamp: done,
+            firing,
+            resolved,
+            expires_at: done.checked_add(ttl).unwrap_or(done),
+            receiver_data,
+        };
+        let next = repeat_due(&entry);
+        self.nflog.log(key, entry);
+        Ok(next)
+    }
+}
