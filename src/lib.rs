@@ -37,3 +37,4 @@ pub mod model;
 pub mod nflog;
 pub mod notify;
 pub mod template;
+pub mod timeinterval;

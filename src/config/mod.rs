@@ -40,12 +40,10 @@ pub use route::{
 };
 pub use secret::{SECRET_PLACEHOLDER, Secret};
 pub use templates::{glob_match, resolve_glob};
-pub use time_interval::{
-    InclusiveRange, TimeInterval, TimeIntervalSet, TimeRange, parse_clock, parse_days_of_month,
-    parse_location, parse_months, parse_time_range, parse_weekdays, parse_years,
-};
+pub use time_interval::parse_location;
 
 use crate::model::MatcherSyntax;
+use crate::timeinterval::TimeIntervalSet;
 use extensions::{validate_dead_mans_switch, validate_heartbeats};
 use inhibit::RawInhibitRule;
 use locate::PathIndex;
