@@ -24,6 +24,7 @@ use crate::config::{Config, ConfigWarning};
 use crate::dispatch::{Dispatcher, RouteTree};
 use crate::metrics::Metrics;
 use crate::nflog::Nflog;
+use crate::notify::mute::{MuteStages, TimeIntervalStage};
 use crate::notify::{Notifier, NotifySettings};
 use crate::template::Templates;
 
@@ -129,13 +130,19 @@ fn build(
         warnings,
         templates,
         tree: Arc::new(RouteTree::new(&cfg.route)),
-        notifier: Arc::new(Notifier::new(
-            receivers,
-            Arc::clone(nflog),
-            Arc::clone(metrics),
-            settings.clone(),
-            cancel.clone(),
-        )),
+        notifier: Arc::new(
+            Notifier::new(
+                receivers,
+                Arc::clone(nflog),
+                Arc::clone(metrics),
+                settings.clone(),
+                cancel.clone(),
+            )
+            .with_mute_stages(MuteStages {
+                time_intervals: TimeIntervalStage::new(Arc::new(cfg.time_intervals.clone())),
+                ..MuteStages::default()
+            }),
+        ),
     })
 }
 

@@ -16,9 +16,27 @@ fn base() -> (Timestamp, Instant) {
     *BASE.get_or_init(|| (Timestamp::now(), Instant::now()))
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Test-only shift of this thread's wall clock (a paused-time test runs on one thread).
+    static SHIFT: std::cell::Cell<SignedDuration> = const {
+        std::cell::Cell::new(SignedDuration::ZERO)
+    };
+}
+
+/// Test-only: moves this thread's wall clock so that [`now`] reads `t` (then it advances with
+/// tokio's clock as usual). For timeline tests that must happen on a given date.
+#[cfg(test)]
+pub fn set_now_for_test(t: Timestamp) {
+    SHIFT.set(SignedDuration::ZERO);
+    SHIFT.set(t.duration_since(now()));
+}
+
 /// The current wall-clock time (tokio-paused-aware).
 pub fn now() -> Timestamp {
     let (wall, mono) = base();
+    #[cfg(test)]
+    let wall = wall.checked_add(SHIFT.get()).unwrap_or(wall);
     let now = Instant::now();
     let delta = match now.checked_duration_since(mono) {
         Some(d) => SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX),

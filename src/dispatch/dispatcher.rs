@@ -44,6 +44,10 @@ pub struct RouteSettings {
     pub group_interval: std::time::Duration,
     /// `repeat_interval`.
     pub repeat_interval: SignedDuration,
+    /// `active_time_intervals` (names).
+    pub active_time_intervals: Arc<[String]>,
+    /// `mute_time_intervals` (names).
+    pub mute_time_intervals: Arc<[String]>,
 }
 
 /// A routing tree ready for dispatch: the config's root route and each node's settings by id.
@@ -86,6 +90,8 @@ impl RouteTree {
                     group_interval: r.group_interval.std(),
                     repeat_interval: SignedDuration::try_from(r.repeat_interval.std())
                         .unwrap_or(SignedDuration::MAX),
+                    active_time_intervals: r.active_time_intervals.clone().into(),
+                    mute_time_intervals: r.mute_time_intervals.clone().into(),
                 }),
             );
             for c in &r.routes {
@@ -363,6 +369,8 @@ impl Dispatcher {
                     group_key: Arc::clone(&g.key),
                     group_labels: g.labels.clone(),
                     repeat_interval: g.route.repeat_interval,
+                    active_time_intervals: Arc::clone(&g.route.active_time_intervals),
+                    mute_time_intervals: Arc::clone(&g.route.mute_time_intervals),
                     now: wall,
                 },
                 alerts: g.alerts.values().cloned().collect(),
@@ -414,7 +422,11 @@ impl Dispatcher {
             self.inner.wake.notify_one();
             return;
         }
-        if let Some(t) = o.next_repeat {
+        let wake = match (o.next_repeat, o.next_unmute) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(t) = wake {
             let at = to_instant(t, wall, now);
             if at < g.next_tick {
                 g.repeat_at = Some(at);

@@ -7,5 +7,7 @@ pub mod dispatcher;
 pub mod route;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod time_interval_tests;
 
 pub use dispatcher::{Dispatcher, GroupView, RouteTree};

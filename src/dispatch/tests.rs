@@ -26,14 +26,22 @@ fn root(gw: u64, gi: u64, ri: u64) -> Route {
         .route
 }
 
-struct Rig {
-    d: Dispatcher,
-    rx: mpsc::UnboundedReceiver<NotificationData>,
-    t0: tokio::time::Instant,
-    cancel: CancellationToken,
+/// A dispatcher over a test route, its notifications on a channel.
+pub(super) struct Rig {
+    /// The dispatcher.
+    pub(super) d: Dispatcher,
+    /// What the receiver got.
+    pub(super) rx: mpsc::UnboundedReceiver<NotificationData>,
+    /// When the rig started (paused clock).
+    pub(super) t0: tokio::time::Instant,
+    /// Stops the scheduler.
+    pub(super) cancel: CancellationToken,
 }
 
-fn notifier(tx: mpsc::UnboundedSender<NotificationData>, cancel: &CancellationToken) -> Notifier {
+pub(super) fn notifier(
+    tx: mpsc::UnboundedSender<NotificationData>,
+    cancel: &CancellationToken,
+) -> Notifier {
     Notifier::new(
         vec![ReceiverRuntime {
             name: Arc::from("r"),
@@ -68,7 +76,7 @@ fn rig(route: Route) -> Rig {
     }
 }
 
-fn alert(name: &str, starts: Timestamp, ends: Timestamp) -> Arc<Alert> {
+pub(super) fn alert(name: &str, starts: Timestamp, ends: Timestamp) -> Arc<Alert> {
     let labels: LabelSet = [("alertname", name)].into_iter().collect();
     Arc::new(Alert {
         fingerprint: labels.fingerprint(),
@@ -88,7 +96,7 @@ fn in_secs(s: i64) -> Timestamp {
 
 impl Rig {
     /// The next notification and the paused-clock second it arrived at.
-    async fn next(&mut self) -> (f64, NotificationData) {
+    pub(super) async fn next(&mut self) -> (f64, NotificationData) {
         let n = self.rx.recv().await.expect("notification");
         (self.t0.elapsed().as_secs_f64(), n)
     }

@@ -1,7 +1,9 @@
 //! The dedup decision: given what the notification log says was sent last and what this flush
 //! holds, should this integration notify, and why. Alertmanager's table (reference §4.4), with
-//! one change: the repeat check is `last + repeat_interval <= now` so an exact repeat timer fires
-//! the repeat at the instant it is due. Pure functions.
+//! two changes: the repeat check is `last + repeat_interval <= now` so an exact repeat timer fires
+//! the repeat at the instant it is due; and a group still firing after its route was muted by a
+//! time interval since the last notification is notified again ("mute window ended"), where
+//! Alertmanager waits for the repeat interval. Pure functions.
 
 use std::collections::HashSet;
 
@@ -22,6 +24,9 @@ pub enum Reason {
     AllAlertsResolved,
     /// The repeat interval elapsed.
     RepeatIntervalElapsed,
+    /// The route was muted by a time interval since the last notification and no longer is
+    /// (tocsin only).
+    MuteWindowEnded,
 }
 
 impl Reason {
@@ -33,11 +38,13 @@ impl Reason {
             Reason::SomeAlertsResolved => "some alerts resolved",
             Reason::AllAlertsResolved => "all alerts resolved",
             Reason::RepeatIntervalElapsed => "repeat interval elapsed",
+            Reason::MuteWindowEnded => "mute window ended",
         }
     }
 }
 
-/// Decides whether to notify. `None` means skip.
+/// Decides whether to notify. `None` means skip. `muted_since(t)` says whether the route was
+/// muted by a time interval at some point from `t` (the last notification) until now.
 pub fn needs_update(
     entry: Option<&NflogEntry>,
     firing: &HashSet<u64>,
@@ -45,6 +52,7 @@ pub fn needs_update(
     send_resolved: bool,
     repeat: SignedDuration,
     now: Timestamp,
+    muted_since: impl FnOnce(Timestamp) -> bool,
 ) -> Option<Reason> {
     let Some(entry) = entry else {
         return (!firing.is_empty()).then_some(Reason::FirstNotification);
@@ -61,6 +69,9 @@ pub fn needs_update(
     }
     if send_resolved && !resolved.is_subset(&entry.resolved) {
         return Some(Reason::SomeAlertsResolved);
+    }
+    if muted_since(entry.timestamp) {
+        return Some(Reason::MuteWindowEnded);
     }
     match entry.timestamp.checked_add(repeat) {
         Ok(due) if due <= now => Some(Reason::RepeatIntervalElapsed),
@@ -143,10 +154,34 @@ mod tests {
         ];
         for (i, (e, f, res, sr, want)) in cases.into_iter().enumerate() {
             assert_eq!(
-                needs_update(e.as_ref(), &set(f), &set(res), sr, r, now),
+                needs_update(e.as_ref(), &set(f), &set(res), sr, r, now, |_| false),
                 want,
                 "case {i}"
             );
         }
+    }
+
+    #[test]
+    fn a_mute_since_the_last_notification_notifies_a_still_firing_group() {
+        let r = SignedDuration::from_secs(100);
+        let now = Timestamp::from_second(50).unwrap();
+        let muted = |since: Timestamp| since == Timestamp::from_second(10).unwrap();
+        let e = entry(&[1, 2], &[], 10);
+        // Still firing: notified again, before the repeat interval.
+        assert_eq!(
+            needs_update(Some(&e), &set(&[1]), &set(&[]), true, r, now, muted),
+            Some(Reason::MuteWindowEnded)
+        );
+        // Nothing firing: the resolve rules decide, as without a mute.
+        assert_eq!(
+            needs_update(Some(&e), &set(&[]), &set(&[1, 2]), true, r, now, muted),
+            Some(Reason::AllAlertsResolved)
+        );
+        // Not muted since the last notification: nothing to say.
+        let later = entry(&[1, 2], &[], 20);
+        assert_eq!(
+            needs_update(Some(&later), &set(&[1]), &set(&[]), true, r, now, muted),
+            None
+        );
     }
 }

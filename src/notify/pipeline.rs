@@ -44,6 +44,10 @@ pub struct FlushCtx {
     pub group_labels: LabelSet,
     /// The route's repeat interval.
     pub repeat_interval: SignedDuration,
+    /// The route's `active_time_intervals` (names in the config's `time_intervals`).
+    pub active_time_intervals: Arc<[String]>,
+    /// The route's `mute_time_intervals`.
+    pub mute_time_intervals: Arc<[String]>,
     /// The flush (tick) time.
     pub now: Timestamp,
 }
@@ -83,6 +87,9 @@ pub struct FlushOutcome {
     pub ok: bool,
     /// When the earliest repeat notification is due, if any alert is firing.
     pub next_repeat: Option<Timestamp>,
+    /// When the route's current or next muted stretch (time intervals) ends: the group is
+    /// flushed then, so a still-firing group is notified at once.
+    pub next_unmute: Option<Timestamp>,
 }
 
 /// The pipeline for all receivers.
@@ -102,7 +109,7 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// A notifier over the given receivers, with pass-through mute stages.
+    /// A notifier over the given receivers, with mute stages that hold nothing back.
     pub fn new(
         receivers: Vec<ReceiverRuntime>,
         nflog: Arc<Nflog>,
@@ -155,6 +162,7 @@ impl Notifier {
         let mut out = FlushOutcome {
             ok: true,
             next_repeat: None,
+            next_unmute: self.mute.time_intervals.next_unmute(ctx),
         };
         let Some(receiver) = self.receivers.get(&*ctx.receiver).cloned() else {
             tracing::warn!(receiver = %ctx.receiver, "Receiver not found; dropping flush.");
@@ -223,6 +231,7 @@ impl Notifier {
             send_resolved,
             ctx.repeat_interval,
             now,
+            |since| self.mute.time_intervals.muted_since(ctx, since),
         ) else {
             return Ok(entry.as_ref().and_then(repeat_due));
         };

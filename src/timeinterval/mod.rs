@@ -14,14 +14,17 @@
 //!   a day short, and `-1` means the 30th of March in Europe/London).
 //!
 //! [`TimeIntervalSet::next_change`] says when the answer next changes, so a caller can wake up
-//! exactly at a boundary instead of at its next regular tick.
+//! exactly at a boundary instead of at its next regular tick. [`Schedule`] combines a route's
+//! active and mute intervals the way Alertmanager's pipeline stages do.
 //!
 //! Layer L0: imports std, jiff and thiserror; pure (no clock, no I/O).
 
 mod next;
 mod parse;
+mod schedule;
 
 pub use next::LOOKAHEAD;
+pub use schedule::{Muted, Schedule};
 
 pub use parse::{
     MONTHS, ParseError, WEEKDAYS, parse_clock, parse_days_of_month, parse_months, parse_time_range,

@@ -507,3 +507,73 @@ proptest! {
         prop_assert_eq!(s.next_change(from, end), None, "no change after {}", from);
     }
 }
+
+#[test]
+fn a_route_schedule_combines_active_and_mute_intervals_as_alertmanager() {
+    let office = set(interval(
+        &[("09:00", "17:00")],
+        &["monday:friday"],
+        &[],
+        "UTC",
+    ));
+    let lunch = set(interval(&[("12:00", "13:00")], &[], &[], "UTC"));
+    let fridays = set(interval(&[], &["friday"], &[], "UTC"));
+    let sets = std::collections::BTreeMap::from([
+        ("office".to_owned(), office),
+        ("lunch".to_owned(), lunch),
+        ("fridays".to_owned(), fridays),
+    ]);
+    let active = ["office".to_owned()];
+    let mute = [
+        "lunch".to_owned(),
+        "fridays".to_owned(),
+        "unknown".to_owned(),
+    ];
+    let s = Schedule::new(&active[..], &mute[..], |n| sets.get(n));
+    // Thursday 5 June 2025.
+    assert_eq!(s.muted_at(ts("2025-06-05T10:00:00Z")), None);
+    assert_eq!(
+        s.muted_at(ts("2025-06-05T08:00:00Z")),
+        Some(Muted {
+            inactive: true,
+            by: vec!["office"]
+        })
+    );
+    assert_eq!(
+        s.muted_at(ts("2025-06-05T12:30:00Z")),
+        Some(Muted {
+            inactive: false,
+            by: vec!["lunch"]
+        })
+    );
+    assert_eq!(
+        s.muted_at(ts("2025-06-06T12:30:00Z")),
+        Some(Muted {
+            inactive: false,
+            by: vec!["lunch", "fridays"]
+        })
+    );
+    let until = ts("2025-07-01T00:00:00Z");
+    // Muted at lunch: unmuted at 13:00; before lunch: the end of lunch too.
+    assert_eq!(
+        s.next_unmute(ts("2025-06-05T12:30:00Z"), until),
+        Some(ts("2025-06-05T13:00:00Z"))
+    );
+    assert_eq!(
+        s.next_unmute(ts("2025-06-05T10:00:00Z"), until),
+        Some(ts("2025-06-05T13:00:00Z"))
+    );
+    // Thursday afternoon: closed from 17:00, Friday muted all day, weekend closed: Monday 09:00.
+    assert_eq!(
+        s.next_unmute(ts("2025-06-05T16:00:00Z"), until),
+        Some(ts("2025-06-09T09:00:00Z"))
+    );
+    assert!(s.muted_between(ts("2025-06-05T10:00:00Z"), ts("2025-06-05T14:00:00Z")));
+    assert!(!s.muted_between(ts("2025-06-05T10:00:00Z"), ts("2025-06-05T12:00:00Z")));
+    assert!(s.muted_between(ts("2025-06-05T12:59:00Z"), ts("2025-06-05T13:30:00Z")));
+    let none: [String; 0] = [];
+    let empty = Schedule::new(&none[..], &none[..], |n| sets.get(n));
+    assert!(empty.is_empty());
+    assert_eq!(empty.next_unmute(ts("2025-06-05T10:00:00Z"), until), None);
+    assert!(!empty.muted_between(ts("2025-06-05T10:00:00Z"), until));
+}

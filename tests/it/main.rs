@@ -10,3 +10,4 @@ mod real_clients;
 mod support;
 mod systemd;
 mod templates;
+mod time_intervals;

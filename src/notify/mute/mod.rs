@@ -11,9 +11,8 @@
 //! `alertmanager_notifications_suppressed_total{reason}` and stops when nothing is left (the
 //! integrations are not called and the notification log is not touched).
 //!
-//! Today every stage lets everything through: inhibition, time intervals and silences arrive with
-//! their own issues, which fill the stage's struct (the state it needs, built in `app.rs`) and its
-//! `apply`.
+//! The time-interval stage is live; inhibition and silences let everything through until their
+//! own issues fill the stage's struct (the state it needs, built in `app.rs`) and its `apply`.
 
 pub mod inhibit;
 pub mod silence;
