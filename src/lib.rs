@@ -32,6 +32,7 @@ pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod dispatch;
+pub mod heartbeat;
 pub mod metrics;
 pub mod model;
 pub mod nflog;

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use error::{ConfigError, ConfigWarning, Diagnostic};
-pub use extensions::{DeadMansSwitchConfig, HeartbeatConfig, cron_problem};
+pub use extensions::{DeadMansSwitchConfig, HeartbeatConfig, parse_rate};
 pub use global::{DEFAULT_PAGERDUTY_URL, DEFAULT_SLACK_APP_URL, GlobalConfig};
 pub use http::{Authorization, BasicAuth, HttpConfig, HttpHeader, OAuth2, TlsConfig};
 pub use inhibit::InhibitRule;
@@ -76,7 +76,7 @@ struct RawConfig {
     tracing: Option<serde_json::Value>,
     event_recorder: Option<serde_json::Value>,
     heartbeats: Option<Vec<HeartbeatConfig>>,
-    dead_mans_switch: Option<DeadMansSwitchConfig>,
+    dead_mans_switch: Option<extensions::OneOrMany>,
 }
 
 /// A loaded and validated config.
@@ -96,10 +96,10 @@ pub struct Config {
     pub templates: Vec<PathBuf>,
     /// The `templates:` entries as written.
     pub template_globs: Vec<String>,
-    /// `heartbeats:` (tocsin extension; not acted on yet).
+    /// `heartbeats:` (tocsin extension): inbound checks.
     pub heartbeats: Vec<HeartbeatConfig>,
-    /// `dead_mans_switch:` (tocsin extension; not acted on yet).
-    pub dead_mans_switch: Option<DeadMansSwitchConfig>,
+    /// `dead_mans_switch:` (tocsin extension): outbound ping targets.
+    pub dead_mans_switch: Vec<DeadMansSwitchConfig>,
     /// Whether `tracing:` was set (accepted, not used).
     pub has_tracing: bool,
     /// Whether `event_recorder:` was set (accepted, not used).
@@ -308,10 +308,16 @@ fn build(raw: RawConfig, ctx: &mut Ctx<'_>, opts: LoadOptions, text: &str) -> Co
 
     let mut heartbeats = raw.heartbeats.unwrap_or_default();
     validate_heartbeats(&mut heartbeats, ctx, syntax);
-    let mut dead_mans_switch = raw.dead_mans_switch;
-    if let Some(d) = &mut dead_mans_switch {
-        validate_dead_mans_switch(d, ctx, &global.http_config, syntax);
-    }
+    let (mut dead_mans_switch, single) = raw
+        .dead_mans_switch
+        .map_or((Vec::new(), false), |l| (l.0, l.1));
+    validate_dead_mans_switch(
+        &mut dead_mans_switch,
+        single,
+        ctx,
+        &global.http_config,
+        syntax,
+    );
     if raw.tracing.is_some() {
         ctx.warn(
             "tracing",

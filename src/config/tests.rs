@@ -296,3 +296,61 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn heartbeat_and_dead_mans_switch_keys() {
+    let c = load(
+        "route: {receiver: r}\nreceivers: [{name: r}]\nheartbeats:\n- {name: etl, schedule: 'cron(05 7 * * ? *)', grace: 15m, failures_before_alert: 2, min_duration: 10s, max_pings_per_period: 3, success_keywords: [OK], failure_keywords: [ERROR]}\n- {name: q, schedule: 'rate(2 hours)'}\ndead_mans_switch:\n- {url: 'https://hc.example/a', method: post, fail_url: 'https://hc.example/a/fail', require_alerts: ['alertname=\"Watchdog\"'], max_age: 3m}\n- {name: second, url: 'https://hc.example/b'}\n",
+    )
+    .unwrap();
+    assert!(c.heartbeats[0].cron.is_some());
+    assert_eq!(c.heartbeats[0].failures_before_alert, 2);
+    assert_eq!(c.heartbeats[1].period, Some(Duration::from_secs(7200)));
+    assert_eq!(c.dead_mans_switch.len(), 2);
+    assert_eq!(c.dead_mans_switch[0].name, "0");
+    assert_eq!(c.dead_mans_switch[0].method, "POST");
+    assert_eq!(c.dead_mans_switch[0].max_age, Duration::from_secs(180));
+    assert_eq!(c.dead_mans_switch[1].name, "second");
+    assert_eq!(c.dead_mans_switch[1].max_age, Duration::from_secs(300));
+    for (yaml, path, msg) in [
+        (
+            "heartbeats:\n- {name: a, schedule: '0 7 * * ? *'}",
+            "heartbeats[0].schedule",
+            "write an EventBridge schedule as cron(",
+        ),
+        (
+            "heartbeats:\n- {name: a, schedule: 'cron(0 7 1 * ? 2020)'}",
+            "heartbeats[0].schedule",
+            "never fires again",
+        ),
+        (
+            "heartbeats:\n- {name: a, schedule: 'rate(1 fortnight)'}",
+            "heartbeats[0].schedule",
+            "want rate(N minutes|hours|days)",
+        ),
+        (
+            "heartbeats:\n- {name: Backup, period: 1d}",
+            "heartbeats[0].name",
+            "lowercase slug",
+        ),
+        (
+            "heartbeats:\n- {name: a, period: 1d, failures_before_alert: 0}",
+            "heartbeats[0].failures_before_alert",
+            "at least 1",
+        ),
+        (
+            "dead_mans_switch: {url: 'https://x.example', method: PUT}",
+            "dead_mans_switch.method",
+            "must be GET, POST or HEAD",
+        ),
+        (
+            "dead_mans_switch: [{url: 'https://x.example'}, {url_file: u, bogus: 1}]",
+            "dead_mans_switch",
+            "bogus",
+        ),
+    ] {
+        let text = format!("route: {{receiver: r}}\nreceivers: [{{name: r}}]\n{yaml}\n");
+        let e = load(&text).expect_err(yaml).to_string();
+        assert!(e.contains(path) && e.contains(msg), "{yaml}: {e}");
+    }
+}

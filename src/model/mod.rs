@@ -1,5 +1,5 @@
 //! Pure value types shared by every layer: label sets and fingerprints, matchers and their two
-//! syntaxes, Prometheus durations, Go string quoting.
+//! syntaxes, Prometheus durations, Go string quoting, cron schedules.
 //!
 //! Layer L0: imports std and small crates (regex, serde) only; no I/O, no clock.
 
@@ -9,6 +9,7 @@ mod fingerprint;
 mod labels;
 mod matcher;
 mod quote;
+mod schedule;
 
 pub use alert::Alert;
 #[cfg(test)]
@@ -21,3 +22,4 @@ pub use matcher::{
     matchers_to_string, parse_matcher, parse_matchers,
 };
 pub use quote::{go_quote, go_quote_with, go_regex_quote, go_unquote, is_go_print, push_escaped};
+pub use schedule::{Flavor, Schedule, ScheduleError};

@@ -23,7 +23,7 @@ fn shipped() -> Vec<PathBuf> {
 
 fn uses_extensions(c: &Config) -> bool {
     !c.heartbeats.is_empty()
-        || c.dead_mans_switch.is_some()
+        || !c.dead_mans_switch.is_empty()
         || c.receivers.iter().any(|r| !r.zendesk_configs.is_empty())
 }
 
