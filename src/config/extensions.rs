@@ -343,6 +343,9 @@ pub(crate) fn validate_dead_mans_switch(
         }
     }
     if !list.is_empty() {
-        ctx.warn("dead_mans_switch", format!("dead_mans_switch: {EXT_WARNING}"));
+        ctx.warn(
+            "dead_mans_switch",
+            format!("dead_mans_switch: {EXT_WARNING}"),
+        );
     }
 }
