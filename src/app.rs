@@ -22,10 +22,13 @@ use crate::api::{self, ApiState, ReloadRequest};
 use crate::clock;
 use crate::config::{Config, ConfigWarning};
 use crate::dispatch::{Dispatcher, RouteTree};
+use crate::inhibit::Inhibitor;
 use crate::metrics::Metrics;
 use crate::nflog::Nflog;
 use crate::notify::mute::{MuteStages, TimeIntervalStage};
 use crate::notify::{Notifier, NotifySettings};
+use crate::silence::{self, Silences};
+use crate::storage;
 use crate::template::Templates;
 
 /// Start-up options (from the command line).
@@ -45,6 +48,8 @@ pub struct Options {
     pub gc_interval: Duration,
     /// `--web.timeout`: the longest an HTTP request may take; zero means no limit.
     pub web_timeout: Duration,
+    /// `--silences.max-silences` and `--silences.max-silence-size-bytes`.
+    pub silence_limits: silence::Limits,
 }
 
 impl Options {
@@ -58,6 +63,7 @@ impl Options {
             max_retry: Duration::from_secs(15 * 60),
             gc_interval: Duration::from_secs(30 * 60),
             web_timeout: Duration::ZERO,
+            silence_limits: silence::Limits::default(),
         }
     }
 }
@@ -172,6 +178,19 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     let metrics = Arc::new(Metrics::new());
     let nflog = Arc::new(Nflog::new());
     let store = Arc::new(AlertStore::new());
+    let retention = SignedDuration::try_from(opts.retention).unwrap_or(SignedDuration::MAX);
+    let silences = Arc::new(Silences::new(retention, opts.silence_limits));
+    let silences_path = opts.storage_path.join(storage::SILENCES_FILE);
+    storage::ensure_dir(&opts.storage_path)?;
+    if let Some(bytes) = storage::read_if_exists(&silences_path)? {
+        let entries = Silences::decode_snapshot(&bytes)
+            .with_context(|| format!("loading {}", silences_path.display()))?;
+        if let Err(e) = silences.merge(entries, clock::now()) {
+            tracing::warn!(file = %silences_path.display(), error = %e, "Some silences could not be loaded.");
+        }
+        tracing::info!(silences = silences.len(), "Loaded silences.");
+    }
+    let inhibitor = Arc::new(Inhibitor::new(&cfg.inhibit_rules));
     let settings = NotifySettings {
         external_url: external_url.clone(),
         max_retry: opts.max_retry,
@@ -189,6 +208,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         cancel.clone(),
     );
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
+    let (saved_tx, saved_rx) = tokio::sync::watch::channel(silences.version());
     let state = Arc::new(ApiState {
         store: Arc::clone(&store),
         dispatcher: dispatcher.clone(),
@@ -202,10 +222,19 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         parse_slots: tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         ),
+        silences: Arc::clone(&silences),
+        silences_saved: Some(saved_rx),
+        inhibitor: Arc::clone(&inhibitor),
     });
 
     let mut tasks = JoinSet::new();
     tasks.spawn(dispatcher.clone().run());
+    tasks.spawn(persist_silences(
+        Arc::clone(&silences),
+        silences_path,
+        saved_tx,
+        cancel.clone(),
+    ));
     {
         let c = cancel.clone();
         let server = warp::serve(api::routes(Arc::clone(&state)))
@@ -237,6 +266,8 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
                         *state.config.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(cfg);
                         *state.templates.lock().unwrap_or_else(|p| p.into_inner()) =
                             Arc::clone(&parts.templates);
+                        let rules = state.config().inhibit_rules.clone();
+                        state.inhibitor.set_rules(&rules, || state.store.list(), clock::now());
                         state
                             .dispatcher
                             .reload(parts.tree, parts.notifier, &state.store.list());
@@ -253,7 +284,8 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
             }
         });
     }
-    // Garbage collection of resolved alerts and expired nflog entries.
+    // Garbage collection of resolved alerts, expired nflog entries, inhibiting alerts that
+    // resolved by time, and silences past their retention.
     {
         let (c, store, nflog, every) = (
             cancel.clone(),
@@ -261,6 +293,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
             Arc::clone(&nflog),
             opts.gc_interval,
         );
+        let (silences, inhibitor) = (Arc::clone(&silences), Arc::clone(&inhibitor));
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
@@ -270,7 +303,9 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
                         let now = clock::now();
                         let alerts = store.gc(now);
                         let entries = nflog.gc(now);
-                        tracing::debug!(alerts, entries, "Garbage collection done.");
+                        let sources = inhibitor.gc(now);
+                        let silences = silences.gc(now);
+                        tracing::debug!(alerts, entries, sources, silences, "Garbage collection done.");
                     }
                     _ = c.cancelled() => return,
                 }
@@ -302,4 +337,40 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         reload_tx,
         tasks,
     })
+}
+
+/// Writes the silence snapshot after every change (changes that come while a write runs are
+/// written together by the next one) and once more at shutdown; publishes the version written,
+/// which the API waits for before answering a change.
+async fn persist_silences(
+    silences: Arc<Silences>,
+    path: PathBuf,
+    saved: tokio::sync::watch::Sender<u64>,
+    cancel: CancellationToken,
+) {
+    let mut changes = silences.subscribe();
+    loop {
+        let stop = tokio::select! {
+            r = changes.changed() => r.is_err(),
+            _ = cancel.cancelled() => true,
+        };
+        let version = *changes.borrow_and_update();
+        if version > *saved.borrow() {
+            let bytes = silences.snapshot_bytes();
+            let p = path.clone();
+            let written =
+                tokio::task::spawn_blocking(move || storage::write_atomic(&p, &bytes)).await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "Writing the silence snapshot failed."),
+                Err(e) => tracing::error!(error = %e, "Writing the silence snapshot failed."),
+            }
+            // Published even after a failure: the change holds in memory, the answer must not
+            // hang; the error is logged and the next change tries again.
+            let _ = saved.send(version);
+        }
+        if stop {
+            return;
+        }
+    }
 }

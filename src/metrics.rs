@@ -92,6 +92,10 @@ pub struct Metrics {
     pub template_render_failures: Family<Labels, Counter>,
     /// `alertmanager_nflog_queries_total`.
     pub nflog_queries: Counter,
+    /// `alertmanager_silences{state}`: set at scrape time.
+    pub silences: Family<Labels, Gauge>,
+    /// `alertmanager_inhibition_rules`.
+    pub inhibition_rules: Gauge,
     /// `process_resident_memory_bytes`.
     pub process_resident_memory: Gauge,
     /// `process_cpu_seconds_total` (fed from /proc at scrape time).
@@ -132,6 +136,8 @@ impl Metrics {
             build_info: Family::default(),
             template_render_failures: Family::default(),
             nflog_queries: Counter::default(),
+            silences: Family::default(),
+            inhibition_rules: Gauge::default(),
             process_resident_memory: Gauge::default(),
             process_cpu_seconds: Counter::default(),
             process_start_time: Gauge::default(),
@@ -229,6 +235,16 @@ impl Metrics {
             am("nflog_queries"),
             "Number of notification log queries were received.",
             m.nflog_queries.clone(),
+        );
+        r.register(
+            am("silences"),
+            "How many silences by state.",
+            m.silences.clone(),
+        );
+        r.register(
+            am("inhibition_rules"),
+            "Number of configured inhibition rules.",
+            m.inhibition_rules.clone(),
         );
         r.register(
             "process_resident_memory_bytes",

@@ -128,7 +128,16 @@ fn ingest(state: &ApiState, postables: Vec<Postable>) -> Response {
             .get_or_create(&vec![("version", "v2".to_owned())])
             .inc_by(errors.len() as u64);
     }
+    let released = state.inhibitor.observe(&stored, now);
     state.dispatcher.ingest(&stored);
+    if !released.is_empty() {
+        // An inhibiting alert resolved: its targets notify now, not at their next tick.
+        let ih = &state.inhibitor;
+        state.dispatcher.flush_now_where(|g| {
+            g.alerts()
+                .any(|a| released.iter().any(|r| ih.was_target_of(r, &a.labels)))
+        });
+    }
     if errors.is_empty() {
         raw(StatusCode::OK, "application/json", Vec::new())
     } else {

@@ -12,6 +12,7 @@
 mod alerts;
 mod ops;
 mod preview;
+mod silences;
 mod v2read;
 
 use std::sync::{Arc, Mutex};
@@ -28,7 +29,9 @@ use warp::reply::Response;
 use crate::alerts::AlertStore;
 use crate::config::Config;
 use crate::dispatch::Dispatcher;
+use crate::inhibit::Inhibitor;
 use crate::metrics::Metrics;
+use crate::silence::Silences;
 use crate::template::Templates;
 
 /// Largest accepted request body (413 above).
@@ -60,6 +63,13 @@ pub struct ApiState {
     /// How many large ingest bodies are parsed at once (one per usable core): more would only
     /// add runnable threads that delay small requests without adding throughput.
     pub parse_slots: tokio::sync::Semaphore,
+    /// The silences.
+    pub silences: Arc<Silences>,
+    /// The silence version storage has written; a change waits for its own before answering
+    /// (None when nothing persists silences).
+    pub silences_saved: Option<tokio::sync::watch::Receiver<u64>>,
+    /// The inhibition rules and their source alerts.
+    pub inhibitor: Arc<Inhibitor>,
 }
 
 impl ApiState {
@@ -220,8 +230,16 @@ async fn route(state: &Arc<ApiState>, req: Req) -> Response {
         "/api/v2/alerts/groups" if get => v2read::get_groups(state, &req),
         "/api/v2/status" if get => v2read::status(state),
         "/api/v2/receivers" if get => v2read::receivers(state),
-        "/api/v2/silences" | "/api/v2/silence" => not_supported("silences"),
-        p if p.starts_with("/api/v2/silence/") => not_supported("silences"),
+        "/api/v2/silences" if m == Method::POST => silences::post(state, &req).await,
+        "/api/v2/silences" if get => silences::list(state, &req),
+        p if p.starts_with("/api/v2/silence/") => {
+            let id = &p["/api/v2/silence/".len()..];
+            match *m {
+                Method::GET | Method::HEAD => silences::get(state, id),
+                Method::DELETE => silences::delete(state, id).await,
+                _ => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+            }
+        }
         p if p.starts_with("/api/v1/") || p == "/api/v1" => {
             #[derive(Serialize)]
             struct Gone {
@@ -243,12 +261,13 @@ async fn route(state: &Arc<ApiState>, req: Req) -> Response {
         "/metrics" if get => ops::metrics(state),
         "" if get => text(
             StatusCode::OK,
-            "tocsin: an Alertmanager-compatible alert router. API: /api/v2/alerts, /api/v2/alerts/groups, /api/v2/status, /metrics.\n",
+            "tocsin: an Alertmanager-compatible alert router. API: /api/v2/alerts, /api/v2/alerts/groups, /api/v2/silences, /api/v2/status, /metrics.\n",
         ),
         "/api/v2/alerts"
         | "/api/v2/alerts/groups"
         | "/api/v2/status"
         | "/api/v2/receivers"
+        | "/api/v2/silences"
         | "/api/tocsin/v1/webhook"
         | "/-/healthy"
         | "/-/ready"
@@ -256,12 +275,4 @@ async fn route(state: &Arc<ApiState>, req: Req) -> Response {
         | "/metrics" => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
         _ => text(StatusCode::NOT_FOUND, "404 page not found"),
     }
-}
-
-fn not_supported(what: &str) -> Response {
-    swagger_error(
-        StatusCode::NOT_IMPLEMENTED,
-        501,
-        &format!("{what} are not supported by this version of tocsin yet"),
-    )
 }

@@ -50,17 +50,33 @@ fn update_process_metrics(state: &ApiState) {
     }
     m.process_start_time
         .set(state.started.as_millisecond() as f64 / 1000.0);
-    let n = state.store.len();
-    let _ = m
-        .alerts
-        .get_or_create(&vec![("state", "active".to_owned())])
-        .set(n as i64);
-    for s in ["suppressed", "unprocessed"] {
+    let now = crate::clock::now();
+    let (mut active, mut suppressed) = (0i64, 0i64);
+    for a in state.store.list().iter().filter(|a| !a.resolved_at(now)) {
+        if state.silences.is_silenced(&a.labels, now) || state.inhibitor.mutes(&a.labels, now) {
+            suppressed += 1;
+        } else {
+            active += 1;
+        }
+    }
+    for (s, n) in [
+        ("active", active),
+        ("suppressed", suppressed),
+        ("unprocessed", 0),
+    ] {
         let _ = m
             .alerts
             .get_or_create(&vec![("state", s.to_owned())])
-            .set(0);
+            .set(n);
     }
+    let counts = state.silences.count_states(now);
+    for (st, n) in crate::silence::SilenceState::ALL.iter().zip(counts) {
+        let _ = m
+            .silences
+            .get_or_create(&vec![("state", st.as_str().to_owned())])
+            .set(n as i64);
+    }
+    m.inhibition_rules.set(state.inhibitor.len() as i64);
 }
 
 /// `GET /metrics`.

@@ -17,7 +17,7 @@ use crate::model::{
 };
 
 /// Decodes `application/x-www-form-urlencoded` text (`+` is a space).
-fn url_decode(s: &str) -> String {
+pub(super) fn url_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -106,12 +106,35 @@ struct ReceiverRef<'a> {
 #[derive(Serialize)]
 struct AlertStatus {
     state: &'static str,
-    #[serde(rename = "silencedBy")]
-    silenced_by: [String; 0],
+    #[serde(rename = "silencedBy", serialize_with = "str_seq")]
+    silenced_by: Vec<Arc<str>>,
     #[serde(rename = "inhibitedBy")]
-    inhibited_by: [String; 0],
+    inhibited_by: Vec<String>,
     #[serde(rename = "mutedBy")]
     muted_by: [String; 0],
+}
+
+fn str_seq<S: serde::Serializer>(v: &[Arc<str>], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|x| &**x))
+}
+
+/// An alert's status predicted now, as Alertmanager 0.34 does for each read: the active
+/// silences that match it and the source alert that inhibits it.
+fn status_of(state: &ApiState, a: &Alert, now: Timestamp) -> AlertStatus {
+    let silenced_by = state.silences.silenced_by(&a.labels, now);
+    let inhibited_by: Vec<String> = state
+        .inhibitor
+        .inhibited_by(&a.labels, now)
+        .map(|fp| fp.to_string())
+        .into_iter()
+        .collect();
+    let suppressed = !silenced_by.is_empty() || !inhibited_by.is_empty();
+    AlertStatus {
+        state: if suppressed { "suppressed" } else { "active" },
+        silenced_by,
+        inhibited_by,
+        muted_by: [],
+    }
 }
 
 #[derive(Serialize)]
@@ -131,29 +154,35 @@ struct Gettable<'a> {
     labels: &'a LabelSet,
 }
 
-fn gettable<'a>(a: &'a Alert, receivers: Vec<ReceiverRef<'a>>) -> Gettable<'a> {
+fn gettable<'a>(
+    a: &'a Alert,
+    status: AlertStatus,
+    receivers: Vec<ReceiverRef<'a>>,
+) -> Gettable<'a> {
     Gettable {
         annotations: &a.annotations,
         ends_at: a.ends_at,
         fingerprint: a.fingerprint.to_string(),
         receivers,
         starts_at: a.starts_at,
-        status: AlertStatus {
-            state: "active",
-            silenced_by: [],
-            inhibited_by: [],
-            muted_by: [],
-        },
+        status,
         updated_at: a.updated_at,
         generator_url: &a.generator_url,
         labels: &a.labels,
     }
 }
 
-/// Whether an alert passes the filters (silences and inhibition come later: every alert is
-/// active today, so `active=false` hides all).
-fn passes(f: &Filters, a: &Alert, now: Timestamp) -> bool {
-    a.ends_at >= now && f.active && all_match(&f.matchers, &a.labels)
+/// Whether an alert passes the filters (Alertmanager's `alertFilter`): not yet ended, then
+/// the state flags, then the label matchers. Returns its status when it passes.
+fn passes(state: &ApiState, f: &Filters, a: &Alert, now: Timestamp) -> Option<AlertStatus> {
+    if a.ends_at < now || !all_match(&f.matchers, &a.labels) {
+        return None;
+    }
+    let st = status_of(state, a, now);
+    let keep = (f.active || st.state != "active")
+        && (f.silenced || st.silenced_by.is_empty())
+        && (f.inhibited || st.inhibited_by.is_empty());
+    keep.then_some(st)
 }
 
 /// `GET /api/v2/alerts`.
@@ -164,23 +193,25 @@ pub(super) fn get_alerts(state: &ApiState, req: &Req) -> Response {
     };
     let now = clock::now();
     let tree: Arc<RouteTree> = state.dispatcher.tree();
-    let mut alerts: Vec<Arc<Alert>> = state
+    let mut alerts: Vec<(Arc<Alert>, AlertStatus)> = state
         .store
         .list()
         .into_iter()
-        .filter(|a| passes(&f, a, now))
+        .filter_map(|a| passes(state, &f, &a, now).map(|st| (a, st)))
         .collect();
-    alerts.sort_by_key(|a| a.fingerprint);
+    alerts.sort_by_key(|(a, _)| a.fingerprint);
+    let (alerts, statuses): (Vec<Arc<Alert>>, Vec<AlertStatus>) = alerts.into_iter().unzip();
     let receivers: Vec<Vec<Arc<str>>> = alerts.iter().map(|a| tree.receivers(&a.labels)).collect();
     let out: Vec<Gettable> = alerts
         .iter()
+        .zip(statuses)
         .zip(&receivers)
         .filter(|(_, rs)| {
             f.receiver
                 .as_ref()
                 .is_none_or(|re| rs.iter().any(|r| re.is_match(r)))
         })
-        .map(|(a, rs)| gettable(a, rs.iter().map(|r| ReceiverRef { name: r }).collect()))
+        .map(|((a, st), rs)| gettable(a, st, rs.iter().map(|r| ReceiverRef { name: r }).collect()))
         .collect();
     json(StatusCode::OK, &out)
 }
@@ -207,10 +238,19 @@ pub(super) fn get_groups(state: &ApiState, req: &Req) -> Response {
         alerts: Vec<Gettable<'a>>,
     }
     let mut receivers_of = Vec::new();
+    let mut statuses_of = Vec::new();
     for g in &mut groups {
-        g.alerts.retain(|a| passes(&f, a, now));
         g.alerts
             .sort_by(|a, b| crate::notify::data::alert_order(a, b));
+        let mut statuses = Vec::with_capacity(g.alerts.len());
+        g.alerts.retain(|a| match passes(state, &f, a, now) {
+            Some(st) => {
+                statuses.push(st);
+                true
+            }
+            None => false,
+        });
+        statuses_of.push(statuses);
         receivers_of.push(
             g.alerts
                 .iter()
@@ -221,15 +261,19 @@ pub(super) fn get_groups(state: &ApiState, req: &Req) -> Response {
     let out: Vec<G> = groups
         .iter()
         .zip(&receivers_of)
-        .filter(|(g, _)| !g.alerts.is_empty())
-        .map(|(g, rs)| G {
+        .zip(statuses_of)
+        .filter(|((g, _), _)| !g.alerts.is_empty())
+        .map(|((g, rs), sts)| G {
             labels: &g.labels,
             receiver: ReceiverRef { name: &g.receiver },
             alerts: g
                 .alerts
                 .iter()
+                .zip(sts)
                 .zip(rs)
-                .map(|(a, r)| gettable(a, r.iter().map(|n| ReceiverRef { name: n }).collect()))
+                .map(|((a, st), r)| {
+                    gettable(a, st, r.iter().map(|n| ReceiverRef { name: n }).collect())
+                })
                 .collect(),
         })
         .collect();

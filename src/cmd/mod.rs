@@ -7,6 +7,7 @@
 pub mod check_config;
 pub mod routes;
 pub mod run;
+pub mod silence;
 pub mod template;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,8 @@ pub enum Command {
     /// Templates: `template render` previews notification text.
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Silences, as amtool: `silence add|query|expire|update|import`.
+    Silence(silence::SilenceOpts),
 }
 
 /// `tocsin template ...`.
@@ -61,6 +64,9 @@ pub fn main(cli: Cli) -> i32 {
         Some(Command::Routes(o)) => routes::run(&o, &mut std::io::stdout(), &mut std::io::stderr()),
         Some(Command::Template(TemplateCommand::Render(o))) => {
             template::run(&o, &mut std::io::stdout(), &mut std::io::stderr())
+        }
+        Some(Command::Silence(o)) => {
+            silence::run(&o, &mut std::io::stdout(), &mut std::io::stderr())
         }
     }
 }

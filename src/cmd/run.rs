@@ -86,6 +86,16 @@ pub struct RunOpts {
         default_value = "15m"
     )]
     pub notify_max_retry: crate::model::Duration,
+    /// Maximum number of silences, expired ones included; 0 means no limit.
+    #[arg(long = "silences.max-silences", value_name = "N", default_value_t = 0)]
+    pub silences_max_silences: usize,
+    /// Maximum size of one silence in bytes (as Alertmanager stores it); 0 means no limit.
+    #[arg(
+        long = "silences.max-silence-size-bytes",
+        value_name = "BYTES",
+        default_value_t = 0
+    )]
+    pub silences_max_silence_size_bytes: usize,
 }
 
 /// Sets up `tracing` output on stderr.
@@ -184,6 +194,10 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
     app_opts.gc_interval = opts.alerts_gc_interval.std();
     app_opts.max_retry = opts.notify_max_retry.std();
     app_opts.web_timeout = opts.web_timeout.std();
+    app_opts.silence_limits = crate::silence::Limits {
+        max_silences: opts.silences_max_silences,
+        max_silence_size_bytes: opts.silences_max_silence_size_bytes,
+    };
     let handle = app::start(app_opts, listener).await?;
     info!(file = %opts.config_file.display(), "Completed loading of configuration file.");
     while let Signal::Reload = signals.next().await {

@@ -139,6 +139,25 @@ struct Group {
     in_flight: bool,
     /// A tick came while a flush was running.
     pending: bool,
+    /// The group has been flushed at least once (group_wait is over).
+    flushed: bool,
+}
+
+/// A group as [`Dispatcher::flush_now_where`] shows it to its predicate.
+pub struct GroupRef<'a> {
+    /// The route's settings.
+    pub route: &'a RouteSettings,
+    /// The group labels.
+    pub labels: &'a LabelSet,
+    /// The alerts.
+    alerts: &'a HashMap<Fingerprint, Arc<Alert>>,
+}
+
+impl GroupRef<'_> {
+    /// The group's alerts (unordered).
+    pub fn alerts(&self) -> impl Iterator<Item = &Arc<Alert>> {
+        self.alerts.values()
+    }
 }
 
 /// A snapshot of a group for the API.
@@ -289,6 +308,32 @@ impl Dispatcher {
         self.inner.wake.notify_one();
     }
 
+    /// Flushes at once every group past its group_wait for which `pred` holds, keeping its
+    /// regular cadence: for when something that held notifications back ends (a silence
+    /// expires or is deleted, a mute window closes, an inhibiting alert resolves). Dedup
+    /// against the notification log decides what is sent. Returns how many groups were woken.
+    pub fn flush_now_where(&self, pred: impl Fn(&GroupRef<'_>) -> bool) -> usize {
+        let now = clock::instant();
+        let mut st = self.lock();
+        let st = &mut *st;
+        let mut woken = 0;
+        for (id, g) in st.groups.iter_mut() {
+            let view = GroupRef {
+                route: &g.route,
+                labels: &g.labels,
+                alerts: &g.alerts,
+            };
+            if g.flushed && pred(&view) {
+                schedule(&mut st.timers, g, *id, now);
+                woken += 1;
+            }
+        }
+        if woken > 0 {
+            self.inner.wake.notify_one();
+        }
+        woken
+    }
+
     /// A snapshot of every group.
     pub fn groups(&self) -> Vec<GroupView> {
         let st = self.lock();
@@ -362,6 +407,7 @@ impl Dispatcher {
                 continue;
             }
             g.in_flight = true;
+            g.flushed = true;
             jobs.push(FlushJob {
                 id,
                 ctx: FlushCtx {
@@ -505,6 +551,7 @@ fn insert(st: &mut State, r: Routed<'_>, now: Instant, wall: Timestamp) -> bool 
         scheduled: None,
         in_flight: false,
         pending: false,
+        flushed: false,
     };
     schedule(&mut st.timers, &mut g, id, first);
     st.groups.insert(id, g);

@@ -10,4 +10,4 @@ mod tests;
 #[cfg(test)]
 mod time_interval_tests;
 
-pub use dispatcher::{Dispatcher, GroupView, RouteTree};
+pub use dispatcher::{Dispatcher, GroupRef, GroupView, RouteTree};

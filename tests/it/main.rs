@@ -7,6 +7,8 @@ mod examples;
 mod layering;
 mod pipeline;
 mod real_clients;
+mod silences;
+mod silences_amtool;
 mod support;
 mod systemd;
 mod templates;

@@ -17,6 +17,8 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     /// Everything the daemon logged so far.
     pub log: Arc<Mutex<Vec<String>>>,
+    /// The extra flags and environment it was started with (for [`Daemon::restart`]).
+    extra: (Vec<String>, Vec<(String, String)>),
 }
 
 impl Daemon {
@@ -34,6 +36,25 @@ impl Daemon {
     pub fn start_env(config: &str, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("tocsin.yml"), config).expect("write config");
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::spawn(dir, (extra, env))
+    }
+
+    /// Kills the daemon (SIGKILL: no shutdown work) and starts it again on the same config and
+    /// storage directory.
+    pub fn restart(mut self) -> Daemon {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let extra = std::mem::take(&mut self.extra);
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
+        Self::spawn(dir, extra)
+    }
+
+    fn spawn(dir: tempfile::TempDir, extra: (Vec<String>, Vec<(String, String)>)) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
             .arg(format!(
                 "--config.file={}",
@@ -46,8 +67,8 @@ impl Daemon {
             .arg("--web.listen-address=127.0.0.1:0")
             .arg("--web.external-url=http://tocsin.test:9093")
             .arg("--log.format=json")
-            .args(extra)
-            .envs(env.iter().copied())
+            .args(&extra.0)
+            .envs(extra.1.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -81,6 +102,7 @@ impl Daemon {
             addr,
             dir,
             log,
+            extra,
         }
     }
 

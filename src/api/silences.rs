@@ -1,0 +1,385 @@
+//! Silences in API v2 (reference §1.4): `POST /api/v2/silences` (create, update in place or
+//! replace), `GET /api/v2/silences` (`filter`, and 0.34's `active`/`pending`/`expired`; sorted
+//! active by end, pending by start, expired by end descending), `GET` and `DELETE
+//! /api/v2/silence/{id}`. Status codes and messages are Alertmanager's: go-swagger's 422 for a
+//! missing field (checked in its order) or a non-UUID id, 400 with a JSON string for a refused
+//! silence, 404 for an unknown id.
+//!
+//! Our extension: `"duration": "2h"` instead of `endsAt` (from `startsAt`, or now).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::v2read::url_decode;
+use super::{ApiState, Req, json, raw, swagger_error};
+use crate::clock;
+use crate::model::{Duration, LabelSet, Matcher, MatcherSyntax, parse_matcher};
+use crate::silence::{
+    Silence, SilenceError, SilenceState, WireMatcher, build_matchers, check_times, is_uuid,
+};
+
+/// A matcher in a POST body: every field optional so a missing one gets go-swagger's 422.
+#[derive(Deserialize)]
+struct PostableMatcher {
+    name: Option<String>,
+    value: Option<String>,
+    #[serde(rename = "isRegex")]
+    is_regex: Option<bool>,
+    #[serde(rename = "isEqual")]
+    is_equal: Option<bool>,
+}
+
+/// The POST body.
+#[derive(Deserialize)]
+struct PostableSilence {
+    id: Option<String>,
+    matchers: Option<Vec<PostableMatcher>>,
+    #[serde(rename = "startsAt")]
+    starts_at: Option<Timestamp>,
+    #[serde(rename = "endsAt")]
+    ends_at: Option<Timestamp>,
+    #[serde(rename = "createdBy")]
+    created_by: Option<String>,
+    comment: Option<String>,
+    annotations: Option<BTreeMap<String, String>>,
+    /// tocsin: instead of `endsAt`.
+    duration: Option<String>,
+}
+
+/// `2026-01-02T03:04:05.678Z`: go-swagger's `strfmt.DateTime` form (UTC, milliseconds).
+pub(crate) fn millis(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn unprocessable(message: &str) -> Response {
+    swagger_error(StatusCode::UNPROCESSABLE_ENTITY, 602, message)
+}
+
+fn bad_request(message: &str) -> Response {
+    json(StatusCode::BAD_REQUEST, &message)
+}
+
+fn empty(status: StatusCode) -> Response {
+    let mut r = raw(status, "application/json", Vec::new());
+    r.headers_mut().remove("content-type");
+    r
+}
+
+/// The answer to a refused change.
+fn refused(e: &SilenceError) -> Response {
+    match e {
+        SilenceError::NotFound => json(StatusCode::NOT_FOUND, &e.to_string()),
+        _ => bad_request(&e.to_string()),
+    }
+}
+
+/// Required fields in go-swagger's order: comment, createdBy, endsAt, matchers (each matcher's
+/// isRegex, name, value), startsAt. With `duration`, endsAt and startsAt may be left out.
+fn required(p: &PostableSilence) -> Result<(), Response> {
+    let with_duration = p.duration.is_some();
+    if p.comment.is_none() {
+        return Err(unprocessable("comment in body is required"));
+    }
+    if p.created_by.is_none() {
+        return Err(unprocessable("createdBy in body is required"));
+    }
+    if p.ends_at.is_none() && !with_duration {
+        return Err(unprocessable("endsAt in body is required"));
+    }
+    let Some(ms) = &p.matchers else {
+        return Err(unprocessable("matchers in body is required"));
+    };
+    if ms.is_empty() {
+        return Err(swagger_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            612,
+            "matchers in body should have at least 1 items",
+        ));
+    }
+    for (i, m) in ms.iter().enumerate() {
+        let missing = [
+            ("isRegex", m.is_regex.is_none()),
+            ("name", m.name.is_none()),
+            ("value", m.value.is_none()),
+        ];
+        if let Some((field, _)) = missing.iter().find(|(_, gone)| *gone) {
+            return Err(unprocessable(&format!(
+                "matchers.{i}.{field} in body is required"
+            )));
+        }
+    }
+    if p.starts_at.is_none() && !with_duration {
+        return Err(unprocessable("startsAt in body is required"));
+    }
+    Ok(())
+}
+
+/// Waits until storage has written the silence state of `version` (bounded: a slow disk
+/// delays the answer by at most five seconds, it never loses the change in memory).
+async fn saved(state: &ApiState, version: u64) {
+    let Some(rx) = &state.silences_saved else {
+        return;
+    };
+    let mut rx = rx.clone();
+    let wait = rx.wait_for(|v| *v >= version);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), wait).await;
+}
+
+/// `POST /api/v2/silences`.
+pub(super) async fn post(state: &ApiState, req: &Req) -> Response {
+    let p: PostableSilence = match serde_json::from_slice(&req.body) {
+        Ok(p) => p,
+        Err(e) => {
+            return swagger_error(
+                StatusCode::BAD_REQUEST,
+                400,
+                &format!("parsing silence body from \"\" failed, because {e}"),
+            );
+        }
+    };
+    if let Err(r) = required(&p) {
+        return r;
+    }
+    let now = clock::now();
+    let starts_at = p.starts_at.unwrap_or(now);
+    let ends_at = match (p.ends_at, p.duration.as_deref()) {
+        (Some(_), Some(_)) => {
+            return bad_request("give either endsAt or duration, not both");
+        }
+        (Some(e), None) => e,
+        (None, Some(d)) => match Duration::parse(d) {
+            Ok(d) => {
+                let d = SignedDuration::try_from(d.std()).unwrap_or(SignedDuration::MAX);
+                match starts_at.checked_add(d) {
+                    Ok(e) => e,
+                    Err(_) => return bad_request(&format!("duration {d:?} is too long")),
+                }
+            }
+            Err(e) => return bad_request(&format!("invalid duration {d:?}: {e}")),
+        },
+        (None, None) => return unprocessable("endsAt in body is required"),
+    };
+    if let Err(e) = check_times(starts_at, ends_at, now) {
+        return bad_request(&e.to_string());
+    }
+    let wire: Vec<WireMatcher> = p
+        .matchers
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| WireMatcher {
+            name: m.name.unwrap_or_default(),
+            value: m.value.unwrap_or_default(),
+            is_regex: m.is_regex.unwrap_or(false),
+            is_equal: m.is_equal.unwrap_or(true),
+        })
+        .collect();
+    let matchers = match build_matchers(&wire) {
+        Ok(m) => m,
+        Err(e) => return refused(&e),
+    };
+    let silence = Silence {
+        id: Arc::from(p.id.unwrap_or_default()),
+        matchers,
+        starts_at,
+        ends_at,
+        updated_at: now,
+        created_by: p.created_by.unwrap_or_default(),
+        comment: p.comment.unwrap_or_default(),
+        annotations: p
+            .annotations
+            .unwrap_or_default()
+            .into_iter()
+            .collect::<LabelSet>(),
+    };
+    match state.silences.set(silence, now) {
+        Ok((id, version)) => {
+            saved(state, version).await;
+            #[derive(Serialize)]
+            struct Created<'a> {
+                #[serde(rename = "silenceID")]
+                silence_id: &'a str,
+            }
+            json(StatusCode::OK, &Created { silence_id: &id })
+        }
+        Err(e) => refused(&e),
+    }
+}
+
+/// A silence as GET returns it (go-swagger's field order).
+#[derive(Serialize)]
+struct Gettable<'a> {
+    id: &'a str,
+    status: Status,
+    #[serde(rename = "updatedAt")]
+    updated_at: String,
+    #[serde(skip_serializing_if = "is_empty_labels")]
+    annotations: &'a LabelSet,
+    comment: &'a str,
+    #[serde(rename = "createdBy")]
+    created_by: &'a str,
+    #[serde(rename = "endsAt")]
+    ends_at: String,
+    matchers: Vec<WireOut<'a>>,
+    #[serde(rename = "startsAt")]
+    starts_at: String,
+}
+
+fn is_empty_labels(l: &&LabelSet) -> bool {
+    l.is_empty()
+}
+
+#[derive(Serialize)]
+struct Status {
+    state: &'static str,
+}
+
+#[derive(Serialize)]
+struct WireOut<'a> {
+    #[serde(rename = "isEqual")]
+    is_equal: bool,
+    #[serde(rename = "isRegex")]
+    is_regex: bool,
+    name: &'a str,
+    value: &'a str,
+}
+
+fn gettable(s: &Silence, now: Timestamp) -> Gettable<'_> {
+    Gettable {
+        id: &s.id,
+        status: Status {
+            state: s.state(now).as_str(),
+        },
+        updated_at: millis(s.updated_at),
+        annotations: &s.annotations,
+        comment: &s.comment,
+        created_by: &s.created_by,
+        ends_at: millis(s.ends_at),
+        matchers: s
+            .matchers
+            .iter()
+            .map(|m| WireOut {
+                is_equal: m.op.is_equal(),
+                is_regex: m.op.is_regex(),
+                name: &m.name,
+                value: &m.value,
+            })
+            .collect(),
+        starts_at: millis(s.starts_at),
+    }
+}
+
+/// Alertmanager's filter rule: every filter matcher equals (name, operator, value) one of the
+/// silence's matchers.
+fn filter_matches(s: &Silence, filters: &[Matcher]) -> bool {
+    filters.iter().all(|f| {
+        s.matchers
+            .iter()
+            .any(|m| m.name == f.name && m.op == f.op && m.value == f.value)
+    })
+}
+
+/// `GET /api/v2/silences`.
+pub(super) fn list(state: &ApiState, req: &Req) -> Response {
+    let mut filters = Vec::new();
+    let mut want = [true; 3]; // active, pending, expired
+    for pair in req.query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (url_decode(k), url_decode(v));
+        match k.as_str() {
+            "filter" => match parse_matcher(&v, MatcherSyntax::Fallback) {
+                Ok(m) => filters.push(m),
+                Err(e) => return bad_request(&e.to_string()),
+            },
+            "active" | "pending" | "expired" => {
+                let on = match v.as_str() {
+                    "true" | "1" | "" => true,
+                    "false" | "0" => false,
+                    _ => {
+                        return swagger_error(
+                            StatusCode::BAD_REQUEST,
+                            400,
+                            &format!("{k} in query must be of type boolean: {v:?}"),
+                        );
+                    }
+                };
+                let i = ["active", "pending", "expired"]
+                    .iter()
+                    .position(|s| *s == k)
+                    .unwrap_or(0);
+                want[i] = on;
+            }
+            _ => {}
+        }
+    }
+    let now = clock::now();
+    let mut sils: Vec<(SilenceState, Arc<Silence>)> = state
+        .silences
+        .list()
+        .into_iter()
+        .map(|s| (s.state(now), s))
+        .filter(|(st, s)| want[*st as usize] && filter_matches(s, &filters))
+        .collect();
+    sils.sort_by(|(sa, a), (sb, b)| {
+        sa.cmp(sb)
+            .then_with(|| match sa {
+                SilenceState::Active => a.ends_at.cmp(&b.ends_at),
+                SilenceState::Pending => a.starts_at.cmp(&b.starts_at),
+                SilenceState::Expired => b.ends_at.cmp(&a.ends_at),
+            })
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let out: Vec<Gettable> = sils.iter().map(|(_, s)| gettable(s, now)).collect();
+    json(StatusCode::OK, &out)
+}
+
+fn bad_id(id: &str) -> Response {
+    swagger_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        601,
+        &format!("silenceID in path must be of type uuid: {id:?}"),
+    )
+}
+
+/// `GET /api/v2/silence/{id}`.
+pub(super) fn get(state: &ApiState, id: &str) -> Response {
+    if !is_uuid(id) {
+        return bad_id(id);
+    }
+    match state.silences.get(id) {
+        Some(s) => json(StatusCode::OK, &gettable(&s, clock::now())),
+        None => empty(StatusCode::NOT_FOUND),
+    }
+}
+
+/// `DELETE /api/v2/silence/{id}`: expires it; 404 when unknown (Alertmanager 0.26+).
+pub(super) async fn delete(state: &ApiState, id: &str) -> Response {
+    if !is_uuid(id) {
+        return bad_id(id);
+    }
+    match state.silences.expire(id, clock::now()) {
+        Ok(version) => {
+            saved(state, version).await;
+            empty(StatusCode::OK)
+        }
+        Err(SilenceError::NotFound) => empty(StatusCode::NOT_FOUND),
+        Err(e) => json(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millisecond_timestamps_like_go_swagger() {
+        let t: Timestamp = "2026-12-02T01:23:12.821987Z".parse().unwrap();
+        assert_eq!(millis(t), "2026-12-02T01:23:12.821Z");
+        let t: Timestamp = "2026-12-02T02:23:12+01:00".parse().unwrap();
+        assert_eq!(millis(t), "2026-12-02T01:23:12.000Z");
+    }
+}
