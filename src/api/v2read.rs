@@ -11,10 +11,13 @@ use warp::reply::Response;
 
 use super::{ApiState, Req, json, swagger_error};
 use crate::clock;
+use crate::config::Config;
 use crate::dispatch::RouteTree;
+use crate::dispatch::dispatcher::RouteSettings;
 use crate::model::{
     Alert, LabelSet, Matcher, MatcherSyntax, all_match, compile_anchored, parse_matcher,
 };
+use crate::timeinterval::Schedule;
 
 /// Decodes `application/x-www-form-urlencoded` text (`+` is a space).
 pub(super) fn url_decode(s: &str) -> String {
@@ -46,6 +49,8 @@ struct Filters {
     active: bool,
     silenced: bool,
     inhibited: bool,
+    /// `muted=false` hides alerts (and groups) muted by a time interval.
+    muted: bool,
     matchers: Vec<Matcher>,
     receiver: Option<Regex>,
 }
@@ -55,6 +60,7 @@ fn parse_filters(query: &str) -> Result<Filters, Response> {
         active: true,
         silenced: true,
         inhibited: true,
+        muted: true,
         matchers: Vec::new(),
         receiver: None,
     };
@@ -76,8 +82,9 @@ fn parse_filters(query: &str) -> Result<Filters, Response> {
             "active" => f.active = flag("active")?,
             "silenced" => f.silenced = flag("silenced")?,
             "inhibited" => f.inhibited = flag("inhibited")?,
-            "unprocessed" | "muted" => {
-                flag(&k)?; // accepted; nothing is unprocessed and muting comes later
+            "muted" => f.muted = flag("muted")?,
+            "unprocessed" => {
+                flag(&k)?; // accepted; nothing is unprocessed
             }
             "filter" => match parse_matcher(&v, MatcherSyntax::Fallback) {
                 Ok(m) => f.matchers.push(m),
@@ -110,17 +117,51 @@ struct AlertStatus {
     silenced_by: Vec<Arc<str>>,
     #[serde(rename = "inhibitedBy")]
     inhibited_by: Vec<String>,
+    /// The time intervals that mute the alert now (Alertmanager 0.28+).
     #[serde(rename = "mutedBy")]
-    muted_by: [String; 0],
+    muted_by: Vec<String>,
 }
 
 fn str_seq<S: serde::Serializer>(v: &[Arc<str>], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(v.iter().map(|x| &**x))
 }
 
+/// The time intervals that mute a route at `now` (none when it may notify), as Alertmanager's
+/// TimeActive and TimeMute stages decide.
+fn route_muted_by(cfg: &Config, route: &RouteSettings, now: Timestamp) -> Vec<String> {
+    Schedule::new(
+        &route.active_time_intervals[..],
+        &route.mute_time_intervals[..],
+        |n| cfg.time_intervals.get(n),
+    )
+    .muted_at(now)
+    .map(|m| m.by.into_iter().map(str::to_owned).collect())
+    .unwrap_or_default()
+}
+
+/// An alert's `mutedBy` in `GET /alerts`: when every route it takes is muted, the names that
+/// mute them (in route order, each once); empty when at least one route may notify.
+/// (Alertmanager reports `mutedBy` only in `/alerts/groups`.)
+fn alert_muted_by(cfg: &Config, routes: &[Arc<RouteSettings>], now: Timestamp) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in routes {
+        let by = route_muted_by(cfg, r, now);
+        if by.is_empty() {
+            return Vec::new();
+        }
+        for n in by {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
 /// An alert's status predicted now, as Alertmanager 0.34 does for each read: the active
-/// silences that match it and the source alert that inhibits it.
-fn status_of(state: &ApiState, a: &Alert, now: Timestamp) -> AlertStatus {
+/// silences that match it, the source alert that inhibits it, and the time intervals that mute
+/// it (`muted_by`, decided by the caller from its routes or its group).
+fn status_of(state: &ApiState, a: &Alert, now: Timestamp, muted_by: Vec<String>) -> AlertStatus {
     let silenced_by = state.silences.silenced_by(&a.labels, now);
     let inhibited_by: Vec<String> = state
         .inhibitor
@@ -128,12 +169,12 @@ fn status_of(state: &ApiState, a: &Alert, now: Timestamp) -> AlertStatus {
         .map(|fp| fp.to_string())
         .into_iter()
         .collect();
-    let suppressed = !silenced_by.is_empty() || !inhibited_by.is_empty();
+    let suppressed = !silenced_by.is_empty() || !inhibited_by.is_empty() || !muted_by.is_empty();
     AlertStatus {
         state: if suppressed { "suppressed" } else { "active" },
         silenced_by,
         inhibited_by,
-        muted_by: [],
+        muted_by,
     }
 }
 
@@ -173,15 +214,23 @@ fn gettable<'a>(
 }
 
 /// Whether an alert passes the filters (Alertmanager's `alertFilter`): not yet ended, then
-/// the state flags, then the label matchers. Returns its status when it passes.
-fn passes(state: &ApiState, f: &Filters, a: &Alert, now: Timestamp) -> Option<AlertStatus> {
+/// the state flags, then the label matchers. Returns its status when it passes. `muted_by` is
+/// only computed for an alert that passes the first checks.
+fn passes(
+    state: &ApiState,
+    f: &Filters,
+    a: &Alert,
+    now: Timestamp,
+    muted_by: impl FnOnce() -> Vec<String>,
+) -> Option<AlertStatus> {
     if a.ends_at < now || !all_match(&f.matchers, &a.labels) {
         return None;
     }
-    let st = status_of(state, a, now);
+    let st = status_of(state, a, now, muted_by());
     let keep = (f.active || st.state != "active")
         && (f.silenced || st.silenced_by.is_empty())
-        && (f.inhibited || st.inhibited_by.is_empty());
+        && (f.inhibited || st.inhibited_by.is_empty())
+        && (f.muted || st.muted_by.is_empty());
     keep.then_some(st)
 }
 
@@ -192,12 +241,16 @@ pub(super) fn get_alerts(state: &ApiState, req: &Req) -> Response {
         Err(r) => return r,
     };
     let now = clock::now();
+    let cfg = state.config();
     let tree: Arc<RouteTree> = state.dispatcher.tree();
     let mut alerts: Vec<(Arc<Alert>, AlertStatus)> = state
         .store
         .list()
         .into_iter()
-        .filter_map(|a| passes(state, &f, &a, now).map(|st| (a, st)))
+        .filter_map(|a| {
+            let muted_by = || alert_muted_by(&cfg, &tree.routes(&a.labels), now);
+            passes(state, &f, &a, now, muted_by).map(|st| (a, st))
+        })
         .collect();
     alerts.sort_by_key(|(a, _)| a.fingerprint);
     let (alerts, statuses): (Vec<Arc<Alert>>, Vec<AlertStatus>) = alerts.into_iter().unzip();
@@ -223,6 +276,7 @@ pub(super) fn get_groups(state: &ApiState, req: &Req) -> Response {
         Err(r) => return r,
     };
     let now = clock::now();
+    let cfg = state.config();
     let tree = state.dispatcher.tree();
     let mut groups = state.dispatcher.groups();
     groups.retain(|g| {
@@ -242,14 +296,18 @@ pub(super) fn get_groups(state: &ApiState, req: &Req) -> Response {
     for g in &mut groups {
         g.alerts
             .sort_by(|a, b| crate::notify::data::alert_order(a, b));
+        // Alertmanager 0.28+: a group muted by a time interval marks its alerts `mutedBy` and
+        // `suppressed`; `muted=false` drops it.
+        let muted_by = route_muted_by(&cfg, &g.route, now);
         let mut statuses = Vec::with_capacity(g.alerts.len());
-        g.alerts.retain(|a| match passes(state, &f, a, now) {
-            Some(st) => {
-                statuses.push(st);
-                true
-            }
-            None => false,
-        });
+        g.alerts
+            .retain(|a| match passes(state, &f, a, now, || muted_by.clone()) {
+                Some(st) => {
+                    statuses.push(st);
+                    true
+                }
+                None => false,
+            });
         statuses_of.push(statuses);
         receivers_of.push(
             g.alerts

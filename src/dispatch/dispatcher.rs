@@ -108,9 +108,17 @@ impl RouteTree {
 
     /// The receivers an alert with these labels reaches, in route order.
     pub fn receivers(&self, labels: &LabelSet) -> Vec<Arc<str>> {
+        self.routes(labels)
+            .into_iter()
+            .map(|s| Arc::clone(&s.receiver))
+            .collect()
+    }
+
+    /// The settings of every route an alert with these labels takes, in route order.
+    pub fn routes(&self, labels: &LabelSet) -> Vec<Arc<RouteSettings>> {
         matching_routes(&self.root, labels)
             .into_iter()
-            .filter_map(|r| self.settings.get(&r.id).map(|s| Arc::clone(&s.receiver)))
+            .filter_map(|r| self.settings.get(&r.id).cloned())
             .collect()
     }
 }
@@ -167,6 +175,8 @@ pub struct GroupView {
     pub labels: LabelSet,
     /// The receiver.
     pub receiver: Arc<str>,
+    /// The route's settings (its time intervals, for `mutedBy`).
+    pub route: Arc<RouteSettings>,
     /// The alerts.
     pub alerts: Vec<Arc<Alert>>,
 }
@@ -342,6 +352,7 @@ impl Dispatcher {
             .map(|g| GroupView {
                 labels: g.labels.clone(),
                 receiver: Arc::clone(&g.route.receiver),
+                route: Arc::clone(&g.route),
                 alerts: g.alerts.values().cloned().collect(),
             })
             .collect()

@@ -78,3 +78,83 @@ async fn a_muted_route_sends_nothing_and_counts_what_it_held_back() {
     assert!(names.iter().all(|n| n == "Loud"), "{names:?}");
     assert_eq!(suppressed(&d, "active_time_interval"), 0.0);
 }
+
+/// `(alertname, state, mutedBy)` of each alert in a `GET /api/v2/alerts` answer.
+fn states(v: &serde_json::Value) -> Vec<(String, String, serde_json::Value)> {
+    let mut out: Vec<_> = v
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|a| {
+            (
+                a["labels"]["alertname"].as_str().unwrap_or("").to_owned(),
+                a["status"]["state"].as_str().unwrap_or("").to_owned(),
+                a["status"]["mutedBy"].clone(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[tokio::test]
+async fn muted_alerts_show_muted_by_and_the_muted_filter_hides_them() {
+    let hook = FakeWebhook::start().await;
+    let d = Daemon::start(&config(&hook.url()));
+    let r = reqwest::Client::new()
+        .post(d.url("/api/v2/alerts"))
+        .json(&json!([
+            {"labels": {"alertname": "Quiet", "team": "quiet"}},
+            {"labels": {"alertname": "Loud", "team": "loud"}},
+        ]))
+        .send()
+        .await
+        .expect("POST alerts");
+    assert_eq!(r.status(), 200);
+    let all = d.get_json("/api/v2/alerts").await;
+    assert_eq!(
+        states(&all),
+        vec![
+            ("Loud".into(), "active".into(), json!([])),
+            ("Quiet".into(), "suppressed".into(), json!(["always"])),
+        ]
+    );
+    let unmuted = d.get_json("/api/v2/alerts?muted=false").await;
+    assert_eq!(
+        states(&unmuted),
+        vec![("Loud".into(), "active".into(), json!([]))]
+    );
+    let not_active = d.get_json("/api/v2/alerts?active=false").await;
+    assert_eq!(
+        states(&not_active),
+        vec![("Quiet".into(), "suppressed".into(), json!(["always"]))]
+    );
+    // Groups appear once the dispatcher has them; then the same status per group.
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            http_get(&d.url("/api/v2/alerts/groups"))
+                .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
+                .is_some_and(|v| v.as_array().is_some_and(|a| a.len() == 2))
+        })
+        .await
+    );
+    let groups = d.get_json("/api/v2/alerts/groups").await;
+    let by_group: Vec<_> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| states(&g["alerts"]))
+        .collect();
+    assert_eq!(
+        by_group,
+        vec![
+            vec![("Loud".into(), "active".into(), json!([]))],
+            vec![("Quiet".into(), "suppressed".into(), json!(["always"]))],
+        ]
+    );
+    let groups = d.get_json("/api/v2/alerts/groups?muted=false").await;
+    assert_eq!(groups.as_array().map(Vec::len), Some(1));
+    assert_eq!(groups[0]["labels"], json!({"alertname": "Loud"}));
+    let bad = http_get(&d.url("/api/v2/alerts?muted=maybe")).expect("an answer");
+    assert_eq!(bad.0, 400, "{}", bad.1);
+}
