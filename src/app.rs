@@ -124,12 +124,15 @@ fn build(
         .map_err(|e| e.to_string())?;
     let receivers = built.receivers;
     metrics.receivers.set(receivers.len() as i64);
-    metrics.integrations.set(
-        receivers
-            .iter()
-            .map(|r| r.integrations.len())
-            .sum::<usize>() as i64,
-    );
+    metrics.integrations.clear();
+    for r in &receivers {
+        for i in &r.integrations {
+            metrics
+                .integrations
+                .get_or_create(&vec![("type", i.kind.to_owned())])
+                .inc();
+        }
+    }
     let mut warnings = cfg.warnings.clone();
     warnings.extend(built.warnings);
     Ok(Parts {

@@ -81,8 +81,9 @@ pub struct Metrics {
     pub config_last_reload_success_timestamp: Gauge<f64, AtomicU64>,
     /// `alertmanager_receivers`.
     pub receivers: Gauge,
-    /// `alertmanager_integrations`.
-    pub integrations: Gauge,
+    /// `alertmanager_integrations{type}`: configured integrations that send, by kind (Alertmanager
+    /// has one unlabelled series; `sum()` of ours is the same number).
+    pub integrations: Family<Labels, Gauge>,
     /// `alertmanager_cluster_enabled`.
     pub cluster_enabled: Gauge,
     /// `alertmanager_build_info{version,revision,branch,goversion}` (always 1).
@@ -131,7 +132,7 @@ impl Metrics {
             config_last_reload_successful: Gauge::default(),
             config_last_reload_success_timestamp: Gauge::default(),
             receivers: Gauge::default(),
-            integrations: Gauge::default(),
+            integrations: Family::default(),
             cluster_enabled: Gauge::default(),
             build_info: Family::default(),
             template_render_failures: Family::default(),

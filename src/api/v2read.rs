@@ -395,13 +395,43 @@ pub(super) fn status(state: &ApiState) -> Response {
     )
 }
 
+/// One receiver of `GET /api/v2/receivers`: Alertmanager's `name`, plus the integrations
+/// tocsin sends to (Grafana's field names; clients that do not know them ignore them).
+#[derive(Serialize)]
+struct ReceiverOut<'a> {
+    name: &'a str,
+    integrations: Vec<IntegrationOut>,
+}
+
+#[derive(Serialize)]
+struct IntegrationOut {
+    name: &'static str,
+    #[serde(rename = "sendResolved")]
+    send_resolved: bool,
+}
+
 /// `GET /api/v2/receivers`.
 pub(super) fn receivers(state: &ApiState) -> Response {
     let cfg = state.config();
-    let out: Vec<ReceiverRef> = cfg
+    let notifier = state.dispatcher.notifier();
+    let out: Vec<ReceiverOut> = cfg
         .receivers
         .iter()
-        .map(|r| ReceiverRef { name: &r.name })
+        .map(|r| ReceiverOut {
+            name: &r.name,
+            integrations: notifier
+                .receiver(&r.name)
+                .map(|rt| {
+                    rt.integrations
+                        .iter()
+                        .map(|i| IntegrationOut {
+                            name: i.kind,
+                            send_resolved: i.send_resolved,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
         .collect();
     json(StatusCode::OK, &out)
 }

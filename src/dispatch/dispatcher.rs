@@ -250,6 +250,11 @@ impl Dispatcher {
         Arc::clone(&self.lock().tree)
     }
 
+    /// The current notifier (its receivers and their integrations).
+    pub fn notifier(&self) -> Arc<Notifier> {
+        Arc::clone(&self.lock().notifier)
+    }
+
     /// Routes alerts (already merged in the store) into their groups.
     ///
     /// Routing and group labels are computed before the lock is taken, and a large batch is

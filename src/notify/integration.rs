@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::data::NotificationData;
 use super::error::{BuildCause, BuildError, NotifyError};
-use super::webhook;
+use super::{pagerduty, slack, webhook};
 use crate::config::{ConfigWarning, Receiver};
 use crate::metrics::Metrics;
 use crate::nflog::ReceiverData;
@@ -46,6 +46,10 @@ pub struct Integration {
 enum Sender {
     /// A generic webhook.
     Webhook(Box<webhook::Webhook>),
+    /// PagerDuty Events API v2 or v1.
+    PagerDuty(Box<pagerduty::PagerDuty>),
+    /// Slack incoming webhook or Web API.
+    Slack(Box<slack::Slack>),
     /// Test-only: hands every notification to a channel.
     #[cfg(test)]
     Channel(tokio::sync::mpsc::UnboundedSender<NotificationData>),
@@ -55,6 +59,8 @@ impl Sender {
     async fn notify(&self, data: &NotificationData) -> Result<Sent, NotifyError> {
         match self {
             Sender::Webhook(w) => w.notify(data).await,
+            Sender::PagerDuty(p) => p.notify(data).await,
+            Sender::Slack(s) => s.notify(data).await,
             #[cfg(test)]
             Sender::Channel(tx) => {
                 let _ = tx.send(data.clone());
@@ -159,8 +165,14 @@ impl Integration {
             ))
         })?;
         b.not_sent("email", r.email_configs.len());
-        b.not_sent("pagerduty", r.pagerduty_configs.len());
-        b.not_sent("slack", r.slack_configs.len());
+        b.add("pagerduty", &r.pagerduty_configs, |c, env| {
+            let p = pagerduty::PagerDuty::new(c, env)?;
+            Ok((Sender::PagerDuty(Box::new(p)), c.send_resolved, 0))
+        })?;
+        b.add("slack", &r.slack_configs, |c, env| {
+            let s = slack::Slack::new(c, env)?;
+            Ok((Sender::Slack(Box::new(s)), c.send_resolved, 0))
+        })?;
         b.not_sent("zendesk", r.zendesk_configs.len());
         Ok(b.out)
     }

@@ -9,8 +9,9 @@
 //! error.rs       NotifyError (retry decision as a value), BuildError, ReadError
 //! http.rs        client from http_config, request auth, answer classification
 //! value.rs       a value given inline or as *_file, read at each send
+//! tmpl.rs        templated config fields: parsed at build, rendered per notification
 //! data.rs        NotificationData: the alerts of one notification, sorted and truncated
-//! webhook/       one folder per integration: mod.rs, payload.rs, tests.rs
+//! webhook/ pagerduty/ slack/   one folder per integration: mod.rs, payload.rs, tests.rs
 //! ```
 //!
 //! `dispatch` builds a [`FlushCtx`] and calls [`Notifier::flush`]. Layer L3: imports L0–L2.
@@ -18,11 +19,18 @@
 pub mod data;
 pub mod dedup;
 pub mod error;
+#[cfg(test)]
+pub mod fakes;
 pub mod http;
 pub mod integration;
 pub mod mute;
+pub mod pagerduty;
 pub mod pipeline;
 pub mod retry;
+pub mod slack;
+#[cfg(test)]
+pub mod testkit;
+pub mod tmpl;
 pub mod value;
 pub mod webhook;
 

@@ -136,6 +136,11 @@ impl Notifier {
         self
     }
 
+    /// The receiver of this name.
+    pub fn receiver(&self, name: &str) -> Option<&ReceiverRuntime> {
+        self.receivers.get(name).map(|r| &**r)
+    }
+
     /// Builds the runtime receivers from the config's receivers.
     pub fn build_receivers(
         receivers: &[Receiver],

@@ -129,7 +129,8 @@ async fn reads_filters_and_receivers() {
     let rs: serde_json::Value = d.get_json("/api/v2/receivers").await;
     assert_eq!(
         rs,
-        json!([{"name": "default"}, {"name": "team-x"}, {"name": "other"}])
+        json!([{"name": "default", "integrations": []}, {"name": "team-x", "integrations": []},
+               {"name": "other", "integrations": []}])
     );
 
     let st: serde_json::Value = d.get_json("/api/v2/status").await;

@@ -7,6 +7,7 @@ mod examples;
 mod layering;
 mod pipeline;
 mod real_clients;
+mod receivers;
 mod silences;
 mod silences_amtool;
 mod support;

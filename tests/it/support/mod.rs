@@ -3,7 +3,14 @@
 use std::path::PathBuf;
 
 pub mod daemon;
+// The strict fakes are shared with the integrations' unit tests, which use other parts of them.
+#[allow(dead_code)]
+pub mod fake_pagerduty;
+#[allow(dead_code)]
+pub mod fake_slack;
 pub mod fake_webhook;
+#[allow(dead_code)]
+pub mod script;
 
 /// The path of a tool a Debian package installs (`amtool`, `alertmanager`, ...), found on
 /// `PATH`. When it is missing: prints why the calling test is skipped and returns None, or
