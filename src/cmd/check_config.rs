@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::features::FeatureOpts;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
@@ -16,24 +17,36 @@ pub struct CheckConfigOpts {
     /// Config files to check.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// `--enable-feature`: `classic-mode` checks as Alertmanager 0.26 and earlier do.
+    #[command(flatten)]
+    pub features: FeatureOpts,
 }
 
 /// Checks each file; returns the exit code.
 pub fn run(opts: &CheckConfigOpts, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let load = match opts.features.parse() {
+        Ok(f) => f.load_options(),
+        Err(e) => {
+            let _ = writeln!(err, "tocsin: error: {e}");
+            return 1;
+        }
+    };
     let mut failed = 0;
     for f in &opts.files {
         let name = f.display();
         // Templates and integrations are built too: whatever would fail the daemon's load
         // (a broken template, a `payload:` template, an unsupported http_config option) fails
         // the check.
-        let loaded = Config::load(f).map_err(|e| e.to_string()).and_then(|c| {
-            let templates = std::sync::Arc::new(c.load_templates().map_err(|e| e.to_string())?);
-            let built = Notifier::build_receivers(&c.receivers, &templates, &Metrics::new())
-                .map_err(|e| e.to_string())?;
-            let mut warnings = c.warnings.clone();
-            warnings.extend(built.warnings);
-            Ok((c, warnings))
-        });
+        let loaded = Config::load_with(f, load)
+            .map_err(|e| e.to_string())
+            .and_then(|c| {
+                let templates = std::sync::Arc::new(c.load_templates().map_err(|e| e.to_string())?);
+                let built = Notifier::build_receivers(&c.receivers, &templates, &Metrics::new())
+                    .map_err(|e| e.to_string())?;
+                let mut warnings = c.warnings.clone();
+                warnings.extend(built.warnings);
+                Ok((c, warnings))
+            });
         match loaded {
             Ok((c, warnings)) => {
                 let _ = writeln!(out, "Checking '{name}'  SUCCESS");

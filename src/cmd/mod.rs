@@ -5,6 +5,7 @@
 //! Layer L6: may import every module.
 
 pub mod check_config;
+pub mod features;
 pub mod routes;
 pub mod run;
 pub mod silence;

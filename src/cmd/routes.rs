@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::features::FeatureOpts;
 use crate::config::{Config, Route};
 use crate::dispatch::route::matching_routes;
 use crate::model::{LabelSet, MatchType, MatcherSyntax, matchers_to_string, parse_matcher};
@@ -22,6 +23,9 @@ pub struct RoutesOpts {
         default_value = "alertmanager.yml"
     )]
     pub config_file: PathBuf,
+    /// `--enable-feature` (matcher and label-name syntax).
+    #[command(flatten)]
+    pub features: FeatureOpts,
     /// `show` (the default) or `test`.
     #[command(subcommand)]
     pub command: Option<RoutesCommand>,
@@ -62,7 +66,14 @@ pub fn parse_labels(args: &[String]) -> Result<LabelSet, String> {
 
 /// Runs `routes`; returns the exit code.
 pub fn run(opts: &RoutesOpts, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let cfg = match Config::load(&opts.config_file) {
+    let load = match opts.features.parse() {
+        Ok(f) => f.load_options(),
+        Err(e) => {
+            let _ = writeln!(err, "tocsin: error: {e}");
+            return 1;
+        }
+    };
+    let cfg = match Config::load_with(&opts.config_file, load) {
         Ok(c) => c,
         Err(e) => {
             let _ = writeln!(err, "tocsin: error: {e}");

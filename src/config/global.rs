@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::de::zero;
 use super::http::{HttpConfig, TlsConfig};
 use super::secret::Secret;
 use super::validate::{Ctx, both_set, check_secret_url, check_url, host_port_problem};
@@ -40,6 +41,13 @@ fn d_victorops() -> String {
 fn d_telegram() -> String {
     "https://api.telegram.org".to_owned()
 }
+fn d_rocketchat() -> Option<String> {
+    Some("https://open.rocket.chat/".to_owned())
+}
+/// `original` leaves the default out: Alertmanager 0.25 (amtool) does not know the key.
+fn is_default_rocketchat(u: &Option<String>) -> bool {
+    u.is_none() || *u == d_rocketchat()
+}
 fn d_webex() -> String {
     "https://webexapis.com/v1/messages".to_owned()
 }
@@ -49,13 +57,16 @@ fn d_webex() -> String {
 #[serde(deny_unknown_fields, default)]
 pub struct GlobalConfig {
     /// How long an alert without `endsAt` stays firing after its last update (default 5m).
+    #[serde(deserialize_with = "zero")]
     pub resolve_timeout: Duration,
     /// Default HTTP client settings of every HTTP integration without its own.
+    #[serde(deserialize_with = "zero")]
     pub http_config: HttpConfig,
     /// Default email sender.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smtp_from: Option<String>,
     /// Default SMTP HELO/EHLO name (default `localhost`).
+    #[serde(deserialize_with = "zero")]
     pub smtp_hello: String,
     /// Default SMTP server, `host:port`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,6 +90,7 @@ pub struct GlobalConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smtp_auth_identity: Option<String>,
     /// Require STARTTLS by default (default true).
+    #[serde(deserialize_with = "zero")]
     pub smtp_require_tls: bool,
     /// Default SMTP TLS settings (0.30+).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,10 +114,10 @@ pub struct GlobalConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slack_app_url: Option<String>,
     /// Default PagerDuty Events API URL.
-    #[serde(default = "d_pagerduty")]
+    #[serde(deserialize_with = "zero", default = "d_pagerduty")]
     pub pagerduty_url: String,
     /// OpsGenie API URL (integration not supported by tocsin).
-    #[serde(default = "d_opsgenie")]
+    #[serde(deserialize_with = "zero", default = "d_opsgenie")]
     pub opsgenie_api_url: String,
     /// OpsGenie API key.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,7 +126,7 @@ pub struct GlobalConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opsgenie_api_key_file: Option<PathBuf>,
     /// WeChat API URL (not supported).
-    #[serde(default = "d_wechat")]
+    #[serde(deserialize_with = "zero", default = "d_wechat")]
     pub wechat_api_url: String,
     /// WeChat API secret.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -126,7 +138,7 @@ pub struct GlobalConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wechat_api_corp_id: Option<String>,
     /// VictorOps API URL (not supported).
-    #[serde(default = "d_victorops")]
+    #[serde(deserialize_with = "zero", default = "d_victorops")]
     pub victorops_api_url: String,
     /// VictorOps API key.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -135,7 +147,7 @@ pub struct GlobalConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub victorops_api_key_file: Option<PathBuf>,
     /// Telegram API URL (not supported).
-    #[serde(default = "d_telegram")]
+    #[serde(deserialize_with = "zero", default = "d_telegram")]
     pub telegram_api_url: String,
     /// Telegram bot token.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,23 +156,26 @@ pub struct GlobalConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telegram_bot_token_file: Option<PathBuf>,
     /// Webex API URL (not supported).
-    #[serde(default = "d_webex")]
+    #[serde(deserialize_with = "zero", default = "d_webex")]
     pub webex_api_url: String,
-    /// Rocket.Chat API URL (not supported).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Rocket.Chat API URL (default `https://open.rocket.chat/`; integration not supported).
+    #[serde(
+        default = "d_rocketchat",
+        skip_serializing_if = "is_default_rocketchat"
+    )]
     pub rocketchat_api_url: Option<String>,
     /// Rocket.Chat token.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rocketchat_api_token: Option<Secret<String>>,
+    pub rocketchat_token: Option<Secret<String>>,
     /// File holding the Rocket.Chat token.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rocketchat_api_token_file: Option<PathBuf>,
+    pub rocketchat_token_file: Option<PathBuf>,
     /// Rocket.Chat token ID.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rocketchat_api_token_id: Option<Secret<String>>,
+    pub rocketchat_token_id: Option<Secret<String>>,
     /// File holding the Rocket.Chat token ID.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rocketchat_api_token_id_file: Option<PathBuf>,
+    pub rocketchat_token_id_file: Option<PathBuf>,
     /// Jira API URL (not supported).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jira_api_url: Option<String>,
@@ -209,11 +224,11 @@ impl Default for GlobalConfig {
             telegram_bot_token: None,
             telegram_bot_token_file: None,
             webex_api_url: d_webex(),
-            rocketchat_api_url: None,
-            rocketchat_api_token: None,
-            rocketchat_api_token_file: None,
-            rocketchat_api_token_id: None,
-            rocketchat_api_token_id_file: None,
+            rocketchat_api_url: d_rocketchat(),
+            rocketchat_token: None,
+            rocketchat_token_file: None,
+            rocketchat_token_id: None,
+            rocketchat_token_id_file: None,
             jira_api_url: None,
             mattermost_webhook_url: None,
             mattermost_webhook_url_file: None,
@@ -267,14 +282,14 @@ impl GlobalConfig {
                 self.telegram_bot_token_file.is_some(),
             ),
             (
-                "rocketchat_api_token",
-                self.rocketchat_api_token.is_some(),
-                self.rocketchat_api_token_file.is_some(),
+                "rocketchat_token",
+                self.rocketchat_token.is_some(),
+                self.rocketchat_token_file.is_some(),
             ),
             (
-                "rocketchat_api_token_id",
-                self.rocketchat_api_token_id.is_some(),
-                self.rocketchat_api_token_id_file.is_some(),
+                "rocketchat_token_id",
+                self.rocketchat_token_id.is_some(),
+                self.rocketchat_token_id_file.is_some(),
             ),
             (
                 "mattermost_webhook_url",
@@ -285,10 +300,12 @@ impl GlobalConfig {
         for (k, a, b) in pairs {
             both_set(ctx, p, k, a, &format!("{k}_file"), b);
         }
-        if self.slack_api_url.is_some() && self.slack_app_token.is_some() {
+        let slack_url = self.slack_api_url.is_some() || self.slack_api_url_file.is_some();
+        let slack_token = self.slack_app_token.is_some() || self.slack_app_token_file.is_some();
+        if slack_url && slack_token {
             ctx.error(
                 p,
-                "at most one of slack_api_url & slack_app_token must be configured",
+                "at most one of slack_app_token/slack_app_token_file & slack_api_url/slack_api_url_file must be configured",
             );
         }
         if let Some(hp) = &self.smtp_smarthost
@@ -313,7 +330,8 @@ impl GlobalConfig {
             ("rocketchat_api_url", self.rocketchat_api_url.as_ref()),
             ("jira_api_url", self.jira_api_url.as_ref()),
         ] {
-            if let Some(u) = u {
+            // A null value (Go's nil) is no URL; the integrations that need one say so.
+            if let Some(u) = u.filter(|u| !u.is_empty()) {
                 check_url(ctx, &format!("global.{k}"), u);
             }
         }
@@ -329,8 +347,8 @@ impl GlobalConfig {
             &mut self.wechat_api_secret_file,
             &mut self.victorops_api_key_file,
             &mut self.telegram_bot_token_file,
-            &mut self.rocketchat_api_token_file,
-            &mut self.rocketchat_api_token_id_file,
+            &mut self.rocketchat_token_file,
+            &mut self.rocketchat_token_id_file,
             &mut self.mattermost_webhook_url_file,
         ] {
             ctx.resolve_opt(f);

@@ -8,8 +8,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::de::zero;
+
 use super::secret::Secret;
-use super::validate::{Ctx, both_set, check_url};
+use super::validate::{Ctx, both_set, check_proxy_url};
 
 fn yes() -> bool {
     true
@@ -49,19 +51,35 @@ pub struct HttpConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_proxy: Option<String>,
     /// Take the proxy from `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub proxy_from_environment: bool,
     /// Headers sent to the proxy on CONNECT (values are secrets).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub proxy_connect_header: BTreeMap<String, Vec<Secret<String>>>,
     /// Follow HTTP 3xx redirects (default true).
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "zero")]
     pub follow_redirects: bool,
     /// Allow HTTP/2 (default true).
-    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    #[serde(
+        default = "yes",
+        deserialize_with = "zero",
+        skip_serializing_if = "is_true"
+    )]
     pub enable_http2: bool,
     /// Extra headers on every request.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub http_headers: BTreeMap<String, HttpHeader>,
     /// Whether the integration set its own `http_config` (otherwise the global one applies).
     #[serde(skip)]
@@ -90,10 +108,15 @@ impl Default for HttpConfig {
 }
 
 /// Deserializes an integration's own `http_config`, remembering that it was given.
+/// A null `http_config:` is no own config (Go's nil pointer), so the global one applies.
 pub(crate) fn explicit<'de, D: Deserializer<'de>>(d: D) -> Result<HttpConfig, D::Error> {
-    let mut c = HttpConfig::deserialize(d)?;
-    c.explicit = true;
-    Ok(c)
+    Ok(match Option::<HttpConfig>::deserialize(d)? {
+        Some(mut c) => {
+            c.explicit = true;
+            c
+        }
+        None => HttpConfig::default(),
+    })
 }
 
 /// HTTP basic authentication.
@@ -101,7 +124,7 @@ pub(crate) fn explicit<'de, D: Deserializer<'de>>(d: D) -> Result<HttpConfig, D:
 #[serde(deny_unknown_fields)]
 pub struct BasicAuth {
     /// The user name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub username: String,
     /// File holding the user name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,7 +157,7 @@ pub struct Authorization {
 #[serde(deny_unknown_fields)]
 pub struct OAuth2 {
     /// The client ID.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub client_id: String,
     /// The client secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,13 +166,21 @@ pub struct OAuth2 {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret_file: Option<PathBuf>,
     /// Requested scopes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub scopes: Vec<String>,
     /// The token endpoint.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub token_url: String,
     /// Extra parameters for the token request.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub endpoint_params: BTreeMap<String, String>,
     /// TLS settings for the token endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,10 +192,18 @@ pub struct OAuth2 {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_proxy: Option<String>,
     /// Take the proxy from the environment.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub proxy_from_environment: bool,
     /// Headers sent to the proxy on CONNECT.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub proxy_connect_header: BTreeMap<String, Vec<Secret<String>>>,
 }
 
@@ -194,7 +233,7 @@ pub struct TlsConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
     /// Skip certificate verification (dangerous).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub insecure_skip_verify: bool,
     /// Minimum TLS version (`TLS12`, `TLS13`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -209,13 +248,25 @@ pub struct TlsConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpHeader {
     /// Plain values.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub values: Vec<String>,
     /// Secret values.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub secrets: Vec<Secret<String>>,
     /// Files whose contents are values.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub files: Vec<PathBuf>,
 }
 
@@ -272,6 +323,20 @@ impl TlsConfig {
 }
 
 impl HttpConfig {
+    /// Whether requests carry an `Authorization` header of this config's own: `authorization`,
+    /// or the `bearer_token(_file)` that Prometheus's client turns into one.
+    pub fn has_authorization(&self) -> bool {
+        self.authorization.is_some()
+            || self
+                .bearer_token
+                .as_ref()
+                .is_some_and(|t| !t.expose().is_empty())
+            || self
+                .bearer_token_file
+                .as_ref()
+                .is_some_and(|f| !f.as_os_str().is_empty())
+    }
+
     /// Alertmanager's checks, and relative file paths resolved against the config directory.
     pub(crate) fn validate(&mut self, ctx: &mut Ctx<'_>, path: &str) {
         let p = |k: &str| format!("{path}.{k}");
@@ -356,8 +421,6 @@ impl HttpConfig {
             }
             if o.token_url.is_empty() {
                 ctx.error(&op, "oauth2 token_url must be configured");
-            } else {
-                check_url(ctx, &format!("{op}.token_url"), &o.token_url);
             }
             ctx.resolve_opt(&mut o.client_secret_file);
             if let Some(t) = &mut o.tls_config {
@@ -373,7 +436,7 @@ impl HttpConfig {
             t.validate(ctx, &p("tls_config"));
         }
         if let Some(u) = &self.proxy_url {
-            check_url(ctx, &p("proxy_url"), u);
+            check_proxy_url(ctx, &p("proxy_url"), u);
             if self.proxy_from_environment {
                 ctx.error(
                     path,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::de::{regex_values, zero_items, zero_values};
 use super::error::Diagnostic;
 use super::route::{RawRoute, route_matchers};
 use super::validate::Ctx;
@@ -18,19 +19,47 @@ use crate::model::{Matcher, MatcherSyntax, NameValidation, is_valid_label_name};
 pub(crate) struct RawInhibitRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_values",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     source_match: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "regex_values",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     source_match_re: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     source_matchers: Vec<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_values",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     target_match: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "regex_values",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     target_match_re: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     target_matchers: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     equal: Vec<String>,
 }
 

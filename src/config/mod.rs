@@ -5,9 +5,11 @@
 //!
 //! Layer L1: imports `crate::model` (and later `crate::template`) only.
 
+mod de;
 mod error;
 mod extensions;
 mod global;
+mod gourl;
 mod http;
 mod inhibit;
 mod locate;
@@ -31,9 +33,14 @@ pub use global::{DEFAULT_PAGERDUTY_URL, DEFAULT_SLACK_APP_URL, GlobalConfig};
 pub use http::{Authorization, BasicAuth, HttpConfig, HttpHeader, OAuth2, TlsConfig};
 pub use inhibit::InhibitRule;
 pub use receiver::{
-    EmailConfig, EmailThreading, PagerdutyConfig, PagerdutyImage, PagerdutyLink, Receiver,
-    SlackAction, SlackConfig, SlackConfirm, SlackField, UNSUPPORTED_INTEGRATIONS,
-    UnsupportedConfigs, WebhookConfig, ZendeskConfig,
+    DiscordConfig, EmailConfig, EmailThreading, IncidentioConfig, JiraConfig, JiraField,
+    JiraFieldObject, JiraLabels, JiraLabelsObject, MattermostAttachment, MattermostConfig,
+    MattermostField, MattermostPriority, MattermostProps, MsteamsConfig, Msteamsv2Config,
+    OpsgenieConfig, OpsgenieResponder, OtherConfigs, PagerdutyConfig, PagerdutyImage,
+    PagerdutyLink, PushoverConfig, Receiver, RocketchatAction, RocketchatConfig, RocketchatField,
+    SigV4Config, SlackAction, SlackConfig, SlackConfirm, SlackField, SnsConfig, TelegramConfig,
+    UNSUPPORTED_INTEGRATIONS, VictoropsConfig, WebexConfig, WebhookConfig, WechatConfig,
+    ZendeskConfig,
 };
 pub use route::{
     DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL, GroupBy, Route,
@@ -42,7 +49,7 @@ pub use secret::{SECRET_PLACEHOLDER, Secret};
 pub use templates::{glob_match, resolve_glob};
 pub use time_interval::parse_location;
 
-use crate::model::MatcherSyntax;
+use crate::model::{MatcherSyntax, NameValidation};
 use crate::timeinterval::TimeIntervalSet;
 use extensions::{validate_dead_mans_switch, validate_heartbeats};
 use inhibit::RawInhibitRule;
@@ -58,8 +65,21 @@ pub const MAX_CONFIG_BYTES: usize = 16 << 20;
 /// How to load a config (Alertmanager's feature flags that change parsing).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoadOptions {
-    /// Matcher syntax for `matchers:` and friends (default: UTF-8 with classic fallback).
+    /// Matcher syntax for `matchers:` and friends (default: UTF-8 with classic fallback), and
+    /// with it the label-name rule of `group_by`, `equal` and receiver labels: classic names
+    /// (`[a-zA-Z_][a-zA-Z0-9_]*`) in classic mode, any UTF-8 name otherwise, as Alertmanager
+    /// 0.27+ decides both from `--enable-feature`.
     pub matcher_syntax: MatcherSyntax,
+}
+
+impl LoadOptions {
+    /// The label-name rule that goes with the matcher syntax.
+    pub fn label_names(&self) -> NameValidation {
+        match self.matcher_syntax {
+            MatcherSyntax::Classic => NameValidation::Classic,
+            MatcherSyntax::Fallback | MatcherSyntax::Utf8Strict => NameValidation::Utf8,
+        }
+    }
 }
 
 /// The file as written in YAML.
@@ -259,7 +279,12 @@ fn build(raw: RawConfig, ctx: &mut Ctx<'_>, opts: LoadOptions, text: &str) -> Co
         }
     }
 
-    let receivers = receiver::build(raw.receivers.unwrap_or_default(), ctx, &global);
+    let receivers = receiver::build(
+        raw.receivers.unwrap_or_default(),
+        ctx,
+        &global,
+        opts.label_names(),
+    );
     let receiver_names: BTreeSet<String> = receivers.iter().map(|r| r.name.clone()).collect();
     let interval_names: BTreeSet<String> = time_intervals.keys().cloned().collect();
 

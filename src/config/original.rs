@@ -10,7 +10,9 @@ use serde::Serialize;
 use super::global::GlobalConfig;
 use super::http::HttpConfig;
 use super::inhibit::RawInhibitRule;
-use super::receiver::{EmailConfig, PagerdutyConfig, Receiver, SlackConfig, WebhookConfig};
+use super::receiver::{
+    EmailConfig, OtherConfigs, PagerdutyConfig, Receiver, SlackConfig, WebhookConfig,
+};
 use super::route::RawRoute;
 use super::secret::SECRET_PLACEHOLDER;
 use super::time_interval::RawTimeIntervalSet;
@@ -44,7 +46,7 @@ struct OriginalReceiver<'a> {
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     slack_configs: &'a [SlackConfig],
     #[serde(flatten)]
-    unsupported: BTreeMap<String, Vec<serde_json::Value>>,
+    others: &'a OtherConfigs,
 }
 
 /// A webhook with its secret URL reduced to `scheme://host/<secret>`: Alertmanager 0.25 reads
@@ -76,35 +78,6 @@ pub(crate) fn redact_url(url: &str) -> String {
     }
 }
 
-fn secretish(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    ["key", "token", "secret", "password", "credentials"]
-        .iter()
-        .any(|s| k.contains(s))
-        || k == "webhook_url"
-}
-
-/// Replaces the values of secret-looking keys in an opaque config by `<secret>`.
-fn redact_value(v: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let nv = if secretish(k) && !v.is_object() && !v.is_array() && !v.is_null() {
-                        Value::String(SECRET_PLACEHOLDER.to_owned())
-                    } else {
-                        redact_value(v)
-                    };
-                    (k.clone(), nv)
-                })
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(redact_value).collect()),
-        other => other.clone(),
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn render(
     global: &GlobalConfig,
@@ -124,12 +97,7 @@ pub(crate) fn render(
             email_configs: &r.email_configs,
             pagerduty_configs: &r.pagerduty_configs,
             slack_configs: &r.slack_configs,
-            unsupported: r
-                .unsupported_configs
-                .0
-                .iter()
-                .map(|(k, v)| (format!("{k}_configs"), v.iter().map(redact_value).collect()))
-                .collect(),
+            others: &r.others,
         })
         .collect();
     let doc = Original {
@@ -167,10 +135,5 @@ mod tests {
             "https://hc.example:8443/<secret>"
         );
         assert_eq!(redact_url("nope"), "<secret>");
-        let v = serde_json::json!({"api_key": "k", "api_url": "http://x/", "nested": [{"bot_token": "t"}]});
-        let r = redact_value(&v);
-        assert_eq!(r["api_key"], "<secret>");
-        assert_eq!(r["api_url"], "http://x/");
-        assert_eq!(r["nested"][0]["bot_token"], "<secret>");
     }
 }

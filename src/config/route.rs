@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::de::{no_null_items, opt_zero_items, regex_values, zero, zero_items, zero_values};
 use super::validate::Ctx;
 use crate::model::{
     Duration, MatchType, Matcher, MatcherSyntax, NameValidation, is_valid_label_name,
@@ -28,17 +29,43 @@ fn not(b: &bool) -> bool {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRoute {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub(crate) receiver: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_zero_items",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub(crate) group_by: Option<Vec<String>>,
-    #[serde(default, rename = "continue", skip_serializing_if = "not")]
+    #[serde(
+        default,
+        rename = "continue",
+        deserialize_with = "zero",
+        skip_serializing_if = "not"
+    )]
     pub(crate) continue_matching: bool,
-    #[serde(default, rename = "match", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        rename = "match",
+        deserialize_with = "zero_values",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub(crate) match_eq: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "regex_values",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub(crate) match_re: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub(crate) matchers: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) group_wait: Option<Duration>,
@@ -46,13 +73,29 @@ pub(crate) struct RawRoute {
     pub(crate) group_interval: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) repeat_interval: Option<Duration>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub(crate) mute_time_intervals: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub(crate) active_time_intervals: Vec<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_values",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub(crate) labels: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "no_null_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub(crate) routes: Vec<RawRoute>,
 }
 

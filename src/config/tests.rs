@@ -354,3 +354,75 @@ fn heartbeat_and_dead_mans_switch_keys() {
         assert!(e.contains(path) && e.contains(msg), "{yaml}: {e}");
     }
 }
+
+fn load_mode(text: &str, syntax: crate::model::MatcherSyntax) -> Result<Config, ConfigError> {
+    let opts = LoadOptions {
+        matcher_syntax: syntax,
+    };
+    Config::from_yaml_with(text, Path::new("/etc/tocsin"), "t.yml", opts)
+}
+
+#[test]
+fn label_names_follow_the_feature_mode() {
+    use crate::model::MatcherSyntax::{Classic, Fallback, Utf8Strict};
+    let text = "route:\n  receiver: r\n  group_by: ['service.name']\ninhibit_rules:\n- equal: ['k8s-ns']\nreceivers:\n- name: r\n  labels: {'team.name': a}\n";
+    assert!(load_mode(text, Fallback).is_ok());
+    assert!(load_mode(text, Utf8Strict).is_ok());
+    let e = load_mode(text, Classic).unwrap_err();
+    let paths: Vec<&str> = e.diagnostics().iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "route.group_by[0]",
+            "inhibit_rules[0].equal[0]",
+            "receivers[0].labels.team.name"
+        ],
+        "{e}"
+    );
+}
+
+#[test]
+fn null_values_read_as_go_zero_values() {
+    let c = load(
+        "global:\nroute:\n  receiver: r\n  group_by:\n  routes:\n  - receiver:\n    matchers: [a=b]\n    routes:\n    # none yet\nreceivers:\n- name: r\n  webhook_configs:\n  - url: http://h/\n    send_resolved:\n    http_config:\n",
+    )
+    .unwrap();
+    assert_eq!(c.global.resolve_timeout, Duration::from_secs(300));
+    let child = &c.route.routes[0];
+    assert_eq!(child.receiver, "r", "an empty receiver inherits");
+    assert!(child.routes.is_empty());
+    let w = &c.receivers[0].webhook_configs[0];
+    assert!(!w.send_resolved, "null is false, not the default true");
+    assert!(
+        w.http_config.follow_redirects,
+        "a null http_config is the global one"
+    );
+    let d = errors("route:\n  receiver: r\nreceivers:\n- name: r\n  email_configs:\n  -\n");
+    assert_eq!(d[0].message, "missing email config");
+}
+
+#[test]
+fn unsupported_integrations_are_checked_and_fall_back_to_global() {
+    let c = load(
+        "global:\n  opsgenie_api_key: k\n  wechat_api_secret: s\n  wechat_api_corp_id: c\n  rocketchat_token: t\n  rocketchat_token_id: i\nroute:\n  receiver: r\nreceivers:\n- name: r\n  opsgenie_configs: [{}]\n  wechat_configs: [{}]\n  rocketchat_configs: [{}]\n",
+    )
+    .unwrap();
+    let o = &c.receivers[0].others;
+    assert_eq!(
+        o.opsgenie_configs[0].api_key.as_ref().unwrap().expose(),
+        "k"
+    );
+    assert_eq!(
+        o.opsgenie_configs[0].api_url.as_deref(),
+        Some("https://api.opsgenie.com/")
+    );
+    assert_eq!(o.wechat_configs[0].corp_id, "c");
+    assert_eq!(o.wechat_configs[0].message_type, "text");
+    assert!(o.rocketchat_configs[0].token.is_some());
+    assert_eq!(
+        c.receivers[0].unsupported,
+        ["opsgenie", "rocketchat", "wechat"]
+    );
+    assert_eq!(c.warnings.len(), 3);
+    assert!(!c.original.contains("\"k\"") && !c.original.contains(": k\n"));
+}

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::de::{zero, zero_items};
 use super::validate::Ctx;
 use crate::timeinterval::{
     InclusiveRange, ParseError, TimeInterval, TimeIntervalSet, parse_days_of_month, parse_months,
@@ -15,9 +16,9 @@ use crate::timeinterval::{
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTimeIntervalSet {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub(crate) name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero_items")]
     pub(crate) time_intervals: Vec<RawTimeInterval>,
 }
 
@@ -25,15 +26,35 @@ pub(crate) struct RawTimeIntervalSet {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTimeInterval {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     times: Vec<RawTimeRange>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     weekdays: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     days_of_month: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     months: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     years: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     location: Option<String>,
@@ -42,9 +63,9 @@ pub(crate) struct RawTimeInterval {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RawTimeRange {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     start_time: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     end_time: String,
 }
 

@@ -156,23 +156,10 @@ pub(crate) fn both_set(ctx: &mut Ctx<'_>, path: &str, a: &str, has_a: bool, b: &
     }
 }
 
-/// Why a URL is not acceptable (Alertmanager: http or https, with a host), or None.
-pub(crate) fn url_problem(url: &str) -> Option<&'static str> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Some("unsupported scheme \"\" for URL");
-    };
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return Some("unsupported scheme for URL (want http or https)");
-    }
-    if url.chars().any(|c| c.is_control() || c == ' ') {
-        return Some("invalid character in URL");
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit('@').next().unwrap_or("");
-    if host.is_empty() || host.starts_with(':') {
-        return Some("missing host for URL");
-    }
-    None
+/// Why a URL is not acceptable to Alertmanager's `URL` type (Go's `url.Parse`, then http or
+/// https with a host), or None.
+pub(crate) fn url_problem(url: &str) -> Option<String> {
+    super::gourl::http_url_problem(url)
 }
 
 /// Records an error when a URL is not http(s) with a host. The URL itself is not echoed: it
@@ -180,6 +167,14 @@ pub(crate) fn url_problem(url: &str) -> Option<&'static str> {
 pub(crate) fn check_url(ctx: &mut Ctx<'_>, path: &str, url: &str) {
     if let Some(p) = url_problem(url) {
         ctx.error(path, p);
+    }
+}
+
+/// Records an error when `proxy_url` is not a URL to Go's `url.Parse` (which is all Prometheus's
+/// client checks: `proxy_url: foo` is accepted as a relative URL).
+pub(crate) fn check_proxy_url(ctx: &mut Ctx<'_>, path: &str, url: &str) {
+    if let Err(e) = super::gourl::parse(url) {
+        ctx.error(path, format!("invalid proxy URL: {e}"));
     }
 }
 
@@ -226,6 +221,10 @@ mod tests {
         assert!(url_problem("x/").is_some());
         assert!(url_problem("http:///a").is_some());
         assert!(url_problem("http://a b/").is_some());
+        assert!(
+            url_problem("http://a/b c").is_none(),
+            "Go accepts a space in a path"
+        );
     }
 
     #[test]

@@ -146,57 +146,50 @@ fn amtool_accepts_our_original() {
     assert!(checked >= 10);
 }
 
-/// Label sets for the routing comparison over `v-routing.yml`.
-const LABEL_SETS: &[&[&str]] = &[
-    &[],
-    &["alertname=Watchdog"],
-    &["alertname=Watchdog", "severity=page"],
-    &["severity=page"],
-    &["severity=page", "team=db"],
-    &["severity=page", "team=web"],
-    &["severity=page", "team=api", "env=staging"],
-    &["severity=page", "team=api", "env=prod"],
-    &["severity=ticket"],
-    &["severity=ticket", "service=billing"],
-    &["severity=ticket", "service=payments"],
-    &["severity=ticket", "service=payroll"],
-    &["severity=info"],
-    &["severity=info", "env=prod"],
-    &["env=prod"],
-    &["team=db"],
-    &["team=ops", "env="],
-    &["severity=\"page\"", "team=\"db\"", "env=\"prod\""],
-    &["severity=warning", "env=prod", "team=web"],
-    &[
-        "alertname=\"Disk full\"",
-        "severity=ticket",
-        "service=payments-eu",
-    ],
-];
+/// The `routes test` cases of `routes.tsv`: a config file and an alert's labels.
+fn routing_cases() -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(corpus_dir().join("routes.tsv")).expect("routes.tsv");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let mut fields = l.split('\t').map(str::to_owned);
+            let file = fields.next().unwrap();
+            (file, fields.collect())
+        })
+        .collect()
+}
 
 #[test]
 fn routes_test_agrees_with_amtool() {
     let Some(amtool) = debian_tool("amtool") else {
         return;
     };
-    let file = corpus_dir().join("v-routing.yml");
-    let flag = format!("--config.file={}", file.display());
-    for labels in LABEL_SETS {
+    let cases = routing_cases();
+    assert!(cases.len() >= 25, "only {} routing cases", cases.len());
+    let mut failures = Vec::new();
+    for (file, labels) in &cases {
+        let flag = format!("--config.file={}", corpus_dir().join(file).display());
         let am = Command::new(&amtool)
             .args(["config", "routes", "test", &flag])
-            .args(*labels)
+            .args(labels)
             .output()
             .unwrap();
         let ours = Command::new(env!("CARGO_BIN_EXE_tocsin"))
             .args(["routes", "test", &flag])
-            .args(*labels)
+            .args(labels)
             .output()
             .unwrap();
-        assert!(am.status.success() && ours.status.success(), "{labels:?}");
-        assert_eq!(
-            String::from_utf8_lossy(&ours.stdout),
+        assert!(am.status.success(), "amtool: {file} {labels:?}");
+        assert!(ours.status.success(), "tocsin: {file} {labels:?}");
+        let (want, got) = (
             String::from_utf8_lossy(&am.stdout),
-            "receivers for {labels:?}"
+            String::from_utf8_lossy(&ours.stdout),
         );
+        if want != got {
+            failures.push(format!(
+                "{file} {labels:?}: amtool {want:?}, tocsin {got:?}"
+            ));
+        }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

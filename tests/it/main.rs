@@ -14,3 +14,4 @@ mod support;
 mod systemd;
 mod templates;
 mod time_intervals;
+mod upstream;

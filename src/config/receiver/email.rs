@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::de::zero;
+
 use crate::config::global::GlobalConfig;
 use crate::config::http::TlsConfig;
 use crate::config::secret::Secret;
@@ -20,10 +22,10 @@ fn d_html() -> String {
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
     /// Notify about resolved alerts (default false).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub send_resolved: bool,
     /// Recipients, comma-separated (template). Required.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub to: String,
     /// Sender (default `global.smtp_from`; required one way or the other).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,11 +54,16 @@ pub struct EmailConfig {
     /// PLAIN auth identity (default `global.smtp_auth_identity`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_identity: Option<String>,
-    /// Extra headers (templates); names are case-insensitive and stored title-cased.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Extra headers (templates); names are compared and stored in Go's canonical MIME form
+    /// (`reply-to` is `Reply-To`).
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub headers: BTreeMap<String, String>,
     /// HTML body (template; default `email.default.html`).
-    #[serde(default = "d_html")]
+    #[serde(default = "d_html", deserialize_with = "zero")]
     pub html: String,
     /// Text body (template; default none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,26 +87,34 @@ pub struct EmailConfig {
 #[serde(deny_unknown_fields)]
 pub struct EmailThreading {
     /// Whether threading is on.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub enabled: bool,
     /// `daily` (a new thread each day) or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_by_date: Option<String>,
 }
 
-/// Go's `strings.Title` on a header name: upper-case each letter after a non-letter.
-fn title_case(h: &str) -> String {
-    let mut out = String::with_capacity(h.len());
-    let mut prev_letter = false;
-    for c in h.chars() {
-        if !prev_letter {
-            out.extend(c.to_uppercase());
-        } else {
-            out.push(c);
-        }
-        prev_letter = c.is_alphanumeric() || c == '_' || c == '\'';
+/// Go's `textproto.CanonicalMIMEHeaderKey`, which Alertmanager compares header names in: the
+/// first letter and every letter after `-` upper-cased, the others lower-cased (`subject` and
+/// `SUBJECT` are both `Subject`); a name with a byte outside the HTTP token set (a space, say)
+/// is left as written.
+fn canonical_header(h: &str) -> String {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if !h.bytes().all(token) {
+        return h.to_owned();
     }
-    out
+    let mut upper = true;
+    h.bytes()
+        .map(|b| {
+            let c = if upper {
+                b.to_ascii_uppercase()
+            } else {
+                b.to_ascii_lowercase()
+            };
+            upper = c == b'-';
+            char::from(c)
+        })
+        .collect()
 }
 
 impl EmailConfig {
@@ -125,7 +140,7 @@ impl EmailConfig {
         );
         let mut headers = BTreeMap::new();
         for (h, v) in std::mem::take(&mut self.headers) {
-            let n = title_case(&h);
+            let n = canonical_header(&h);
             if headers.insert(n.clone(), v).is_some() {
                 ctx.error(
                     &format!("{path}.headers"),
@@ -193,9 +208,13 @@ impl EmailConfig {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn title_case_like_go() {
-        assert_eq!(super::title_case("subject"), "Subject");
-        assert_eq!(super::title_case("x-mailer-id"), "X-Mailer-Id");
-        assert_eq!(super::title_case("REPLY-TO"), "REPLY-TO");
+    fn canonical_mime_header_keys_as_go() {
+        use super::canonical_header as c;
+        assert_eq!(c("subject"), "Subject");
+        assert_eq!(c("x-mailer-id"), "X-Mailer-Id");
+        assert_eq!(c("REPLY-TO"), "Reply-To");
+        assert_eq!(c("x_custom"), "X_custom");
+        assert_eq!(c("with space"), "with space");
+        assert_eq!(c("Ünicode"), "Ünicode");
     }
 }

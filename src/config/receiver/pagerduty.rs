@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::de::zero;
+
+use super::common::{set, set_str};
 use crate::config::global::GlobalConfig;
 use crate::config::http::{self, HttpConfig};
 use crate::config::secret::Secret;
@@ -47,7 +50,7 @@ fn d_details() -> BTreeMap<String, String> {
 #[serde(deny_unknown_fields)]
 pub struct PagerdutyConfig {
     /// Notify about resolved alerts (default true).
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "zero")]
     pub send_resolved: bool,
     /// HTTP client settings (the global ones when not set).
     #[serde(default, deserialize_with = "http::explicit")]
@@ -68,22 +71,30 @@ pub struct PagerdutyConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// The client name shown in PagerDuty (template).
-    #[serde(default = "d_client")]
+    #[serde(default = "d_client", deserialize_with = "zero")]
     pub client: String,
     /// Link back to the client (template).
-    #[serde(default = "d_client_url")]
+    #[serde(default = "d_client_url", deserialize_with = "zero")]
     pub client_url: String,
     /// Incident summary (template).
-    #[serde(default = "d_description")]
+    #[serde(default = "d_description", deserialize_with = "zero")]
     pub description: String,
     /// Custom details (templates).
-    #[serde(default = "d_details")]
+    #[serde(default = "d_details", deserialize_with = "zero")]
     pub details: BTreeMap<String, String>,
     /// Images attached to the incident.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub images: Vec<PagerdutyImage>,
     /// Links attached to the incident.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub links: Vec<PagerdutyLink>,
     /// Affected system (template; default the client).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,7 +112,11 @@ pub struct PagerdutyConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// Per-request timeout; 0 means none (0.28+).
-    #[serde(default, skip_serializing_if = "crate::config::validate::is_zero")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "crate::config::validate::is_zero"
+    )]
     pub timeout: Duration,
 }
 
@@ -110,13 +125,21 @@ pub struct PagerdutyConfig {
 #[serde(deny_unknown_fields)]
 pub struct PagerdutyImage {
     /// Image URL (template).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub src: String,
     /// Alt text (template).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub alt: String,
     /// Link (template).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub href: String,
 }
 
@@ -125,38 +148,48 @@ pub struct PagerdutyImage {
 #[serde(deny_unknown_fields)]
 pub struct PagerdutyLink {
     /// Link (template).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub href: String,
     /// Link text (template).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub text: String,
 }
 
 impl PagerdutyConfig {
     pub(crate) fn validate(&mut self, ctx: &mut Ctx<'_>, path: &str, global: &GlobalConfig) {
+        // As in Alertmanager, an empty key (`routing_key: ''`) is no key.
+        let routing = set(&self.routing_key);
+        let routing_file = set_str(&self.routing_key_file);
+        let service = set(&self.service_key);
+        let service_file = set_str(&self.service_key_file);
+        if !routing && !routing_file && !service && !service_file {
+            ctx.error(path, "missing service or routing key in PagerDuty config");
+        }
         both_set(
             ctx,
             path,
             "routing_key",
-            self.routing_key.is_some(),
+            routing,
             "routing_key_file",
-            self.routing_key_file.is_some(),
+            routing_file,
         );
         both_set(
             ctx,
             path,
             "service_key",
-            self.service_key.is_some(),
+            service,
             "service_key_file",
-            self.service_key_file.is_some(),
+            service_file,
         );
-        let has_routing = self.routing_key.is_some() || self.routing_key_file.is_some();
-        let has_service = self.service_key.is_some() || self.service_key_file.is_some();
-        if !has_routing && !has_service {
-            ctx.error(path, "missing service or routing key in PagerDuty config");
-        }
         match &self.url {
             Some(u) => check_url(ctx, &format!("{path}.url"), u),
+            None if global.pagerduty_url.is_empty() => {
+                ctx.error(path, "no global PagerDuty URL set");
+            }
             None => self.url = Some(global.pagerduty_url.clone()),
         }
         ctx.resolve_opt(&mut self.routing_key_file);

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::de::zero;
+
+use super::common::{set, set_str};
 use crate::config::global::{DEFAULT_SLACK_APP_URL, GlobalConfig};
 use crate::config::http::{self, HttpConfig};
 use crate::config::secret::Secret;
@@ -47,7 +50,7 @@ tmpl!(d_footer, r#"{{ template "slack.default.footer" . }}"#);
 #[serde(deny_unknown_fields)]
 pub struct SlackConfig {
     /// Notify about resolved alerts (default false).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub send_resolved: bool,
     /// HTTP client settings (the global ones when not set).
     #[serde(default, deserialize_with = "http::explicit")]
@@ -71,43 +74,47 @@ pub struct SlackConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
     /// Bot user name (template).
-    #[serde(default = "d_username")]
+    #[serde(default = "d_username", deserialize_with = "zero")]
     pub username: String,
     /// Attachment colour (template).
-    #[serde(default = "d_color")]
+    #[serde(default = "d_color", deserialize_with = "zero")]
     pub color: String,
     /// Attachment title (template).
-    #[serde(default = "d_title")]
+    #[serde(default = "d_title", deserialize_with = "zero")]
     pub title: String,
     /// Title link (template).
-    #[serde(default = "d_title_link")]
+    #[serde(default = "d_title_link", deserialize_with = "zero")]
     pub title_link: String,
     /// Pretext (template).
-    #[serde(default = "d_pretext")]
+    #[serde(default = "d_pretext", deserialize_with = "zero")]
     pub pretext: String,
     /// Text (template).
-    #[serde(default = "d_text")]
+    #[serde(default = "d_text", deserialize_with = "zero")]
     pub text: String,
     /// Attachment fields.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub fields: Vec<SlackField>,
     /// Default `short` of fields.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub short_fields: bool,
     /// Footer (template).
-    #[serde(default = "d_footer")]
+    #[serde(default = "d_footer", deserialize_with = "zero")]
     pub footer: String,
     /// Plain-text fallback (template).
-    #[serde(default = "d_fallback")]
+    #[serde(default = "d_fallback", deserialize_with = "zero")]
     pub fallback: String,
     /// Callback ID for interactive messages (template).
-    #[serde(default = "d_callback_id")]
+    #[serde(default = "d_callback_id", deserialize_with = "zero")]
     pub callback_id: String,
     /// Emoji icon (template).
-    #[serde(default = "d_icon_emoji")]
+    #[serde(default = "d_icon_emoji", deserialize_with = "zero")]
     pub icon_emoji: String,
     /// Icon URL (template).
-    #[serde(default = "d_icon_url")]
+    #[serde(default = "d_icon_url", deserialize_with = "zero")]
     pub icon_url: String,
     /// Image URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,22 +123,45 @@ pub struct SlackConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumb_url: Option<String>,
     /// Link channel names and users.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub link_names: bool,
     /// Attachment fields rendered as Markdown.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub mrkdwn_in: Vec<String>,
     /// Buttons.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub actions: Vec<SlackAction>,
     /// Top-level message text (template, 0.31+).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_text: Option<String>,
     /// Update the previous message of the group instead of posting a new one (0.32+).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub update_message: bool,
+    /// Reply in the thread of the group's first message (newer Alertmanager); needs a bot token.
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub post_updates_to_thread: bool,
     /// Per-request timeout; 0 means none (0.28+).
-    #[serde(default, skip_serializing_if = "crate::config::validate::is_zero")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "crate::config::validate::is_zero"
+    )]
     pub timeout: Duration,
 }
 
@@ -140,10 +170,10 @@ pub struct SlackConfig {
 #[serde(deny_unknown_fields)]
 pub struct SlackField {
     /// Title (template).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub title: String,
     /// Value (template).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub value: String,
     /// Show side by side (default `short_fields`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,22 +185,38 @@ pub struct SlackField {
 #[serde(deny_unknown_fields)]
 pub struct SlackAction {
     /// Action type (`button`).
-    #[serde(default, rename = "type")]
+    #[serde(default, deserialize_with = "zero", rename = "type")]
     pub kind: String,
     /// Button text (template).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub text: String,
     /// Link (template).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub url: String,
     /// `default`, `primary` or `danger`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub style: String,
     /// Action name (interactive).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub name: String,
     /// Action value (interactive).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub value: String,
     /// Confirmation dialog.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -182,16 +228,28 @@ pub struct SlackAction {
 #[serde(deny_unknown_fields)]
 pub struct SlackConfirm {
     /// Title.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub title: String,
     /// Text (required).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub text: String,
     /// OK button text.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub ok_text: String,
     /// Dismiss button text.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub dismiss_text: String,
 }
 
@@ -230,7 +288,8 @@ impl SlackConfig {
             if a.text.is_empty() {
                 ctx.error(&ap, "missing text in Slack action configuration");
             }
-            if a.url.is_empty() && (a.name.is_empty() || a.value.is_empty()) {
+            // A button links (`url`) or is an interactive action (`name`); `value` is optional.
+            if a.url.is_empty() && a.name.is_empty() {
                 ctx.error(&ap, "missing name or url in Slack action configuration");
             }
             if let Some(c) = &a.confirm
@@ -238,12 +297,12 @@ impl SlackConfig {
             {
                 ctx.error(
                     &format!("{ap}.confirm"),
-                    "missing text in Slack confirm configuration",
+                    "missing text in Slack confirmation configuration",
                 );
             }
         }
         let own_url = self.api_url.is_some() || self.api_url_file.is_some();
-        let own_token = self.app_token.is_some() || self.app_token_file.is_some();
+        let own_token = set(&self.app_token) || set_str(&self.app_token_file);
         if own_url && own_token {
             ctx.error(
                 path,
@@ -260,7 +319,7 @@ impl SlackConfig {
             } else {
                 ctx.error(
                     path,
-                    "no global Slack API URL set either inline or in a file",
+                    "no Slack API URL nor App token set either inline or in a file",
                 );
             }
         }
@@ -276,6 +335,22 @@ impl SlackConfig {
                         .clone()
                         .unwrap_or_else(|| DEFAULT_SLACK_APP_URL.to_owned()),
                 );
+            }
+        }
+        // Updating or threading a message needs the Web API: a bot token, or `api_url` set to
+        // chat.postMessage (a file is read only when sending, so it is trusted here).
+        if let Some(u) = &self.api_url {
+            let u = u.expose();
+            for (on, key) in [
+                (self.update_message, "update_message"),
+                (self.post_updates_to_thread, "post_updates_to_thread"),
+            ] {
+                if on && u != DEFAULT_SLACK_APP_URL && u != crate::config::SECRET_PLACEHOLDER {
+                    ctx.error(
+                        &format!("{path}.{key}"),
+                        format!("{key} can only be used with bot tokens. api_url must be set to {DEFAULT_SLACK_APP_URL}"),
+                    );
+                }
             }
         }
         ctx.resolve_opt(&mut self.api_url_file);

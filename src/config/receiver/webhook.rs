@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::de::zero;
+
 use crate::config::http::{self, HttpConfig};
 use crate::config::secret::Secret;
 use crate::config::validate::{Ctx, check_url};
@@ -19,7 +21,7 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Notify about resolved alerts (default true).
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "zero")]
     pub send_resolved: bool,
     /// The URL to POST to (a secret: it often carries a token). Exactly one of `url`/`url_file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -31,10 +33,14 @@ pub struct WebhookConfig {
     #[serde(default, deserialize_with = "http::explicit")]
     pub http_config: HttpConfig,
     /// At most this many alerts per message; 0 means all (default 0).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub max_alerts: u64,
     /// Per-request timeout; 0 means none (0.28+).
-    #[serde(default, skip_serializing_if = "crate::config::validate::is_zero")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "crate::config::validate::is_zero"
+    )]
     pub timeout: Duration,
     /// A templated body replacing the default payload (0.32+); kept as YAML.
     #[serde(default, skip_serializing_if = "Option::is_none")]

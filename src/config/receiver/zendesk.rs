@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::de::zero;
+
 use crate::config::global::GlobalConfig;
 use crate::config::http::{self, HttpConfig};
 use crate::config::secret::Secret;
@@ -33,7 +35,7 @@ fn d_priority() -> String {
 #[serde(deny_unknown_fields)]
 pub struct ZendeskConfig {
     /// Solve the ticket when the group resolves (default true).
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "zero")]
     pub send_resolved: bool,
     /// HTTP client settings (the global ones when not set).
     #[serde(default, deserialize_with = "http::explicit")]
@@ -46,7 +48,7 @@ pub struct ZendeskConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,
     /// The agent's email; the API token authenticates as `{email}/token`. Required.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero")]
     pub email: String,
     /// The API token. Exactly one of `api_token` or `api_token_file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,19 +57,23 @@ pub struct ZendeskConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_token_file: Option<PathBuf>,
     /// Ticket subject (template).
-    #[serde(default = "d_subject")]
+    #[serde(default = "d_subject", deserialize_with = "zero")]
     pub subject: String,
     /// Ticket body and later comments (template).
-    #[serde(default = "d_comment")]
+    #[serde(default = "d_comment", deserialize_with = "zero")]
     pub comment: String,
     /// `urgent`, `high`, `normal` or `low` (template; the default maps `severity`).
-    #[serde(default = "d_priority")]
+    #[serde(default = "d_priority", deserialize_with = "zero")]
     pub priority: String,
     /// `problem`, `incident`, `question` or `task`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket_type: Option<String>,
     /// Tags on the ticket (templates).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tags: Vec<String>,
     /// Group the ticket is assigned to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,10 +82,18 @@ pub struct ZendeskConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee_email: Option<String>,
     /// Custom field values by field ID (templates).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub custom_fields: BTreeMap<u64, String>,
     /// Per-request timeout; 0 means none.
-    #[serde(default, skip_serializing_if = "crate::config::validate::is_zero")]
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "crate::config::validate::is_zero"
+    )]
     pub timeout: Duration,
 }
 

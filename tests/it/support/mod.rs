@@ -31,3 +31,19 @@ pub fn debian_tool(name: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// A directory a Debian package installs (Alertmanager's source from
+/// `golang-github-prometheus-alertmanager-dev`, ...). When it is missing: prints why the calling
+/// test is skipped and returns None, or panics when `CI=true`.
+pub fn debian_dir(path: &str, package: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(path);
+    if p.is_dir() {
+        return Some(p);
+    }
+    let why = format!("{path} is missing (Debian package {package})");
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{why}; CI must install it");
+    }
+    eprintln!("skipping: {why}");
+    None
+}
