@@ -101,17 +101,24 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 #[test]
 fn parse_time_is_roughly_linear() {
     let unit = "Alert {{ .Status }} on {{ .CommonLabels.instance | toUpper }}{{ if .Alerts }} ({{ len .Alerts }}){{ end }}\n";
+    // The fastest of three runs: other processes on a shared machine only ever add time, so the
+    // minimum is the figure that compares sizes, not the load.
     let time_for = |n: usize| {
         let text = unit.repeat(n);
-        let start = Instant::now();
-        let inline = Templates::new().parse_inline(&text).expect("parses");
-        (start.elapsed(), text.len(), inline)
+        let best = (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                Templates::new().parse_inline(&text).expect("parses");
+                start.elapsed()
+            })
+            .min()
+            .unwrap();
+        (best, text.len())
     };
-    let (small, _, _) = time_for(1_000);
-    let (big, len, _) = time_for(10_000);
+    let (small, _) = time_for(1_000);
+    let (big, len) = time_for(10_000);
     assert!(len > 900_000, "about 1 MB of template");
-    // Debug builds are slow; release parses this in a few tens of milliseconds.
-    assert!(big < Duration::from_secs(3), "1 MB template took {big:?}");
+    // Linear is 10x; a quadratic parser would be 100x.
     assert!(
         big < small * 40 + Duration::from_millis(200),
         "10x input took {big:?} vs {small:?}"
