@@ -91,6 +91,16 @@ pub struct Metrics {
     /// `tocsin_template_render_failures_total{integration}`: templates that failed at send time
     /// (a fallback was sent instead).
     pub template_render_failures: Family<Labels, Counter>,
+    /// `tocsin_notification_ratelimit_queue{integration}`: sends waiting for their integration's
+    /// rate limit now.
+    pub ratelimit_queue: Family<Labels, Gauge>,
+    /// `tocsin_notification_ratelimit_waits_total{integration}`: sends that had to wait.
+    pub ratelimit_waits: Family<Labels, Counter>,
+    /// `tocsin_notification_ratelimit_wait_seconds_total{integration}`: time spent waiting.
+    pub ratelimit_wait_seconds: Family<Labels, Counter<f64, AtomicU64>>,
+    /// `tocsin_notification_ratelimit_rejected_total{integration}`: sends refused because the
+    /// queue was full (they fail as rate limited and are retried).
+    pub ratelimit_rejected: Family<Labels, Counter>,
     /// `alertmanager_nflog_queries_total`.
     pub nflog_queries: Counter,
     /// `alertmanager_silences{state}`: set at scrape time.
@@ -136,6 +146,10 @@ impl Metrics {
             cluster_enabled: Gauge::default(),
             build_info: Family::default(),
             template_render_failures: Family::default(),
+            ratelimit_queue: Family::default(),
+            ratelimit_waits: Family::default(),
+            ratelimit_wait_seconds: Family::default(),
+            ratelimit_rejected: Family::default(),
             nflog_queries: Counter::default(),
             silences: Family::default(),
             inhibition_rules: Gauge::default(),
@@ -231,6 +245,26 @@ impl Metrics {
             "tocsin_template_render_failures",
             "Notification templates that failed to render at send time; a fallback was sent.",
             m.template_render_failures.clone(),
+        );
+        r.register(
+            "tocsin_notification_ratelimit_queue",
+            "Notifications waiting for their integration's rate limit.",
+            m.ratelimit_queue.clone(),
+        );
+        r.register(
+            "tocsin_notification_ratelimit_waits",
+            "Notifications that waited for their integration's rate limit.",
+            m.ratelimit_waits.clone(),
+        );
+        r.register(
+            "tocsin_notification_ratelimit_wait_seconds",
+            "Time notifications spent waiting for their integration's rate limit.",
+            m.ratelimit_wait_seconds.clone(),
+        );
+        r.register(
+            "tocsin_notification_ratelimit_rejected",
+            "Notifications refused because their integration's rate-limit queue was full (retried).",
+            m.ratelimit_rejected.clone(),
         );
         r.register(
             am("nflog_queries"),

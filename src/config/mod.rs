@@ -37,10 +37,10 @@ pub use receiver::{
     JiraFieldObject, JiraLabels, JiraLabelsObject, MattermostAttachment, MattermostConfig,
     MattermostField, MattermostPriority, MattermostProps, MsteamsConfig, Msteamsv2Config,
     OpsgenieConfig, OpsgenieResponder, OtherConfigs, PagerdutyConfig, PagerdutyImage,
-    PagerdutyLink, PushoverConfig, Receiver, RocketchatAction, RocketchatConfig, RocketchatField,
-    SigV4Config, SlackAction, SlackConfig, SlackConfirm, SlackField, SnsConfig, TelegramConfig,
-    UNSUPPORTED_INTEGRATIONS, VictoropsConfig, WebexConfig, WebhookConfig, WechatConfig,
-    ZendeskConfig,
+    PagerdutyLink, PushoverConfig, RateLimitConfig, Receiver, RocketchatAction, RocketchatConfig,
+    RocketchatField, SigV4Config, SlackAction, SlackConfig, SlackConfirm, SlackField, SnsConfig,
+    TelegramConfig, UNSUPPORTED_INTEGRATIONS, VictoropsConfig, WebexConfig, WebhookConfig,
+    WechatConfig, ZendeskConfig,
 };
 pub use route::{
     DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL, GroupBy, Route,

@@ -5,6 +5,7 @@
 //! mute/          the mute stages, one file each: inhibit.rs, time_interval.rs, silence.rs
 //! dedup.rs       the dedup decision (pure, table-tested)
 //! retry.rs       the retry loop and its backoff / Retry-After policy
+//! ratelimit.rs   per-integration send rates (governor), waiting in a bounded queue
 //! integration.rs the Integration enum and the one function that builds it from a receiver
 //! error.rs       NotifyError (retry decision as a value), BuildError, ReadError
 //! http.rs        client from http_config, request auth, answer classification
@@ -26,6 +27,7 @@ pub mod integration;
 pub mod mute;
 pub mod pagerduty;
 pub mod pipeline;
+pub mod ratelimit;
 pub mod retry;
 pub mod slack;
 #[cfg(test)]

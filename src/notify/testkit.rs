@@ -117,3 +117,27 @@ pub fn alert_with(
         timeout: false,
     })
 }
+
+/// A loopback address where nothing listens (connections are refused).
+pub async fn closed_port() -> std::net::SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap()
+}
+
+/// Notifies once through the rig's first integration and returns the error text (the text that
+/// reaches the log), failing if the send succeeded.
+pub async fn error_text(rig: &Rig) -> String {
+    let integ = &rig.notifier.receiver("r").unwrap().integrations[0];
+    let data = super::data::NotificationData::new(
+        "r",
+        vec![alert(rig, "a:9100", 100_000)],
+        0,
+        &LabelSet::new(),
+        "http://tocsin.test",
+        GROUP_KEY,
+        "first notification",
+        rig.t0,
+    );
+    let e = integ.notify(&data).await.expect_err("the send fails");
+    format!("{e} {e:?}")
+}

@@ -111,6 +111,9 @@ pub struct PagerdutyConfig {
     /// Logical group (template).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// Send rate override (tocsin extension; see `RateLimitConfig`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<super::RateLimitConfig>,
     /// Per-request timeout; 0 means none (0.28+).
     #[serde(
         default,
@@ -191,6 +194,9 @@ impl PagerdutyConfig {
                 ctx.error(path, "no global PagerDuty URL set");
             }
             None => self.url = Some(global.pagerduty_url.clone()),
+        }
+        if let Some(r) = &self.rate_limit {
+            r.validate(ctx, &format!("{path}.rate_limit"));
         }
         ctx.resolve_opt(&mut self.routing_key_file);
         ctx.resolve_opt(&mut self.service_key_file);

@@ -156,6 +156,9 @@ pub struct SlackConfig {
         skip_serializing_if = "std::ops::Not::not"
     )]
     pub post_updates_to_thread: bool,
+    /// Send rate override (tocsin extension; see `RateLimitConfig`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<super::RateLimitConfig>,
     /// Per-request timeout; 0 means none (0.28+).
     #[serde(
         default,
@@ -352,6 +355,9 @@ impl SlackConfig {
                     );
                 }
             }
+        }
+        if let Some(r) = &self.rate_limit {
+            r.validate(ctx, &format!("{path}.rate_limit"));
         }
         ctx.resolve_opt(&mut self.api_url_file);
         ctx.resolve_opt(&mut self.app_token_file);

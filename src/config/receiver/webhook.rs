@@ -42,6 +42,9 @@ pub struct WebhookConfig {
         skip_serializing_if = "crate::config::validate::is_zero"
     )]
     pub timeout: Duration,
+    /// Send rate override (tocsin extension; see `RateLimitConfig`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<super::RateLimitConfig>,
     /// A templated body replacing the default payload (0.32+); kept as YAML.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<serde_json::Value>,
@@ -61,6 +64,9 @@ impl WebhookConfig {
                 }
             }
             (None, Some(_)) => {}
+        }
+        if let Some(r) = &self.rate_limit {
+            r.validate(ctx, &format!("{path}.rate_limit"));
         }
         ctx.resolve_opt(&mut self.url_file);
         super::inherit_http(&mut self.http_config, global, ctx, path);

@@ -22,6 +22,7 @@ use super::data::NotificationData;
 use super::error::{BuildCause, FailureReason, NotifyError};
 use super::http::{Answer, RequestAuth, build_client, transport_error};
 use super::integration::{BuildEnv, Sent};
+use super::ratelimit::{self, Limiter};
 use super::tmpl::Renderer;
 use super::value::ValueSource;
 use crate::config::PagerdutyConfig;
@@ -49,6 +50,8 @@ pub struct PagerDuty {
     auth: RequestAuth,
     /// Per-request timeout (none when zero).
     timeout: Option<Duration>,
+    /// Events per routing key (default 120 per minute).
+    limit: Limiter,
 }
 
 /// PagerDuty's error envelope (400).
@@ -95,6 +98,12 @@ impl PagerDuty {
             client: build_client(&c.http_config)?,
             auth: RequestAuth::new(&c.http_config),
             timeout: (!c.timeout.is_zero()).then(|| c.timeout.std()),
+            limit: Limiter::new(
+                "pagerduty",
+                c.rate_limit.as_ref(),
+                Some(ratelimit::PAGERDUTY),
+                env.metrics,
+            ),
         })
     }
 
@@ -113,6 +122,7 @@ impl PagerDuty {
             ));
         }
         let event = payload::build(self.api, &self.fields, &r, data, &key)?;
+        self.limit.acquire(&key).await?;
         if event.summary_truncated {
             tracing::warn!(receiver = %data.receiver, max_runes = payload::MAX_SUMMARY_RUNES, "Truncated the PagerDuty summary.");
         }

@@ -344,3 +344,67 @@ async fn fake_rejects_bad_requests_over_http() {
     let r = c.get(fake.url()).send().await.unwrap();
     assert_eq!(r.status(), 405);
 }
+
+#[tokio::test]
+async fn rate_limit_override_spaces_events_per_routing_key() {
+    let fake = FakePagerDuty::start().await;
+    let r = rig(
+        &fake,
+        "      rate_limit: {events: 1, per: 1s, burst: 1}\n",
+        Duration::from_secs(5),
+    );
+    let (a, b) = (alert(&r, "a:9100", 100_000), alert(&r, "b:9100", 100_000));
+    assert!(r.flush(0, vec![a.clone()]).await.ok);
+    assert!(r.flush(60, vec![a, b]).await.ok);
+    let ev = fake.wait_accepted(2, WAIT).await;
+    let gap = ev[1].at.duration_since(ev[0].at);
+    assert!(gap >= Duration::from_millis(950), "{gap:?}");
+    assert_eq!(
+        r.metric("tocsin_notification_ratelimit_waits_total{integration=\"pagerduty\"}"),
+        1.0
+    );
+    // A zero period is refused at load, naming the key.
+    let bad = "route: {receiver: r}\nreceivers:\n- name: r\n  pagerduty_configs: [{routing_key: k, rate_limit: {events: 5, per: 0s}}]\n";
+    let e = crate::config::Config::from_yaml(bad, std::path::Path::new("."), "t.yml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("pagerduty_configs[0].rate_limit.per: rate_limit.per must be greater than 0"),
+        "{e}"
+    );
+}
+
+/// The routing key never appears in an error (what the log prints), whatever fails.
+#[tokio::test]
+async fn errors_never_name_the_routing_key() {
+    use crate::notify::testkit::{closed_port, error_text};
+    let secret = "S3cr3tR0utingKeyS3cr3tR0utingKey";
+    let fake = FakePagerDuty::start().await;
+    let rig_to = |url: String| {
+        Rig::new(
+            "  resolve_timeout: 5m",
+            &format!(
+                "    pagerduty_configs:\n    - routing_key: {secret}\n      url: {url}\n      timeout: 300ms\n"
+            ),
+            Duration::from_secs(1),
+        )
+    };
+    let r = rig_to(fake.url());
+    for step in [
+        Step::status(400),
+        Step::rate_limited(1),
+        Step::status(503),
+        Step::slow(Duration::from_secs(1)),
+    ] {
+        fake.script([step]);
+        let e = error_text(&r).await;
+        assert!(!e.contains(secret), "{e}");
+    }
+    let e = error_text(&rig_to(format!(
+        "http://{}/v2/enqueue",
+        closed_port().await
+    )))
+    .await;
+    assert!(!e.contains(secret), "{e}");
+    assert!(r.metrics.encode().find(secret).is_none());
+}

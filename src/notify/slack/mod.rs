@@ -27,6 +27,7 @@ use super::dedup::Reason;
 use super::error::{BuildCause, FailureReason, NotifyError};
 use super::http::{RequestAuth, build_client, reason_for, retry_after, transport_error};
 use super::integration::{BuildEnv, Sent};
+use super::ratelimit::{self, Limiter};
 use super::tmpl::Renderer;
 use super::value::ValueSource;
 use crate::config::{Secret, SlackConfig};
@@ -73,6 +74,8 @@ pub struct Slack {
     auth: RequestAuth,
     /// Per-request timeout (none when zero).
     timeout: Option<Duration>,
+    /// Messages per channel (default one per second, bursts of three).
+    limit: Limiter,
 }
 
 /// Slack's JSON answer.
@@ -168,6 +171,12 @@ impl Slack {
             client: build_client(&c.http_config)?,
             auth: RequestAuth::new(&c.http_config),
             timeout: (!c.timeout.is_zero()).then(|| c.timeout.std()),
+            limit: Limiter::new(
+                "slack",
+                c.rate_limit.as_ref(),
+                Some(ratelimit::SLACK),
+                env.metrics,
+            ),
         })
     }
 
@@ -180,6 +189,7 @@ impl Slack {
         }
         let msg = built.message;
         let channel = msg.channel.clone();
+        self.limit.acquire(&channel).await?;
         let named = |f: Failure| NotifyError {
             message: format!("channel {channel:?}: {}", f.err.message),
             ..f.err

@@ -380,3 +380,49 @@ async fn fake_rejects_missing_auth_and_content_type() {
     }
     assert_eq!(statuses, [200, 200, 200, 429]);
 }
+
+/// Neither the webhook URL nor the bot token appears in an error (what the log prints).
+#[tokio::test]
+async fn errors_never_name_the_webhook_url_or_the_token() {
+    use crate::notify::testkit::{closed_port, error_text};
+    let fake = FakeSlack::start().await;
+    let path = "/services/T0/B0/S3cr3tH00kPath";
+    let webhook = |addr: std::net::SocketAddr| {
+        Rig::new(
+            "  resolve_timeout: 5m",
+            &format!(
+                "    slack_configs:\n    - api_url: http://{addr}{path}\n      channel: '#ops'\n      timeout: 300ms\n"
+            ),
+            Duration::from_secs(1),
+        )
+    };
+    let r = webhook(fake.addr);
+    for step in [
+        Step::status(404).body("no_active_hooks"),
+        Step::rate_limited(1),
+        Step::status(500),
+        Step::default().body("invalid_token"),
+        Step::slow(Duration::from_secs(1)),
+    ] {
+        fake.script([step]);
+        let e = error_text(&r).await;
+        assert!(!e.contains("S3cr3tH00kPath"), "{e}");
+    }
+    let e = error_text(&webhook(closed_port().await)).await;
+    assert!(!e.contains("S3cr3tH00kPath"), "{e}");
+
+    let bot = Rig::new(
+        "  resolve_timeout: 5m",
+        &format!(
+            "    slack_configs:\n    - app_token: xoxb-S3cr3tT0ken\n      app_url: {}\n      channel: '#ops'\n",
+            fake.app_url()
+        ),
+        Duration::from_secs(1),
+    );
+    let e = error_text(&bot).await; // invalid_auth
+    assert!(
+        e.contains("invalid_auth") && !e.contains("S3cr3tT0ken"),
+        "{e}"
+    );
+    assert!(bot.metrics.encode().find("S3cr3t").is_none());
+}

@@ -12,6 +12,7 @@ use super::data::NotificationData;
 use super::error::{BuildCause, NotifyError};
 use super::http::{RequestAuth, build_client, classify, transport_error};
 use super::integration::{BuildEnv, Sent};
+use super::ratelimit::Limiter;
 use super::value::ValueSource;
 use crate::config::WebhookConfig;
 use crate::metrics::Metrics;
@@ -32,6 +33,8 @@ pub struct Webhook {
     payload: Option<(PayloadTemplate, Arc<Templates>)>,
     /// Counts payloads that failed to render (the v4 payload was sent instead).
     render_failures: prometheus_client::metrics::counter::Counter,
+    /// No limit unless `rate_limit:` sets one.
+    limit: Limiter,
 }
 
 impl Webhook {
@@ -57,12 +60,14 @@ impl Webhook {
                 .template_render_failures
                 .get_or_create(&Metrics::integration("webhook"))
                 .clone(),
+            limit: Limiter::new("webhook", c.rate_limit.as_ref(), None, env.metrics),
         })
     }
 
     /// Sends one notification.
     pub async fn notify(&self, data: &NotificationData) -> Result<Sent, NotifyError> {
         let url = self.url.read().await?;
+        self.limit.acquire("").await?;
         let custom = self.payload.as_ref().and_then(|(t, templates)| {
             let ctx = RenderContext::system_zone(data.now);
             match t.render(templates, &data.template_data(), &ctx) {

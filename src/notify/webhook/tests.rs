@@ -88,3 +88,18 @@ fn firing_alerts_carry_zero_end_time() {
     assert_eq!(v["alerts"][0]["startsAt"], "2026-11-22T20:41:09.386046549Z");
     assert_eq!(v["truncatedAlerts"], 0);
 }
+
+/// The webhook URL (which often carries a token) never appears in an error, whatever fails.
+#[tokio::test]
+async fn errors_never_name_the_url() {
+    use crate::notify::testkit::{Rig, closed_port, error_text};
+    let addr = closed_port().await;
+    let r = Rig::new(
+        "  resolve_timeout: 5m",
+        &format!("    webhook_configs:\n    - url: http://{addr}/hook?token=S3cr3tT0ken\n"),
+        std::time::Duration::from_secs(1),
+    );
+    let e = error_text(&r).await;
+    assert!(e.contains("onnect"), "{e}");
+    assert!(!e.contains("S3cr3tT0ken"), "{e}");
+}
