@@ -2,7 +2,7 @@
 //!
 //! `start` loads the config, builds the store, notifier and dispatcher, serves the API on the
 //! listener the caller bound (tests bind port 0), and runs the background loops (reload,
-//! garbage collection, systemd watchdog). Every loop takes the cancellation token; shutdown is
+//! garbage collection, heartbeat deadlines, dead man's switch, systemd watchdog). Every loop takes the cancellation token; shutdown is
 //! cancel, then wait for the loops. Layer L6.
 
 use std::net::SocketAddr;
@@ -23,8 +23,11 @@ use crate::clock;
 use crate::config::{Config, ConfigWarning};
 use crate::dispatch::{Dispatcher, RouteTree};
 use crate::inhibit::Inhibitor;
+use crate::heartbeat::Heartbeats;
+use crate::heartbeat::deadman::Health;
 use crate::metrics::Metrics;
 use crate::nflog::Nflog;
+use crate::notify::deadman;
 use crate::notify::mute::{MuteStages, TimeIntervalStage};
 use crate::notify::{Notifier, NotifySettings};
 use crate::silence::{self, Silences};
@@ -163,6 +166,28 @@ fn loaded(metrics: &Metrics, cfg: &Config) {
         .set(clock::now().as_millisecond() as f64 / 1000.0);
 }
 
+/// What the dead man's switch loop reads each round.
+struct DeadmanFacts(Arc<ApiState>);
+
+impl deadman::Facts for DeadmanFacts {
+    fn config(&self) -> Arc<Config> {
+        self.0.config()
+    }
+    fn health(&self) -> Health {
+        Health {
+            config_failed: self.0.metrics.config_last_reload_successful.get() == 0,
+            overdue_flush: self
+                .0
+                .dispatcher
+                .overdue(Duration::from_secs(60))
+                .map(|late| format!("the earliest group flush is {late:?} late")),
+        }
+    }
+    fn alerts(&self) -> Vec<Arc<crate::model::Alert>> {
+        self.0.store.list()
+    }
+}
+
 /// Starts the daemon on `listener`.
 pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHandle> {
     let cfg = Config::load(&opts.config_file)
@@ -212,9 +237,11 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     );
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let (saved_tx, saved_rx) = tokio::sync::watch::channel(silences.version());
+    let heartbeats = Arc::new(Heartbeats::new(&cfg.heartbeats));
     let state = Arc::new(ApiState {
         store: Arc::clone(&store),
         dispatcher: dispatcher.clone(),
+        heartbeats: Arc::clone(&heartbeats),
         config: Mutex::new(Arc::new(cfg)),
         templates: Mutex::new(Arc::clone(&parts.templates)),
         metrics: Arc::clone(&metrics),
@@ -238,6 +265,14 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         saved_tx,
         cancel.clone(),
     ));
+    // Heartbeats: checks that go down enter the pipeline as alerts; the dead man's switch pings.
+    {
+        let st = Arc::clone(&state);
+        let emit = move |alerts| api::heartbeats::emit(&st, alerts);
+        tasks.spawn(Arc::clone(&heartbeats).run(cancel.clone(), emit));
+        let facts: Arc<dyn deadman::Facts> = Arc::new(DeadmanFacts(Arc::clone(&state)));
+        tasks.spawn(deadman::run(facts, Arc::clone(&metrics), cancel.clone()));
+    }
     {
         let c = cancel.clone();
         let server = warp::serve(api::routes(Arc::clone(&state)))
@@ -266,6 +301,8 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
                             tracing::warn!(warning = %w, "Configuration warning.");
                         }
                         loaded(&metrics, &cfg);
+                        let gone = state.heartbeats.reload(&cfg.heartbeats, clock::now());
+                        api::heartbeats::emit(&state, gone);
                         *state.config.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(cfg);
                         *state.templates.lock().unwrap_or_else(|p| p.into_inner()) =
                             Arc::clone(&parts.templates);

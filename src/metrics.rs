@@ -101,6 +101,15 @@ pub struct Metrics {
     /// `tocsin_notification_ratelimit_rejected_total{integration}`: sends refused because the
     /// queue was full (they fail as rate limited and are retried).
     pub ratelimit_rejected: Family<Labels, Counter>,
+    /// `tocsin_heartbeat_up{heartbeat}`: 1 unless the check is down (set at scrape time).
+    pub heartbeat_up: Family<Labels, Gauge>,
+    /// `tocsin_heartbeat_last_ping_timestamp_seconds{heartbeat}`: the last success.
+    pub heartbeat_last_ping: Family<Labels, Gauge<f64, AtomicU64>>,
+    /// `tocsin_heartbeat_state{state}`: how many checks are in each state.
+    pub heartbeat_state: Family<Labels, Gauge>,
+    /// `tocsin_dead_mans_switch_pings_total{target,result}`: outbound pings by outcome
+    /// (`success`, `failure`, `skipped`: tocsin was not healthy).
+    pub dead_mans_switch_pings: Family<Labels, Counter>,
     /// `alertmanager_nflog_queries_total`.
     pub nflog_queries: Counter,
     /// `alertmanager_silences{state}`: set at scrape time.
@@ -150,6 +159,10 @@ impl Metrics {
             ratelimit_waits: Family::default(),
             ratelimit_wait_seconds: Family::default(),
             ratelimit_rejected: Family::default(),
+            heartbeat_up: Family::default(),
+            heartbeat_last_ping: Family::default(),
+            heartbeat_state: Family::default(),
+            dead_mans_switch_pings: Family::default(),
             nflog_queries: Counter::default(),
             silences: Family::default(),
             inhibition_rules: Gauge::default(),
@@ -265,6 +278,26 @@ impl Metrics {
             "tocsin_notification_ratelimit_rejected",
             "Notifications refused because their integration's rate-limit queue was full (retried).",
             m.ratelimit_rejected.clone(),
+        );
+        r.register(
+            "tocsin_heartbeat_up",
+            "Whether a heartbeat check is not down (1) or down (0).",
+            m.heartbeat_up.clone(),
+        );
+        r.register(
+            "tocsin_heartbeat_last_ping_timestamp_seconds",
+            "When a heartbeat check last received a successful ping.",
+            m.heartbeat_last_ping.clone(),
+        );
+        r.register(
+            "tocsin_heartbeat_state",
+            "How many heartbeat checks are in each state.",
+            m.heartbeat_state.clone(),
+        );
+        r.register(
+            "tocsin_dead_mans_switch_pings",
+            "Outbound dead man's switch pings by target and result.",
+            m.dead_mans_switch_pings.clone(),
         );
         r.register(
             am("nflog_queries"),

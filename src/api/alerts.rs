@@ -93,6 +93,20 @@ fn build(
     })
 }
 
+/// Hands stored alerts to inhibition and dispatch (API ingest and heartbeat alerts alike).
+pub(super) fn deliver(state: &ApiState, stored: &[std::sync::Arc<Alert>], now: Timestamp) {
+    let released = state.inhibitor.observe(stored, now);
+    state.dispatcher.ingest(stored);
+    if !released.is_empty() {
+        // An inhibiting alert resolved: its targets notify now, not at their next tick.
+        let ih = &state.inhibitor;
+        state.dispatcher.flush_now_where(|g| {
+            g.alerts()
+                .any(|a| released.iter().any(|r| ih.was_target_of(r, &a.labels)))
+        });
+    }
+}
+
 /// Validates, stores and dispatches; answers 200, or 400 listing the invalid alerts (the valid
 /// ones are kept, as Alertmanager does).
 fn ingest(state: &ApiState, postables: Vec<Postable>) -> Response {
@@ -128,16 +142,9 @@ fn ingest(state: &ApiState, postables: Vec<Postable>) -> Response {
             .get_or_create(&vec![("version", "v2".to_owned())])
             .inc_by(errors.len() as u64);
     }
-    let released = state.inhibitor.observe(&stored, now);
-    state.dispatcher.ingest(&stored);
-    if !released.is_empty() {
-        // An inhibiting alert resolved: its targets notify now, not at their next tick.
-        let ih = &state.inhibitor;
-        state.dispatcher.flush_now_where(|g| {
-            g.alerts()
-                .any(|a| released.iter().any(|r| ih.was_target_of(r, &a.labels)))
-        });
-    }
+    deliver(state, &stored, now);
+    let fed = state.heartbeats.observe_alerts(&stored, now);
+    super::heartbeats::emit(state, fed);
     if errors.is_empty() {
         raw(StatusCode::OK, "application/json", Vec::new())
     } else {

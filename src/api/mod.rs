@@ -1,5 +1,6 @@
 //! The HTTP surface: Alertmanager's API v2, the operational endpoints (`/-/healthy`, `/-/ready`,
-//! `/-/reload`, `/metrics`), the v1 tombstones (410) and our own `/api/tocsin/v1`.
+//! `/-/reload`, `/metrics`), the v1 tombstones (410), the heartbeat pings (`/ping/...`) and our
+//! own `/api/tocsin/v1`.
 //!
 //! One warp filter reads the request (method, path, query, headers, a size-limited body) and a
 //! plain `match` routes it: every status code and error body is decided here, in one place,
@@ -10,6 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 mod alerts;
+pub mod heartbeats;
 mod ops;
 mod preview;
 mod silences;
@@ -30,6 +32,7 @@ use crate::alerts::AlertStore;
 use crate::config::Config;
 use crate::dispatch::Dispatcher;
 use crate::inhibit::Inhibitor;
+use crate::heartbeat::Heartbeats;
 use crate::metrics::Metrics;
 use crate::silence::Silences;
 use crate::template::Templates;
@@ -46,6 +49,8 @@ pub struct ApiState {
     pub store: Arc<AlertStore>,
     /// The dispatcher.
     pub dispatcher: Dispatcher,
+    /// The heartbeat checks.
+    pub heartbeats: Arc<Heartbeats>,
     /// The loaded config (swapped on reload).
     pub config: Mutex<Arc<Config>>,
     /// The notification templates of the loaded config (swapped on reload).
@@ -131,6 +136,7 @@ pub(crate) struct Req {
     pub query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
+    pub remote: Option<std::net::SocketAddr>,
 }
 
 async fn read_body(
@@ -164,9 +170,10 @@ pub fn routes(
         .and(warp::path::full())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
+        .and(warp::addr::remote())
         .and(warp::body::stream())
         .then(
-            move |method, path: warp::path::FullPath, query, headers, body| {
+            move |method, path: warp::path::FullPath, query, headers, remote, body| {
                 let state = Arc::clone(&state);
                 async move {
                     let handle = async {
@@ -180,6 +187,7 @@ pub fn routes(
                             query,
                             headers,
                             body,
+                            remote,
                         };
                         route(&state, req).await
                     };
@@ -256,6 +264,11 @@ async fn route(state: &Arc<ApiState>, req: Req) -> Response {
         }
         "/api/tocsin/v1/webhook" if m == Method::POST => alerts::post_webhook(state, &req),
         "/api/tocsin/v1/templates/render" if m == Method::POST => preview::render(state, &req),
+        p if p.starts_with("/ping/") => heartbeats::ping(state, &req, &p["/ping/".len()..]),
+        "/api/tocsin/v1/heartbeats" => heartbeats::admin(state, &req, ""),
+        p if p.starts_with("/api/tocsin/v1/heartbeats/") => {
+            heartbeats::admin(state, &req, &p["/api/tocsin/v1/heartbeats/".len()..])
+        }
         "/-/healthy" | "/-/ready" if get => text(StatusCode::OK, "OK"),
         "/-/reload" if m == Method::POST => ops::reload(state).await,
         "/metrics" if get => ops::metrics(state),

@@ -6,6 +6,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{ApiState, raw, text};
+use crate::heartbeat::Status;
 
 /// `POST /-/reload`: asks the app to reload; 200, or 500 with the reason (old config kept).
 pub(super) async fn reload(state: &ApiState) -> Response {
@@ -79,9 +80,36 @@ fn update_process_metrics(state: &ApiState) {
     m.inhibition_rules.set(state.inhibitor.len() as i64);
 }
 
+/// The heartbeat gauges, from the checks' state now (removed checks leave no series).
+fn update_heartbeat_metrics(state: &ApiState) {
+    let m = &state.metrics;
+    let checks = state.heartbeats.summary(crate::clock::now());
+    m.heartbeat_up.clear();
+    m.heartbeat_last_ping.clear();
+    let mut counts = std::collections::HashMap::new();
+    for (name, status, last) in checks {
+        let l = vec![("heartbeat", name)];
+        m.heartbeat_up
+            .get_or_create(&l)
+            .set(i64::from(status != Status::Down));
+        if let Some(t) = last {
+            m.heartbeat_last_ping
+                .get_or_create(&l)
+                .set(t.as_millisecond() as f64 / 1000.0);
+        }
+        *counts.entry(status).or_insert(0i64) += 1;
+    }
+    for s in Status::ALL {
+        m.heartbeat_state
+            .get_or_create(&vec![("state", s.as_str().to_owned())])
+            .set(counts.get(&s).copied().unwrap_or(0));
+    }
+}
+
 /// `GET /metrics`.
 pub(super) fn metrics(state: &ApiState) -> Response {
     update_process_metrics(state);
+    update_heartbeat_metrics(state);
     raw(
         StatusCode::OK,
         "application/openmetrics-text; version=1.0.0; charset=utf-8",

@@ -282,12 +282,7 @@ pub(crate) fn validate_heartbeats(
         }
         h.matchers = parse_list(ctx, &p, "alert_matchers", &h.alert_matchers, syntax);
     }
-    if !list.is_empty() {
-        ctx.warn("heartbeats", format!("heartbeats: {EXT_WARNING}"));
-    }
 }
-
-const EXT_WARNING: &str = "parsed; not supported by this version of tocsin yet";
 
 pub(crate) fn validate_dead_mans_switch(
     list: &mut [DeadMansSwitchConfig],
@@ -341,11 +336,5 @@ pub(crate) fn validate_dead_mans_switch(
         } else {
             d.http_config = global.clone();
         }
-    }
-    if !list.is_empty() {
-        ctx.warn(
-            "dead_mans_switch",
-            format!("dead_mans_switch: {EXT_WARNING}"),
-        );
     }
 }

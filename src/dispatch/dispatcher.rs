@@ -245,6 +245,16 @@ impl Dispatcher {
         self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// How late the scheduler is with its earliest due flush, if later than `slack` (a stuck
+    /// scheduler; the dead man's switch stops pinging then).
+    pub fn overdue(&self, slack: std::time::Duration) -> Option<std::time::Duration> {
+        let now = clock::instant();
+        let st = self.lock();
+        let Reverse((due, _)) = st.timers.peek()?;
+        let late = now.checked_duration_since(*due)?;
+        (late > slack).then_some(late)
+    }
+
     /// The current routing tree.
     pub fn tree(&self) -> Arc<RouteTree> {
         Arc::clone(&self.lock().tree)

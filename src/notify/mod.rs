@@ -18,6 +18,7 @@
 //! `dispatch` builds a [`FlushCtx`] and calls [`Notifier::flush`]. Layer L3: imports L0–L2.
 
 pub mod data;
+pub mod deadman;
 pub mod dedup;
 pub mod error;
 #[cfg(test)]

@@ -4,6 +4,7 @@ mod api;
 mod cli;
 mod config_corpus;
 mod examples;
+mod heartbeats;
 mod layering;
 mod pipeline;
 mod real_clients;

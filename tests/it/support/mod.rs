@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 pub mod daemon;
+pub mod fake_healthchecks;
 // The strict fakes are shared with the integrations' unit tests, which use other parts of them.
 #[allow(dead_code)]
 pub mod fake_pagerduty;
