@@ -28,7 +28,10 @@ pub fn emit(state: &ApiState, alerts: Vec<Alert>) {
         return;
     }
     let now = clock::now();
-    let stored: Vec<Arc<Alert>> = alerts.into_iter().map(|a| state.store.put(a, now)).collect();
+    let stored: Vec<Arc<Alert>> = alerts
+        .into_iter()
+        .map(|a| state.store.put(a, now))
+        .collect();
     super::alerts::deliver(state, &stored, now);
 }
 
