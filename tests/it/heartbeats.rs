@@ -3,7 +3,7 @@
 //! and the outbound pings to a fake healthchecks.io stop (with a call to its `/fail`) and start
 //! again when the Watchdog returns.
 //!
-//! The page goes to the strict webhook fake (the PagerDuty fake is not on main yet).
+//! The cron job's page goes to the strict PagerDuty fake; the Watchdog's to the webhook fake.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,9 +13,12 @@ use serde_json::json;
 
 use crate::support::daemon::{Daemon, eventually};
 use crate::support::fake_healthchecks::FakeHealthchecks;
+use crate::support::fake_pagerduty::FakePagerDuty;
 use crate::support::fake_webhook::{FakeWebhook, Received};
 
-fn route(hook: &str) -> String {
+const ROUTING_KEY: &str = "R0ut1ngKeyR0ut1ngKeyR0ut1ngKey00";
+
+fn route(hook: &str, pagerduty: &str) -> String {
     format!(
         r#"
 route:
@@ -27,11 +30,17 @@ route:
   routes:
   - matchers: ['alertname="Watchdog"']
     receiver: blackhole
+  - matchers: ['severity="page"']
+    receiver: page
 receivers:
 - name: hook
   webhook_configs:
   - url: {hook}
 - name: blackhole
+- name: page
+  pagerduty_configs:
+  - routing_key: {ROUTING_KEY}
+    url: {pagerduty}
 "#
     )
 }
@@ -58,9 +67,10 @@ async fn send(c: &reqwest::Client, method: reqwest::Method, url: &str) -> (u16, 
 #[tokio::test]
 async fn cron_job_stops_pinging_pages_then_resolves() {
     let hook = FakeWebhook::start().await;
+    let pd = FakePagerDuty::start().await;
     let cfg = format!(
         "{}heartbeats:\n- {{name: nightly, period: 2s, grace: 1s, token: s3cret, labels: {{severity: page}}}}\n",
-        route(&hook.url())
+        route(&hook.url(), &pd.url())
     );
     let d = Daemon::start(&cfg);
     let c = reqwest::Client::new();
@@ -133,29 +143,19 @@ async fn cron_job_stops_pinging_pages_then_resolves() {
     assert_eq!(pings[0]["rid"], rid);
     assert_eq!(pings[0]["source"], "127.0.0.1");
     assert_eq!(pings[1]["kind"], "start");
-    // The job stops: a page after period + grace.
-    let mut got = Vec::new();
-    assert!(
-        eventually(Duration::from_secs(10), || {
-            got = hook.received();
-            !pages(&got, "nightly").is_empty()
-        })
-        .await,
-        "no page"
-    );
+    // The job stops: PagerDuty gets a trigger after period + grace.
+    let ev = pd.wait_accepted(1, Duration::from_secs(10)).await;
     let waited = last_ping.elapsed();
     assert!(
         waited >= Duration::from_millis(2900),
         "paged after {waited:?}"
     );
-    assert_eq!(
-        pages(&got, "nightly"),
-        [("HeartbeatMissing".into(), "firing".into())]
-    );
-    let alert = &got[0].body["alerts"][0];
-    assert_eq!(alert["labels"]["severity"], "page");
-    let summary = alert["annotations"]["summary"].as_str().unwrap();
-    assert!(summary.contains("no ping since"), "{summary}");
+    assert_eq!(ev[0].body["event_action"], "trigger");
+    assert_eq!(ev[0].body["routing_key"], ROUTING_KEY);
+    let summary = ev[0].body["payload"]["summary"].as_str().unwrap();
+    assert!(summary.contains("HeartbeatMissing"), "{summary}");
+    let details = ev[0].body["payload"]["custom_details"].to_string();
+    assert!(details.contains("no ping since"), "{details}");
     let list = d.get_json("/api/tocsin/v1/heartbeats").await;
     assert_eq!(list[0]["status"], "down");
     let m = d.metrics().await;
@@ -167,35 +167,26 @@ async fn cron_job_stops_pinging_pages_then_resolves() {
         m.contains("tocsin_heartbeat_state{state=\"down\"} 1"),
         "{m}"
     );
-    // The job pings again: the page resolves.
+    // The job pings again: PagerDuty gets the resolve for the same incident.
     assert_eq!(
         send(&c, Method::GET, &d.url("/ping/nightly?token=s3cret"))
             .await
             .0,
         200
     );
-    assert!(
-        eventually(Duration::from_secs(10), || {
-            got = hook.received();
-            pages(&got, "nightly").len() >= 2
-        })
-        .await
-    );
-    assert_eq!(
-        pages(&got, "nightly")[1],
-        ("HeartbeatMissing".into(), "resolved".into())
-    );
+    let ev = pd.wait_accepted(2, Duration::from_secs(10)).await;
+    assert_eq!(ev[1].body["event_action"], "resolve");
+    assert_eq!(ev[1].body["dedup_key"], ev[0].body["dedup_key"]);
+    assert!(pd.incidents().values().flatten().all(|i| !i.open));
     // An explicit failure pages at once as HeartbeatFailed.
     let (s, _) = send(&c, Method::GET, &d.url("/ping/nightly/3?token=s3cret")).await;
     assert_eq!(s, 200);
-    assert!(
-        eventually(Duration::from_secs(10), || {
-            got = hook.received();
-            pages(&got, "nightly").contains(&("HeartbeatFailed".into(), "firing".into()))
-        })
-        .await
-    );
-    assert!(hook.rejected().is_empty());
+    let ev = pd.wait_accepted(3, Duration::from_secs(10)).await;
+    assert_eq!(ev[2].body["event_action"], "trigger");
+    let summary = ev[2].body["payload"]["summary"].as_str().unwrap();
+    assert!(summary.contains("HeartbeatFailed"), "{summary}");
+    assert!(pd.events().iter().all(|e| e.errors.is_empty()));
+    assert!(hook.received().is_empty(), "pages go to PagerDuty only");
 }
 
 #[tokio::test]
@@ -204,7 +195,7 @@ async fn watchdog_silence_pages_and_stops_the_dead_mans_switch() {
     let hc = FakeHealthchecks::start().await;
     let cfg = format!(
         "{}heartbeats:\n- name: watchdog\n  period: 2s\n  grace: 1s\n  alert_matchers: ['alertname=\"Watchdog\"']\ndead_mans_switch:\n  url: {url}\n  fail_url: {url}/fail\n  interval: 500ms\n  require_alerts: ['alertname=\"Watchdog\"']\n  max_age: 2s\n",
-        route(&hook.url()),
+        route(&hook.url(), "http://127.0.0.1:9/v2/enqueue"),
         url = hc.url()
     );
     let d = Daemon::start(&cfg);
