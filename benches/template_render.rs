@@ -41,6 +41,8 @@ fn group(n: usize) -> Data {
             },
             generator_url: "http://prom.example:9090/graph?g0.expr=x".into(),
             fingerprint: format!("{i:016x}"),
+            starts_at_offset: Some(0),
+            ends_at_offset: Some(0),
         })
         .collect();
     Data {

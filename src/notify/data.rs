@@ -143,6 +143,9 @@ impl NotificationData {
                     },
                     generator_url: a.generator_url.to_string(),
                     fingerprint: a.fingerprint.to_string(),
+                    starts_at_offset: None,
+                    // Go's zero time is in UTC whatever the local zone.
+                    ends_at_offset: (!*resolved).then_some(0),
                 })
                 .collect(),
             notification_reason: self.reason.to_owned(),

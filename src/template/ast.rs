@@ -152,6 +152,7 @@ field_ids! {
     Resolved SortedPairs Names Values String Remove Name Value Join Format Sub Add Unix
     UnixMilli UnixMicro UnixNano UTC Local IsZero Year YearDay Day Hour Minute Second
     Nanosecond Month Weekday Seconds Minutes Hours Milliseconds Microseconds Nanoseconds
+    Equal Before After Compare
 }
 
 /// One `.Name` of a field chain: the text and its resolved id.

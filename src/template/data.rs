@@ -3,9 +3,11 @@
 //! These are plain serde types shaped like the webhook "version 4" payload (which is also the
 //! format of preview data files). The rest of the application fills them in; templates see them
 //! through the field and method names Alertmanager exposes (`.Receiver`, `.Alerts.Firing`,
-//! `.CommonLabels.SortedPairs`, ...). Label sets are the model's [`LabelSet`]; otherwise this file imports only serde and jiff.
+//! `.CommonLabels.SortedPairs`, ...). Label sets are the model's [`LabelSet`]; otherwise this file imports only serde and
+//! jiff.
 
-use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, Zoned};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{LabelIter, LabelSet};
@@ -101,8 +103,13 @@ impl std::fmt::Display for Kv {
 }
 
 /// One alert as templates see it (`.Alerts` elements).
+///
+/// Its two times keep the UTC offset they were written with, as Go's `time.Time` does: an alert
+/// that arrived with `"startsAt": "...+02:00"` prints `+0200` in `{{ .StartsAt }}` and in
+/// `.Format`, and one sent in UTC prints `UTC`. Times without a recorded offset (made by tocsin
+/// itself) are shown in the render zone, as Alertmanager shows its own `time.Now()` in `Local`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "RawAlert")]
 pub struct Alert {
     /// `.Status`: `"firing"` or `"resolved"`.
     #[serde(default)]
@@ -125,6 +132,105 @@ pub struct Alert {
     /// `.Fingerprint`: `%016x` of the label-set fingerprint.
     #[serde(default)]
     pub fingerprint: String,
+    /// The UTC offset `starts_at` was written with, in seconds east (None: the render zone).
+    #[serde(skip)]
+    pub starts_at_offset: Option<i32>,
+    /// The UTC offset `ends_at` was written with, in seconds east (None: the render zone).
+    #[serde(skip)]
+    pub ends_at_offset: Option<i32>,
+}
+
+impl Alert {
+    /// `.StartsAt` as Go holds it: the instant in the zone it was written in.
+    pub fn starts(&self, render: &TimeZone) -> Zoned {
+        self.starts_at
+            .to_zoned(zone_of(self.starts_at_offset, render))
+    }
+
+    /// `.EndsAt` as Go holds it.
+    pub fn ends(&self, render: &TimeZone) -> Zoned {
+        self.ends_at.to_zoned(zone_of(self.ends_at_offset, render))
+    }
+}
+
+/// The zone a time written with `offset` prints in: UTC for `Z` or `+00:00` (Go's decoders
+/// give the UTC location), a nameless fixed zone otherwise (`+0200 +0200`), and the render
+/// zone when no offset was recorded.
+pub fn zone_of(offset: Option<i32>, render: &TimeZone) -> TimeZone {
+    match offset {
+        None => render.clone(),
+        Some(0) => TimeZone::UTC,
+        Some(s) => jiff::tz::Offset::from_seconds(s)
+            .map(TimeZone::fixed)
+            .unwrap_or(TimeZone::UTC),
+    }
+}
+
+/// The UTC offset of an RFC 3339 time (`Z` is 0, `+02:00` is 7200), None when there is none.
+pub fn rfc3339_offset(s: &str) -> Option<i32> {
+    let s = s.trim();
+    if s.ends_with(['Z', 'z']) {
+        return Some(0);
+    }
+    let tail = s.get(s.len().checked_sub(6)?..)?;
+    let sign = match tail.as_bytes()[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (h, m) = tail[1..].split_once(':')?;
+    Some(sign * (h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60))
+}
+
+/// An alert as written in JSON: the times as text, to keep their offsets.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawAlert {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    labels: Kv,
+    #[serde(default)]
+    annotations: Kv,
+    #[serde(default)]
+    starts_at: Option<String>,
+    #[serde(default)]
+    ends_at: Option<String>,
+    #[serde(default, rename = "generatorURL")]
+    generator_url: String,
+    #[serde(default)]
+    fingerprint: String,
+}
+
+impl TryFrom<RawAlert> for Alert {
+    type Error = String;
+
+    fn try_from(r: RawAlert) -> Result<Self, String> {
+        let time = |t: Option<String>| -> Result<(Timestamp, Option<i32>), String> {
+            match t {
+                None => Ok((zero_time(), Some(0))),
+                Some(t) => {
+                    let ts = t
+                        .parse::<Timestamp>()
+                        .map_err(|e| format!("invalid time {t:?}: {e}"))?;
+                    Ok((ts, rfc3339_offset(&t)))
+                }
+            }
+        };
+        let (starts_at, starts_at_offset) = time(r.starts_at)?;
+        let (ends_at, ends_at_offset) = time(r.ends_at)?;
+        Ok(Alert {
+            status: r.status,
+            labels: r.labels,
+            annotations: r.annotations,
+            starts_at,
+            ends_at,
+            generator_url: r.generator_url,
+            fingerprint: r.fingerprint,
+            starts_at_offset,
+            ends_at_offset,
+        })
+    }
 }
 
 impl Default for Alert {
@@ -137,6 +243,8 @@ impl Default for Alert {
             ends_at: zero_time(),
             generator_url: String::new(),
             fingerprint: String::new(),
+            starts_at_offset: None,
+            ends_at_offset: None,
         }
     }
 }

@@ -97,9 +97,9 @@ fn alert(out: &mut String, a: &Alert, zone: &TimeZone) -> Result<(), String> {
     out.push_str(",\"annotations\":");
     kv(out, a.annotations.iter());
     out.push_str(",\"startsAt\":");
-    time(out, &a.starts_at.to_zoned(zone.clone()))?;
+    time(out, &a.starts(zone))?;
     out.push_str(",\"endsAt\":");
-    time(out, &a.ends_at.to_zoned(zone.clone()))?;
+    time(out, &a.ends(zone))?;
     out.push_str(",\"generatorURL\":");
     string(out, &a.generator_url);
     out.push_str(",\"fingerprint\":");

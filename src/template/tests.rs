@@ -283,26 +283,35 @@ fn html_escaping_refuses_unsupported_contexts() {
 }
 
 #[test]
-fn times_render_in_the_context_zone() {
+fn times_keep_their_offset_and_the_rest_render_in_the_context_zone() {
     let t = Templates::new();
     let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
     let c = RenderContext::new(paris, ctx().now);
+    let text = "{{ (index .Alerts 0).StartsAt }} | {{ (index .Alerts 1).StartsAt }} | {{ now.Format \"15:04 MST\" }}";
+    // As decoded from JSON: `Z` stays UTC and `+02:00` stays +0200, as Go's time.Time does.
+    let mut d = data();
+    d.alerts[1].starts_at_offset = Some(7200);
+    let out = render_preview(&t, text, &d, &c).unwrap();
+    assert_eq!(
+        out,
+        "2026-11-22 20:41:09.386046549 +0000 UTC | 2026-11-22 23:00:00 +0200 +0200 | 23:00 CET"
+    );
+    // Times tocsin made itself (no offset recorded) show in the context zone, as Alertmanager
+    // shows its own in Local.
+    d.alerts[0].starts_at_offset = None;
+    let out = render_preview(&t, text, &d, &c).unwrap();
+    assert!(
+        out.starts_with("2026-11-22 21:41:09.386046549 +0100 CET | "),
+        "{out}"
+    );
     let out = render_preview(
         &t,
-        "{{ (index .Alerts 0).StartsAt }} {{ now.Format \"15:04 MST\" }}",
-        &data(),
+        "{{ ((index .Alerts 1).StartsAt | tz \"UTC\").Format \"15:04 MST\" }}",
+        &d,
         &c,
     )
     .unwrap();
-    assert_eq!(out, "2026-11-22 21:41:09.386046549 +0100 CET 23:00 CET");
-    let out = render_preview(
-        &t,
-        "{{ ((index .Alerts 0).StartsAt | tz \"UTC\").Format \"15:04 MST\" }}",
-        &data(),
-        &c,
-    )
-    .unwrap();
-    assert_eq!(out, "20:41 UTC");
+    assert_eq!(out, "21:00 UTC");
 }
 
 #[test]

@@ -1,31 +1,34 @@
-// Command gotmpl renders template snippets through Go's text/template and html/template
-// with Alertmanager's data model, for tocsin's differential tests.
+// Command gotmpl renders template snippets with Alertmanager's own template package, for
+// tocsin's differential tests. It is built in GOPATH mode (GO111MODULE=off,
+// GOPATH=/usr/share/gocode) against the source Debian's golang-github-prometheus-alertmanager-dev
+// installs, offline: the data types (Data, Alert, KV, Pairs), the function map, default.tmpl and
+// email.tmpl are that package's. newer.go adds only the functions Alertmanager gained after the
+// packaged 0.25.
 //
-// stdin: {"data": <webhook v4 JSON>, "now": RFC3339, "defaults": [[name, text], ...],
+// stdin: {"data": <webhook v4 JSON>, "now": RFC3339, "templates": <dir of default.tmpl>,
 //
-//	"cases": [{"id": ..., "text": ..., "html": bool}]}
+//	"overlay": [template files parsed after the defaults, as Alertmanager parses a config's
+//	`templates:`], "cases": [{"id": ..., "text": ..., "html": bool}]}
 //
 // stdout: [{"id": ..., "ok": bool, "out": ..., "err": ...}]
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	htmltemplate "html/template"
 	"os"
-	texttemplate "text/template"
 	"time"
 	_ "time/tzdata"
 
-	am "gotmpl/amtemplate"
+	"github.com/prometheus/alertmanager/template"
 )
 
 type input struct {
-	Data     json.RawMessage `json:"data"`
-	Now      string          `json:"now"`
-	Defaults [][2]string     `json:"defaults"`
-	Cases    []struct {
+	Data      json.RawMessage `json:"data"`
+	Now       string          `json:"now"`
+	Templates string          `json:"templates"`
+	Overlay   []string        `json:"overlay"`
+	Cases     []struct {
 		ID   string `json:"id"`
 		Text string `json:"text"`
 		HTML bool   `json:"html"`
@@ -48,67 +51,43 @@ func run(f func() (string, error)) (out string, err error) {
 	return f()
 }
 
+func fail(what string, err error) {
+	fmt.Fprintln(os.Stderr, what+":", err)
+	os.Exit(2)
+}
+
 func main() {
 	var in input
 	if err := json.NewDecoder(os.Stdin).Decode(&in); err != nil {
-		fmt.Fprintln(os.Stderr, "bad input:", err)
-		os.Exit(2)
+		fail("bad input", err)
 	}
-	var data am.Data
+	// The alert times keep the offsets they were written with, as when Alertmanager decodes a
+	// POSTed alert.
+	var data template.Data
 	if err := json.Unmarshal(in.Data, &data); err != nil {
-		fmt.Fprintln(os.Stderr, "bad data:", err)
-		os.Exit(2)
-	}
-	for i := range data.Alerts {
-		data.Alerts[i].StartsAt = data.Alerts[i].StartsAt.In(time.Local)
-		data.Alerts[i].EndsAt = data.Alerts[i].EndsAt.In(time.Local)
+		fail("bad data", err)
 	}
 	now, err := time.Parse(time.RFC3339Nano, in.Now)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bad now:", err)
-		os.Exit(2)
+		fail("bad now", err)
 	}
-	now = now.In(time.Local)
-	funcs := am.Funcs(now)
-	tt := texttemplate.New("").Option("missingkey=zero").Funcs(funcs)
-	ht := htmltemplate.New("").Option("missingkey=zero").Funcs(funcs)
-	for _, d := range in.Defaults {
-		if _, err := tt.New(d[0]).Parse(d[1]); err != nil {
-			fmt.Fprintln(os.Stderr, "defaults (text):", err)
-			os.Exit(2)
+	for name, f := range newerFuncs(now.In(time.Local)) {
+		if _, ok := template.DefaultFuncs[name]; !ok {
+			template.DefaultFuncs[name] = f
 		}
-		if _, err := ht.New(d[0]).Parse(d[1]); err != nil {
-			fmt.Fprintln(os.Stderr, "defaults (html):", err)
-			os.Exit(2)
-		}
+	}
+	tmpl, err := template.FromGlobs(in.Templates, in.Overlay...)
+	if err != nil {
+		fail("default templates", err)
 	}
 	results := make([]result, 0, len(in.Cases))
 	for _, c := range in.Cases {
 		c := c
 		out, err := run(func() (string, error) {
-			var buf bytes.Buffer
 			if c.HTML {
-				cl, err := ht.Clone()
-				if err != nil {
-					return "", err
-				}
-				t, err := cl.New("").Option("missingkey=zero").Parse(c.Text)
-				if err != nil {
-					return "", err
-				}
-				err = t.Execute(&buf, &data)
-				return buf.String(), err
+				return tmpl.ExecuteHTMLString(c.Text, &data)
 			}
-			cl, err := tt.Clone()
-			if err != nil {
-				return "", err
-			}
-			t, err := cl.New("").Option("missingkey=zero").Parse(c.Text)
-			if err != nil {
-				return "", err
-			}
-			err = t.Execute(&buf, &data)
-			return buf.String(), err
+			return tmpl.ExecuteTextString(c.Text, &data)
 		})
 		r := result{ID: c.ID, OK: err == nil, Out: out}
 		if err != nil {
@@ -119,7 +98,6 @@ func main() {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(results); err != nil {
-		fmt.Fprintln(os.Stderr, "encode:", err)
-		os.Exit(2)
+		fail("encode", err)
 	}
 }

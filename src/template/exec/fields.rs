@@ -32,9 +32,9 @@ impl<'a> Exec<'a> {
             && matches!(time.id, Fid::StartsAt | Fid::EndsAt)
         {
             let ts = if time.id == Fid::StartsAt {
-                a.starts_at
+                (a.starts_at, a.starts_at_offset)
             } else {
-                a.ends_at
+                (a.ends_at, a.ends_at_offset)
             };
             let s = self.format_timestamp(ts, layout);
             return Ok(Value::Str(Str::S(s), StrKind::Plain));
@@ -109,8 +109,8 @@ impl<'a> Exec<'a> {
             }
             Value::Alert(a) => {
                 let v = match name.id {
-                    Fid::StartsAt => Value::Time(self.zoned(a.starts_at)),
-                    Fid::EndsAt => Value::Time(self.zoned(a.ends_at)),
+                    Fid::StartsAt => Value::Time(self.zoned((a.starts_at, a.starts_at_offset))),
+                    Fid::EndsAt => Value::Time(self.zoned((a.ends_at, a.ends_at_offset))),
                     id => match alert_field(a, id) {
                         Some(v) => v,
                         None => return self.err(fields_err(name, recv)),
@@ -253,12 +253,13 @@ impl<'a> Exec<'a> {
         Ok(v)
     }
 
-    /// An alert time in the render zone, shared between uses of the same instant.
-    pub(super) fn zoned(&mut self, ts: jiff::Timestamp) -> Rc<jiff::Zoned> {
+    /// An alert time in the zone it was written in (the render zone when unknown), shared
+    /// between uses of the same instant.
+    pub(super) fn zoned(&mut self, ts: super::AlertTime) -> Rc<jiff::Zoned> {
         if let Some((_, z)) = self.times.iter().find(|(t, _)| *t == ts) {
             return z.clone();
         }
-        let z = Rc::new(ts.to_zoned(self.env.zone.clone()));
+        let z = Rc::new(ts.0.to_zoned(crate::template::data::zone_of(ts.1, &self.env.zone)));
         if self.times.len() >= CACHE_SIZE {
             self.times.remove(0);
         }
@@ -268,7 +269,7 @@ impl<'a> Exec<'a> {
 
     /// An alert time formatted with a layout from the template text, remembered per
     /// instant and layout (the layout is identified by its place in the template).
-    pub(super) fn format_timestamp(&mut self, ts: jiff::Timestamp, layout: &'a str) -> Rc<str> {
+    pub(super) fn format_timestamp(&mut self, ts: super::AlertTime, layout: &'a str) -> Rc<str> {
         let key = layout.as_ptr();
         if let Some((_, _, s)) = self
             .ts_formats
@@ -337,6 +338,25 @@ impl<'a> Exec<'a> {
                 // Go saturates at the Duration bounds.
                 let d = ns.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
                 return Ok(Value::Duration(d));
+            }
+            Fid::Equal | Fid::Before | Fid::After | Fid::Compare => {
+                // Instants compare whatever zone they are shown in, as Go's do.
+                let argv = self.call_args(dot, name, &[P::Time], None, margs, fin)?;
+                let other = match &argv[0] {
+                    Value::Time(u) => u.timestamp(),
+                    _ => ts,
+                };
+                self.recycle(argv);
+                return Ok(match name.id {
+                    Fid::Equal => Value::Bool(ts == other),
+                    Fid::Before => Value::Bool(ts < other),
+                    Fid::After => Value::Bool(ts > other),
+                    _ => Value::Int(match ts.cmp(&other) {
+                        std::cmp::Ordering::Less => -1,
+                        std::cmp::Ordering::Equal => 0,
+                        std::cmp::Ordering::Greater => 1,
+                    }),
+                });
             }
             Fid::Add => {
                 let argv = self.call_args(dot, name, &[P::Duration], None, margs, fin)?;

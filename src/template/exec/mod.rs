@@ -17,6 +17,9 @@ use super::printf::print_arg;
 use super::timefmt::{STRING_LAYOUT, go_format_into};
 use super::value::{PairRef, Str, StrKind, Value};
 
+/// An alert time: the instant and the UTC offset it was written with (None: the render zone).
+pub(super) type AlertTime = (jiff::Timestamp, Option<i32>);
+
 mod eval;
 mod fields;
 
@@ -102,13 +105,13 @@ pub(crate) struct Exec<'a> {
     /// Spare argument buffers, so calls do not allocate.
     arg_pool: Vec<Vec<Value<'a>>>,
     /// Recently converted alert times (render zone), most recent last.
-    times: Vec<(jiff::Timestamp, Rc<jiff::Zoned>)>,
+    times: Vec<(AlertTime, Rc<jiff::Zoned>)>,
     /// Recent `Format` results keyed by time value identity and layout. Holding the `Rc`
     /// keeps the pointer from being reused while the entry lives.
     formats: Vec<(Rc<jiff::Zoned>, Box<str>, Rc<str>)>,
     /// Recent alert times formatted with a layout constant, keyed by instant and the
     /// constant's address (only compared, never read).
-    ts_formats: Vec<(jiff::Timestamp, *const u8, Rc<str>)>,
+    ts_formats: Vec<(AlertTime, *const u8, Rc<str>)>,
 }
 
 /// Entries kept in each of the small per-render caches.

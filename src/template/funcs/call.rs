@@ -10,9 +10,10 @@ use super::super::json::to_json;
 use super::super::printf::{sprint, sprintf, sprintln};
 use super::super::value::{Str, StrKind, Value};
 use super::builtins::{eq, index, len, lt, slice};
+use super::case::{map_chars, title};
 use super::text::{
-    base64_decode, base64_encode, html_escape, humanize_duration, js_escape, map_chars,
-    query_escape, query_unescape, title,
+    base64_decode, base64_encode, html_escape, humanize_duration, js_escape, query_escape,
+    query_unescape,
 };
 use super::{Env, Func, R, eval_args, s};
 

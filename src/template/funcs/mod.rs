@@ -15,6 +15,7 @@ use regex::Regex;
 
 mod builtins;
 mod call;
+mod case;
 mod text;
 
 pub(crate) use call::call;

@@ -1,61 +1,8 @@
-//! String helpers behind the function map: case mapping, `strings.Title`, HTML/JS/URL
-//! escaping, base64, and Prometheus' `humanizeDuration`.
+//! String helpers behind the function map: HTML/JS/URL escaping, base64, and Prometheus'
+//! `humanizeDuration` (case mapping is in `case.rs`).
 
 use super::super::printf::{format_float, is_print};
 use super::super::value::{StrKind, Value};
-
-/// Go's per-rune simple case mapping (multi-character mappings leave the rune unchanged).
-pub(crate) fn map_chars(s: &str, upper: bool) -> String {
-    if s.is_ascii() {
-        return if upper {
-            s.to_ascii_uppercase()
-        } else {
-            s.to_ascii_lowercase()
-        };
-    }
-    s.chars()
-        .map(|c| {
-            let mut it: Box<dyn Iterator<Item = char>> = if upper {
-                Box::new(c.to_uppercase())
-            } else {
-                Box::new(c.to_lowercase())
-            };
-            match (it.next(), it.next()) {
-                (Some(m), None) => m,
-                _ => c,
-            }
-        })
-        .collect()
-}
-
-/// Go's deprecated `strings.Title`: upper-cases the first letter of each word.
-pub(crate) fn title(s: &str) -> String {
-    let sep = |c: char| {
-        if c.is_ascii() {
-            !(c.is_ascii_alphanumeric() || c == '_')
-        } else if c.is_alphanumeric() {
-            false
-        } else {
-            c.is_whitespace()
-        }
-    };
-    let mut prev = ' ';
-    s.chars()
-        .map(|c| {
-            let out = if sep(prev) {
-                let mut it = c.to_uppercase();
-                match (it.next(), it.next()) {
-                    (Some(m), None) => m,
-                    _ => c,
-                }
-            } else {
-                c
-            };
-            prev = c;
-            out
-        })
-        .collect()
-}
 
 /// text/template's `HTMLEscapeString`.
 pub(crate) fn html_escape(s: &str) -> String {

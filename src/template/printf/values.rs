@@ -254,10 +254,10 @@ impl P<'_> {
             depth,
         )?;
         self.out.push(' ');
-        let st = Value::Time(std::rc::Rc::new(a.starts_at.to_zoned(self.zone.clone())));
+        let st = Value::Time(std::rc::Rc::new(a.starts(self.zone)));
         self.field("StartsAt", &st, verb, depth)?;
         self.out.push(' ');
-        let en = Value::Time(std::rc::Rc::new(a.ends_at.to_zoned(self.zone.clone())));
+        let en = Value::Time(std::rc::Rc::new(a.ends(self.zone)));
         self.field("EndsAt", &en, verb, depth)?;
         self.out.push(' ');
         self.field("GeneratorURL", &Value::str(&a.generator_url), verb, depth)?;

@@ -1,3 +1,0 @@
-module gotmpl
-
-go 1.19
