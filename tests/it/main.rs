@@ -9,6 +9,7 @@ mod layering;
 mod pipeline;
 mod real_clients;
 mod receivers;
+mod receivers_diff;
 mod silences;
 mod silences_amtool;
 mod support;
