@@ -2,13 +2,17 @@
 //! `app_url`, default `chat.postMessage`).
 //!
 //! - Webhook: success is a 2xx whose body is `ok` (or a JSON body with `"ok":true`).
-//! - Web API: HTTP 200 with `{"ok":false,"error":..}` is a failure. With `update_message: true`
+//! - Web API (a bot token in `app_token`, or Alertmanager 0.32's form: `api_url` set to
+//!   `chat.postMessage` with the token in `http_config.authorization`): HTTP 200 with
+//!   `{"ok":false,"error":..}` is a failure. With `update_message: true`
 //!   the first message of a group is posted, its channel ID and `ts` are kept with the group's
 //!   notification log entry, and later notifications of the group (changes, repeats, the resolve)
 //!   edit that message with `chat.update` (the `app_url` with its last path segment replaced).
 //!   A message that can no longer be edited (`message_not_found`, `cant_update_message`,
-//!   `edit_window_closed`) is posted anew. After an all-resolved notification, a group that
-//!   fires again starts a new message.
+//!   `edit_window_closed`) is posted anew. With `post_updates_to_thread: true` later
+//!   notifications are posted as replies in the first message's thread (after editing it, when
+//!   `update_message` is set too). After an all-resolved notification, a group that fires again
+//!   starts a new message.
 //! - 429 (and `ratelimited`) is retried after `Retry-After`, as are 5xx and Slack's transient
 //!   errors (Alertmanager gives up on 429); other errors are permanent. Every error names the
 //!   channel, never the webhook URL or the token.
@@ -47,16 +51,18 @@ enum Mode {
         /// The webhook URL.
         url: ValueSource,
     },
-    /// The Web API with a bot token.
+    /// The Web API: a bot token, or `api_url` set to `chat.postMessage` with the token in
+    /// `http_config`.
     Bot {
-        /// The token (`xoxb-...`).
-        token: ValueSource,
-        /// `chat.postMessage`'s URL (`app_url`).
-        post_url: String,
-        /// `chat.update`'s URL.
-        update_url: String,
+        /// The token (`xoxb-...`); None when `http_config` carries it.
+        token: Option<ValueSource>,
+        /// `chat.postMessage`'s URL (`app_url`, or `api_url`).
+        post_url: ValueSource,
         /// Whether later notifications of a group edit its first message.
         update_message: bool,
+        /// Whether later notifications of a group are posted as replies in its first message's
+        /// thread.
+        thread: bool,
     },
 }
 
@@ -143,19 +149,25 @@ impl Slack {
             c.api_url_file.as_deref(),
             "api_url_file",
         );
+        let web_api = |post_url: ValueSource, token: Option<ValueSource>| Mode::Bot {
+            token,
+            post_url,
+            update_message: c.update_message,
+            thread: c.post_updates_to_thread,
+        };
         let mode = match (token, url) {
             (Some(token), _) => {
                 let post_url = c
                     .app_url
                     .clone()
                     .unwrap_or_else(|| crate::config::DEFAULT_SLACK_APP_URL.to_owned());
-                let update_url = update_url(&post_url)?;
-                Mode::Bot {
-                    token,
-                    post_url,
-                    update_url,
-                    update_message: c.update_message,
-                }
+                update_url(&post_url)?;
+                web_api(ValueSource::Inline(Secret::new(post_url)), Some(token))
+            }
+            // Alertmanager 0.32's other bot form: api_url is chat.postMessage itself.
+            (None, Some(ValueSource::Inline(u))) if is_post_message(u.expose()) => {
+                update_url(u.expose())?;
+                web_api(ValueSource::Inline(u), None)
             }
             (None, Some(url)) => Mode::Webhook { url },
             (None, None) => {
@@ -203,41 +215,65 @@ impl Slack {
             Mode::Bot {
                 token,
                 post_url,
-                update_url,
                 update_message,
+                thread,
             } => {
-                let token = token.read().await?;
+                let token = match token {
+                    Some(t) => Some(t.read().await?),
+                    None => None,
+                };
+                let post_url = post_url.read().await?;
                 let previous = (
                     data.receiver_data.get(DATA_CHANNEL),
                     data.receiver_data.get(DATA_TS),
                 );
-                if let (true, Some(ch), Some(ts)) = (*update_message, previous.0, previous.1)
-                    && data.reason != Reason::FirstNotification.as_str()
-                {
-                    let mut edit = msg.clone();
-                    edit.channel.clone_from(ch);
-                    edit.ts.clone_from(ts);
-                    let secret = Secret::new(update_url.clone());
-                    match self.call(&secret, Some(&token), &edit, data).await {
-                        Ok(a) => return Ok(kept(&a, ch, ts)),
-                        Err(Failure {
-                            code: Some(code), ..
-                        }) if matches!(
-                            code.as_str(),
-                            "message_not_found" | "cant_update_message" | "edit_window_closed"
-                        ) =>
-                        {
-                            tracing::warn!(receiver = %data.receiver, error = %code, "The Slack message cannot be edited; posting a new one.");
+                let later = data.reason != Reason::FirstNotification.as_str();
+                if let (true, Some(ch), Some(ts)) = (later, previous.0, previous.1) {
+                    if *update_message {
+                        let mut edit = msg.clone();
+                        edit.channel.clone_from(ch);
+                        edit.ts.clone_from(ts);
+                        let url = Secret::new(update_url(post_url.expose()).map_err(|_| {
+                            NotifyError::permanent(FailureReason::Other, "app_url is not a URL")
+                        })?);
+                        match self.call(&url, token.as_ref(), &edit, data).await {
+                            Ok(_) if !*thread => return Ok(kept_as(ch, ts)),
+                            Ok(_) => {}
+                            Err(Failure {
+                                code: Some(code), ..
+                            }) if !*thread
+                                && matches!(
+                                    code.as_str(),
+                                    "message_not_found"
+                                        | "cant_update_message"
+                                        | "edit_window_closed"
+                                ) =>
+                            {
+                                tracing::warn!(receiver = %data.receiver, error = %code, "The Slack message cannot be edited; posting a new one.");
+                                let a = self
+                                    .call(&post_url, token.as_ref(), &msg, data)
+                                    .await
+                                    .map_err(named)?;
+                                return Ok(kept(&a, &a.channel, &a.ts));
+                            }
+                            Err(f) => return Err(named(f)),
                         }
-                        Err(f) => return Err(named(f)),
+                    }
+                    if *thread {
+                        let mut reply = msg.clone();
+                        reply.channel.clone_from(ch);
+                        reply.thread_ts.clone_from(ts);
+                        self.call(&post_url, token.as_ref(), &reply, data)
+                            .await
+                            .map_err(named)?;
+                        return Ok(kept_as(ch, ts));
                     }
                 }
-                let secret = Secret::new(post_url.clone());
                 let a = self
-                    .call(&secret, Some(&token), &msg, data)
+                    .call(&post_url, token.as_ref(), &msg, data)
                     .await
                     .map_err(named)?;
-                if *update_message {
+                if *update_message || *thread {
                     Ok(kept(&a, &a.channel, &a.ts))
                 } else {
                     Ok(Sent::default())
@@ -342,6 +378,16 @@ fn kept(a: &ApiAnswer, channel: &str, ts: &str) -> Sent {
     d.insert(DATA_CHANNEL.to_owned(), pick(&a.channel, channel));
     d.insert(DATA_TS.to_owned(), pick(&a.ts, ts));
     Sent { receiver_data: d }
+}
+
+/// The group's message, as stored.
+fn kept_as(channel: &str, ts: &str) -> Sent {
+    kept(&ApiAnswer::default(), channel, ts)
+}
+
+/// Whether a URL is the Web API's `chat.postMessage`.
+fn is_post_message(url: &str) -> bool {
+    reqwest::Url::parse(url).is_ok_and(|u| u.path().ends_with("/chat.postMessage"))
 }
 
 /// `chat.update`'s URL: the app URL with its last path segment replaced.

@@ -156,6 +156,9 @@ pub struct Message {
     /// The message to edit (`chat.update` only).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub ts: String,
+    /// The message to reply to (`post_updates_to_thread`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub thread_ts: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -287,6 +290,7 @@ pub fn build(f: &Fields, r: &Renderer<'_>) -> Result<Built, NotifyError> {
             text: r.opt("message_text", &f.message_text)?,
             attachments: vec![attachment],
             ts: String::new(),
+            thread_ts: String::new(),
         },
         title_truncated,
     })

@@ -426,3 +426,43 @@ async fn errors_never_name_the_webhook_url_or_the_token() {
     );
     assert!(bot.metrics.encode().find("S3cr3t").is_none());
 }
+
+#[tokio::test]
+async fn post_updates_to_thread_replies_under_the_first_message() {
+    let fake = FakeSlack::start().await;
+    let r = bot_rig(&fake, "      post_updates_to_thread: true\n");
+    let a = alert(&r, "a:9100", 100_000);
+    assert!(r.flush(0, vec![a.clone()]).await.ok);
+    assert!(r.flush(120, vec![a, alert(&r, "b:9100", 100_000)]).await.ok);
+    let reqs = fake.wait_accepted(2, WAIT).await;
+    let msgs = fake.messages();
+    assert_eq!(msgs.len(), 2);
+    assert!(reqs[0].body.get("thread_ts").is_none());
+    assert_eq!(reqs[1].body["thread_ts"], msgs[0].ts.as_str());
+    assert_eq!(reqs[1].body["channel"], msgs[0].channel.as_str());
+    // The thread's parent stays the group's message.
+    let entry = r.nflog.snapshot()[0].1.clone();
+    assert_eq!(entry.receiver_data.get(DATA_TS), Some(&msgs[0].ts));
+}
+
+#[tokio::test]
+async fn api_url_at_chat_post_message_uses_the_web_api_with_http_config_auth() {
+    let fake = FakeSlack::start().await;
+    let r = Rig::new(
+        "  resolve_timeout: 5m",
+        &format!(
+            "    slack_configs:\n    - api_url: {}\n      channel: '#ops'\n      http_config:\n        authorization: {{credentials: {}}}\n",
+            fake.app_url(),
+            fake.token
+        ),
+        Duration::from_secs(5),
+    );
+    assert!(r.flush(0, vec![alert(&r, "a:9100", 100_000)]).await.ok);
+    let reqs = fake.wait_accepted(1, WAIT).await;
+    assert_eq!(reqs[0].path, "/api/chat.postMessage");
+    assert_eq!(fake.messages().len(), 1);
+    // And a JSON {ok:false} answer is a failure there too.
+    fake.script([Step::default().body(r#"{"ok":false,"error":"not_in_channel"}"#)]);
+    let e = crate::notify::testkit::error_text(&r).await;
+    assert!(e.contains("not_in_channel"), "{e}");
+}
