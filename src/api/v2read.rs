@@ -13,7 +13,7 @@ use super::{ApiState, Req, json, swagger_error};
 use crate::clock;
 use crate::config::Config;
 use crate::dispatch::RouteTree;
-use crate::dispatch::dispatcher::RouteSettings;
+use crate::dispatch::route::RouteSettings;
 use crate::model::{
     Alert, LabelSet, Matcher, MatcherSyntax, all_match, compile_anchored, parse_matcher,
 };

@@ -13,9 +13,7 @@
 //! next tick comes is not cancelled: the tick waits for it and runs right after.
 
 use std::cmp::Reverse;
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{BinaryHeap, HashMap};
-use std::hash::{Hash, Hasher};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::{SignedDuration, Timestamp};
@@ -23,105 +21,12 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::route::{group_key, group_labels, matching_routes};
+use super::route::{RouteSettings, RouteTree, group_key, group_labels, matching_routes};
 use crate::clock;
-use crate::config::{GroupBy, Route};
+use crate::config::Route;
 use crate::metrics::Metrics;
 use crate::model::{Alert, Fingerprint, LabelSet};
 use crate::notify::{FlushCtx, FlushOutcome, Notifier};
-
-/// The settings of one route that its groups need, plus an identity that survives reloads when
-/// the route is unchanged.
-#[derive(Debug)]
-pub struct RouteSettings {
-    /// Hash of the route's position and every setting: equal across reloads iff unchanged.
-    pub identity: u64,
-    /// The receiver.
-    pub receiver: Arc<str>,
-    /// `group_wait`.
-    pub group_wait: std::time::Duration,
-    /// `group_interval`.
-    pub group_interval: std::time::Duration,
-    /// `repeat_interval`.
-    pub repeat_interval: SignedDuration,
-    /// `active_time_intervals` (names).
-    pub active_time_intervals: Arc<[String]>,
-    /// `mute_time_intervals` (names).
-    pub mute_time_intervals: Arc<[String]>,
-}
-
-/// A routing tree ready for dispatch: the config's root route and each node's settings by id.
-pub struct RouteTree {
-    /// The root route.
-    root: Route,
-    /// Settings by `Route::id`.
-    settings: HashMap<String, Arc<RouteSettings>>,
-}
-
-fn route_identity(r: &Route) -> u64 {
-    let mut h = DefaultHasher::new();
-    r.id.hash(&mut h);
-    r.receiver.hash(&mut h);
-    match &r.group_by {
-        GroupBy::All => "...".hash(&mut h),
-        GroupBy::Labels(l) => l.hash(&mut h),
-    }
-    r.group_wait.hash(&mut h);
-    r.group_interval.hash(&mut h);
-    r.repeat_interval.hash(&mut h);
-    for m in &r.matchers {
-        m.to_string().hash(&mut h);
-    }
-    r.mute_time_intervals.hash(&mut h);
-    r.active_time_intervals.hash(&mut h);
-    h.finish()
-}
-
-impl RouteTree {
-    /// Indexes a validated root route.
-    pub fn new(root: &Route) -> Self {
-        fn index(r: &Route, out: &mut HashMap<String, Arc<RouteSettings>>) {
-            out.insert(
-                r.id.clone(),
-                Arc::new(RouteSettings {
-                    identity: route_identity(r),
-                    receiver: Arc::from(r.receiver.as_str()),
-                    group_wait: r.group_wait.std(),
-                    group_interval: r.group_interval.std(),
-                    repeat_interval: SignedDuration::try_from(r.repeat_interval.std())
-                        .unwrap_or(SignedDuration::MAX),
-                    active_time_intervals: r.active_time_intervals.clone().into(),
-                    mute_time_intervals: r.mute_time_intervals.clone().into(),
-                }),
-            );
-            for c in &r.routes {
-                index(c, out);
-            }
-        }
-        let mut settings = HashMap::new();
-        index(root, &mut settings);
-        RouteTree {
-            root: root.clone(),
-            settings,
-        }
-    }
-
-    /// The receivers an alert with these labels reaches, in route order.
-    pub fn receivers(&self, labels: &LabelSet) -> Vec<Arc<str>> {
-        self.routes(labels)
-            .into_iter()
-            .map(|s| Arc::clone(&s.receiver))
-            .collect()
-    }
-
-    /// The settings of every route an alert with these labels takes, in route order.
-    pub fn routes(&self, labels: &LabelSet) -> Vec<Arc<RouteSettings>> {
-        matching_routes(&self.root, labels)
-            .into_iter()
-            .filter_map(|r| self.settings.get(&r.id).cloned())
-            .collect()
-    }
-}
 
 /// Identifies an aggregation group: the route's identity and the group labels' fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -303,33 +208,78 @@ impl Dispatcher {
         }
     }
 
-    /// Replaces the routing tree and the notifier. Groups of unchanged routes keep their alerts
-    /// and timers; the rest are dropped, and `alerts` (the store's content) are routed again.
-    pub fn reload(&self, tree: Arc<RouteTree>, notifier: Arc<Notifier>, alerts: &[Arc<Alert>]) {
-        {
-            let mut st = self.lock();
-            let keep: HashMap<u64, Arc<RouteSettings>> = tree
-                .settings
-                .values()
-                .map(|s| (s.identity, Arc::clone(s)))
-                .collect();
-            st.groups.retain(|id, g| match keep.get(&id.0) {
-                Some(s) => {
-                    g.route = Arc::clone(s);
+    /// Replaces the routing tree and the notifier, and moves every alert to where the new tree
+    /// sends it.
+    ///
+    /// `stored` is the store's content, read before the call. A route whose identity
+    /// ([`RouteSettings::identity`]) is unchanged keeps its groups, their alerts and timers: the
+    /// identity covers everything that decides which alerts reach the route, so exactly the
+    /// same alerts reach it. Every other group is dropped and its alerts are routed again, into
+    /// new groups that flush as Alertmanager's do after a reload (at once for alerts older than
+    /// `group_wait`; the notification log suppresses what the receiver already knows). A
+    /// resolved alert still waiting for its resolve to be sent moves with the rest. A version of
+    /// an alert newer than the one in `stored` (ingested meanwhile) is never replaced by the
+    /// older copy.
+    pub fn reload(&self, tree: Arc<RouteTree>, notifier: Arc<Notifier>, stored: &[Arc<Alert>]) {
+        let now = clock::instant();
+        let wall = clock::now();
+        let old_tree = self.tree();
+        let old_ids: HashSet<u64> = old_tree.settings.values().map(|s| s.identity).collect();
+        let new_ids: HashSet<u64> = tree.settings.values().map(|s| s.identity).collect();
+        // Routing is the expensive part: done before taking the lock, for changed routes only.
+        let routed: Vec<Routed> = stored
+            .iter()
+            .flat_map(|a| route_alert(&tree, a))
+            .filter(|r| !old_ids.contains(&r.settings.identity))
+            .collect();
+        let mut st = self.lock();
+        let st = &mut *st;
+        st.tree = Arc::clone(&tree);
+        st.notifier = notifier;
+        // The alerts of dropped groups, newest version of each; `true` once `stored` holds that
+        // version (or a newer one) and it has been routed from there.
+        let mut moved: HashMap<Fingerprint, (Arc<Alert>, bool)> = HashMap::new();
+        if !old_ids.is_subset(&new_ids) {
+            st.groups.retain(|id, g| {
+                if new_ids.contains(&id.0) {
+                    return true;
+                }
+                for (fp, a) in g.alerts.drain() {
+                    let e = moved.entry(fp).or_insert_with(|| (Arc::clone(&a), false));
+                    if a.updated_at > e.0.updated_at {
+                        e.0 = a;
+                    }
+                }
+                false
+            });
+        }
+        let wanted = |st: &mut State, r: Routed<'_>, pending: bool| {
+            // A resolved alert is only carried over when its resolve is still pending.
+            if pending || !r.alert.resolved_at(wall) {
+                insert(st, r, now, wall);
+            }
+        };
+        for r in routed {
+            let fp = r.alert.fingerprint;
+            let pending = match moved.get_mut(&fp) {
+                Some((m, _)) if m.updated_at > r.alert.updated_at => continue, // routed below
+                Some((_, covered)) => {
+                    *covered = true;
                     true
                 }
                 None => false,
-            });
-            st.tree = tree;
-            st.notifier = notifier;
+            };
+            wanted(st, r, pending);
         }
-        let wall = clock::now();
-        let live: Vec<Arc<Alert>> = alerts
-            .iter()
-            .filter(|a| !a.resolved_at(wall))
-            .cloned()
-            .collect();
-        self.ingest(&live);
+        for (a, _) in moved.into_values().filter(|(_, covered)| !covered) {
+            for r in route_alert(&tree, &a) {
+                wanted(st, r, true);
+            }
+        }
+        self.inner
+            .metrics
+            .aggregation_groups
+            .set(st.groups.len() as i64);
         self.inner.wake.notify_one();
     }
 
@@ -523,7 +473,6 @@ fn schedule(
     timers.push(Reverse((t, id)));
 }
 
-/// Inserts an alert into the group of route `r`; returns whether a group was created.
 /// One alert routed to one group, computed outside the dispatcher lock.
 struct Routed<'a> {
     /// The alert.
@@ -556,10 +505,19 @@ fn route_alert<'a>(tree: &'a RouteTree, a: &'a Arc<Alert>) -> Vec<Routed<'a>> {
         .collect()
 }
 
+/// Inserts an alert into its group (created if needed); returns whether a group was created.
 fn insert(st: &mut State, r: Routed<'_>, now: Instant, wall: Timestamp) -> bool {
     let (a, settings, labels, id) = (r.alert, &r.settings, r.labels, r.id);
     if let Some(g) = st.groups.get_mut(&id) {
-        g.alerts.insert(a.fingerprint, Arc::clone(a));
+        // Never replace a newer version with an older one: two POSTs of one alert, or a reload
+        // routing the store's content, may reach the group out of order.
+        match g.alerts.get_mut(&a.fingerprint) {
+            Some(cur) if cur.updated_at > a.updated_at => {}
+            Some(cur) => *cur = Arc::clone(a),
+            None => {
+                g.alerts.insert(a.fingerprint, Arc::clone(a));
+            }
+        }
         return false;
     }
     // An alert that started longer than group_wait ago flushes at once (after a restart or a

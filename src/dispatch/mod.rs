@@ -10,4 +10,5 @@ mod tests;
 #[cfg(test)]
 mod time_interval_tests;
 
-pub use dispatcher::{Dispatcher, GroupRef, GroupView, RouteTree};
+pub use dispatcher::{Dispatcher, GroupRef, GroupView};
+pub use route::RouteTree;

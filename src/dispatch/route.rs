@@ -1,11 +1,143 @@
 //! Route matching with Alertmanager's semantics (`dispatch.Route.Match`): depth-first, children
 //! in order, the first matching child ends the scan unless it has `continue`, and a node none of
 //! whose children match is itself the match. A missing label reads as `""`. Plus the group
-//! labels and group key of an alert on a route.
+//! labels and group key of an alert on a route, and [`RouteTree`]: the tree ready for dispatch,
+//! each node with the identity that decides whether its groups survive a reload.
 //! Imports: `crate::config` (the validated route tree) and `crate::model`.
 
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+
 use crate::config::{GroupBy, Route};
-use crate::model::{LabelSet, all_match};
+use crate::model::{LabelSet, Matcher, all_match};
+
+/// The settings of one route that its groups need, plus an identity that survives a reload
+/// only when nothing that decides which alerts reach the route, or how its groups behave,
+/// changed.
+#[derive(Debug)]
+pub struct RouteSettings {
+    /// Hash of the route's settings, its position, and every route that can take an alert
+    /// before it does (ancestors, earlier siblings along the path, its own children): equal
+    /// across a reload iff all of them are unchanged.
+    pub identity: u64,
+    /// The receiver.
+    pub receiver: Arc<str>,
+    /// `group_wait`.
+    pub group_wait: std::time::Duration,
+    /// `group_interval`.
+    pub group_interval: std::time::Duration,
+    /// `repeat_interval`.
+    pub repeat_interval: SignedDuration,
+    /// `active_time_intervals` (names).
+    pub active_time_intervals: Arc<[String]>,
+    /// `mute_time_intervals` (names).
+    pub mute_time_intervals: Arc<[String]>,
+}
+
+/// A routing tree ready for dispatch: the config's root route and each node's settings by id.
+pub struct RouteTree {
+    /// The root route.
+    pub(super) root: Route,
+    /// Settings by `Route::id`.
+    pub(super) settings: HashMap<String, Arc<RouteSettings>>,
+}
+
+fn hash_matchers(ms: &[Matcher], h: &mut DefaultHasher) {
+    ms.len().hash(h);
+    for m in ms {
+        m.to_string().hash(h);
+    }
+}
+
+/// The identity of `r` given `reach`, the hash of everything above and before it that decides
+/// whether an alert gets to it.
+fn route_identity(r: &Route, reach: u64) -> u64 {
+    let mut h = DefaultHasher::new();
+    reach.hash(&mut h);
+    r.id.hash(&mut h);
+    r.receiver.hash(&mut h);
+    match &r.group_by {
+        GroupBy::All => "...".hash(&mut h),
+        GroupBy::Labels(l) => l.hash(&mut h),
+    }
+    r.group_wait.hash(&mut h);
+    r.group_interval.hash(&mut h);
+    r.repeat_interval.hash(&mut h);
+    hash_matchers(&r.matchers, &mut h);
+    r.mute_time_intervals.hash(&mut h);
+    r.active_time_intervals.hash(&mut h);
+    r.labels.hash(&mut h);
+    // A node is the match only when none of its children match: a child added, removed or
+    // changed can take alerts away from this node's groups.
+    for c in &r.routes {
+        hash_matchers(&c.matchers, &mut h);
+    }
+    h.finish()
+}
+
+impl RouteTree {
+    /// Indexes a validated root route.
+    pub fn new(root: &Route) -> Self {
+        fn index(r: &Route, reach: u64, out: &mut HashMap<String, Arc<RouteSettings>>) {
+            out.insert(
+                r.id.clone(),
+                Arc::new(RouteSettings {
+                    identity: route_identity(r, reach),
+                    receiver: Arc::from(r.receiver.as_str()),
+                    group_wait: r.group_wait.std(),
+                    group_interval: r.group_interval.std(),
+                    repeat_interval: SignedDuration::try_from(r.repeat_interval.std())
+                        .unwrap_or(SignedDuration::MAX),
+                    active_time_intervals: r.active_time_intervals.clone().into(),
+                    mute_time_intervals: r.mute_time_intervals.clone().into(),
+                }),
+            );
+            // An alert reaches child i only through this node's matchers and past every earlier
+            // sibling that matched without `continue`.
+            let mut before = DefaultHasher::new();
+            reach.hash(&mut before);
+            hash_matchers(&r.matchers, &mut before);
+            for (i, c) in r.routes.iter().enumerate() {
+                let mut h = before.clone();
+                i.hash(&mut h);
+                index(c, h.finish(), out);
+                hash_matchers(&c.matchers, &mut before);
+                c.continue_matching.hash(&mut before);
+            }
+        }
+        let mut settings = HashMap::new();
+        index(root, 0, &mut settings);
+        RouteTree {
+            root: root.clone(),
+            settings,
+        }
+    }
+
+    /// The receivers an alert with these labels reaches, in route order.
+    pub fn receivers(&self, labels: &LabelSet) -> Vec<Arc<str>> {
+        self.routes(labels)
+            .into_iter()
+            .map(|s| Arc::clone(&s.receiver))
+            .collect()
+    }
+
+    /// The settings of every route an alert with these labels takes, in route order.
+    pub fn routes(&self, labels: &LabelSet) -> Vec<Arc<RouteSettings>> {
+        matching_routes(&self.root, labels)
+            .into_iter()
+            .filter_map(|r| self.settings.get(&r.id).cloned())
+            .collect()
+    }
+
+    /// The settings of the route with this `Route::id`.
+    pub fn settings(&self, id: &str) -> Option<&Arc<RouteSettings>> {
+        self.settings.get(id)
+    }
+}
 
 /// The routes an alert with these labels is delivered through, in order (the root when nothing
 /// deeper matches). Empty only if the root's own matchers reject it (a valid root has none).

@@ -206,3 +206,323 @@ async fn reload_keeps_unchanged_groups_and_timers() {
     let (t, _) = r.next().await;
     assert!(near(t, 330.0), "kept cadence after reload, got {t}");
 }
+
+/// A config with several receivers; every receiver hands its notifications to one channel
+/// (`NotificationData::receiver` tells them apart).
+fn tree(yaml: &str) -> Arc<RouteTree> {
+    let cfg = Config::from_yaml(yaml, std::path::Path::new("."), "test.yml").expect("valid");
+    Arc::new(RouteTree::new(&cfg.route))
+}
+
+fn multi_notifier(
+    names: &[&str],
+    tx: &mpsc::UnboundedSender<NotificationData>,
+    nflog: &Arc<Nflog>,
+    cancel: &CancellationToken,
+) -> Arc<Notifier> {
+    Arc::new(Notifier::new(
+        names
+            .iter()
+            .map(|n| ReceiverRuntime {
+                name: Arc::from(*n),
+                integrations: vec![Integration::channel(tx.clone(), true)],
+            })
+            .collect(),
+        Arc::clone(nflog),
+        Arc::new(Metrics::new()),
+        NotifySettings {
+            external_url: "http://tocsin".into(),
+            max_retry: StdDuration::from_secs(60),
+            retention: SignedDuration::from_hours(120),
+        },
+        cancel.clone(),
+    ))
+}
+
+/// A dispatcher over `yaml` whose receivers share one channel and one notification log (a
+/// reload keeps the log, as the app does).
+struct Multi {
+    d: Dispatcher,
+    rx: mpsc::UnboundedReceiver<NotificationData>,
+    tx: mpsc::UnboundedSender<NotificationData>,
+    nflog: Arc<Nflog>,
+    cancel: CancellationToken,
+    names: Vec<&'static str>,
+    t0: tokio::time::Instant,
+}
+
+impl Multi {
+    fn new(yaml: &str, names: &[&'static str]) -> Multi {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let nflog = Arc::new(Nflog::new());
+        let d = Dispatcher::new(
+            tree(yaml),
+            multi_notifier(names, &tx, &nflog, &cancel),
+            Arc::new(Metrics::new()),
+            cancel.clone(),
+        );
+        tokio::spawn(d.clone().run());
+        Multi {
+            d,
+            rx,
+            tx,
+            nflog,
+            cancel,
+            names: names.to_vec(),
+            t0: tokio::time::Instant::now(),
+        }
+    }
+
+    fn reload(&self, yaml: &str, stored: &[Arc<Alert>]) {
+        let n = multi_notifier(&self.names, &self.tx, &self.nflog, &self.cancel);
+        self.d.reload(tree(yaml), n, stored);
+    }
+
+    /// The next notification: (second, receiver, status, alertnames with their status).
+    async fn next(&mut self) -> (f64, String, &'static str, Vec<String>) {
+        let n = tokio::time::timeout(StdDuration::from_secs(86_400), self.rx.recv())
+            .await
+            .expect("a notification within a day")
+            .expect("notification");
+        let alerts = n
+            .alerts
+            .iter()
+            .map(|(a, resolved)| {
+                format!(
+                    "{}{}",
+                    a.labels.get("id"),
+                    if *resolved { ":resolved" } else { "" }
+                )
+            })
+            .collect();
+        (
+            self.t0.elapsed().as_secs_f64(),
+            n.receiver,
+            n.status,
+            alerts,
+        )
+    }
+
+    async fn none_within(&mut self, secs: u64) {
+        let r = tokio::time::timeout(StdDuration::from_secs(secs), self.rx.recv()).await;
+        assert!(
+            r.is_err(),
+            "unexpected notification: {:?}",
+            r.map(|n| n.map(|n| (n.receiver, n.status)))
+        );
+    }
+
+    /// Receiver and alert ids of every group.
+    fn groups(&self) -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<(String, Vec<String>)> = self
+            .d
+            .groups()
+            .into_iter()
+            .map(|g| {
+                let mut ids: Vec<String> = g
+                    .alerts
+                    .iter()
+                    .map(|a| a.labels.get("id").to_owned())
+                    .collect();
+                ids.sort();
+                (g.receiver.to_string(), ids)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+fn labelled(pairs: &[(&str, &str)], starts: Timestamp, ends: Timestamp) -> Arc<Alert> {
+    let labels: LabelSet = pairs.iter().copied().collect();
+    Arc::new(Alert {
+        fingerprint: labels.fingerprint(),
+        labels,
+        annotations: LabelSet::new(),
+        starts_at: starts,
+        ends_at: ends,
+        generator_url: Arc::from(""),
+        updated_at: clock::now(),
+        timeout: false,
+    })
+}
+
+const TWO_RECEIVERS: &str = "route:\n  receiver: old\n  group_by: [alertname]\n  group_wait: 10s\n  group_interval: 60s\n  repeat_interval: 10h\nreceivers: [{name: old}, {name: db}]\n";
+
+const WITH_DB_CHILD: &str = "route:\n  receiver: old\n  group_by: [alertname]\n  group_wait: 10s\n  group_interval: 60s\n  repeat_interval: 10h\n  routes:\n    - receiver: db\n      matchers: [team=\"db\"]\nreceivers: [{name: old}, {name: db}]\n";
+
+#[tokio::test(start_paused = true)]
+async fn reload_moves_alerts_to_the_route_that_now_takes_them() {
+    let mut m = Multi::new(TWO_RECEIVERS, &["old", "db"]);
+    let a = labelled(
+        &[("alertname", "Disk"), ("id", "a"), ("team", "db")],
+        in_secs(0),
+        in_secs(100_000),
+    );
+    let b = labelled(
+        &[("alertname", "Disk"), ("id", "b"), ("team", "web")],
+        in_secs(0),
+        in_secs(100_000),
+    );
+    m.d.ingest(&[Arc::clone(&a), Arc::clone(&b)]);
+    let (_, rcv, _, ids) = m.next().await;
+    assert_eq!(
+        (rcv.as_str(), ids),
+        ("old", vec!["a".to_owned(), "b".to_owned()])
+    );
+    tokio::time::sleep(StdDuration::from_secs(20)).await;
+    m.reload(WITH_DB_CHILD, &[Arc::clone(&a), Arc::clone(&b)]);
+    // `a` moves to db at once (it is older than group_wait); old keeps only `b`.
+    let (t, rcv, status, ids) = m.next().await;
+    assert!(near(t, 30.0), "{t}");
+    assert_eq!(
+        (rcv.as_str(), status, ids),
+        ("db", "firing", vec!["a".to_owned()])
+    );
+    assert_eq!(
+        m.groups(),
+        [
+            ("db".to_owned(), vec!["a".to_owned()]),
+            ("old".to_owned(), vec!["b".to_owned()])
+        ]
+    );
+    // The resolve goes to db, the route that has the alert now; old hears nothing more.
+    let resolved = labelled(
+        &[("alertname", "Disk"), ("id", "a"), ("team", "db")],
+        in_secs(-30),
+        in_secs(0),
+    );
+    m.d.ingest(&[resolved]);
+    let (_, rcv, status, ids) = m.next().await;
+    assert_eq!(
+        (rcv.as_str(), status, ids),
+        ("db", "resolved", vec!["a:resolved".to_owned()])
+    );
+    m.none_within(7200).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn reload_follows_a_flipped_continue() {
+    let conf = |cont: bool| {
+        format!(
+            "route:\n  receiver: old\n  group_by: [alertname]\n  group_wait: 10s\n  group_interval: 60s\n  repeat_interval: 10h\n  routes:\n    - receiver: first\n      matchers: [team=\"db\"]\n      continue: {cont}\n    - receiver: db\n      matchers: [team=\"db\"]\nreceivers: [{{name: old}}, {{name: first}}, {{name: db}}]\n"
+        )
+    };
+    let mut m = Multi::new(&conf(false), &["old", "first", "db"]);
+    let a = labelled(
+        &[("alertname", "Disk"), ("id", "a"), ("team", "db")],
+        in_secs(0),
+        in_secs(100_000),
+    );
+    m.d.ingest(&[Arc::clone(&a)]);
+    let (_, rcv, _, _) = m.next().await;
+    assert_eq!(rcv, "first");
+    m.reload(&conf(true), &[Arc::clone(&a)]);
+    let (_, rcv, _, _) = m.next().await;
+    assert_eq!(rcv, "db", "with continue the next sibling takes it too");
+    assert_eq!(
+        m.groups(),
+        [
+            ("db".to_owned(), vec!["a".to_owned()]),
+            ("first".to_owned(), vec!["a".to_owned()])
+        ]
+    );
+    m.reload(&conf(false), &[Arc::clone(&a)]);
+    assert_eq!(
+        m.groups(),
+        [("first".to_owned(), vec!["a".to_owned()])],
+        "and leaves without it"
+    );
+    m.none_within(7200).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn reload_carries_a_pending_resolve_into_the_new_group() {
+    let mut m = Multi::new(TWO_RECEIVERS, &["old", "db"]);
+    let a = labelled(
+        &[("alertname", "Disk"), ("id", "a")],
+        in_secs(0),
+        in_secs(100_000),
+    );
+    m.d.ingest(&[Arc::clone(&a)]);
+    m.next().await;
+    tokio::time::sleep(StdDuration::from_secs(20)).await;
+    let resolved = labelled(
+        &[("alertname", "Disk"), ("id", "a")],
+        in_secs(-20),
+        in_secs(0),
+    );
+    m.d.ingest(&[Arc::clone(&resolved)]);
+    // group_interval changes before the tick that would send the resolve.
+    m.reload(
+        &TWO_RECEIVERS.replace("group_interval: 60s", "group_interval: 90s"),
+        &[resolved],
+    );
+    let (t, rcv, status, ids) = m.next().await;
+    assert!(near(t, 30.0), "sent at once from the new group, got {t}");
+    assert_eq!(
+        (rcv.as_str(), status, ids),
+        ("old", "resolved", vec!["a:resolved".to_owned()])
+    );
+    tokio::task::yield_now().await;
+    assert!(m.groups().is_empty());
+    m.none_within(7200).await;
+}
+
+/// A reload routes the store's content as read before it; a newer version ingested meanwhile
+/// must win, whether the group survives the reload or not.
+#[tokio::test(start_paused = true)]
+async fn reload_never_brings_back_an_older_version() {
+    for new_tree in [
+        TWO_RECEIVERS.to_owned(),
+        TWO_RECEIVERS.replace("60s", "61s"),
+    ] {
+        let mut m = Multi::new(TWO_RECEIVERS, &["old", "db"]);
+        let firing = labelled(
+            &[("alertname", "Disk"), ("id", "a")],
+            in_secs(0),
+            in_secs(100_000),
+        );
+        m.d.ingest(&[Arc::clone(&firing)]);
+        m.next().await;
+        tokio::time::sleep(StdDuration::from_secs(20)).await;
+        let snapshot = vec![Arc::clone(&firing)];
+        let resolved = labelled(
+            &[("alertname", "Disk"), ("id", "a")],
+            in_secs(-20),
+            in_secs(0),
+        );
+        m.d.ingest(&[resolved]);
+        m.reload(&new_tree, &snapshot);
+        let (_, _, status, _) = m.next().await;
+        assert_eq!(
+            status, "resolved",
+            "the resolve survives a reload ({new_tree})"
+        );
+        m.none_within(7200).await;
+    }
+}
+
+/// Out-of-order ingest of two versions of one alert keeps the newer.
+#[tokio::test(start_paused = true)]
+async fn ingest_keeps_the_newer_version() {
+    let mut m = Multi::new(TWO_RECEIVERS, &["old", "db"]);
+    let firing = labelled(
+        &[("alertname", "Disk"), ("id", "a")],
+        in_secs(0),
+        in_secs(100_000),
+    );
+    m.d.ingest(&[Arc::clone(&firing)]);
+    m.next().await;
+    tokio::time::sleep(StdDuration::from_secs(20)).await;
+    let resolved = labelled(
+        &[("alertname", "Disk"), ("id", "a")],
+        in_secs(-20),
+        in_secs(0),
+    );
+    m.d.ingest(&[resolved]);
+    m.d.ingest(&[firing]);
+    let (_, _, status, _) = m.next().await;
+    assert_eq!(status, "resolved");
+}

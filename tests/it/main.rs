@@ -10,6 +10,7 @@ mod pipeline;
 mod real_clients;
 mod receivers;
 mod receivers_diff;
+mod reload;
 mod silences;
 mod silences_amtool;
 mod support;
