@@ -53,6 +53,12 @@ pub struct Options {
     pub web_timeout: Duration,
     /// `--silences.max-silences` and `--silences.max-silence-size-bytes`.
     pub silence_limits: silence::Limits,
+    /// `--web.get-concurrency`: how many `GET /api/v2/...` run at once; 0 means the number of
+    /// cores, at least 8 (Alertmanager's default).
+    pub get_concurrency: usize,
+    /// `--web.shutdown-timeout`: how long shutdown waits for open requests before dropping
+    /// them.
+    pub shutdown_timeout: Duration,
 }
 
 impl Options {
@@ -67,6 +73,8 @@ impl Options {
             gc_interval: Duration::from_secs(30 * 60),
             web_timeout: Duration::ZERO,
             silence_limits: silence::Limits::default(),
+            get_concurrency: 0,
+            shutdown_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -81,6 +89,8 @@ pub struct AppHandle {
     reload_tx: mpsc::Sender<ReloadRequest>,
     /// The loops.
     tasks: JoinSet<()>,
+    /// `--web.shutdown-timeout`.
+    shutdown_timeout: Duration,
 }
 
 impl AppHandle {
@@ -94,10 +104,24 @@ impl AppHandle {
         rx.await.map_err(|_| "shutting down".to_owned())?
     }
 
-    /// Stops serving and waits for every loop to end.
+    /// Stops serving and waits for every loop to end, and for open requests to finish for at
+    /// most `--web.shutdown-timeout`: a client that never completes its request, or never reads
+    /// its answer, cannot hold the daemon up. Past the deadline the server stops waiting; what
+    /// is left of those connections ends with the process.
     pub async fn shutdown(mut self) {
         self.cancel.cancel();
-        while self.tasks.join_next().await.is_some() {}
+        let tasks = &mut self.tasks;
+        let drained = tokio::time::timeout(self.shutdown_timeout, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                timeout = %crate::model::Duration(self.shutdown_timeout),
+                "Shutdown deadline passed; dropping the open connections."
+            );
+            self.tasks.shutdown().await;
+        }
     }
 }
 
@@ -238,6 +262,10 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let (saved_tx, saved_rx) = tokio::sync::watch::channel(silences.version());
     let heartbeats = Arc::new(Heartbeats::new(&cfg.heartbeats));
+    let get_limit = match opts.get_concurrency {
+        0 => api::default_get_concurrency(),
+        n => n,
+    };
     let state = Arc::new(ApiState {
         store: Arc::clone(&store),
         dispatcher: dispatcher.clone(),
@@ -255,6 +283,8 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         silences: Arc::clone(&silences),
         silences_saved: Some(saved_rx),
         inhibitor: Arc::clone(&inhibitor),
+        get_slots: Arc::new(tokio::sync::Semaphore::new(get_limit)),
+        get_limit,
     });
 
     let mut tasks = JoinSet::new();
@@ -376,6 +406,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         cancel,
         reload_tx,
         tasks,
+        shutdown_timeout: opts.shutdown_timeout,
     })
 }
 

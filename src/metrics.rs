@@ -116,6 +116,9 @@ pub struct Metrics {
     pub silences: Family<Labels, Gauge>,
     /// `alertmanager_inhibition_rules`.
     pub inhibition_rules: Gauge,
+    /// `alertmanager_http_concurrency_limit_exceeded_total{method="get"}`: GETs answered 503
+    /// because every `--web.get-concurrency` slot was taken.
+    pub http_concurrency_limit_exceeded: Counter,
     /// `process_resident_memory_bytes`.
     pub process_resident_memory: Gauge,
     /// `process_cpu_seconds_total` (fed from /proc at scrape time).
@@ -166,6 +169,7 @@ impl Metrics {
             nflog_queries: Counter::default(),
             silences: Family::default(),
             inhibition_rules: Gauge::default(),
+            http_concurrency_limit_exceeded: Counter::default(),
             process_resident_memory: Gauge::default(),
             process_cpu_seconds: Counter::default(),
             process_start_time: Gauge::default(),
@@ -304,6 +308,12 @@ impl Metrics {
             "Number of notification log queries were received.",
             m.nflog_queries.clone(),
         );
+        r.sub_registry_with_label(("method".into(), "get".into()))
+            .register(
+                am("http_concurrency_limit_exceeded"),
+                "Total number of times an HTTP request failed because the concurrency limit was reached.",
+                m.http_concurrency_limit_exceeded.clone(),
+            );
         r.register(
             am("silences"),
             "How many silences by state.",

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
+use super::uri::is_request_uri;
 use super::{ApiState, Req, json, raw, swagger_error};
 use crate::clock;
 use crate::model::{Alert, LabelSet, NameValidation};
@@ -47,9 +48,45 @@ fn media_type_ok(req: &Req) -> Result<(), Response> {
     ))
 }
 
-/// A `generatorURL` go-swagger would reject as not a URI.
-fn bad_uri(s: &str) -> bool {
-    s.chars().any(|c| c.is_control() || c == ' ') || s.starts_with(':')
+/// Go's JSON decoder turns each byte that is not part of valid UTF-8 into U+FFFD (one per
+/// byte, where Rust's lossy conversion would merge a truncated sequence into one).
+fn go_lossy_utf8(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 16);
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => {
+                out.push_str(s);
+                return out;
+            }
+            Err(e) => {
+                let (good, bad) = bytes.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(good).unwrap_or_default());
+                out.push('\u{FFFD}');
+                bytes = &bad[1..];
+            }
+        }
+    }
+}
+
+/// Reads a POST body as go-swagger does: an empty body is 422 "required", `null` is an empty
+/// list, and invalid UTF-8 inside strings is replaced rather than refused.
+fn parse_postables(body: &[u8], what: &str) -> Result<Vec<Postable>, Response> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(swagger_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            602,
+            &format!("{what} in body is required"),
+        ));
+    }
+    let parsed = match serde_json::from_slice::<Option<Vec<Postable>>>(body) {
+        Err(e) if std::str::from_utf8(body).is_err() => {
+            serde_json::from_str(&go_lossy_utf8(body)).map_err(|_| e)
+        }
+        r => r,
+    };
+    parsed
+        .map(Option::unwrap_or_default)
+        .map_err(|e| parse_error(&e))
 }
 
 /// Applies Alertmanager's defaults and validation to one alert.
@@ -165,9 +202,9 @@ pub(super) fn post(state: &ApiState, req: &Req) -> Response {
     if let Err(r) = media_type_ok(req) {
         return r;
     }
-    let postables: Vec<Postable> = match serde_json::from_slice(&req.body) {
+    let postables = match parse_postables(&req.body, "alerts") {
         Ok(p) => p,
-        Err(e) => return parse_error(&e),
+        Err(r) => return r,
     };
     for (i, p) in postables.iter().enumerate() {
         if p.labels.is_none() {
@@ -177,11 +214,18 @@ pub(super) fn post(state: &ApiState, req: &Req) -> Response {
                 &format!("{i}.labels in body is required"),
             );
         }
-        if let Some(u) = p.generator_url.as_deref().filter(|u| bad_uri(u)) {
+        if let Some(u) = p
+            .generator_url
+            .as_deref()
+            .filter(|u| !u.is_empty() && !is_request_uri(u))
+        {
             return swagger_error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 601,
-                &format!("{i}.generatorURL in body must be of type uri: {u:?}"),
+                &format!(
+                    "{i}.generatorURL in body must be of type uri: {}",
+                    crate::model::go_quote(u)
+                ),
             );
         }
     }
@@ -243,6 +287,32 @@ mod tests {
 
     fn postable(json: &str) -> Postable {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn invalid_utf8_becomes_one_replacement_per_byte() {
+        assert_eq!(
+            go_lossy_utf8(b"a\xffb\xe2\x82c"),
+            "a\u{FFFD}b\u{FFFD}\u{FFFD}c"
+        );
+        assert_eq!(go_lossy_utf8("ok ✓".as_bytes()), "ok ✓");
+        let p = parse_postables(b"[{\"labels\":{\"a\":\"x\xffy\"}}]", "alerts")
+            .ok()
+            .unwrap();
+        assert_eq!(p[0].labels.as_ref().unwrap().get("a"), "x\u{FFFD}y");
+    }
+
+    #[test]
+    fn empty_and_null_bodies() {
+        assert_eq!(
+            parse_postables(b" \n", "alerts").err().unwrap().status(),
+            422
+        );
+        assert!(parse_postables(b"null", "alerts").ok().unwrap().is_empty());
+        assert_eq!(
+            parse_postables(b"{}", "alerts").err().unwrap().status(),
+            400
+        );
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub mod heartbeats;
 mod ops;
 mod preview;
 mod silences;
+mod stream;
+mod uri;
 mod v2read;
 
 use std::sync::{Arc, Mutex};
@@ -75,6 +77,18 @@ pub struct ApiState {
     pub silences_saved: Option<tokio::sync::watch::Receiver<u64>>,
     /// The inhibition rules and their source alerts.
     pub inhibitor: Arc<Inhibitor>,
+    /// `--web.get-concurrency`: slots for `GET /api/v2/...` requests; a GET finding none free
+    /// answers 503 at once, as Alertmanager does.
+    pub get_slots: Arc<tokio::sync::Semaphore>,
+    /// The number of `get_slots` (for the 503 message).
+    pub get_limit: usize,
+}
+
+/// `--web.get-concurrency` when 0 (Alertmanager's default): the number of cores, at least 8.
+pub fn default_get_concurrency() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .max(8)
 }
 
 impl ApiState {
@@ -220,6 +234,25 @@ async fn route(state: &Arc<ApiState>, req: Req) -> Response {
     let path = req.path.trim_end_matches('/');
     let m = &req.method;
     let get = m == Method::GET || m == Method::HEAD;
+    // Reads of the API share `--web.get-concurrency` slots; health checks and metrics do not,
+    // so no read load can make a liveness probe fail.
+    let permit = if get && path.starts_with("/api/v2/") {
+        match Arc::clone(&state.get_slots).try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                state.metrics.http_concurrency_limit_exceeded.inc();
+                return text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!(
+                        "Limit of concurrent GET requests reached ({}), try again later.\n",
+                        state.get_limit
+                    ),
+                );
+            }
+        }
+    } else {
+        None
+    };
     match path {
         "/api/v2/alerts" if m == Method::POST && req.body.len() > BLOCKING_BODY_BYTES => {
             let _slot = state.parse_slots.acquire().await;
@@ -234,8 +267,8 @@ async fn route(state: &Arc<ApiState>, req: Req) -> Response {
                 })
         }
         "/api/v2/alerts" if m == Method::POST => alerts::post(state, &req),
-        "/api/v2/alerts" if get => v2read::get_alerts(state, &req),
-        "/api/v2/alerts/groups" if get => v2read::get_groups(state, &req),
+        "/api/v2/alerts" if get => v2read::get_alerts(state, &req, permit),
+        "/api/v2/alerts/groups" if get => v2read::get_groups(state, &req, permit),
         "/api/v2/status" if get => v2read::status(state),
         "/api/v2/receivers" if get => v2read::receivers(state),
         "/api/v2/silences" if m == Method::POST => silences::post(state, &req).await,

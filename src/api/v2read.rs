@@ -1,21 +1,25 @@
 //! The read side of API v2: alerts (with Alertmanager's filters), alert groups, status and
 //! receivers (reference §1.3).
 
+use std::collections::HashMap;
+use std::io::Write as _;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use regex::Regex;
 use serde::Serialize;
+use tokio::sync::OwnedSemaphorePermit;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{ApiState, Req, json, swagger_error};
+use super::{ApiState, Req, json, stream};
 use crate::clock;
 use crate::config::Config;
 use crate::dispatch::RouteTree;
 use crate::dispatch::route::RouteSettings;
 use crate::model::{
-    Alert, LabelSet, Matcher, MatcherSyntax, all_match, compile_anchored, parse_matcher,
+    Alert, Fingerprint, LabelSet, Matcher, alert_order, all_match, compile_anchored,
+    parse_filter_matcher,
 };
 use crate::timeinterval::Schedule;
 
@@ -55,6 +59,17 @@ struct Filters {
     receiver: Option<Regex>,
 }
 
+/// go-swagger's reading of a boolean query parameter: empty keeps the default (true for every
+/// flag here); otherwise true only for the words go-openapi counts as true, false for anything
+/// else (`active=maybe` is false, not an error).
+fn go_bool(v: &str) -> bool {
+    v.is_empty()
+        || matches!(
+            v.to_lowercase().as_str(),
+            "true" | "1" | "yes" | "ok" | "y" | "on" | "selected" | "checked" | "t" | "enabled"
+        )
+}
+
 fn parse_filters(query: &str) -> Result<Filters, Response> {
     let mut f = Filters {
         active: true,
@@ -67,26 +82,13 @@ fn parse_filters(query: &str) -> Result<Filters, Response> {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let (k, v) = (url_decode(k), url_decode(v));
-        let flag = |name: &str| -> Result<bool, Response> {
-            match v.as_str() {
-                "true" | "1" | "" => Ok(true),
-                "false" | "0" => Ok(false),
-                _ => Err(swagger_error(
-                    StatusCode::BAD_REQUEST,
-                    400,
-                    &format!("{name} in query must be of type boolean: {v:?}"),
-                )),
-            }
-        };
         match k.as_str() {
-            "active" => f.active = flag("active")?,
-            "silenced" => f.silenced = flag("silenced")?,
-            "inhibited" => f.inhibited = flag("inhibited")?,
-            "muted" => f.muted = flag("muted")?,
-            "unprocessed" => {
-                flag(&k)?; // accepted; nothing is unprocessed
-            }
-            "filter" => match parse_matcher(&v, MatcherSyntax::Fallback) {
+            "active" => f.active = go_bool(&v),
+            "silenced" => f.silenced = go_bool(&v),
+            "inhibited" => f.inhibited = go_bool(&v),
+            "muted" => f.muted = go_bool(&v),
+            "unprocessed" => {} // accepted; nothing is unprocessed
+            "filter" => match parse_filter_matcher(&v) {
                 Ok(m) => f.matchers.push(m),
                 Err(_) => {
                     return Err(json(
@@ -103,6 +105,21 @@ fn parse_filters(query: &str) -> Result<Filters, Response> {
         }
     }
     Ok(f)
+}
+
+/// A time as go-openapi prints one (`strfmt.DateTime`): milliseconds, truncated.
+pub(super) fn millis<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    let d = jiff::tz::Offset::UTC.to_datetime(*t);
+    s.collect_str(&format_args!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        d.year(),
+        d.month(),
+        d.day(),
+        d.hour(),
+        d.minute(),
+        d.second(),
+        d.subsec_nanosecond() / 1_000_000
+    ))
 }
 
 #[derive(Serialize)]
@@ -181,30 +198,27 @@ fn status_of(state: &ApiState, a: &Alert, now: Timestamp, muted_by: Vec<String>)
 #[derive(Serialize)]
 struct Gettable<'a> {
     annotations: &'a LabelSet,
-    #[serde(rename = "endsAt")]
+    #[serde(rename = "endsAt", serialize_with = "millis")]
     ends_at: Timestamp,
     fingerprint: String,
     receivers: Vec<ReceiverRef<'a>>,
-    #[serde(rename = "startsAt")]
+    #[serde(rename = "startsAt", serialize_with = "millis")]
     starts_at: Timestamp,
     status: AlertStatus,
-    #[serde(rename = "updatedAt")]
+    #[serde(rename = "updatedAt", serialize_with = "millis")]
     updated_at: Timestamp,
-    #[serde(rename = "generatorURL")]
+    /// Left out when empty, as Alertmanager does.
+    #[serde(rename = "generatorURL", skip_serializing_if = "str::is_empty")]
     generator_url: &'a str,
     labels: &'a LabelSet,
 }
 
-fn gettable<'a>(
-    a: &'a Alert,
-    status: AlertStatus,
-    receivers: Vec<ReceiverRef<'a>>,
-) -> Gettable<'a> {
+fn gettable<'a>(a: &'a Alert, status: AlertStatus, receivers: &'a [Arc<str>]) -> Gettable<'a> {
     Gettable {
         annotations: &a.annotations,
         ends_at: a.ends_at,
         fingerprint: a.fingerprint.to_string(),
-        receivers,
+        receivers: receivers.iter().map(|r| ReceiverRef { name: r }).collect(),
         starts_at: a.starts_at,
         status,
         updated_at: a.updated_at,
@@ -234,108 +248,133 @@ fn passes(
     keep.then_some(st)
 }
 
-/// `GET /api/v2/alerts`.
-pub(super) fn get_alerts(state: &ApiState, req: &Req) -> Response {
+/// `GET /api/v2/alerts`: written off the async workers (see `stream`), from a snapshot of the
+/// store taken one shard at a time.
+pub(super) fn get_alerts(
+    state: &Arc<ApiState>,
+    req: &Req,
+    permit: Option<OwnedSemaphorePermit>,
+) -> Response {
     let f = match parse_filters(&req.query) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let now = clock::now();
-    let cfg = state.config();
-    let tree: Arc<RouteTree> = state.dispatcher.tree();
-    let mut alerts: Vec<(Arc<Alert>, AlertStatus)> = state
-        .store
-        .list()
-        .into_iter()
-        .filter_map(|a| {
-            let muted_by = || alert_muted_by(&cfg, &tree.routes(&a.labels), now);
-            passes(state, &f, &a, now, muted_by).map(|st| (a, st))
-        })
-        .collect();
-    alerts.sort_by_key(|(a, _)| a.fingerprint);
-    let (alerts, statuses): (Vec<Arc<Alert>>, Vec<AlertStatus>) = alerts.into_iter().unzip();
-    let receivers: Vec<Vec<Arc<str>>> = alerts.iter().map(|a| tree.receivers(&a.labels)).collect();
-    let out: Vec<Gettable> = alerts
-        .iter()
-        .zip(statuses)
-        .zip(&receivers)
-        .filter(|(_, rs)| {
-            f.receiver
-                .as_ref()
-                .is_none_or(|re| rs.iter().any(|r| re.is_match(r)))
-        })
-        .map(|((a, st), rs)| gettable(a, st, rs.iter().map(|r| ReceiverRef { name: r }).collect()))
-        .collect();
-    json(StatusCode::OK, &out)
+    let state = Arc::clone(state);
+    stream::json(permit, move |w| {
+        let now = clock::now();
+        let cfg = state.config();
+        let tree: Arc<RouteTree> = state.dispatcher.tree();
+        let mut alerts = state.store.list();
+        alerts.sort_unstable_by_key(|a| a.fingerprint);
+        w.write_all(b"[")?;
+        let mut first = true;
+        for a in &alerts {
+            let routes = tree.routes(&a.labels);
+            let rs: Vec<Arc<str>> = routes.iter().map(|r| Arc::clone(&r.receiver)).collect();
+            if let Some(re) = &f.receiver
+                && !rs.iter().any(|r| re.is_match(r))
+            {
+                continue;
+            }
+            let muted_by = || alert_muted_by(&cfg, &routes, now);
+            let Some(st) = passes(&state, &f, a, now, muted_by) else {
+                continue;
+            };
+            if !std::mem::take(&mut first) {
+                w.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *w, &gettable(a, st, &rs))?;
+        }
+        w.write_all(b"]")
+    })
 }
 
-/// `GET /api/v2/alerts/groups`.
-pub(super) fn get_groups(state: &ApiState, req: &Req) -> Response {
+/// `GET /api/v2/alerts/groups`: groups in Alertmanager's order (label sets, then receiver),
+/// alerts in its alert order, each alert listing the receivers of the groups that hold it.
+pub(super) fn get_groups(
+    state: &Arc<ApiState>,
+    req: &Req,
+    permit: Option<OwnedSemaphorePermit>,
+) -> Response {
     let f = match parse_filters(&req.query) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let now = clock::now();
-    let cfg = state.config();
-    let tree = state.dispatcher.tree();
-    let mut groups = state.dispatcher.groups();
-    groups.retain(|g| {
-        f.receiver
-            .as_ref()
-            .is_none_or(|re| re.is_match(&g.receiver))
-    });
-    groups.sort_by(|a, b| (&a.labels, &a.receiver).cmp(&(&b.labels, &b.receiver)));
-    #[derive(Serialize)]
-    struct G<'a> {
-        labels: &'a LabelSet,
-        receiver: ReceiverRef<'a>,
-        alerts: Vec<Gettable<'a>>,
-    }
-    let mut receivers_of = Vec::new();
-    let mut statuses_of = Vec::new();
-    for g in &mut groups {
-        g.alerts
-            .sort_by(|a, b| crate::notify::data::alert_order(a, b));
-        // Alertmanager 0.28+: a group muted by a time interval marks its alerts `mutedBy` and
-        // `suppressed`; `muted=false` drops it.
-        let muted_by = route_muted_by(&cfg, &g.route, now);
-        let mut statuses = Vec::with_capacity(g.alerts.len());
-        g.alerts
-            .retain(|a| match passes(state, &f, a, now, || muted_by.clone()) {
-                Some(st) => {
-                    statuses.push(st);
-                    true
-                }
-                None => false,
-            });
-        statuses_of.push(statuses);
-        receivers_of.push(
+    let state = Arc::clone(state);
+    stream::json(permit, move |w| {
+        let now = clock::now();
+        let cfg = state.config();
+        let mut groups: Vec<(crate::dispatch::GroupView, Vec<AlertStatus>)> = Vec::new();
+        for mut g in state.dispatcher.groups() {
+            if f.receiver
+                .as_ref()
+                .is_some_and(|re| !re.is_match(&g.receiver))
+            {
+                continue;
+            }
+            // Alertmanager 0.28+: a group muted by a time interval marks its alerts `mutedBy`
+            // and `suppressed`; `muted=false` drops it.
+            let muted_by = route_muted_by(&cfg, &g.route, now);
+            g.alerts.sort_by(|a, b| alert_order(a, b));
+            let mut statuses = Vec::with_capacity(g.alerts.len());
             g.alerts
-                .iter()
-                .map(|a| tree.receivers(&a.labels))
-                .collect::<Vec<_>>(),
-        );
-    }
-    let out: Vec<G> = groups
-        .iter()
-        .zip(&receivers_of)
-        .zip(statuses_of)
-        .filter(|((g, _), _)| !g.alerts.is_empty())
-        .map(|((g, rs), sts)| G {
-            labels: &g.labels,
-            receiver: ReceiverRef { name: &g.receiver },
-            alerts: g
+                .retain(|a| match passes(&state, &f, a, now, || muted_by.clone()) {
+                    Some(st) => {
+                        statuses.push(st);
+                        true
+                    }
+                    None => false,
+                });
+            if !g.alerts.is_empty() {
+                groups.push((g, statuses));
+            }
+        }
+        groups.sort_by(|(a, _), (b, _)| {
+            a.labels
+                .am_cmp(&b.labels)
+                .then_with(|| a.receiver.cmp(&b.receiver))
+        });
+        let mut receivers: HashMap<Fingerprint, Vec<Arc<str>>> = HashMap::new();
+        for (g, _) in &groups {
+            for a in &g.alerts {
+                receivers
+                    .entry(a.fingerprint)
+                    .or_default()
+                    .push(Arc::clone(&g.receiver));
+            }
+        }
+        for r in receivers.values_mut() {
+            r.sort();
+        }
+        #[derive(Serialize)]
+        struct G<'a> {
+            alerts: Vec<Gettable<'a>>,
+            labels: &'a LabelSet,
+            receiver: ReceiverRef<'a>,
+        }
+        w.write_all(b"[")?;
+        for (i, (g, statuses)) in groups.into_iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            let alerts = g
                 .alerts
                 .iter()
-                .zip(sts)
-                .zip(rs)
-                .map(|((a, st), r)| {
-                    gettable(a, st, r.iter().map(|n| ReceiverRef { name: n }).collect())
+                .zip(statuses)
+                .map(|(a, st)| {
+                    let rs = receivers.get(&a.fingerprint).map_or(&[][..], |v| v);
+                    gettable(a, st, rs)
                 })
-                .collect(),
-        })
-        .collect();
-    json(StatusCode::OK, &out)
+                .collect();
+            let out = G {
+                alerts,
+                labels: &g.labels,
+                receiver: ReceiverRef { name: &g.receiver },
+            };
+            serde_json::to_writer(&mut *w, &out)?;
+        }
+        w.write_all(b"]")
+    })
 }
 
 /// `GET /api/v2/status`.
@@ -366,6 +405,7 @@ pub(super) fn status(state: &ApiState) -> Response {
     struct Status {
         cluster: Cluster,
         config: Original,
+        #[serde(serialize_with = "millis")]
         uptime: Timestamp,
         #[serde(rename = "versionInfo")]
         version_info: Version,
@@ -439,6 +479,31 @@ pub(super) fn receivers(state: &ApiState) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn booleans_as_go_swagger_reads_them() {
+        for v in ["", "true", "TRUE", "1", "yes", "on", "t", "enabled"] {
+            assert!(go_bool(v), "{v}");
+        }
+        for v in ["false", "0", "maybe", "no", "2"] {
+            assert!(!go_bool(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn times_in_milliseconds() {
+        let json = |t: &str| {
+            let t: Timestamp = t.parse().unwrap();
+            let mut out = Vec::new();
+            millis(&t, &mut serde_json::Serializer::new(&mut out)).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            json("2026-12-02T01:22:43.459876Z"),
+            "\"2026-12-02T01:22:43.459Z\""
+        );
+        assert_eq!(json("0001-01-01T00:00:00Z"), "\"0001-01-01T00:00:00.000Z\"");
+    }
 
     #[test]
     fn decodes_queries() {

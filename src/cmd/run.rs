@@ -96,6 +96,18 @@ pub struct RunOpts {
         default_value_t = 0
     )]
     pub silences_max_silence_size_bytes: usize,
+    /// How many `GET /api/v2/...` requests run at once (503 beyond); 0 means the number of
+    /// cores, at least 8.
+    #[arg(long = "web.get-concurrency", value_name = "N", default_value = "0")]
+    pub web_get_concurrency: usize,
+    /// How long shutdown waits for open requests before dropping them (a second SIGTERM or
+    /// SIGINT exits at once).
+    #[arg(
+        long = "web.shutdown-timeout",
+        value_name = "DURATION",
+        default_value = "5s"
+    )]
+    pub web_shutdown_timeout: crate::model::Duration,
 }
 
 /// Sets up `tracing` output on stderr.
@@ -131,13 +143,16 @@ pub fn main(opts: RunOpts) -> i32 {
             return 1;
         }
     };
-    match rt.block_on(run(opts)) {
+    let code = match rt.block_on(run(opts)) {
         Ok(()) => 0,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "Exiting.");
             1
         }
-    }
+    };
+    // Connections still open past the shutdown deadline end here, without waiting for them.
+    rt.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
 }
 
 /// glibc's malloc gives each busy thread its own arena and keeps what it frees there: with the
@@ -198,6 +213,8 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
         max_silences: opts.silences_max_silences,
         max_silence_size_bytes: opts.silences_max_silence_size_bytes,
     };
+    app_opts.get_concurrency = opts.web_get_concurrency;
+    app_opts.shutdown_timeout = opts.web_shutdown_timeout.std();
     let handle = app::start(app_opts, listener).await?;
     info!(file = %opts.config_file.display(), "Completed loading of configuration file.");
     while let Signal::Reload = signals.next().await {
@@ -205,8 +222,17 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
         let _ = handle.reload().await;
     }
     info!("Received shutdown signal; exiting.");
-    handle.shutdown().await;
-    Ok(())
+    let shutdown = handle.shutdown();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            s = signals.next() => if let Signal::Stop = s {
+                tracing::warn!("Received a second shutdown signal; exiting now.");
+                std::process::exit(1);
+            },
+        }
+    }
 }
 
 enum Signal {

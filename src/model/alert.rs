@@ -94,6 +94,21 @@ impl Alert {
     }
 }
 
+/// Alertmanager's alert order (`types.AlertSlice`): by the `job` label, then `instance` (an
+/// alert lacking the label sorts after those having it), then [`LabelSet::am_cmp`].
+pub fn alert_order(a: &Alert, b: &Alert) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    for name in ["job", "instance"] {
+        match (a.labels.value(name), b.labels.value(name)) {
+            (Some(x), Some(y)) if x != y => return x.cmp(y),
+            (Some(_), None) => return Ordering::Less,
+            (None, Some(_)) => return Ordering::Greater,
+            _ => {}
+        }
+    }
+    a.labels.am_cmp(&b.labels)
+}
+
 /// Seconds after 2023-11-14T22:13:20Z, for tests.
 #[cfg(test)]
 pub(crate) fn ts(s: i64) -> Timestamp {

@@ -241,6 +241,33 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         && ra.iter().zip(rb).all(|(x, y)| x == y)
 }
 
+impl LabelSet {
+    /// Alertmanager's label-set order (Prometheus's `LabelSet.Before`): fewer labels first;
+    /// between sets of one size, the first name (in name order) that only one set has puts the
+    /// set lacking it first, else the first differing value decides (bytewise). Notifications
+    /// list their alerts, and the API its groups, in this order.
+    pub fn am_cmp(&self, other: &LabelSet) -> std::cmp::Ordering {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match self.len().cmp(&other.len()) {
+            Equal => {}
+            o => return o,
+        }
+        for ((an, av), (bn, bv)) in self.iter().zip(other.iter()) {
+            match an.cmp(bn) {
+                // `other` lacks `an`, the smaller name: `self` is not before it.
+                Less => return Greater,
+                // `self` lacks `bn`.
+                Greater => return Less,
+                Equal => match av.cmp(bv) {
+                    Equal => {}
+                    o => return o,
+                },
+            }
+        }
+        Equal
+    }
+}
+
 /// The entries of a [`LabelSet`] in name order.
 #[derive(Clone)]
 pub struct LabelIter<'a> {
@@ -420,6 +447,64 @@ mod tests {
         let smaller: LabelSet = [("a", "0"), ("z", "9")].into_iter().collect();
         assert!(smaller < small, "pairwise order");
         assert!(LabelSet::new() < small);
+    }
+
+    /// Prometheus's `LabelSet.Before`, written as it is specified (a sorted list of both sets'
+    /// names, duplicates kept, walked in order), agrees with [`LabelSet::am_cmp`].
+    fn before_by_spec(a: &LabelSet, b: &LabelSet) -> bool {
+        if a.len() != b.len() {
+            return a.len() < b.len();
+        }
+        let mut names: Vec<&str> = a.names().chain(b.names()).collect();
+        names.sort_unstable();
+        for n in names {
+            let Some(x) = a.value(n) else { return true };
+            let Some(y) = b.value(n) else { return false };
+            if x != y {
+                return x < y;
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn alertmanager_order() {
+        use std::cmp::Ordering::*;
+        let set = |p: &[(&str, &str)]| p.iter().copied().collect::<LabelSet>();
+        let one = set(&[("z", "0")]);
+        let two = set(&[("a", "9"), ("b", "9")]);
+        assert_eq!(one.am_cmp(&two), Less, "fewer labels first");
+        // {a=1, c=1} against {b=1, c=1}: `a` comes first and only the left has it.
+        assert_eq!(
+            set(&[("a", "1"), ("c", "1")]).am_cmp(&set(&[("b", "1"), ("c", "1")])),
+            Greater
+        );
+        assert_eq!(set(&[("a", "1")]).am_cmp(&set(&[("a", "2")])), Less);
+        assert_eq!(two.am_cmp(&two.clone()), Equal);
+        let pool = ["", "a", "b", "ab", "B"];
+        let mut sets = Vec::new();
+        for i in 0..200usize {
+            let n = 1 + i % 3;
+            let pairs: Vec<(String, String)> = (0..n)
+                .map(|j| {
+                    let k = (i * 7 + j * 13) % 5;
+                    (format!("l{k}"), pool[(i / 3 + j) % pool.len()].to_owned())
+                })
+                .collect();
+            sets.push(pairs.into_iter().collect::<LabelSet>());
+        }
+        for a in &sets {
+            for b in &sets {
+                let want = if before_by_spec(a, b) {
+                    Less
+                } else if before_by_spec(b, a) {
+                    Greater
+                } else {
+                    Equal
+                };
+                assert_eq!(a.am_cmp(b), want, "{a} vs {b}");
+            }
+        }
     }
 
     #[test]

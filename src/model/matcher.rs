@@ -258,6 +258,14 @@ pub fn parse_matcher(input: &str, syntax: MatcherSyntax) -> Result<Matcher, Matc
     Ok(ms.remove(0))
 }
 
+/// Parses one matcher given on its own, as Alertmanager's API reads a `filter` parameter: the
+/// classic single-matcher form first (everything after the operator is the value, so
+/// `foo=x,y` means `foo="x,y"`), else the UTF-8 syntax.
+pub fn parse_filter_matcher(input: &str) -> Result<Matcher, MatcherError> {
+    parse_classic_one(input)
+        .or_else(|classic| parse_matcher(input, MatcherSyntax::Utf8Strict).map_err(|_| classic))
+}
+
 // ---- UTF-8 syntax -------------------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,7 @@ mod matcher;
 mod quote;
 mod schedule;
 
-pub use alert::Alert;
+pub use alert::{Alert, alert_order};
 #[cfg(test)]
 pub(crate) use alert::{test_alert, ts as test_ts};
 pub use duration::{Duration, DurationError};
@@ -19,7 +19,7 @@ pub use fingerprint::{Fingerprint, FingerprintParseError};
 pub use labels::{LabelIter, LabelSet, NameValidation, is_classic_label_name, is_valid_label_name};
 pub use matcher::{
     MatchType, Matcher, MatcherError, MatcherSyntax, all_match, compile_anchored,
-    matchers_to_string, parse_matcher, parse_matchers,
+    matchers_to_string, parse_filter_matcher, parse_matcher, parse_matchers,
 };
 pub use quote::{go_quote, go_quote_with, go_regex_quote, go_unquote, is_go_print, push_escaped};
 pub use schedule::{Flavor, Schedule, ScheduleError};

@@ -1,6 +1,8 @@
 //! The one integration-test binary: every scenario module is declared here.
 
+mod am_api;
 mod api;
+mod big_reads;
 mod cli;
 mod config_corpus;
 mod examples;
@@ -11,6 +13,7 @@ mod real_clients;
 mod receivers;
 mod receivers_diff;
 mod reload;
+mod shutdown;
 mod silences;
 mod silences_amtool;
 mod support;

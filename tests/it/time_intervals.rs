@@ -155,6 +155,7 @@ async fn muted_alerts_show_muted_by_and_the_muted_filter_hides_them() {
     let groups = d.get_json("/api/v2/alerts/groups?muted=false").await;
     assert_eq!(groups.as_array().map(Vec::len), Some(1));
     assert_eq!(groups[0]["labels"], json!({"alertname": "Loud"}));
-    let bad = http_get(&d.url("/api/v2/alerts?muted=maybe")).expect("an answer");
-    assert_eq!(bad.0, 400, "{}", bad.1);
+    // Any word but go-openapi's true words reads as false (Alertmanager answers 200).
+    let maybe = d.get_json("/api/v2/alerts/groups?muted=maybe").await;
+    assert_eq!(maybe, groups);
 }
