@@ -444,7 +444,7 @@ impl Dispatcher {
             self.inner.wake.notify_one();
             return;
         }
-        let wake = match (o.next_repeat, o.next_unmute) {
+        let wake = match (o.next_repeat, o.next_release) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };

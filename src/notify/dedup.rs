@@ -43,8 +43,9 @@ impl Reason {
     }
 }
 
-/// Decides whether to notify. `None` means skip. `muted_since(t)` says whether the route was
-/// muted by a time interval at some point from `t` (the last notification) until now.
+/// Decides whether to notify. `None` means skip. `held_back_since(t)` says whether something
+/// held the group back at some point from `t` (the last notification) until now and no longer
+/// does, and which reason to notify with (see `MuteStages::held_back_since`).
 pub fn needs_update(
     entry: Option<&NflogEntry>,
     firing: &HashSet<u64>,
@@ -52,7 +53,7 @@ pub fn needs_update(
     send_resolved: bool,
     repeat: SignedDuration,
     now: Timestamp,
-    muted_since: impl FnOnce(Timestamp) -> bool,
+    held_back_since: impl FnOnce(Timestamp) -> Option<Reason>,
 ) -> Option<Reason> {
     let Some(entry) = entry else {
         return (!firing.is_empty()).then_some(Reason::FirstNotification);
@@ -70,8 +71,8 @@ pub fn needs_update(
     if send_resolved && !resolved.is_subset(&entry.resolved) {
         return Some(Reason::SomeAlertsResolved);
     }
-    if muted_since(entry.timestamp) {
-        return Some(Reason::MuteWindowEnded);
+    if let Some(reason) = held_back_since(entry.timestamp) {
+        return Some(reason);
     }
     match entry.timestamp.checked_add(repeat) {
         Ok(due) if due <= now => Some(Reason::RepeatIntervalElapsed),
@@ -154,7 +155,7 @@ mod tests {
         ];
         for (i, (e, f, res, sr, want)) in cases.into_iter().enumerate() {
             assert_eq!(
-                needs_update(e.as_ref(), &set(f), &set(res), sr, r, now, |_| false),
+                needs_update(e.as_ref(), &set(f), &set(res), sr, r, now, |_| None),
                 want,
                 "case {i}"
             );
@@ -165,7 +166,9 @@ mod tests {
     fn a_mute_since_the_last_notification_notifies_a_still_firing_group() {
         let r = SignedDuration::from_secs(100);
         let now = Timestamp::from_second(50).unwrap();
-        let muted = |since: Timestamp| since == Timestamp::from_second(10).unwrap();
+        let muted = |since: Timestamp| {
+            (since == Timestamp::from_second(10).unwrap()).then_some(Reason::MuteWindowEnded)
+        };
         let e = entry(&[1, 2], &[], 10);
         // Still firing: notified again, before the repeat interval.
         assert_eq!(

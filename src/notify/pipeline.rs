@@ -87,9 +87,10 @@ pub struct FlushOutcome {
     pub ok: bool,
     /// When the earliest repeat notification is due, if any alert is firing.
     pub next_repeat: Option<Timestamp>,
-    /// When the route's current or next muted stretch (time intervals) ends: the group is
-    /// flushed then, so a still-firing group is notified at once.
-    pub next_unmute: Option<Timestamp>,
+    /// When what holds the group back next ends (today: the route's current or next mute
+    /// window; see `MuteStages::next_release`): the group is flushed then, so a still-firing
+    /// group is notified at once.
+    pub next_release: Option<Timestamp>,
 }
 
 /// The pipeline for all receivers.
@@ -167,7 +168,7 @@ impl Notifier {
         let mut out = FlushOutcome {
             ok: true,
             next_repeat: None,
-            next_unmute: self.mute.time_intervals.next_unmute(ctx),
+            next_release: self.mute.next_release(ctx),
         };
         let Some(receiver) = self.receivers.get(&*ctx.receiver).cloned() else {
             tracing::warn!(receiver = %ctx.receiver, "Receiver not found; dropping flush.");
@@ -236,7 +237,7 @@ impl Notifier {
             send_resolved,
             ctx.repeat_interval,
             now,
-            |since| self.mute.time_intervals.muted_since(ctx, since),
+            |since| self.mute.held_back_since(ctx, since),
         ) else {
             return Ok(entry.as_ref().and_then(repeat_due));
         };

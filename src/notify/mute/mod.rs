@@ -24,6 +24,9 @@ pub use inhibit::InhibitStage;
 pub use silence::SilenceStage;
 pub use time_interval::TimeIntervalStage;
 
+use jiff::Timestamp;
+
+use super::dedup::Reason;
 use super::pipeline::FlushCtx;
 use crate::metrics::Metrics;
 use crate::model::Alert;
@@ -119,6 +122,24 @@ impl MuteStages {
             return alerts;
         }
         counted(self.silence.apply(ctx, alerts), metrics)
+    }
+
+    /// The one "notify at once when it ends" hook, shared by every stage that holds a group
+    /// back for a known time: when the earliest such hold ends (today the route's current or
+    /// next mute window). The pipeline returns it in `FlushOutcome::next_release` and the
+    /// dispatcher flushes the group then. (Events with no known time, such as a silence deleted
+    /// early, wake groups with `Dispatcher::flush_now_where` instead.)
+    pub fn next_release(&self, ctx: &FlushCtx) -> Option<Timestamp> {
+        self.time_intervals.next_unmute(ctx)
+    }
+
+    /// The other half of the hook, asked by dedup when nothing else calls for a notification:
+    /// was the group held back at some point since `since` (its last notification), so that a
+    /// group still firing is notified again now, and with which reason?
+    pub fn held_back_since(&self, ctx: &FlushCtx, since: Timestamp) -> Option<Reason> {
+        self.time_intervals
+            .muted_since(ctx, since)
+            .then_some(Reason::MuteWindowEnded)
     }
 }
 
