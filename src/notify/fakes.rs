@@ -12,3 +12,7 @@ pub mod fake_pagerduty;
 #[allow(dead_code)]
 #[path = "../../tests/it/support/fake_slack.rs"]
 pub mod fake_slack;
+
+#[allow(dead_code)]
+#[path = "../../tests/it/support/fake_zendesk.rs"]
+pub mod fake_zendesk;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::data::NotificationData;
 use super::error::{BuildCause, BuildError, NotifyError};
-use super::{pagerduty, slack, webhook};
+use super::{pagerduty, slack, webhook, zendesk};
 use crate::config::{ConfigWarning, Receiver};
 use crate::metrics::Metrics;
 use crate::nflog::ReceiverData;
@@ -50,6 +50,8 @@ enum Sender {
     PagerDuty(Box<pagerduty::PagerDuty>),
     /// Slack incoming webhook or Web API.
     Slack(Box<slack::Slack>),
+    /// Zendesk tickets.
+    Zendesk(Box<zendesk::Zendesk>),
     /// Test-only: hands every notification to a channel.
     #[cfg(test)]
     Channel(tokio::sync::mpsc::UnboundedSender<NotificationData>),
@@ -61,6 +63,7 @@ impl Sender {
             Sender::Webhook(w) => w.notify(data).await,
             Sender::PagerDuty(p) => p.notify(data).await,
             Sender::Slack(s) => s.notify(data).await,
+            Sender::Zendesk(z) => z.notify(data).await,
             #[cfg(test)]
             Sender::Channel(tx) => {
                 let _ = tx.send(data.clone());
@@ -173,7 +176,10 @@ impl Integration {
             let s = slack::Slack::new(c, env)?;
             Ok((Sender::Slack(Box::new(s)), c.send_resolved, 0))
         })?;
-        b.not_sent("zendesk", r.zendesk_configs.len());
+        b.add("zendesk", &r.zendesk_configs, |c, env| {
+            let z = zendesk::Zendesk::new(c, env)?;
+            Ok((Sender::Zendesk(Box::new(z)), c.send_resolved, 0))
+        })?;
         Ok(b.out)
     }
 

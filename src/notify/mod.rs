@@ -12,7 +12,7 @@
 //! value.rs       a value given inline or as *_file, read at each send
 //! tmpl.rs        templated config fields: parsed at build, rendered per notification
 //! data.rs        NotificationData: the alerts of one notification, sorted and truncated
-//! webhook/ pagerduty/ slack/   one folder per integration: mod.rs, payload.rs, tests.rs
+//! webhook/ pagerduty/ slack/ zendesk/   one folder per integration: mod.rs, payload.rs, tests.rs
 //! ```
 //!
 //! `dispatch` builds a [`FlushCtx`] and calls [`Notifier::flush`]. Layer L3: imports L0–L2.
@@ -36,6 +36,7 @@ pub mod testkit;
 pub mod tmpl;
 pub mod value;
 pub mod webhook;
+pub mod zendesk;
 
 pub use error::{BuildError, FailureReason, NotifyError};
 pub use integration::{Integration, Sent};

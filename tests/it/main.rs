@@ -21,3 +21,4 @@ mod systemd;
 mod templates;
 mod time_intervals;
 mod upstream;
+mod zendesk;

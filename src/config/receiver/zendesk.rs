@@ -1,5 +1,5 @@
-//! `zendesk_configs` (a tocsin extension): one Zendesk ticket per alert group. Parsed and checked;
-//! sending arrives in a later version (a warning says so).
+//! `zendesk_configs` (a tocsin extension): one Zendesk ticket per alert group. Parsed and checked
+//! here; `notify::zendesk` sends.
 //! Imports: std, serde, `crate::model`, the parent config modules.
 
 use std::collections::BTreeMap;

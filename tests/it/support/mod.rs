@@ -12,6 +12,8 @@ pub mod fake_pagerduty;
 pub mod fake_slack;
 pub mod fake_webhook;
 #[allow(dead_code)]
+pub mod fake_zendesk;
+#[allow(dead_code)]
 pub mod script;
 
 /// The path of a tool a Debian package installs (`amtool`, `alertmanager`, ...), found on
