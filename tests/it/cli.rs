@@ -60,7 +60,7 @@ fn check_config_names_configs_not_sent_to() {
     let f = dir.path().join("am.yml");
     std::fs::write(
         &f,
-        "route: {receiver: r}\nreceivers:\n- name: r\n  webhook_configs: [{url: 'http://127.0.0.1:1/'}]\n  zendesk_configs: [{subdomain: ex, email: a@example.org, api_token: t}]\n",
+        "route: {receiver: r}\nreceivers:\n- name: r\n  webhook_configs: [{url: 'http://127.0.0.1:1/'}]\n  email_configs: [{to: a@example.org, from: b@example.org, smarthost: '127.0.0.1:25'}]\n",
     )
     .unwrap();
     let run = tocsin().arg("check-config").arg(&f).output().unwrap();
@@ -68,7 +68,7 @@ fn check_config_names_configs_not_sent_to() {
     let out = String::from_utf8_lossy(&run.stdout);
     assert!(out.contains("Warnings:\n - "), "{out}");
     assert!(
-        out.contains("receivers[0].zendesk_configs: zendesk is not sent to by this version of tocsin; this receiver will not send to its 1 zendesk config(s)"),
+        out.contains("receivers[0].email_configs: email is not sent to by this version of tocsin; this receiver will not send to its 1 email config(s)"),
         "{out}"
     );
     assert!(!out.contains("webhook_configs"), "{out}");
