@@ -10,7 +10,10 @@
 //! an alert older than that), then every `group_interval`; resolved alerts leave the group after
 //! a successful flush; an empty group is destroyed. Two changes: `repeat_interval` is exact (a
 //! wake-up is scheduled for the instant the repeat is due), and a flush still retrying when the
-//! next tick comes is not cancelled: the tick waits for it and runs right after.
+//! next tick comes is not cancelled: the tick waits for it and runs right after, unless the
+//! group's state (its alerts, firing or resolved) changed meanwhile: then the newer state
+//! supersedes the flush in flight, which is abandoned, and goes out at once. Every request has
+//! a deadline (see `notify::pipeline`), so no receiver can hold a group forever.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -48,12 +51,41 @@ struct Group {
     repeat_at: Option<Instant>,
     /// The deadline currently in the heap for this group.
     scheduled: Option<Instant>,
-    /// A flush is running.
-    in_flight: bool,
-    /// A tick came while a flush was running.
+    /// The flush running now, if any.
+    flight: Option<Flight>,
+    /// Numbers the flushes of this group, so a superseded one's outcome is ignored.
+    flights: u64,
+    /// A tick came while a flush was running (and the group's state had not changed).
     pending: bool,
     /// The group has been flushed at least once (group_wait is over).
     flushed: bool,
+}
+
+/// A flush in progress.
+struct Flight {
+    /// Its number among the group's flushes.
+    number: u64,
+    /// [`state_of`] the alerts it carries, at its flush time.
+    state: u64,
+    /// Cancels it when a newer state of the group supersedes it.
+    cancel: CancellationToken,
+}
+
+/// What a notification's dedup looks at, hashed: which alerts the group has and which of them
+/// are resolved at `now` (an order-independent sum, so no sort and no copy).
+fn state_of<'a>(alerts: impl Iterator<Item = &'a Arc<Alert>>, now: Timestamp) -> u64 {
+    alerts.fold(0u64, |sum, a| {
+        // splitmix64's finalizer spreads each (fingerprint, resolved) pair over the word.
+        let mut z = a.fingerprint.0
+            ^ if a.resolved_at(now) {
+                0x9e37_79b9_7f4a_7c15
+            } else {
+                0
+            };
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        sum.wrapping_add(z ^ (z >> 31))
+    })
 }
 
 /// A group as [`Dispatcher::flush_now_where`] shows it to its predicate.
@@ -109,6 +141,8 @@ pub struct Dispatcher {
 
 struct FlushJob {
     id: GroupId,
+    /// The flight's number (see [`Group::flights`]).
+    number: u64,
     ctx: FlushCtx,
     alerts: Vec<Arc<Alert>>,
     notifier: Arc<Notifier>,
@@ -344,7 +378,7 @@ impl Dispatcher {
                 let me = self.clone();
                 tokio::spawn(async move {
                     let outcome = job.notifier.flush(&job.ctx, job.alerts.clone()).await;
-                    me.flush_done(job.id, &job.alerts, job.ctx.now, outcome);
+                    me.flush_done(job.id, job.number, &job.alerts, job.ctx.now, outcome);
                 });
             }
         }
@@ -369,9 +403,17 @@ impl Dispatcher {
                 continue; // stale entry
             }
             g.scheduled = None;
-            if g.in_flight {
-                g.pending = true;
-                continue;
+            if let Some(f) = &g.flight {
+                // A newer state of the group supersedes the flush still in flight (retrying, or
+                // waiting on a receiver that does not answer): it is abandoned and the current
+                // state is sent now. The same state waits for it instead.
+                if f.state == state_of(g.alerts.values(), wall) {
+                    g.pending = true;
+                    continue;
+                }
+                f.cancel.cancel();
+                g.flight = None;
+                g.pending = false;
             }
             if t >= g.next_tick {
                 // Alertmanager resets the timer before flushing: the cadence does not drift.
@@ -382,10 +424,17 @@ impl Dispatcher {
                 st.groups.remove(&id);
                 continue;
             }
-            g.in_flight = true;
             g.flushed = true;
+            g.flights += 1;
+            let cancel = self.inner.cancel.child_token();
+            g.flight = Some(Flight {
+                number: g.flights,
+                state: state_of(g.alerts.values(), wall),
+                cancel: cancel.clone(),
+            });
             jobs.push(FlushJob {
                 id,
+                number: g.flights,
                 ctx: FlushCtx {
                     receiver: Arc::clone(&g.route.receiver),
                     group_key: Arc::clone(&g.key),
@@ -393,7 +442,9 @@ impl Dispatcher {
                     repeat_interval: g.route.repeat_interval,
                     active_time_intervals: Arc::clone(&g.route.active_time_intervals),
                     mute_time_intervals: Arc::clone(&g.route.mute_time_intervals),
+                    group_interval: g.route.group_interval,
                     now: wall,
+                    cancel,
                 },
                 alerts: g.alerts.values().cloned().collect(),
                 notifier: Arc::clone(&st.notifier),
@@ -409,8 +460,16 @@ impl Dispatcher {
     }
 
     /// Applies a flush's outcome: drops flushed resolved alerts on success, schedules an exact
-    /// repeat, and runs a tick that came while the flush was in flight.
-    fn flush_done(&self, id: GroupId, flushed: &[Arc<Alert>], at: Timestamp, o: FlushOutcome) {
+    /// repeat, and runs a tick that came while the flush was in flight. The outcome of a flush
+    /// that a newer one superseded is ignored.
+    fn flush_done(
+        &self,
+        id: GroupId,
+        number: u64,
+        flushed: &[Arc<Alert>],
+        at: Timestamp,
+        o: FlushOutcome,
+    ) {
         let now = clock::instant();
         let wall = clock::now();
         let mut st = self.lock();
@@ -418,7 +477,10 @@ impl Dispatcher {
         let Some(g) = st.groups.get_mut(&id) else {
             return;
         };
-        g.in_flight = false;
+        if g.flight.as_ref().is_none_or(|f| f.number != number) {
+            return;
+        }
+        g.flight = None;
         if o.ok {
             for a in flushed.iter().filter(|a| a.resolved_at(at)) {
                 // Only if not modified since the flush.
@@ -533,7 +595,8 @@ fn insert(st: &mut State, r: Routed<'_>, now: Instant, wall: Timestamp) -> bool 
         next_tick: first,
         repeat_at: None,
         scheduled: None,
-        in_flight: false,
+        flight: None,
+        flights: 0,
         pending: false,
         flushed: false,
     };

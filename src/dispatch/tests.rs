@@ -526,3 +526,105 @@ async fn ingest_keeps_the_newer_version() {
     let (_, _, status, _) = m.next().await;
     assert_eq!(status, "resolved");
 }
+
+/// A dispatcher over `route` whose only integration never answers its first `hang` requests.
+fn stalling_rig(route: Route, hang: usize, max_retry: StdDuration) -> Rig {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    let notifier = Notifier::new(
+        vec![ReceiverRuntime {
+            name: Arc::from("r"),
+            integrations: vec![Integration::stalling(tx, hang)],
+        }],
+        Arc::new(Nflog::new()),
+        Arc::new(Metrics::new()),
+        NotifySettings {
+            external_url: "http://tocsin".into(),
+            max_retry,
+            retention: SignedDuration::from_hours(120),
+        },
+        cancel.clone(),
+    );
+    let d = Dispatcher::new(
+        Arc::new(RouteTree::new(&route)),
+        Arc::new(notifier),
+        Arc::new(Metrics::new()),
+        cancel.clone(),
+    );
+    tokio::spawn(d.clone().run());
+    Rig {
+        d,
+        rx,
+        t0: tokio::time::Instant::now(),
+        cancel,
+    }
+}
+
+impl Rig {
+    /// [`Rig::next`], failing after a day of (paused) time instead of waiting forever.
+    async fn within_a_day(&mut self) -> (f64, NotificationData) {
+        tokio::time::timeout(StdDuration::from_secs(86_400), self.next())
+            .await
+            .expect("a notification within a day")
+    }
+}
+
+/// A request nobody answers fails at its deadline (the group interval, at least 10 s) and is
+/// retried; the group is not stuck.
+#[tokio::test(start_paused = true)]
+async fn a_receiver_that_never_answers_costs_one_attempt() {
+    let mut r = stalling_rig(root(10, 60, 36_000), 1, StdDuration::from_secs(900));
+    r.d.ingest(&[alert("A", in_secs(0), in_secs(100_000))]);
+    let (t, n) = r.within_a_day().await;
+    assert!(
+        (70.0..72.0).contains(&t),
+        "retried after the 60 s deadline, got {t}"
+    );
+    assert_eq!(n.reason, "first notification");
+    r.none_within(7200).await;
+}
+
+/// With `--notify.max-retry-duration` shorter than the deadline, the hung attempt ends with the
+/// retry budget; the next tick sends again.
+#[tokio::test(start_paused = true)]
+async fn a_hung_attempt_ends_with_the_retry_budget() {
+    let mut r = stalling_rig(root(10, 60, 36_000), 1, StdDuration::from_secs(5));
+    r.d.ingest(&[alert("A", in_secs(0), in_secs(100_000))]);
+    let (t, _) = r.within_a_day().await;
+    assert!(
+        near(t, 70.0),
+        "given up at 15 s, sent again at the 70 s tick, got {t}"
+    );
+}
+
+/// A newer state of the group (an alert added) supersedes a flush whose request hangs: the new
+/// state goes out at the next tick, and the abandoned request never delivers.
+#[tokio::test(start_paused = true)]
+async fn a_newer_state_supersedes_a_hung_flush() {
+    let mut r = stalling_rig(root(10, 5, 36_000), 1, StdDuration::from_secs(900));
+    r.d.ingest(&[alert("A", in_secs(0), in_secs(100_000))]);
+    tokio::time::sleep(StdDuration::from_secs(12)).await;
+    let second = alert("A", in_secs(0), in_secs(100_000))
+        .as_ref()
+        .clone()
+        .with_label("x", "1");
+    r.d.ingest(&[Arc::new(second)]);
+    let (t, n) = r.within_a_day().await;
+    assert!(near(t, 15.0), "at the first tick after the change, got {t}");
+    assert_eq!(n.alerts.len(), 2, "the new state");
+    r.none_within(7200).await;
+}
+
+/// The same state waits for the flush in flight (no abandoned sends while a slow receiver
+/// still answers in time).
+#[tokio::test(start_paused = true)]
+async fn the_same_state_waits_for_the_flush_in_flight() {
+    let mut r = stalling_rig(root(10, 5, 36_000), 1, StdDuration::from_secs(900));
+    r.d.ingest(&[alert("A", in_secs(0), in_secs(100_000))]);
+    let (t, _) = r.within_a_day().await;
+    assert!(
+        (20.0..21.0).contains(&t),
+        "the retry after the 10 s deadline, got {t}"
+    );
+    r.none_within(7200).await;
+}

@@ -1,28 +1,14 @@
 //! What one notification is about: the alerts of a flush, sorted and truncated, with the status
 //! and common labels computed the way Alertmanager computes them (over the truncated list).
 
-use std::cmp::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::model::{Alert, LabelSet, go_regex_quote};
+use crate::model::{Alert, LabelSet, alert_order, go_regex_quote};
 use crate::nflog::ReceiverData;
 use crate::template;
-
-/// Alertmanager's alert order: by `job`, then `instance` (alerts lacking one sort after those
-/// having it), then the whole label set.
-pub fn alert_order(a: &Alert, b: &Alert) -> Ordering {
-    for name in ["job", "instance"] {
-        match (a.labels.value(name), b.labels.value(name)) {
-            (Some(x), Some(y)) if x != y => return x.cmp(y),
-            (Some(_), None) => return Ordering::Less,
-            (None, Some(_)) => return Ordering::Greater,
-            _ => {}
-        }
-    }
-    a.labels.cmp(&b.labels)
-}
 
 /// One notification's content.
 #[derive(Debug, Clone)]
@@ -52,6 +38,11 @@ pub struct NotificationData {
     /// What this integration's last successful send for this group asked to keep (Slack's
     /// channel and `ts`...), from the notification log; empty when there was none.
     pub receiver_data: ReceiverData,
+    /// How long one request may take when the integration's config sets no `timeout`: every
+    /// integration bounds each request by it, so a receiver that never answers costs one
+    /// failed (and retried) attempt, not the group. The pipeline sets it from the group
+    /// interval.
+    pub timeout: Duration,
 }
 
 /// Labels whose value is the same in every set (empty for no sets).
@@ -113,6 +104,7 @@ impl NotificationData {
             reason,
             now,
             receiver_data: ReceiverData::new(),
+            timeout: super::pipeline::MIN_REQUEST_TIMEOUT,
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Every integration lives in its own folder `notify/<name>/` with the same three files:
 //! - `mod.rs`: the struct built from its config (`new(&Config, ..) -> Result<Self, BuildCause>`)
-//!   and `async fn notify(&self, &NotificationData) -> Result<Sent, NotifyError>`;
+//!   and `async fn notify(&self, &NotificationData) -> Result<Sent, NotifyError>`, whose every
+//!   request has a deadline: the config's `timeout`, else `NotificationData::timeout`;
 //! - `payload.rs`: pure, config + data -> request body, tested without a network;
 //! - `tests.rs`: the integration against its strict fake.
 //!
@@ -55,6 +56,13 @@ enum Sender {
     /// Test-only: hands every notification to a channel.
     #[cfg(test)]
     Channel(tokio::sync::mpsc::UnboundedSender<NotificationData>),
+    /// Test-only: a receiver that never answers the first `n` requests (each then fails at its
+    /// deadline, as a real request does), and hands later ones to a channel.
+    #[cfg(test)]
+    Stall(
+        tokio::sync::mpsc::UnboundedSender<NotificationData>,
+        std::sync::atomic::AtomicUsize,
+    ),
 }
 
 impl Sender {
@@ -66,6 +74,20 @@ impl Sender {
             Sender::Zendesk(z) => z.notify(data).await,
             #[cfg(test)]
             Sender::Channel(tx) => {
+                let _ = tx.send(data.clone());
+                Ok(Sent::default())
+            }
+            #[cfg(test)]
+            Sender::Stall(tx, n) => {
+                use std::sync::atomic::Ordering::SeqCst;
+                if n.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok() {
+                    let never = std::future::pending::<()>();
+                    let _ = tokio::time::timeout(data.timeout, never).await;
+                    return Err(NotifyError::retryable(
+                        super::error::FailureReason::DeadlineExceeded,
+                        "operation timed out".to_owned(),
+                    ));
+                }
                 let _ = tx.send(data.clone());
                 Ok(Sent::default())
             }
@@ -200,6 +222,21 @@ impl Integration {
             send_resolved,
             max_alerts: 0,
             sender: Sender::Channel(tx),
+        }
+    }
+
+    /// Test-only: an integration whose first `hang` requests are never answered.
+    #[cfg(test)]
+    pub fn stalling(
+        tx: tokio::sync::mpsc::UnboundedSender<NotificationData>,
+        hang: usize,
+    ) -> Integration {
+        Integration {
+            kind: "test",
+            index: 0,
+            send_resolved: true,
+            max_alerts: 0,
+            sender: Sender::Stall(tx, std::sync::atomic::AtomicUsize::new(hang)),
         }
     }
 }

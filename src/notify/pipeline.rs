@@ -48,9 +48,17 @@ pub struct FlushCtx {
     pub active_time_intervals: Arc<[String]>,
     /// The route's `mute_time_intervals`.
     pub mute_time_intervals: Arc<[String]>,
+    /// The route's `group_interval`: a request whose integration sets no `timeout` gets this
+    /// long, at least [`MIN_REQUEST_TIMEOUT`] (as Alertmanager bounds a flush).
+    pub group_interval: Duration,
     /// The flush (tick) time.
     pub now: Timestamp,
+    /// Fires when a newer state of the group supersedes this flush: its sends are abandoned.
+    pub cancel: CancellationToken,
 }
+
+/// The shortest default request deadline (Alertmanager's `notify.MinTimeout`).
+pub const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A receiver ready to send.
 pub struct ReceiverRuntime {
@@ -263,10 +271,12 @@ impl Notifier {
                 now,
             );
             data.receiver_data = previous;
+            data.timeout = ctx.group_interval.max(MIN_REQUEST_TIMEOUT);
             let retrier = Retrier {
                 metrics: &self.metrics,
                 max_retry: self.settings.max_retry,
                 cancel: &self.cancel,
+                superseded: &ctx.cancel,
             };
             match retrier.send(receiver, integ, &data).await {
                 Ok(sent) => sent.receiver_data,

@@ -24,13 +24,19 @@ pub struct Retrier<'a> {
     pub max_retry: Duration,
     /// Cancelled at shutdown: the wait between attempts ends and the send is given up.
     pub cancel: &'a CancellationToken,
+    /// Cancelled when a newer state of the group supersedes this flush: the attempt in
+    /// progress (even one the receiver never answers) is dropped and the send abandoned.
+    pub superseded: &'a CancellationToken,
 }
 
 impl Retrier<'_> {
     /// Attempts the send until it succeeds, fails permanently, would wait past `max_retry`, or
-    /// shutdown cancels it. Counts `notifications_total` once, every attempt in
-    /// `notification_requests_total` (and its latency), and a final failure in
-    /// `notifications_failed_total{reason}`. Returns the last error on failure.
+    /// shutdown or a newer state of the group cancels it. No attempt outlives `max_retry`
+    /// either (each request also has its own deadline, `NotificationData::timeout`): one that
+    /// has not answered by then fails as `contextDeadlineExceeded`. Counts
+    /// `notifications_total` once, every attempt in `notification_requests_total` (and its
+    /// latency), and a final failure in `notifications_failed_total{reason}`. Returns the last
+    /// error on failure.
     pub async fn send(
         &self,
         receiver: &str,
@@ -51,7 +57,42 @@ impl Retrier<'_> {
                 .get_or_create(&labels)
                 .inc();
             let t0 = clock::instant();
-            let res = integ.notify(data).await;
+            let left = self
+                .max_retry
+                .saturating_sub(started.elapsed())
+                .max(MIN_ATTEMPT);
+            let res = tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => {
+                    self.failed(kind, FailureReason::Canceled);
+                    return Err(NotifyError::permanent(
+                        FailureReason::Canceled,
+                        "shutting down".to_owned(),
+                    ));
+                }
+                _ = self.superseded.cancelled() => {
+                    self.failed(kind, FailureReason::Canceled);
+                    tracing::warn!(
+                        receiver,
+                        integration = kind,
+                        attempt,
+                        "Notify abandoned: a newer state of the group is sent instead."
+                    );
+                    return Err(NotifyError::permanent(
+                        FailureReason::Canceled,
+                        "superseded by a newer state of the group".to_owned(),
+                    ));
+                }
+                r = tokio::time::timeout(left, integ.notify(data)) => r.unwrap_or_else(|_| {
+                    Err(NotifyError::retryable(
+                        FailureReason::DeadlineExceeded,
+                        format!(
+                            "no answer within {} (--notify.max-retry-duration)",
+                            crate::model::Duration(left)
+                        ),
+                    ))
+                }),
+            };
             self.metrics
                 .notification_latency
                 .get_or_create(&labels)
@@ -90,7 +131,7 @@ impl Retrier<'_> {
                 "Notify failed; retrying."
             );
             tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
+                biased;
                 _ = self.cancel.cancelled() => {
                     self.failed(kind, FailureReason::Canceled);
                     return Err(NotifyError::permanent(
@@ -98,6 +139,14 @@ impl Retrier<'_> {
                         format!("shutting down; last error: {err}"),
                     ));
                 }
+                _ = self.superseded.cancelled() => {
+                    self.failed(kind, FailureReason::Canceled);
+                    return Err(NotifyError::permanent(
+                        FailureReason::Canceled,
+                        format!("superseded by a newer state of the group; last error: {err}"),
+                    ));
+                }
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }
@@ -112,6 +161,9 @@ impl Retrier<'_> {
             .inc();
     }
 }
+
+/// The least time an attempt is given, even with the retry budget nearly spent.
+pub const MIN_ATTEMPT: Duration = Duration::from_secs(1);
 
 /// First backoff step.
 pub const INITIAL: Duration = Duration::from_millis(500);

@@ -72,7 +72,9 @@ impl Rig {
             repeat_interval: SignedDuration::from_hours(1),
             active_time_intervals: Arc::from([]),
             mute_time_intervals: Arc::from([]),
+            group_interval: Duration::from_secs(300),
             now: self.t0 + SignedDuration::from_secs(at_secs),
+            cancel: CancellationToken::new(),
         };
         self.notifier.flush(&ctx, alerts).await
     }

@@ -135,9 +135,7 @@ impl PagerDuty {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(event.body);
         req = self.auth.apply(req)?;
-        if let Some(t) = self.timeout {
-            req = req.timeout(t);
-        }
+        req = req.timeout(self.timeout.unwrap_or(data.timeout));
         let resp = req.send().await.map_err(transport_error)?;
         if resp.status().is_success() {
             tracing::debug!(receiver = %data.receiver, action = event.action, "PagerDuty accepted the event.");

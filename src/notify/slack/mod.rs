@@ -303,9 +303,7 @@ impl Slack {
         if let Some(t) = token {
             req = req.bearer_auth(t.expose());
         }
-        if let Some(t) = self.timeout {
-            req = req.timeout(t);
-        }
+        req = req.timeout(self.timeout.unwrap_or(data.timeout));
         let resp = req.send().await.map_err(transport_error)?;
         let status = resp.status().as_u16();
         let wait = retry_after(&resp, data.now);

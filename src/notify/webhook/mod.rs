@@ -90,9 +90,7 @@ impl Webhook {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
         req = self.auth.apply(req)?;
-        if let Some(t) = self.timeout {
-            req = req.timeout(t);
-        }
+        req = req.timeout(self.timeout.unwrap_or(data.timeout));
         let resp = req.send().await.map_err(transport_error)?;
         classify(resp, data.now).await?;
         Ok(Sent::default())

@@ -252,9 +252,7 @@ impl Zendesk {
         let mut req = req
             .basic_auth(format!("{}/token", self.email), Some(token.expose()))
             .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(t) = self.timeout {
-            req = req.timeout(t);
-        }
+        req = req.timeout(self.timeout.unwrap_or(data.timeout));
         let resp = req.send().await.map_err(transport_error)?;
         let status = resp.status().as_u16();
         if resp.status().is_success() {

@@ -26,10 +26,15 @@ pub struct Received {
 /// A scripted answer.
 #[derive(Debug, Clone, Copy)]
 pub struct Answer {
-    /// Status code.
+    /// Status code; [`Answer::HANG`] keeps the connection open and never answers.
     pub status: u16,
     /// `Retry-After` seconds, if any.
     pub retry_after: Option<u64>,
+}
+
+impl Answer {
+    /// The status that means "never answer" (the request is recorded, the connection held).
+    pub const HANG: u16 = 0;
 }
 
 #[derive(Default)]
@@ -65,16 +70,17 @@ impl FakeWebhook {
                     let mut st = state.lock().unwrap();
                     if ct.as_deref() != Some("application/json") {
                         st.rejected.push(format!("content-type {ct:?}"));
-                        return warp::reply::with_status(
-                            "bad content type",
-                            StatusCode::BAD_REQUEST,
-                        )
-                        .into_response();
+                        return Some(
+                            warp::reply::with_status("bad content type", StatusCode::BAD_REQUEST)
+                                .into_response(),
+                        );
                     }
                     let Ok(body) = serde_json::from_slice::<serde_json::Value>(&body) else {
                         st.rejected.push("body is not JSON".into());
-                        return warp::reply::with_status("bad json", StatusCode::BAD_REQUEST)
-                            .into_response();
+                        return Some(
+                            warp::reply::with_status("bad json", StatusCode::BAD_REQUEST)
+                                .into_response(),
+                        );
                     };
                     let answer = st.script.pop_front().unwrap_or(Answer {
                         status: 200,
@@ -86,6 +92,9 @@ impl FakeWebhook {
                         authorization: auth,
                         at: tokio::time::Instant::now(),
                     });
+                    if answer.status == Answer::HANG {
+                        return None;
+                    }
                     let mut resp = warp::reply::with_status(
                         "ok",
                         StatusCode::from_u16(answer.status).unwrap(),
@@ -95,9 +104,15 @@ impl FakeWebhook {
                         resp.headers_mut()
                             .insert("retry-after", s.to_string().parse().unwrap());
                     }
-                    resp
+                    Some(resp)
                 },
-            );
+            )
+            .then(|resp: Option<warp::reply::Response>| async move {
+                match resp {
+                    Some(r) => r,
+                    None => std::future::pending().await,
+                }
+            });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(warp::serve(route).incoming(listener).run());

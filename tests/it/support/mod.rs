@@ -13,6 +13,7 @@ pub mod fake_slack;
 pub mod fake_webhook;
 #[allow(dead_code)]
 pub mod fake_zendesk;
+pub mod pair;
 #[allow(dead_code)]
 pub mod script;
 
