@@ -52,8 +52,8 @@ fn check_config_exit_codes_and_summary() {
     assert!(out.contains("receivers[0].opsgenie_configs: opsgenie is not supported by tocsin; this receiver will not send to it"), "{out}");
 }
 
-/// A typed `*_configs` list that tocsin parses but does not send to yet is named in
-/// check-config's warnings (and in the daemon's start-up log, from the same list).
+/// A typed `*_configs` list that tocsin parses but does not send to yet (email, until it lands)
+/// is named in check-config's warnings (and in the daemon's start-up log, from the same list).
 #[test]
 fn check_config_names_configs_not_sent_to() {
     let dir = tempfile::tempdir().unwrap();
