@@ -59,6 +59,8 @@ pub struct Options {
     /// `--web.shutdown-timeout`: how long shutdown waits for open requests before dropping
     /// them.
     pub shutdown_timeout: Duration,
+    /// `--enable-feature`: the matcher and label-name syntax configs are loaded with.
+    pub load: crate::config::LoadOptions,
 }
 
 impl Options {
@@ -75,6 +77,7 @@ impl Options {
             silence_limits: silence::Limits::default(),
             get_concurrency: 0,
             shutdown_timeout: Duration::from_secs(5),
+            load: crate::config::LoadOptions::default(),
         }
     }
 }
@@ -214,7 +217,7 @@ impl deadman::Facts for DeadmanFacts {
 
 /// Starts the daemon on `listener`.
 pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHandle> {
-    let cfg = Config::load(&opts.config_file)
+    let cfg = Config::load_with(&opts.config_file, opts.load)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("loading {}", opts.config_file.display()))?;
     let addr = listener
@@ -321,7 +324,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
                     _ = c.cancelled() => return,
                 };
                 let result = (|| {
-                    let cfg = Config::load(&opts.config_file).map_err(|e| e.to_string())?;
+                    let cfg = Config::load_with(&opts.config_file, opts.load).map_err(|e| e.to_string())?;
                     let parts = build(&cfg, &nflog, &metrics, &settings, &c)?;
                     Ok::<_, String>((cfg, parts))
                 })();

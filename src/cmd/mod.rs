@@ -4,6 +4,7 @@
 //!
 //! Layer L6: may import every module.
 
+pub mod am_flags;
 pub mod check_config;
 pub mod features;
 pub mod routes;
@@ -34,7 +35,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon (the default).
-    Run(run::RunOpts),
+    Run(Box<run::RunOpts>),
     /// Check config files, as `amtool check-config` (exit 0 valid, 1 invalid).
     CheckConfig(check_config::CheckConfigOpts),
     /// Show the routing tree or test which receivers an alert reaches, as
@@ -58,7 +59,7 @@ pub enum TemplateCommand {
 pub fn main(cli: Cli) -> i32 {
     match cli.command {
         None => run::main(cli.run),
-        Some(Command::Run(o)) => run::main(o),
+        Some(Command::Run(o)) => run::main(*o),
         Some(Command::CheckConfig(o)) => {
             check_config::run(&o, &mut std::io::stdout(), &mut std::io::stderr())
         }

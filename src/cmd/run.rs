@@ -4,10 +4,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use tracing::info;
+use tracing::{info, warn};
 
 use anyhow::Context as _;
 
+use super::am_flags::AlertmanagerFlags;
+use super::features::FeatureOpts;
 use crate::app;
 
 /// Log output format.
@@ -45,13 +47,14 @@ pub struct RunOpts {
     /// Directory of the persistent state.
     #[arg(long = "storage.path", value_name = "DIR", default_value = "data/")]
     pub storage_path: PathBuf,
-    /// Address the HTTP API listens on.
+    /// Address the HTTP API listens on. Repeatable, as in Alertmanager; tocsin listens on the
+    /// first and warns about the others.
     #[arg(
         long = "web.listen-address",
         value_name = "ADDR",
         default_value = ":9093"
     )]
-    pub web_listen_address: String,
+    pub web_listen_address: Vec<String>,
     /// The URL under which tocsin is reachable (used in links and `externalURL`).
     #[arg(long = "web.external-url", value_name = "URL")]
     pub web_external_url: Option<String>,
@@ -108,6 +111,15 @@ pub struct RunOpts {
         default_value = "5s"
     )]
     pub web_shutdown_timeout: crate::model::Duration,
+    /// Alertmanager feature flags, comma-separated or repeated: `classic-mode` and
+    /// `utf8-strict-mode` choose the matcher and label-name syntax of the config; the others
+    /// (`receiver-name-in-metrics`, `alert-names-in-metrics`, `group-key-in-metrics`,
+    /// `auto-gomemlimit`, `event-recorder`) are accepted with a warning.
+    #[arg(long = "enable-feature", value_name = "FEATURE")]
+    pub enable_feature: Vec<String>,
+    /// The rest of Alertmanager's flags (accepted; warned about when they have no effect).
+    #[command(flatten)]
+    pub alertmanager: AlertmanagerFlags,
 }
 
 /// Sets up `tracing` output on stderr.
@@ -198,7 +210,35 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
     info!(version = env!("CARGO_PKG_VERSION"), "Starting tocsin.");
     // Signal handlers first: a SIGTERM that arrives during start-up must stop us cleanly.
     let mut signals = Signals::new()?;
-    let addr = listen_address(&opts.web_listen_address);
+    let features = FeatureOpts {
+        enable_feature: opts.enable_feature.clone(),
+    }
+    .parse()
+    .map_err(anyhow::Error::msg)?;
+    if let Some(refusal) = opts.alertmanager.refusal() {
+        anyhow::bail!(refusal);
+    }
+    for w in opts.alertmanager.warnings() {
+        warn!("{w}");
+    }
+    for f in features.enabled.iter().filter(|f| !f.ends_with("-mode")) {
+        warn!(
+            feature = %f,
+            "--enable-feature={f} is accepted but has no effect in tocsin yet."
+        );
+    }
+    let (first, rest) = opts
+        .web_listen_address
+        .split_first()
+        .map(|(f, r)| (f.as_str(), r))
+        .unwrap_or((":9093", &[]));
+    if !rest.is_empty() {
+        warn!(
+            ignored = ?rest,
+            "--web.listen-address given more than once: tocsin listens on the first only."
+        );
+    }
+    let addr = listen_address(first);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
@@ -209,6 +249,7 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
     app_opts.gc_interval = opts.alerts_gc_interval.std();
     app_opts.max_retry = opts.notify_max_retry.std();
     app_opts.web_timeout = opts.web_timeout.std();
+    app_opts.load = features.load_options();
     app_opts.silence_limits = crate::silence::Limits {
         max_silences: opts.silences_max_silences,
         max_silence_size_bytes: opts.silences_max_silence_size_bytes,

@@ -40,7 +40,7 @@ pub use receiver::{
     PagerdutyLink, PushoverConfig, RateLimitConfig, Receiver, RocketchatAction, RocketchatConfig,
     RocketchatField, SigV4Config, SlackAction, SlackConfig, SlackConfirm, SlackField, SnsConfig,
     TelegramConfig, UNSUPPORTED_INTEGRATIONS, VictoropsConfig, WebexConfig, WebhookConfig,
-    WechatConfig, ZendeskConfig,
+    WechatConfig, ZendeskConfig, go_duration_problem,
 };
 pub use route::{
     DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL, GroupBy, Route,

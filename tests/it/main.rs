@@ -6,6 +6,7 @@ mod big_reads;
 mod cli;
 mod config_corpus;
 mod examples;
+mod flags;
 mod heartbeats;
 mod layering;
 mod ordering;

@@ -39,7 +39,7 @@ pub(crate) fn set_str<T: AsRef<std::ffi::OsStr>>(s: &Option<T>) -> bool {
 }
 
 /// Why Go's `time.ParseDuration` refuses `s` (`1h30m`, `1.5s`, `300ms`; no days), or None.
-pub(crate) fn go_duration_problem(s: &str) -> Option<String> {
+pub fn go_duration_problem(s: &str) -> Option<String> {
     let bad = || Some(format!("time: invalid duration {s:?}"));
     let body = s.strip_prefix(['-', '+']).unwrap_or(s);
     if body == "0" {

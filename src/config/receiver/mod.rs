@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use common::go_duration_problem;
 pub use discord::DiscordConfig;
 pub use email::{EmailConfig, EmailThreading};
 pub use incidentio::IncidentioConfig;
