@@ -17,6 +17,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::{SignedDuration, Timestamp};
@@ -128,6 +129,9 @@ struct State {
 
 struct Inner {
     state: Mutex<State>,
+    /// Threads waiting for `state` that a bulk reader must let in first (see
+    /// [`Dispatcher::lock_bulk`]).
+    waiting: AtomicUsize,
     wake: Notify,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
@@ -173,6 +177,7 @@ impl Dispatcher {
                     groups: HashMap::new(),
                     timers: BinaryHeap::new(),
                 }),
+                waiting: AtomicUsize::new(0),
                 wake: Notify::new(),
                 metrics,
                 cancel,
@@ -181,7 +186,24 @@ impl Dispatcher {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+        if let Ok(g) = self.inner.state.try_lock() {
+            return g;
+        }
+        self.inner.waiting.fetch_add(1, Ordering::AcqRel);
+        let g = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+        self.inner.waiting.fetch_sub(1, Ordering::AcqRel);
+        g
+    }
+
+    /// The lock for one slice of a bulk read (the API's snapshot of every group): it lets
+    /// anyone already waiting (ingest, the scheduler) go first. A std mutex is not fair: a
+    /// reader that takes it again right after letting go would otherwise keep it until the
+    /// whole snapshot is done, and a one-alert POST would wait seconds behind a million groups.
+    fn lock_bulk(&self) -> MutexGuard<'_, State> {
+        while self.inner.waiting.load(Ordering::Acquire) > 0 {
+            std::thread::yield_now();
+        }
+        self.lock()
     }
 
     /// How late the scheduler is with its earliest due flush, if later than `slack` (a stuck
@@ -344,17 +366,29 @@ impl Dispatcher {
     }
 
     /// A snapshot of every group.
+    ///
+    /// Taken a slice of groups at a time (ingest and the scheduler get in between), so a group
+    /// that changes meanwhile is seen as it was before or after the change. Call it off the
+    /// async workers: at a million groups it is a lot of copying.
     pub fn groups(&self) -> Vec<GroupView> {
-        let st = self.lock();
-        st.groups
-            .values()
-            .map(|g| GroupView {
-                labels: g.labels.clone(),
-                receiver: Arc::clone(&g.route.receiver),
-                route: Arc::clone(&g.route),
-                alerts: g.alerts.values().cloned().collect(),
-            })
-            .collect()
+        const SLICE: usize = 512;
+        let ids: Vec<GroupId> = self.lock_bulk().groups.keys().copied().collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for slice in ids.chunks(SLICE) {
+            let st = self.lock_bulk();
+            out.extend(
+                slice
+                    .iter()
+                    .filter_map(|id| st.groups.get(id))
+                    .map(|g| GroupView {
+                        labels: g.labels.clone(),
+                        receiver: Arc::clone(&g.route.receiver),
+                        route: Arc::clone(&g.route),
+                        alerts: g.alerts.values().cloned().collect(),
+                    }),
+            );
+        }
+        out
     }
 
     /// Runs the scheduler until the cancellation token fires.
