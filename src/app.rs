@@ -28,7 +28,7 @@ use crate::inhibit::Inhibitor;
 use crate::metrics::Metrics;
 use crate::nflog::Nflog;
 use crate::notify::deadman;
-use crate::notify::mute::{MuteStages, TimeIntervalStage};
+use crate::notify::mute::{InhibitStage, MuteStages, SilenceStage, TimeIntervalStage};
 use crate::notify::{Notifier, NotifySettings};
 use crate::silence::{self, Silences};
 use crate::storage;
@@ -142,12 +142,21 @@ struct Parts {
     warnings: Vec<ConfigWarning>,
 }
 
+/// The state the mute stages read, which outlives every config.
+struct MuteState {
+    /// The silences.
+    silences: Arc<Silences>,
+    /// The inhibition rules (swapped on reload) and their source alerts.
+    inhibitor: Arc<Inhibitor>,
+}
+
 fn build(
     cfg: &Config,
     nflog: &Arc<Nflog>,
     metrics: &Arc<Metrics>,
     settings: &NotifySettings,
     cancel: &CancellationToken,
+    mutes: &MuteState,
 ) -> Result<Parts, String> {
     let templates = Arc::new(cfg.load_templates().map_err(|e| e.to_string())?);
     let built = Notifier::build_receivers(&cfg.receivers, &templates, metrics)
@@ -178,8 +187,9 @@ fn build(
                 cancel.clone(),
             )
             .with_mute_stages(MuteStages {
+                inhibit: InhibitStage::new(Arc::clone(&mutes.inhibitor)),
                 time_intervals: TimeIntervalStage::new(Arc::new(cfg.time_intervals.clone())),
-                ..MuteStages::default()
+                silence: SilenceStage::new(Arc::clone(&mutes.silences)),
             }),
         ),
     })
@@ -251,7 +261,12 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         max_retry: opts.max_retry,
         retention: SignedDuration::try_from(opts.retention).unwrap_or(SignedDuration::MAX),
     };
-    let parts = build(&cfg, &nflog, &metrics, &settings, &cancel).map_err(anyhow::Error::msg)?;
+    let mutes = MuteState {
+        silences: Arc::clone(&silences),
+        inhibitor: Arc::clone(&inhibitor),
+    };
+    let parts =
+        build(&cfg, &nflog, &metrics, &settings, &cancel, &mutes).map_err(anyhow::Error::msg)?;
     for w in &parts.warnings {
         tracing::warn!(warning = %w, "Configuration warning.");
     }
@@ -325,7 +340,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
                 };
                 let result = (|| {
                     let cfg = Config::load_with(&opts.config_file, opts.load).map_err(|e| e.to_string())?;
-                    let parts = build(&cfg, &nflog, &metrics, &settings, &c)?;
+                    let parts = build(&cfg, &nflog, &metrics, &settings, &c, &mutes)?;
                     Ok::<_, String>((cfg, parts))
                 })();
                 let answer = match result {

@@ -72,6 +72,17 @@ impl Nflog {
         self.lock().insert(key, entry);
     }
 
+    /// Keeps the live entry for `key` until at least `until` (its content unchanged): the
+    /// pipeline calls this while alerts the entry announced are held back by a silence,
+    /// inhibition or mute window, so their resolve can still be sent however long that lasts.
+    pub fn keep_until(&self, key: &NflogKey, until: Timestamp) {
+        if let Some(e) = self.lock().get_mut(key)
+            && e.expires_at < until
+        {
+            e.expires_at = until;
+        }
+    }
+
     /// Drops expired entries; returns how many.
     pub fn gc(&self, now: Timestamp) -> usize {
         let mut m = self.lock();

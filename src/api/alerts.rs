@@ -134,14 +134,8 @@ fn build(
 pub(super) fn deliver(state: &ApiState, stored: &[std::sync::Arc<Alert>], now: Timestamp) {
     let released = state.inhibitor.observe(stored, now);
     state.dispatcher.ingest(stored);
-    if !released.is_empty() {
-        // An inhibiting alert resolved: its targets notify now, not at their next tick.
-        let ih = &state.inhibitor;
-        state.dispatcher.flush_now_where(|g| {
-            g.alerts()
-                .any(|a| released.iter().any(|r| ih.was_target_of(r, &a.labels)))
-        });
-    }
+    // An inhibiting alert resolved: its targets notify now, not at their next tick.
+    state.dispatcher.flush_released(&state.inhibitor, &released);
 }
 
 /// Validates, stores and dispatches; answers 200, or 400 listing the invalid alerts (the valid

@@ -196,9 +196,16 @@ pub(super) async fn post(state: &ApiState, req: &Req) -> Response {
             .into_iter()
             .collect::<LabelSet>(),
     };
+    let replaces = state.silences.get(&silence.id);
+    let changed = silence.clone();
     match state.silences.set(silence, now) {
         Ok((id, version)) => {
             saved(state, version).await;
+            // A replaced silence ended, an updated one may end sooner: its groups look again.
+            wake_groups(state, &changed);
+            if let Some(old) = replaces.filter(|o| o.id != id) {
+                wake_groups(state, &old);
+            }
             #[derive(Serialize)]
             struct Created<'a> {
                 #[serde(rename = "silenceID")]
@@ -337,6 +344,14 @@ pub(super) fn list(state: &ApiState, req: &Req) -> Response {
     json(StatusCode::OK, &out)
 }
 
+/// Flushes now the groups holding an alert `s` matches: when a silence ends early (expired,
+/// replaced) a still-firing alert is notified at once, not at the repeat interval.
+fn wake_groups(state: &ApiState, s: &Silence) {
+    state
+        .dispatcher
+        .flush_now_where(|g| g.alerts().any(|a| s.matches(&a.labels)));
+}
+
 fn bad_id(id: &str) -> Response {
     swagger_error(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -364,6 +379,9 @@ pub(super) async fn delete(state: &ApiState, id: &str) -> Response {
     match state.silences.expire(id, clock::now()) {
         Ok(version) => {
             saved(state, version).await;
+            if let Some(s) = state.silences.get(id) {
+                wake_groups(state, &s);
+            }
             empty(StatusCode::OK)
         }
         Err(SilenceError::NotFound) => empty(StatusCode::NOT_FOUND),

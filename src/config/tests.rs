@@ -426,3 +426,17 @@ fn unsupported_integrations_are_checked_and_fall_back_to_global() {
     assert_eq!(c.warnings.len(), 3);
     assert!(!c.original.contains("\"k\"") && !c.original.contains(": k\n"));
 }
+
+#[test]
+fn send_resolved_when_muted_defaults_on_and_stays_out_of_the_original() {
+    let c = load(
+        "route: {receiver: a}\nreceivers:\n  - name: a\n  - name: b\n    send_resolved_when_muted: false\n",
+    )
+    .unwrap();
+    assert!(c.receivers[0].send_resolved_when_muted);
+    assert!(!c.receivers[1].send_resolved_when_muted);
+    assert!(
+        !c.original.contains("send_resolved_when_muted"),
+        "amtool 0.25 would refuse it"
+    );
+}

@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use super::route::{RouteSettings, RouteTree, group_key, group_labels, matching_routes};
 use crate::clock;
 use crate::config::Route;
+use crate::inhibit::{Inhibitor, Released};
 use crate::metrics::Metrics;
 use crate::model::{Alert, Fingerprint, LabelSet};
 use crate::notify::{FlushCtx, FlushOutcome, Notifier};
@@ -339,12 +340,13 @@ impl Dispatcher {
         self.inner.wake.notify_one();
     }
 
-    /// Flushes at once every group past its group_wait for which `pred` holds, keeping its
-    /// regular cadence: for when something that held notifications back ends (a silence
-    /// expires or is deleted, a mute window closes, an inhibiting alert resolves). Dedup
-    /// against the notification log decides what is sent. Returns how many groups were woken.
+    /// Flushes at once (a millisecond from now, so that what ended "now" has ended when the
+    /// flush looks) every group past its group_wait for which `pred` holds, keeping its regular
+    /// cadence: for when something that held notifications back changes (a silence is expired,
+    /// replaced or shortened, an inhibiting alert resolves). Dedup against the notification log
+    /// decides what is sent. Returns how many groups were woken.
     pub fn flush_now_where(&self, pred: impl Fn(&GroupRef<'_>) -> bool) -> usize {
-        let now = clock::instant();
+        let now = clock::instant() + std::time::Duration::from_millis(1);
         let mut st = self.lock();
         let st = &mut *st;
         let mut woken = 0;
@@ -363,6 +365,18 @@ impl Dispatcher {
             self.inner.wake.notify_one();
         }
         woken
+    }
+
+    /// Flushes now the groups holding a target that an inhibiting alert just released
+    /// ([`Inhibitor::observe`]'s answer): a target held back from the start is notified at once.
+    pub fn flush_released(&self, ih: &Inhibitor, released: &[Released]) -> usize {
+        if released.is_empty() {
+            return 0;
+        }
+        self.flush_now_where(|g| {
+            g.alerts()
+                .any(|a| released.iter().any(|r| ih.was_target_of(r, &a.labels)))
+        })
     }
 
     /// A snapshot of every group.

@@ -4,6 +4,8 @@
 //! Layer L4: imports L0–L3.
 
 pub mod dispatcher;
+#[cfg(test)]
+mod mute_tests;
 pub mod route;
 #[cfg(test)]
 mod tests;

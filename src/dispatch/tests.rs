@@ -46,6 +46,7 @@ pub(super) fn notifier(
         vec![ReceiverRuntime {
             name: Arc::from("r"),
             integrations: vec![Integration::channel(tx, true)],
+            send_resolved_when_muted: true,
         }],
         Arc::new(Nflog::new()),
         Arc::new(Metrics::new()),
@@ -226,6 +227,7 @@ fn multi_notifier(
             .map(|n| ReceiverRuntime {
                 name: Arc::from(*n),
                 integrations: vec![Integration::channel(tx.clone(), true)],
+                send_resolved_when_muted: true,
             })
             .collect(),
         Arc::clone(nflog),
@@ -535,6 +537,7 @@ fn stalling_rig(route: Route, hang: usize, max_retry: StdDuration) -> Rig {
         vec![ReceiverRuntime {
             name: Arc::from("r"),
             integrations: vec![Integration::stalling(tx, hang)],
+            send_resolved_when_muted: true,
         }],
         Arc::new(Nflog::new()),
         Arc::new(Metrics::new()),

@@ -2,8 +2,9 @@
 //! holds, should this integration notify, and why. Alertmanager's table (reference §4.4), with
 //! two changes: the repeat check is `last + repeat_interval <= now` so an exact repeat timer fires
 //! the repeat at the instant it is due; and a group still firing after its route was muted by a
-//! time interval since the last notification is notified again ("mute window ended"), where
-//! Alertmanager waits for the repeat interval. Pure functions.
+//! time interval, or had an alert held back by a silence that has ended since the last
+//! notification is notified again ("mute window ended", "silence ended"), where Alertmanager
+//! waits for the repeat interval. Pure functions.
 
 use std::collections::HashSet;
 
@@ -27,6 +28,9 @@ pub enum Reason {
     /// The route was muted by a time interval since the last notification and no longer is
     /// (tocsin only).
     MuteWindowEnded,
+    /// A silence that held a still-firing alert back ended since the last notification
+    /// (tocsin only).
+    SilenceEnded,
 }
 
 impl Reason {
@@ -39,6 +43,7 @@ impl Reason {
             Reason::AllAlertsResolved => "all alerts resolved",
             Reason::RepeatIntervalElapsed => "repeat interval elapsed",
             Reason::MuteWindowEnded => "mute window ended",
+            Reason::SilenceEnded => "silence ended",
         }
     }
 }

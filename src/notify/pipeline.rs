@@ -3,6 +3,7 @@
 //! ```text
 //! Notifier::flush(ctx, alerts)
 //!   1. mute stages (mute/): inhibit -> time intervals -> silence     nothing left: done, ok
+//!      (except the resolve of a held-back alert an integration was told is firing)
 //!   2. per integration of the receiver, concurrently (flush_integration):
 //!        dedup against the nflog (dedup.rs)                           nothing new: done
 //!        -> retry + send (retry.rs, the integration's notify)
@@ -66,6 +67,10 @@ pub struct ReceiverRuntime {
     pub name: Arc<str>,
     /// Its integrations, in config order.
     pub integrations: Vec<Integration>,
+    /// `send_resolved_when_muted` (tocsin, default true): an integration that was told an alert
+    /// fires is told when it resolves, even if a silence, inhibition or mute window holds it
+    /// back then.
+    pub send_resolved_when_muted: bool,
 }
 
 /// The receivers built from a config, and what in them tocsin does not send to.
@@ -95,9 +100,9 @@ pub struct FlushOutcome {
     pub ok: bool,
     /// When the earliest repeat notification is due, if any alert is firing.
     pub next_repeat: Option<Timestamp>,
-    /// When what holds the group back next ends (today: the route's current or next mute
-    /// window; see `MuteStages::next_release`): the group is flushed then, so a still-firing
-    /// group is notified at once.
+    /// When what holds the group back next ends (the route's current or next mute window, a
+    /// silence holding back one of its alerts; see `MuteStages::next_release`): the group is
+    /// flushed then, so a still-firing group is notified at once.
     pub next_release: Option<Timestamp>,
 }
 
@@ -166,6 +171,7 @@ impl Notifier {
             out.receivers.push(ReceiverRuntime {
                 name: Arc::from(r.name.as_str()),
                 integrations: built.integrations,
+                send_resolved_when_muted: r.send_resolved_when_muted,
             });
         }
         Ok(out)
@@ -176,20 +182,26 @@ impl Notifier {
         let mut out = FlushOutcome {
             ok: true,
             next_repeat: None,
-            next_release: self.mute.next_release(ctx),
+            next_release: None,
         };
         let Some(receiver) = self.receivers.get(&*ctx.receiver).cloned() else {
             tracing::warn!(receiver = %ctx.receiver, "Receiver not found; dropping flush.");
             return out;
         };
-        let alerts = self.mute.apply(ctx, alerts, &self.metrics);
-        if alerts.is_empty() {
+        let muted = self.mute.apply(ctx, alerts, &self.metrics);
+        let held_by_silence: &[Arc<Alert>] = if muted.silenced { &muted.held } else { &[] };
+        out.next_release = self.mute.next_release(ctx, held_by_silence);
+        if muted.kept.is_empty() && muted.held.is_empty() {
             return out;
         }
+        let held = Held {
+            alerts: &muted.held,
+            resolve: receiver.send_resolved_when_muted,
+        };
         let sends = receiver
             .integrations
             .iter()
-            .map(|integ| self.flush_integration(ctx, &receiver.name, integ, &alerts));
+            .map(|integ| self.flush_integration(ctx, &receiver.name, integ, &muted.kept, &held));
         for r in futures_util::future::join_all(sends).await {
             match r {
                 Ok(next) => {
@@ -211,9 +223,45 @@ impl Notifier {
         ctx: &FlushCtx,
         receiver: &str,
         integ: &Integration,
-        alerts: &[Arc<Alert>],
+        kept: &[Arc<Alert>],
+        held: &Held<'_>,
     ) -> Result<Option<Timestamp>, ()> {
         let now = ctx.now;
+        let key = NflogKey {
+            group_key: ctx.group_key.to_string(),
+            receiver: receiver.to_owned(),
+            integration: integ.kind,
+            index: integ.index,
+        };
+        self.metrics.nflog_queries.inc();
+        let entry = self.nflog.query(&key, now);
+        let ttl = (ctx.repeat_interval * 2).min(self.settings.retention);
+        // Held-back alerts this integration was last told are firing: the resolved ones go out
+        // (their resolve must reach it), and the entry that remembers them is kept alive
+        // however long they are held.
+        let announced = |a: &&Arc<Alert>| {
+            entry
+                .as_ref()
+                .is_some_and(|e| e.firing.contains(&a.fingerprint.0))
+        };
+        let mut alerts: Vec<Arc<Alert>> = kept.to_vec();
+        if held.resolve {
+            alerts.extend(
+                held.alerts
+                    .iter()
+                    .filter(|a| a.resolved_at(now))
+                    .filter(announced)
+                    .cloned(),
+            );
+        }
+        if alerts.is_empty() {
+            if held.resolve && held.alerts.iter().any(|a| announced(&a)) {
+                self.nflog
+                    .keep_until(&key, now.checked_add(ttl).unwrap_or(now));
+            }
+            return Ok(None);
+        }
+        let alerts = &alerts[..];
         let mut firing = HashSet::new();
         let mut resolved = HashSet::new();
         for a in alerts {
@@ -223,14 +271,6 @@ impl Notifier {
                 firing.insert(a.fingerprint.0);
             }
         }
-        let key = NflogKey {
-            group_key: ctx.group_key.to_string(),
-            receiver: receiver.to_owned(),
-            integration: integ.kind,
-            index: integ.index,
-        };
-        self.metrics.nflog_queries.inc();
-        let entry = self.nflog.query(&key, now);
         let any_firing = !firing.is_empty();
         let repeat_due = |e: &NflogEntry| {
             any_firing
@@ -245,7 +285,14 @@ impl Notifier {
             send_resolved,
             ctx.repeat_interval,
             now,
-            |since| self.mute.held_back_since(ctx, since),
+            |since| {
+                let still_firing: Vec<Arc<Alert>> = kept
+                    .iter()
+                    .filter(|a| !a.resolved_at(now))
+                    .cloned()
+                    .collect();
+                self.mute.held_back_since(ctx, since, &still_firing)
+            },
         ) else {
             return Ok(entry.as_ref().and_then(repeat_due));
         };
@@ -284,7 +331,6 @@ impl Notifier {
             }
         };
         let done = clock::now();
-        let ttl = (ctx.repeat_interval * 2).min(self.settings.retention);
         let entry = NflogEntry {
             timestamp: done,
             firing,
@@ -296,4 +342,12 @@ impl Notifier {
         self.nflog.log(key, entry);
         Ok(next)
     }
+}
+
+/// What the mute stages held back in a flush, as every integration's part sees it.
+struct Held<'a> {
+    /// The alerts held back.
+    alerts: &'a [Arc<Alert>],
+    /// The receiver's `send_resolved_when_muted`.
+    resolve: bool,
 }

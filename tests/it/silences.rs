@@ -525,3 +525,40 @@ async fn hostile_silences_are_refused_quickly() {
         .unwrap();
     assert!(rss < 64.0 * 1024.0 * 1024.0, "RSS {rss}");
 }
+
+#[tokio::test]
+async fn a_silence_holds_notifications_back_until_it_is_expired() {
+    let hook = crate::support::fake_webhook::FakeWebhook::start().await;
+    let cfg = format!(
+        "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 1h\n  repeat_interval: 4h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: {}\n",
+        hook.url()
+    );
+    let d = Daemon::start(&cfg);
+    let (_, b) = post(&d, &silence(json!([eqm("alertname", "Disk")]), 0, 3600)).await;
+    let id = b["silenceID"].as_str().unwrap().to_owned();
+    let c = reqwest::Client::new();
+    let alerts = json!([{"labels": {"alertname": "Disk", "instance": "a"}}]);
+    c.post(d.url("/api/v2/alerts"))
+        .json(&alerts)
+        .send()
+        .await
+        .unwrap();
+    // The first flush happens and holds the alert back.
+    let metrics_url = d.url("/metrics");
+    let held = crate::support::daemon::eventually(Duration::from_secs(20), || {
+        crate::support::daemon::http_get(&metrics_url).is_some_and(|(_, m)| {
+            m.contains("alertmanager_notifications_suppressed_total{reason=\"silence\"} 1")
+        })
+    })
+    .await;
+    assert!(held, "the flush held the silenced alert back");
+    assert!(hook.received().is_empty());
+    // Expired: notified now, not after the hour-long group_interval.
+    c.delete(d.url(&format!("/api/v2/silence/{id}")))
+        .send()
+        .await
+        .unwrap();
+    let got = hook.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(got[0].body["status"], "firing");
+    assert_eq!(got[0].body["alerts"][0]["labels"]["instance"], "a");
+}

@@ -110,6 +110,8 @@ pub(crate) struct RawReceiver {
     slack_configs: Vec<SlackConfig>,
     #[serde(default, deserialize_with = "configs")]
     zendesk_configs: Vec<ZendeskConfig>,
+    #[serde(default)]
+    send_resolved_when_muted: Option<bool>,
     #[serde(default, deserialize_with = "configs")]
     discord_configs: Vec<DiscordConfig>,
     #[serde(default, deserialize_with = "configs")]
@@ -259,6 +261,11 @@ pub struct Receiver {
     pub unsupported: Vec<String>,
     /// Their configs, checked.
     pub others: OtherConfigs,
+    /// `send_resolved_when_muted` (tocsin extension, default true): an integration that was
+    /// sent an alert as firing is sent its resolve even when a silence, an inhibition rule or a
+    /// mute time interval holds the alert back as it resolves (so PagerDuty incidents and Zendesk
+    /// tickets close). `false` drops such resolves, as Alertmanager does.
+    pub send_resolved_when_muted: bool,
 }
 
 impl Receiver {
@@ -304,6 +311,7 @@ impl RawReceiver {
             mut pagerduty_configs,
             mut slack_configs,
             mut zendesk_configs,
+            send_resolved_when_muted,
             discord_configs,
             incidentio_configs,
             jira_configs,
@@ -379,6 +387,7 @@ impl RawReceiver {
             zendesk_configs,
             unsupported,
             others,
+            send_resolved_when_muted: send_resolved_when_muted.unwrap_or(true),
         }
     }
 }

@@ -1,22 +1,43 @@
 //! The inhibit stage: drops alerts that an inhibition rule mutes (a matching source alert is
-//! firing with equal `equal` labels). Reason `inhibition`.
-//!
-//! Pass-through until inhibition lands (README "Not yet"): its issue adds the inhibitor handle to
-//! [`InhibitStage`] and the check to [`InhibitStage::apply`].
+//! firing with equal `equal` labels), resolved ones included. Reason `inhibition`.
 
 use std::sync::Arc;
 
 use super::{Filtered, SuppressReason};
+use crate::inhibit::Inhibitor;
 use crate::model::Alert;
 use crate::notify::pipeline::FlushCtx;
 
 /// Drops inhibited alerts.
-#[derive(Debug, Default)]
-pub struct InhibitStage {}
+#[derive(Default)]
+pub struct InhibitStage {
+    /// The rules and their source alerts (none: nothing is inhibited).
+    inhibitor: Option<Arc<Inhibitor>>,
+}
+
+impl std::fmt::Debug for InhibitStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InhibitStage").finish_non_exhaustive()
+    }
+}
 
 impl InhibitStage {
-    /// The alerts no inhibition rule mutes (today: all of them).
-    pub fn apply(&self, _ctx: &FlushCtx, alerts: Vec<Arc<Alert>>) -> Filtered {
-        Filtered::all(alerts, SuppressReason::Inhibition)
+    /// A stage over the inhibitor.
+    pub fn new(inhibitor: Arc<Inhibitor>) -> Self {
+        InhibitStage {
+            inhibitor: Some(inhibitor),
+        }
+    }
+
+    /// The alerts no inhibition rule mutes at `ctx.now`.
+    pub fn apply(&self, ctx: &FlushCtx, alerts: Vec<Arc<Alert>>) -> Filtered {
+        match &self.inhibitor {
+            Some(ih) if !ih.is_empty() => {
+                Filtered::retain(alerts, SuppressReason::Inhibition, |a| {
+                    !ih.mutes(&a.labels, ctx.now)
+                })
+            }
+            _ => Filtered::all(alerts, SuppressReason::Inhibition),
+        }
     }
 }

@@ -61,8 +61,8 @@ impl SuppressReason {
 pub struct Filtered {
     /// The alerts that go on to the next stage.
     pub kept: Vec<Arc<Alert>>,
-    /// How many alerts the stage held back.
-    pub suppressed: usize,
+    /// The alerts the stage held back.
+    pub held: Vec<Arc<Alert>>,
     /// Why they were held back.
     pub reason: SuppressReason,
 }
@@ -72,25 +72,32 @@ impl Filtered {
     pub fn all(alerts: Vec<Arc<Alert>>, reason: SuppressReason) -> Filtered {
         Filtered {
             kept: alerts,
-            suppressed: 0,
+            held: Vec::new(),
             reason,
         }
     }
 
-    /// Keeps the alerts for which `keep` holds; the others are suppressed for `reason`.
+    /// Keeps the alerts for which `keep` holds; the others are held back for `reason`.
     pub fn retain(
-        mut alerts: Vec<Arc<Alert>>,
+        alerts: Vec<Arc<Alert>>,
         reason: SuppressReason,
         mut keep: impl FnMut(&Alert) -> bool,
     ) -> Filtered {
-        let before = alerts.len();
-        alerts.retain(|a| keep(a));
-        Filtered {
-            suppressed: before - alerts.len(),
-            kept: alerts,
-            reason,
-        }
+        let (kept, held) = alerts.into_iter().partition(|a| keep(a));
+        Filtered { kept, held, reason }
     }
+}
+
+/// What the three stages left: the alerts that go on to the integrations, and those held back
+/// (the pipeline may still send the resolve of a held one, see [`MuteStages::apply`]).
+#[derive(Debug, Clone, Default)]
+pub struct Muted {
+    /// The alerts no stage held back.
+    pub kept: Vec<Arc<Alert>>,
+    /// The alerts some stage held back.
+    pub held: Vec<Arc<Alert>>,
+    /// Whether the silence stage held any back.
+    pub silenced: bool,
 }
 
 /// The three mute stages of a notifier.
@@ -105,51 +112,70 @@ pub struct MuteStages {
 }
 
 impl MuteStages {
-    /// Runs the stages in order and returns what is left, counting what each held back. Stops
-    /// as soon as nothing is left.
-    pub fn apply(
-        &self,
-        ctx: &FlushCtx,
-        alerts: Vec<Arc<Alert>>,
-        metrics: &Metrics,
-    ) -> Vec<Arc<Alert>> {
-        let alerts = counted(self.inhibit.apply(ctx, alerts), metrics);
+    /// Runs the stages in order, counting what each held back, and returns what is left and
+    /// what was held. Stops as soon as nothing is left.
+    pub fn apply(&self, ctx: &FlushCtx, alerts: Vec<Arc<Alert>>, metrics: &Metrics) -> Muted {
+        let mut out = Muted::default();
+        let alerts = counted(self.inhibit.apply(ctx, alerts), metrics, &mut out.held);
         if alerts.is_empty() {
-            return alerts;
+            return out;
         }
-        let alerts = counted(self.time_intervals.apply(ctx, alerts), metrics);
+        let alerts = counted(
+            self.time_intervals.apply(ctx, alerts),
+            metrics,
+            &mut out.held,
+        );
         if alerts.is_empty() {
-            return alerts;
+            return out;
         }
-        counted(self.silence.apply(ctx, alerts), metrics)
+        let before = out.held.len();
+        out.kept = counted(self.silence.apply(ctx, alerts), metrics, &mut out.held);
+        out.silenced = out.held.len() > before;
+        out
     }
 
     /// The one "notify at once when it ends" hook, shared by every stage that holds a group
-    /// back for a known time: when the earliest such hold ends (today the route's current or
-    /// next mute window). The pipeline returns it in `FlushOutcome::next_release` and the
-    /// dispatcher flushes the group then. (Events with no known time, such as a silence deleted
-    /// early, wake groups with `Dispatcher::flush_now_where` instead.)
-    pub fn next_release(&self, ctx: &FlushCtx) -> Option<Timestamp> {
-        self.time_intervals.next_unmute(ctx)
+    /// back for a known time: when the earliest such hold ends (the route's current or next
+    /// mute window, the silences holding back alerts of `held`). The pipeline returns it in
+    /// `FlushOutcome::next_release` and the dispatcher flushes the group then. (Events with no
+    /// known time, such as a silence deleted early, wake groups with
+    /// `Dispatcher::flush_now_where` instead.)
+    pub fn next_release(&self, ctx: &FlushCtx, held: &[Arc<Alert>]) -> Option<Timestamp> {
+        let window = self.time_intervals.next_unmute(ctx);
+        let silence = self.silence.next_end(ctx, held);
+        match (window, silence) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The other half of the hook, asked by dedup when nothing else calls for a notification:
     /// was the group held back at some point since `since` (its last notification), so that a
-    /// group still firing is notified again now, and with which reason?
-    pub fn held_back_since(&self, ctx: &FlushCtx, since: Timestamp) -> Option<Reason> {
-        self.time_intervals
-            .muted_since(ctx, since)
-            .then_some(Reason::MuteWindowEnded)
+    /// group still firing is notified again now, and with which reason? `firing`: the alerts
+    /// about to be sent as firing (a silence that ended counts when it matched one of them).
+    pub fn held_back_since(
+        &self,
+        ctx: &FlushCtx,
+        since: Timestamp,
+        firing: &[Arc<Alert>],
+    ) -> Option<Reason> {
+        if self.time_intervals.muted_since(ctx, since) {
+            return Some(Reason::MuteWindowEnded);
+        }
+        self.silence
+            .ended_since(ctx, since, firing)
+            .then_some(Reason::SilenceEnded)
     }
 }
 
-/// Counts what a stage held back; returns what it kept.
-fn counted(f: Filtered, metrics: &Metrics) -> Vec<Arc<Alert>> {
-    if f.suppressed > 0 {
+/// Counts what a stage held back and adds it to `held`; returns what it kept.
+fn counted(f: Filtered, metrics: &Metrics, held: &mut Vec<Arc<Alert>>) -> Vec<Arc<Alert>> {
+    if !f.held.is_empty() {
         metrics
             .notifications_suppressed
             .get_or_create(&vec![("reason", f.reason.as_str().to_owned())])
-            .inc_by(f.suppressed as u64);
+            .inc_by(f.held.len() as u64);
+        held.extend(f.held);
     }
     f.kept
 }
