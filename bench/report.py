@@ -24,6 +24,12 @@ FIGURES = [
     ("latency_load_p99", "latency-load", "p99_ms", "POST->webhook p99, ingest saturated (8 conns)", "ms", "abs_le", 5.0, "<= 5 ms"),
     ("cpu_200", "ingest-200", "cpu_ms_per_1k", "CPU per 1,000 alerts ingested (200 groups)", "ms", "ratio_le", 0.2, "<= 1/5 AM"),
     ("cpu_100k", "ingest-100k", "cpu_ms_per_1k", "CPU per 1,000 alerts ingested (100k groups)", "ms", "ratio_le", 0.2, "<= 1/5 AM"),
+    ("get_silences", "silences-10k", "get_s", "GET /api/v2/silences, 10k silences", "s", "ratio_le", 0.2, ">= 5x faster"),
+]
+# Each server against itself: (key, scenario, baseline scenario, field, label, minimum for tocsin).
+SELF = [
+    ("ingest_mute", "ingest-200mute", "ingest-200", "alerts_per_s",
+     "ingest with 1,000 silences + 10 inhibit rules / without (200 groups)", 0.8),
 ]
 # Shown for context, no target.
 EXTRA = [
@@ -36,6 +42,9 @@ EXTRA = [
     ("post_p99_100k", "ingest-100k", "post_p99_ms", "POST (256 alerts) p99 during ingest, 100k groups", "ms"),
     ("gen_util_200", "ingest-200", "generator_core_util", "load generator core use during ingest, 200 groups", "cores"),
     ("gen_util_100k", "ingest-100k", "generator_core_util", "load generator core use during ingest, 100k groups", "cores"),
+    ("ingest_mute_rate", "ingest-200mute", "alerts_per_s", "ingest with 1,000 silences + 10 inhibit rules, 200 groups", "alerts/s"),
+    ("silence_posts", "silences-10k", "posts_per_s", "POST /api/v2/silences, one connection", "req/s"),
+    ("rss_silences", "silences-10k", "rss_mib", "RSS with 10k silences (no alerts)", "MiB"),
 ]
 
 
@@ -100,6 +109,19 @@ def main():
         rows.append((f"{label} ({unit})", fmt(am, unit) + ("*" if am_noisy else ""),
                      fmt(to, unit) + ("*" if to_noisy else ""),
                      "n/a" if ratio is None else f"{ratio:.3g}", ttext,
+                     {True: "yes", False: "NO", None: "-"}[met]))
+    for key, scen, base, field, label, minimum in SELF:
+        fr = {}
+        for srv in ("alertmanager", "tocsin"):
+            v, _, n1 = value(srv, scen, field)
+            b, _, n2 = value(srv, base, field)
+            fr[srv] = ((v / b) if (v is not None and b) else None, n1 or n2)
+        to = fr["tocsin"][0]
+        met = None if to is None else to >= minimum
+        results["figures"][key] = {"label": label, "unit": "x", "alertmanager": fr["alertmanager"][0],
+                                   "tocsin": to, "target": f"tocsin >= {minimum}", "met": met}
+        rows.append((f"{label} (x)", fmt(fr["alertmanager"][0], "x") + ("*" if fr["alertmanager"][1] else ""),
+                     fmt(to, "x") + ("*" if fr["tocsin"][1] else ""), "", f">= {minimum}",
                      {True: "yes", False: "NO", None: "-"}[met]))
     extra_rows = []
     for key, scen, field, label, unit in EXTRA:
