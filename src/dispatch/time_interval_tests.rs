@@ -154,3 +154,44 @@ async fn office_hours_across_the_october_dst_change_in_london() {
     )
     .await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_resolve_inside_a_mute_window_reaches_the_receiver_told_it_fired() {
+    // Fired at 20:00 UTC (21:00 BST), announced before the 22:00 London mute window; it
+    // resolves at 21:25 UTC (22:25 BST), inside the window. The receiver was told it fires, so
+    // it is told it resolved at the group's next tick (21:30:30), not left with an open
+    // incident until morning (Alertmanager drops it: the whole group is muted).
+    let mut r = rig_at(
+        "2025-06-06T20:00:00Z",
+        "6h",
+        "mute_time_intervals: [nights]",
+        NIGHTS,
+    );
+    let start = clock::now();
+    r.d.ingest(&[alert("Disk", start, start + SignedDuration::from_hours(24))]);
+    let (t, n) = r.next_at().await;
+    assert_eq!(
+        (t, n.reason, n.status),
+        (ts("2025-06-06T20:00:30Z"), "first notification", "firing")
+    );
+    tokio::time::sleep_until(r.t0 + std::time::Duration::from_secs(3600 + 20 * 60)).await;
+    // Another group first fires inside the window and resolves there: never announced, it
+    // gets no resolve.
+    let night = clock::now();
+    r.d.ingest(&[alert(
+        "Quiet",
+        night,
+        night + SignedDuration::from_hours(24),
+    )]);
+    tokio::time::sleep_until(r.t0 + std::time::Duration::from_secs(3600 + 25 * 60)).await;
+    let now = clock::now();
+    r.d.ingest(&[alert("Disk", start, now), alert("Quiet", night, now)]);
+    let (t, n) = r.next_at().await;
+    assert_eq!(t, ts("2025-06-06T21:30:30Z"));
+    assert_eq!(n.group_labels.get("alertname"), "Disk");
+    assert_eq!((n.alerts.len(), n.status), (1, "resolved"));
+    // Nothing more: not at the window's end, not for the group that was never announced.
+    tokio::time::sleep_until(r.t0 + std::time::Duration::from_secs(12 * 3600)).await;
+    assert!(r.rx.try_recv().is_err(), "no further notification");
+    r.cancel.cancel();
+}
