@@ -468,6 +468,55 @@ async fn silences_survive_a_kill() {
 }
 
 #[tokio::test]
+async fn the_limit_flags_refuse_with_alertmanagers_messages() {
+    let d = Daemon::start_with(
+        CONFIG,
+        &[
+            "--silences.max-silences=2",
+            "--silences.max-silence-size-bytes=300",
+        ],
+    );
+    let c = reqwest::Client::new();
+    let (s, a) = post(&d, &silence(json!([eqm("alertname", "A")]), 0, 3600)).await;
+    assert_eq!(s, 200, "{a}");
+    let (s, b) = post(&d, &silence(json!([eqm("alertname", "B")]), 0, 3600)).await;
+    assert_eq!(s, 200, "{b}");
+    let third = silence(json!([eqm("alertname", "C")]), 0, 3600);
+    let full = (
+        400,
+        json!("exceeded maximum number of silences: 2 (limit: 2)"),
+    );
+    assert_eq!(post(&d, &third).await, full);
+    // An update in place needs no room; an expired silence still counts until it is collected
+    // (Alertmanager 0.28+ counts every stored silence).
+    let a_id = a["silenceID"].as_str().unwrap();
+    let mut upd = d.get_json(&format!("/api/v2/silence/{a_id}")).await;
+    upd["comment"] = json!("longer");
+    let (s, got) = post(&d, &upd).await;
+    assert_eq!((s, got["silenceID"].as_str()), (200, Some(a_id)));
+    let (s, _) = status_and_text(c.delete(d.url(&format!("/api/v2/silence/{a_id}")))).await;
+    assert_eq!(s, 200);
+    assert_eq!(post(&d, &third).await, full);
+    // Too large, even in place: 300 bytes of protobuf as Alertmanager counts them.
+    let b_id = b["silenceID"].as_str().unwrap();
+    let mut big = d.get_json(&format!("/api/v2/silence/{b_id}")).await;
+    big["comment"] = json!("x".repeat(400));
+    let (s, msg) = post(&d, &big).await;
+    let msg = msg.as_str().unwrap_or_default().to_owned();
+    assert_eq!(s, 400, "{msg}");
+    assert!(
+        msg.starts_with("silence exceeded maximum size: ")
+            && msg.ends_with(" bytes (limit: 300 bytes)"),
+        "{msg}"
+    );
+    let stored = d.get_json(&format!("/api/v2/silence/{b_id}")).await;
+    assert_eq!(
+        stored["comment"], "why",
+        "the refused update changed nothing"
+    );
+}
+
+#[tokio::test]
 async fn hostile_silences_are_refused_quickly() {
     let d = Daemon::start(CONFIG);
     let t0 = tocsin::clock::instant();
