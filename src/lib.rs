@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! api/         HTTP (warp): /api/v2 (Alertmanager), /ping, /api/tocsin/v1, /-/*, /metrics  L5
+//! web/         the on-call pages (maud templates, embedded script and style)              L5
 //! dispatch/    route tree, aggregation groups, one timer wheel                              L4
 //! notify/      FlushCtx, stage pipeline, retry + rate limit, one folder per integration     L3
 //! alerts/ silence/ nflog inhibit heartbeat/                                                 L2
@@ -18,7 +19,7 @@
 //! | L2 | `alerts`, `silence`, `nflog`, `inhibit`, `heartbeat` | L0–L1 (`inhibit`, `heartbeat` may use `alerts`) |
 //! | L3 | `notify` | L0–L2 |
 //! | L4 | `dispatch` | L0–L3 |
-//! | L5 | `api` | L0–L4 |
+//! | L5 | `api`, `web` | L0–L4 (`api` mounts `web`'s pages behind its filter) |
 //! | L6 | `app`, `cmd`, `main.rs` | everything |
 //!
 //! `tests/it/layering.rs` fails on an upward import.
@@ -42,3 +43,4 @@ pub mod silence;
 pub mod storage;
 pub mod template;
 pub mod timeinterval;
+pub mod web;

@@ -1,6 +1,7 @@
 //! The HTTP surface: Alertmanager's API v2, the operational endpoints (`/-/healthy`, `/-/ready`,
 //! `/-/reload`, `/metrics`), the v1 tombstones (410), the heartbeat pings (`/ping/...`) and our
-//! own `/api/tocsin/v1`.
+//! own `/api/tocsin/v1`; the on-call pages (`crate::web`) are mounted here, behind the same
+//! filter.
 //!
 //! One warp filter reads the request (method, path, query, headers, a size-limited body) and a
 //! plain `match` routes it: every status code and error body is decided here, in one place,
@@ -223,6 +224,31 @@ pub fn routes(
         )
 }
 
+/// The on-call pages (`crate::web`), rendered on the blocking pool: a page over many alerts
+/// must not hold a runtime worker.
+async fn pages(state: &ApiState, req: &Req) -> Response {
+    let src = crate::web::Sources {
+        store: Arc::clone(&state.store),
+        dispatcher: state.dispatcher.clone(),
+        silences: Arc::clone(&state.silences),
+        inhibitor: Arc::clone(&state.inhibitor),
+        heartbeats: Arc::clone(&state.heartbeats),
+        config: state.config(),
+        metrics: Arc::clone(&state.metrics),
+        started: state.started,
+        external_url: state.external_url.clone(),
+    };
+    let (path, query) = (req.path.clone(), req.query.clone());
+    tokio::task::spawn_blocking(move || crate::web::serve(&src, &path, &query))
+        .await
+        .unwrap_or_else(|e| {
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("rendering {}: {e}", req.path),
+            )
+        })
+}
+
 const V1_GONE: &str = "The Alertmanager v1 API was deprecated in version 0.16.0 and is removed as of version 0.27.0 - please use the equivalent route in the v2 API";
 
 /// Bodies above this size are parsed on the blocking pool, so a burst of large ingest batches
@@ -305,10 +331,7 @@ async fn route(state: &Arc<ApiState>, req: Req) -> Response {
         "/-/healthy" | "/-/ready" if get => text(StatusCode::OK, "OK"),
         "/-/reload" if m == Method::POST => ops::reload(state).await,
         "/metrics" if get => ops::metrics(state),
-        "" if get => text(
-            StatusCode::OK,
-            "tocsin: an Alertmanager-compatible alert router. API: /api/v2/alerts, /api/v2/alerts/groups, /api/v2/silences, /api/v2/status, /metrics.\n",
-        ),
+        _ if get && crate::web::is_page(&req.path) => pages(state, &req).await,
         "/api/v2/alerts"
         | "/api/v2/alerts/groups"
         | "/api/v2/status"

@@ -23,6 +23,7 @@ fn layers() -> BTreeMap<&'static str, u8> {
         ("notify", 3),
         ("dispatch", 4),
         ("api", 5),
+        ("web", 5),
         ("app", 6),
         ("cmd", 6),
     ]
@@ -35,6 +36,7 @@ const ALLOWED_SIDEWAYS: &[(&str, &str)] = &[
     ("inhibit", "alerts"),
     ("heartbeat", "alerts"),
     ("config", "template"),
+    ("api", "web"),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
