@@ -133,7 +133,11 @@ struct Params<'a> {
 
 impl Params<'_> {
     fn href(&self, page: usize, filter: &str, group: &str) -> String {
-        let p = if page > 1 { page.to_string() } else { String::new() };
+        let p = if page > 1 {
+            page.to_string()
+        } else {
+            String::new()
+        };
         link(&[
             ("filter", filter),
             ("receiver", self.receiver),
@@ -258,7 +262,10 @@ pub(super) fn page(src: &Sources, q: &Query, root: &str) -> (StatusCode, Markup)
     let add_filter = |k: &str, v: &str| {
         let mut ms = matchers.clone();
         let m = Matcher::new(k, MatchType::Equal, v).ok()?;
-        if !ms.iter().any(|x| x.name == m.name && x.value == m.value && x.op == m.op) {
+        if !ms
+            .iter()
+            .any(|x| x.name == m.name && x.value == m.value && x.op == m.op)
+        {
             ms.push(m);
         }
         Some(p.href(1, &matchers_to_string(&ms), p.group))
@@ -417,7 +424,11 @@ fn alert(
         .labels
         .iter()
         .filter(|(k, _)| *k != "alertname" && !group_labels.contains(k));
-    let cls = if r.suppressed() { "suppressed" } else { "active" };
+    let cls = if r.suppressed() {
+        "suppressed"
+    } else {
+        "active"
+    };
     html! {
         li.alert.(r.sev.1).(cls) id={ "a-" (a.fingerprint) } {
             div.line {

@@ -23,6 +23,9 @@ pub(super) fn serve(name: &str) -> Response {
     let h = r.headers_mut();
     h.insert("content-type", HeaderValue::from_static(kind));
     h.insert("cache-control", HeaderValue::from_static("max-age=86400"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     r
 }

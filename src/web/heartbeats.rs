@@ -152,11 +152,15 @@ fn excerpt(s: &str) -> String {
 pub(super) fn one(src: &Sources, name: &str, root: &str) -> (StatusCode, Markup) {
     let now = clock::now();
     let (Some(v), Some(spec), Ok(mut pings)) = (
-        src.heartbeats.views(now).into_iter().find(|v| v.name == name),
+        src.heartbeats
+            .views(now)
+            .into_iter()
+            .find(|v| v.name == name),
         src.heartbeats.spec(name),
         src.heartbeats.pings(name),
     ) else {
-        let body = html! { p.error role="alert" { "No heartbeat check named " code { (name) } "." } };
+        let body =
+            html! { p.error role="alert" { "No heartbeat check named " code { (name) } "." } };
         return (
             StatusCode::NOT_FOUND,
             layout::page("Heartbeat", root, Nav::Heartbeats, None, body),

@@ -161,9 +161,12 @@ fn body_of(f: &Form, now: Timestamp) -> (Vec<Matcher>, Result<String, Vec<String
     let starts = if f.starts.is_empty() {
         Ok(now)
     } else {
-        f.starts
-            .parse::<Timestamp>()
-            .map_err(|_| format!("starts {:?}: not a time like 2026-01-02T09:00:00Z", f.starts))
+        f.starts.parse::<Timestamp>().map_err(|_| {
+            format!(
+                "starts {:?}: not a time like 2026-01-02T09:00:00Z",
+                f.starts
+            )
+        })
     };
     let times = starts.and_then(|s| {
         let e = parse_end(&f.ends, s)?;
@@ -268,7 +271,11 @@ pub(super) fn form(src: &Sources, q: &Query, root: &str) -> (StatusCode, Markup)
         v.sort_by(|a, b| crate::model::alert_order(a, b));
         v
     };
-    let title = if editing { "Edit silence" } else { "New silence" };
+    let title = if editing {
+        "Edit silence"
+    } else {
+        "New silence"
+    };
     let page = html! {
         h1 { (title) }
         form.silence-form method="get" action="" {

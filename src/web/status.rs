@@ -47,7 +47,7 @@ pub(super) fn page(src: &Sources, root: &str) -> (StatusCode, Markup) {
             dt { "Alerts" } dd { (src.store.len()) " in memory" }
             dt { "Silences" } dd { (src.silences.len()) " stored" }
             dt { "Heartbeats" } dd {
-                a href={ (root) "heartbeats" } { (checks.len()) " checks" }
+                a href={ (root) "heartbeats" } { (checks.len()) @if checks.len() == 1 { " check" } @else { " checks" } }
                 @if down > 0 { ", " span.badge.bad { (down) " down" } }
             }
             dt { "Dead man's switch" } dd {

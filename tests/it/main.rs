@@ -24,4 +24,5 @@ mod systemd;
 mod templates;
 mod time_intervals;
 mod upstream;
+mod web;
 mod zendesk;

@@ -1,0 +1,218 @@
+//! The on-call pages over HTTP, with the real binary: what the alerts page shows (groups as the
+//! routing tree made them, severity, annotations as links, state with the silence that hides an
+//! alert), its filters (matchers, receiver, state, all in the query string), escaping (a label
+//! holding `<script>` is text), the silence list and form preview, the heartbeat pages and the
+//! status page; assets are served from the binary with a strict content security policy.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::daemon::{Daemon, eventually, http_get};
+
+pub(crate) const CONFIG: &str = r#"
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 1h
+  routes:
+    - receiver: db-team
+      matchers: [team="db"]
+receivers:
+  - name: default
+  - name: db-team
+heartbeats:
+  - {name: nightly-backup, period: 1h, grace: 5m}
+"#;
+
+/// The alerts the tests post: a critical database alert with a runbook, a warning whose label
+/// tries to inject a script, and an annotation that tries a `javascript:` link.
+pub(crate) fn alerts() -> serde_json::Value {
+    json!([
+        {"labels": {"alertname": "DiskFull", "team": "db", "severity": "critical", "instance": "db1"},
+         "annotations": {"summary": "disk 98% full", "runbook_url": "https://runbooks.example/disk"}},
+        {"labels": {"alertname": "DiskFull", "team": "db", "severity": "critical", "instance": "db2"}},
+        {"labels": {"alertname": "Injected", "severity": "warning", "payload": "<script>alert(1)</script>"},
+         "annotations": {"dashboard": "javascript:alert(2)"}},
+    ])
+}
+
+/// Posts [`alerts`] and waits until the alerts page shows both groups.
+pub(crate) async fn post_alerts(d: &Daemon) {
+    let r = reqwest::Client::new()
+        .post(d.url("/api/v2/alerts"))
+        .json(&alerts())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let url = d.url("/");
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            http_get(&url).is_some_and(|(_, b)| b.contains("3</strong> firing"))
+        })
+        .await,
+        "the alerts page never showed the 3 alerts: {:?}",
+        http_get(&url)
+    );
+}
+
+async fn get(d: &Daemon, path: &str) -> (u16, String) {
+    let r = reqwest::get(d.url(path)).await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn alerts_page_groups_filters_and_escapes() {
+    let d = Daemon::start(CONFIG);
+    post_alerts(&d).await;
+    let r = reqwest::get(d.url("/")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "text/html; charset=utf-8"
+    );
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    let html = r.text().await.unwrap();
+    // Groups as the routing tree made them: receiver and group labels; critical first.
+    assert!(html.contains("in 2 groups"), "{html}");
+    let db = html.find("db-team").expect("the db-team group");
+    let default = html.find(">default<").expect("the default group");
+    assert!(db < default, "the critical group comes first");
+    assert!(html.contains("sev-critical") && html.contains("sev-warning"));
+    // Annotations: a web link is a link, a javascript: one is text.
+    assert!(
+        html.contains("href=\"https://runbooks.example/disk\""),
+        "{html}"
+    );
+    assert!(html.contains("javascript:alert(2)"));
+    assert!(!html.contains("href=\"javascript:"), "{html}");
+    // A label holding a script is text.
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert(1)"), "{html}");
+
+    // Matchers in Alertmanager's syntax, kept in the page's links.
+    let (s, html) = get(&d, "/?filter=%7Binstance%3D%22db1%22%7D").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("1</strong> firing"), "{html}");
+    assert!(!html.contains("Injected"));
+    assert!(
+        html.contains("value=\"{instance=&quot;db1&quot;}\""),
+        "{html}"
+    );
+    // Receiver filter.
+    let (_, html) = get(&d, "/?receiver=default").await;
+    assert!(html.contains("1</strong> firing") && html.contains("Injected"));
+    assert!(!html.contains("db1"));
+    // A filter that does not parse says why, with 400.
+    let (s, html) = get(&d, "/?filter=%7Binstance%3D%7E%22%28%22%7D").await;
+    assert_eq!(s, 400);
+    assert!(html.contains("filter"), "{html}");
+
+    // Silence one alert through the API: the page marks it silenced by that silence.
+    let now = tocsin::clock::now();
+    let r: serde_json::Value = reqwest::Client::new()
+        .post(d.url("/api/v2/silences"))
+        .json(&json!({
+            "matchers": [{"name": "instance", "value": "db2", "isRegex": false, "isEqual": true}],
+            "startsAt": now.to_string(),
+            "endsAt": (now + jiff::SignedDuration::from_hours(1)).to_string(),
+            "createdBy": "ann", "comment": "replacing the disk",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = r["silenceID"].as_str().unwrap().to_owned();
+    let (_, html) = get(&d, "/?state=silenced").await;
+    assert!(html.contains("0</strong> firing, 1 suppressed"), "{html}");
+    assert!(
+        html.contains(&format!("silenced by {}", &id[..8])),
+        "{html}"
+    );
+    let (_, html) = get(&d, "/?state=active&view=compact").await;
+    assert!(html.contains("2</strong> firing"), "{html}");
+    assert!(html.contains("alerts compact"), "{html}");
+
+    // The silence list: creator, comment, matchers, how many alerts it hides.
+    let (s, html) = get(&d, "/silences").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Active <span class=\"count\">(1)"), "{html}");
+    assert!(html.contains("ann") && html.contains("replacing the disk"));
+    assert!(
+        html.contains("<strong class=\"hides\">1</strong> alert"),
+        "{html}"
+    );
+
+    // The form previews what a silence would hide before it can be saved.
+    let (s, html) = get(
+        &d,
+        "/silences/new?matchers=%7Balertname%3D%22DiskFull%22%7D&ends=4h&createdBy=bob&comment=night&preview=1",
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("id=\"preview-count\">2</strong> alerts now"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"save-silence\""), "{html}");
+    // Without a comment it says what is missing and offers no save.
+    let (_, html) = get(
+        &d,
+        "/silences/new?matchers=%7Balertname%3D%22DiskFull%22%7D&createdBy=bob&preview=1",
+    )
+    .await;
+    assert!(html.contains("comment: say why"), "{html}");
+    assert!(!html.contains("save-silence"), "{html}");
+    let (s, _) = get(&d, "/silences/new?id=nope").await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn heartbeat_status_and_asset_pages() {
+    let d = Daemon::start(CONFIG);
+    let (s, html) = get(&d, "/heartbeats").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("nightly-backup"), "{html}");
+    assert!(html.contains("every 1h, 5m grace"), "{html}");
+    assert!(html.contains("hb-new"), "{html}");
+    let r = reqwest::Client::new()
+        .post(d.url("/ping/nightly-backup"))
+        .body("backup <b>done</b> 12 GB")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (s, html) = get(&d, "/heartbeats/nightly-backup").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("hb-up"), "{html}");
+    assert!(
+        html.contains("backup &lt;b&gt;done&lt;/b&gt; 12 GB"),
+        "{html}"
+    );
+    assert!(html.contains("api/tocsin/v1/heartbeats/nightly-backup/pause"));
+    let (s, _) = get(&d, "/heartbeats/nope").await;
+    assert_eq!(s, 404);
+
+    let (s, html) = get(&d, "/status").await;
+    assert_eq!(s, 200);
+    assert!(html.contains(env!("CARGO_PKG_VERSION")), "{html}");
+    assert!(html.contains("db-team"), "the config is shown: {html}");
+
+    let r = reqwest::get(d.url("/assets/app.js")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let (s, _) = get(&d, "/assets/nope.js").await;
+    assert_eq!(s, 404);
+}
