@@ -5,7 +5,9 @@
 //! one group) and the view (expanded or compact) live in the URL.
 //!
 //! Fast with many alerts: every alert's state is worked out (to sort and count), but only one
-//! page of groups ([`PAGE_GROUPS`]) and at most [`GROUP_ALERTS`] alerts of each are rendered.
+//! page of groups ([`PAGE_GROUPS`]), at most [`GROUP_ALERTS`] alerts of each and
+//! [`PAGE_ALERTS`] in all are rendered: the groups past that budget show their header only
+//! (collapsed, with a link to the group's own view).
 
 use std::cmp::Reverse;
 use std::sync::Arc;
@@ -30,6 +32,8 @@ pub(super) const PAGE_GROUPS: usize = 100;
 /// Alerts rendered per group on the list (all of them on the group's own view, up to
 /// [`ONE_GROUP_ALERTS`]).
 pub(super) const GROUP_ALERTS: usize = 50;
+/// Alerts rendered on one page of the list, all groups together; later groups are collapsed.
+pub(super) const PAGE_ALERTS: usize = 300;
 /// Alerts rendered on one group's own view.
 const ONE_GROUP_ALERTS: usize = 2000;
 
@@ -256,6 +260,15 @@ pub(super) fn page(src: &Sources, q: &Query, root: &str) -> (StatusCode, Markup)
     } else {
         ONE_GROUP_ALERTS
     };
+    // Each shown group with how many of its alerts are rendered (0: collapsed).
+    let mut budget = per_group.max(PAGE_ALERTS);
+    let shown: Vec<(&Group, usize)> = shown
+        .map(|g| {
+            let n = g.rows.len().min(per_group).min(budget);
+            budget -= n;
+            (g, n)
+        })
+        .collect();
 
     let mut receivers: Vec<&str> = src.config.receivers.iter().map(|r| &*r.name).collect();
     receivers.sort_unstable();
@@ -305,8 +318,8 @@ pub(super) fn page(src: &Sources, q: &Query, root: &str) -> (StatusCode, Markup)
         @if groups.is_empty() {
             p.empty { @if error.is_some() || !p.filter.is_empty() || !p.receiver.is_empty() || !p.state.is_empty() { "No alert matches." } @else { "Nothing fires." } }
         }
-        @for g in shown {
-            (group(g, &p, compact, per_group, root, now, src, &add_filter))
+        @for (g, n) in shown {
+            (group(g, &p, compact, n, root, now, src, &add_filter))
         }
         @if pages > 1 {
             nav.pages aria-label="pages of groups" {
@@ -384,12 +397,16 @@ fn group(
                     }
                 }
             }
-            ul.alerts.compact[compact] {
-                @for r in g.rows.iter().take(per_group) {
-                    (alert(r, &label_names, compact, root, now, src, add_filter))
+            @if per_group > 0 {
+                ul.alerts.compact[compact] {
+                    @for r in g.rows.iter().take(per_group) {
+                        (alert(r, &label_names, compact, root, now, src, add_filter))
+                    }
                 }
             }
-            @if g.rows.len() > per_group {
+            @if per_group == 0 {
+                p.more.collapsed { a href=(p.href(1, p.filter, &g.id)) { "show the " (g.rows.len()) @if g.rows.len() == 1 { " alert" } @else { " alerts" } " of this group" } }
+            } @else if g.rows.len() > per_group {
                 p.more { a href=(p.href(1, p.filter, &g.id)) { "all " (g.rows.len()) " alerts of this group" } }
             }
         }

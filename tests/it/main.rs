@@ -3,6 +3,7 @@
 mod am_api;
 mod api;
 mod big_reads;
+mod browser;
 mod cli;
 mod config_corpus;
 mod examples;

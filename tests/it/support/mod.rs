@@ -16,6 +16,7 @@ pub mod fake_zendesk;
 pub mod pair;
 #[allow(dead_code)]
 pub mod script;
+pub mod webdriver;
 
 /// The path of a tool a Debian package installs (`amtool`, `alertmanager`, ...), found on
 /// `PATH`. When it is missing: prints why the calling test is skipped and returns None, or
