@@ -41,6 +41,10 @@ pub struct Options {
     pub config_file: PathBuf,
     /// `--storage.path`.
     pub storage_path: PathBuf,
+    /// `--storage.reset`: move the old store aside (kept as a copy) and start empty.
+    pub storage_reset: bool,
+    /// `--storage.in-memory`: keep nothing on disk.
+    pub storage_in_memory: bool,
     /// `--web.external-url`; defaults to `http://<hostname>:<port>`.
     pub external_url: Option<String>,
     /// `--data.retention`: how long nflog entries may live.
@@ -69,6 +73,8 @@ impl Options {
         Options {
             config_file: config_file.into(),
             storage_path: PathBuf::from("data/"),
+            storage_reset: false,
+            storage_in_memory: false,
             external_url: None,
             retention: Duration::from_secs(120 * 3600),
             max_retry: Duration::from_secs(15 * 60),
@@ -94,6 +100,10 @@ pub struct AppHandle {
     tasks: JoinSet<()>,
     /// `--web.shutdown-timeout`.
     shutdown_timeout: Duration,
+    /// The state store (None with `--storage.in-memory`), closed last.
+    storage: Option<storage::Store>,
+    /// Hands the heartbeat checks' last changes to storage at shutdown.
+    heartbeats: Arc<Heartbeats>,
 }
 
 impl AppHandle {
@@ -111,6 +121,9 @@ impl AppHandle {
     /// most `--web.shutdown-timeout`: a client that never completes its request, or never reads
     /// its answer, cannot hold the daemon up. Past the deadline the server stops waiting; what
     /// is left of those connections ends with the process.
+    ///
+    /// Then the state store is closed: what is queued is written, the log is folded into the
+    /// tables, the file is closed.
     pub async fn shutdown(mut self) {
         self.cancel.cancel();
         let tasks = &mut self.tasks;
@@ -124,6 +137,11 @@ impl AppHandle {
                 "Shutdown deadline passed; dropping the open connections."
             );
             self.tasks.shutdown().await;
+        }
+        if let Some(store) = self.storage.take() {
+            let j = store.journal();
+            j.submit(self.heartbeats.take_changes());
+            let _ = tokio::task::spawn_blocking(move || store.close()).await;
         }
     }
 }
@@ -245,16 +263,8 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     let store = Arc::new(AlertStore::new());
     let retention = SignedDuration::try_from(opts.retention).unwrap_or(SignedDuration::MAX);
     let silences = Arc::new(Silences::new(retention, opts.silence_limits));
-    let silences_path = opts.storage_path.join(storage::SILENCES_FILE);
-    storage::ensure_dir(&opts.storage_path)?;
-    if let Some(bytes) = storage::read_if_exists(&silences_path)? {
-        let entries = Silences::decode_snapshot(&bytes)
-            .with_context(|| format!("loading {}", silences_path.display()))?;
-        if let Err(e) = silences.merge(entries, clock::now()) {
-            tracing::warn!(file = %silences_path.display(), error = %e, "Some silences could not be loaded.");
-        }
-        tracing::info!(silences = silences.len(), "Loaded silences.");
-    }
+    let heartbeats = Arc::new(Heartbeats::new(&cfg.heartbeats));
+    let (storage, journal, restored) = open_storage(&opts, &store, &silences, &nflog)?;
     let inhibitor = Arc::new(Inhibitor::new(&cfg.inhibit_rules));
     let settings = NotifySettings {
         external_url: external_url.clone(),
@@ -278,8 +288,6 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         cancel.clone(),
     );
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
-    let (saved_tx, saved_rx) = tokio::sync::watch::channel(silences.version());
-    let heartbeats = Arc::new(Heartbeats::new(&cfg.heartbeats));
     let get_limit = match opts.get_concurrency {
         0 => api::default_get_concurrency(),
         n => n,
@@ -299,20 +307,63 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         ),
         silences: Arc::clone(&silences),
-        silences_saved: Some(saved_rx),
+        journal: journal.clone(),
         inhibitor: Arc::clone(&inhibitor),
         get_slots: Arc::new(tokio::sync::Semaphore::new(get_limit)),
         get_limit,
     });
 
+    // What was stored goes back into the pipeline: groups are rebuilt from the alerts (a group
+    // whose receivers the notification log says were told is not notified again before its
+    // repeat; a resolve not yet sent is sent), and heartbeat checks resume their deadlines (a
+    // check that expired while tocsin was down fires now).
+    if !restored.alerts.is_empty() {
+        let now = clock::now();
+        let _ = inhibitor.observe(&restored.alerts, now);
+        dispatcher.ingest(&restored.alerts);
+    }
+    if !restored.heartbeats.is_empty() {
+        let alerts = heartbeats.restore(restored.heartbeats, clock::now());
+        api::heartbeats::emit(&state, alerts);
+    }
+    heartbeats.take_changes();
+    if journal.is_persistent() {
+        let (a, s, n, h) = (
+            Arc::clone(&store),
+            Arc::clone(&silences),
+            Arc::clone(&nflog),
+            Arc::clone(&heartbeats),
+        );
+        journal.set_resync(Box::new(move || {
+            let mut all = a.snapshot_changes();
+            all.extend(s.snapshot_changes());
+            all.extend(n.snapshot_changes());
+            all.extend(h.snapshot_changes());
+            all
+        }));
+    }
+
     let mut tasks = JoinSet::new();
     tasks.spawn(dispatcher.clone().run());
-    tasks.spawn(persist_silences(
-        Arc::clone(&silences),
-        silences_path,
-        saved_tx,
-        cancel.clone(),
-    ));
+    // Heartbeat state is stored once a second (a busy check costs one write a second, not one
+    // per ping) and at shutdown.
+    if journal.is_persistent() {
+        let (c, h, j) = (cancel.clone(), Arc::clone(&heartbeats), journal.clone());
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let changes = h.take_changes();
+                        if !changes.is_empty() {
+                            j.submit(changes);
+                        }
+                    }
+                    _ = c.cancelled() => return,
+                }
+            }
+        });
+    }
     // Heartbeats: checks that go down enter the pipeline as alerts; the dead man's switch pings.
     {
         let st = Arc::clone(&state);
@@ -382,14 +433,25 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
             opts.gc_interval,
         );
         let (silences, inhibitor) = (Arc::clone(&silences), Arc::clone(&inhibitor));
+        let dispatcher = dispatcher.clone();
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
+            // Resolved alerts gone from the store stay in storage while a group still holds
+            // them (their resolve is not sent yet).
+            let mut unstored: Vec<crate::model::Fingerprint> = Vec::new();
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
                         let now = clock::now();
-                        let alerts = store.gc(now);
+                        let gone = store.gc_collect(now);
+                        let alerts = gone.len();
+                        unstored.extend(gone);
+                        let held = dispatcher.held_fingerprints();
+                        let (keep, forget): (Vec<_>, Vec<_>) =
+                            unstored.drain(..).partition(|fp| held.contains(fp));
+                        store.forget_stored(forget);
+                        unstored = keep;
                         let entries = nflog.gc(now);
                         let sources = inhibitor.gc(now);
                         let silences = silences.gc(now);
@@ -425,41 +487,125 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         reload_tx,
         tasks,
         shutdown_timeout: opts.shutdown_timeout,
+        storage,
+        heartbeats,
     })
 }
 
-/// Writes the silence snapshot after every change (changes that come while a write runs are
-/// written together by the next one) and once more at shutdown; publishes the version written,
-/// which the API waits for before answering a change.
-async fn persist_silences(
-    silences: Arc<Silences>,
-    path: PathBuf,
-    saved: tokio::sync::watch::Sender<u64>,
-    cancel: CancellationToken,
-) {
-    let mut changes = silences.subscribe();
-    loop {
-        let stop = tokio::select! {
-            r = changes.changed() => r.is_err(),
-            _ = cancel.cancelled() => true,
-        };
-        let version = *changes.borrow_and_update();
-        if version > *saved.borrow() {
-            let bytes = silences.snapshot_bytes();
-            let p = path.clone();
-            let written =
-                tokio::task::spawn_blocking(move || storage::write_atomic(&p, &bytes)).await;
-            match written {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "Writing the silence snapshot failed."),
-                Err(e) => tracing::error!(error = %e, "Writing the silence snapshot failed."),
+/// What start-up read back from storage that goes on into the pipeline.
+struct Restored {
+    /// Every stored alert (resolved ones included: their resolve may still be owed).
+    alerts: Vec<Arc<crate::model::Alert>>,
+    /// Heartbeat check states by name.
+    heartbeats: std::collections::BTreeMap<String, crate::heartbeat::CheckState>,
+}
+
+/// Opens the store (unless `--storage.in-memory`), loads alerts, silences and notification log
+/// into their modules, drops what expired, and wires the journal into each module. A record
+/// that does not decode stops start-up, as a damaged file does.
+fn open_storage(
+    opts: &Options,
+    store: &AlertStore,
+    silences: &Silences,
+    nflog: &Nflog,
+) -> anyhow::Result<(Option<storage::Store>, storage::Journal, Restored)> {
+    use storage::Kind;
+    let mut restored = Restored {
+        alerts: Vec::new(),
+        heartbeats: Default::default(),
+    };
+    if opts.storage_in_memory {
+        return Ok((None, storage::Journal::none(), restored));
+    }
+    let started = clock::instant();
+    let (db, mut contents) = storage::Store::open(
+        &opts.storage_path,
+        &storage::OpenOptions {
+            reset: opts.storage_reset,
+        },
+    )?;
+    let path = db.path().to_path_buf();
+    let damaged = |what: &str, e: &dyn std::fmt::Display| storage::OpenError::Damaged {
+        path: path.clone(),
+        detail: format!("{what}: {e}"),
+    };
+    let now = clock::now();
+    let journal = db.journal();
+    // Alerts, as stored (resolved ones too).
+    for (_, v) in contents.take(Kind::Alerts) {
+        let a = crate::alerts::codec::decode(&v, |s| store.intern(s))
+            .map_err(|e| damaged("an alert", &e))?;
+        restored.alerts.push(store.restore(a));
+    }
+    // Silences: those past their retention are deleted.
+    let mut stored_silences = Vec::new();
+    for (k, v) in contents.take(Kind::Silences) {
+        let e = Silences::decode_entry(&v).map_err(|e| damaged("a silence", &e))?;
+        stored_silences.push((k, e));
+    }
+    let ids: Vec<Vec<u8>> = stored_silences.iter().map(|(k, _)| k.clone()).collect();
+    if let Err(e) = silences.merge(stored_silences.into_iter().map(|(_, e)| e), now) {
+        return Err(damaged("a silence", &e).into());
+    }
+    let expired: Vec<storage::Change> = ids
+        .into_iter()
+        .filter(|id| silences.get(&String::from_utf8_lossy(id)).is_none())
+        .map(|id| storage::Change::delete(Kind::Silences, id))
+        .collect();
+    journal.submit(expired);
+    // The notification log.
+    let mut entries = Vec::new();
+    for (k, v) in contents.take(Kind::Nflog) {
+        entries.push(
+            crate::nflog::decode(&k, &v).map_err(|e| damaged("a notification log entry", &e))?,
+        );
+    }
+    nflog.merge(entries);
+    // Heartbeat states (restored once the API state exists: they may raise alerts).
+    for (k, v) in contents.take(Kind::Heartbeats) {
+        let s = crate::heartbeat::decode_state(&v).map_err(|e| damaged("a heartbeat check", &e))?;
+        restored
+            .heartbeats
+            .insert(String::from_utf8_lossy(&k).into_owned(), s);
+    }
+    store.set_journal(journal.clone());
+    silences.set_journal(journal.clone());
+    nflog.set_journal(journal.clone());
+    nflog.gc(now);
+    import_silence_snapshot(&opts.storage_path, silences, now);
+    let took = clock::instant().duration_since(started);
+    tracing::info!(
+        file = %path.display(),
+        alerts = restored.alerts.len(),
+        silences = silences.len(),
+        nflog = nflog.len(),
+        heartbeats = restored.heartbeats.len(),
+        took = ?took,
+        "Loaded the state store."
+    );
+    if let Err(e) = journal.health() {
+        tracing::error!(reason = %e, "The state store cannot take writes; answering 503 to writes until it can.");
+    }
+    Ok((Some(db), journal, restored))
+}
+
+/// Imports the silence snapshot file earlier versions wrote (`silences.json`) into the store
+/// once, and renames it `silences.json.imported`.
+fn import_silence_snapshot(dir: &std::path::Path, silences: &Silences, now: jiff::Timestamp) {
+    let path = dir.join("silences.json");
+    let Ok(bytes) = std::fs::read(&path) else {
+        return;
+    };
+    match Silences::decode_snapshot(&bytes) {
+        Ok(entries) => {
+            if let Err(e) = silences.merge(entries, now) {
+                tracing::warn!(file = %path.display(), error = %e, "Some silences could not be imported.");
             }
-            // Published even after a failure: the change holds in memory, the answer must not
-            // hang; the error is logged and the next change tries again.
-            let _ = saved.send(version);
+            let _ = std::fs::rename(&path, dir.join("silences.json.imported"));
+            tracing::info!(file = %path.display(), "Imported the silence snapshot into the state store.");
         }
-        if stop {
-            return;
+        Err(e) => {
+            tracing::warn!(file = %path.display(), error = %e, "The old silence snapshot does not decode; left as it is.");
         }
     }
 }

@@ -4,23 +4,29 @@
 //! it; a successful send writes it.
 //!
 //! State only: no sockets, no files. `snapshot`/`merge` exist so `storage` and `cluster` can move
-//! it; merge keeps the newer entry per key (commutative, associative, idempotent).
-//! Layer L2: imports `model` and `clock`-free std types only.
+//! it; merge is last-writer-wins per key: the newer `timestamp` wins, and entries with the same
+//! timestamp are ordered by their content, so every replica keeps the same one (commutative,
+//! associative, idempotent). Keys own their strings, so an entry read back from storage (or a
+//! peer) equals the one written. Every change is also queued to the storage journal, under the
+//! lock, in the order made. Layer L2: imports std, `storage`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Mutex, OnceLock};
 
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::storage::{Change, Journal, Kind};
 
 /// Identifies one integration of one receiver for one aggregation group.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct NflogKey {
     /// The group key (`{}/{...}:{...}`).
     pub group_key: String,
     /// The receiver name.
     pub receiver: String,
     /// The integration kind (`webhook`, `email`...).
-    pub integration: &'static str,
+    pub integration: String,
     /// The index of the config entry within its `*_configs` list.
     pub index: usize,
 }
@@ -31,7 +37,7 @@ pub struct NflogKey {
 pub type ReceiverData = BTreeMap<String, String>;
 
 /// What was sent last.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NflogEntry {
     /// Completion time of the last successful send.
     pub timestamp: Timestamp,
@@ -45,11 +51,27 @@ pub struct NflogEntry {
     pub receiver_data: ReceiverData,
 }
 
+impl NflogEntry {
+    /// The last-writer-wins order: by `timestamp`, then by content (so two entries written at
+    /// the same instant by two peers are ordered the same way everywhere).
+    pub fn lww_cmp(&self, other: &NflogEntry) -> std::cmp::Ordering {
+        let sorted = |s: &HashSet<u64>| s.iter().copied().collect::<BTreeSet<u64>>();
+        self.timestamp
+            .cmp(&other.timestamp)
+            .then_with(|| self.expires_at.cmp(&other.expires_at))
+            .then_with(|| sorted(&self.firing).cmp(&sorted(&other.firing)))
+            .then_with(|| sorted(&self.resolved).cmp(&sorted(&other.resolved)))
+            .then_with(|| self.receiver_data.cmp(&other.receiver_data))
+    }
+}
+
 /// The log. Cheap to share behind an `Arc`; its mutex is never held across an `.await`.
 #[derive(Default)]
 pub struct Nflog {
     /// Entries by key.
     entries: Mutex<HashMap<NflogKey, NflogEntry>>,
+    /// Where changes go to be stored (set once the stored entries are loaded).
+    journal: OnceLock<Journal>,
 }
 
 impl Nflog {
@@ -67,9 +89,44 @@ impl Nflog {
         self.lock().get(key).filter(|e| e.expires_at > now).cloned()
     }
 
-    /// Records a successful send.
-    pub fn log(&self, key: NflogKey, entry: NflogEntry) {
-        self.lock().insert(key, entry);
+    /// Sends every later change to `journal` (called once, after the stored entries were
+    /// merged in).
+    pub fn set_journal(&self, journal: Journal) {
+        let _ = self.journal.set(journal);
+    }
+
+    /// The journal, when one is set.
+    pub fn journal(&self) -> Option<&Journal> {
+        self.journal.get()
+    }
+
+    fn journal_put(&self, key: &NflogKey, entry: &NflogEntry) -> u64 {
+        self.journal.get().map_or(0, |j| {
+            j.push(Change::put(
+                Kind::Nflog,
+                encode_key(key),
+                encode_entry(entry),
+            ))
+        })
+    }
+
+    /// Records a successful send. Returns the journal number to wait for (see
+    /// [`Nflog::stored`]).
+    pub fn log(&self, key: NflogKey, entry: NflogEntry) -> u64 {
+        let mut m = self.lock();
+        let seq = self.journal_put(&key, &entry);
+        m.insert(key, entry);
+        seq
+    }
+
+    /// Waits until the change numbered `seq` is stored; a failure is logged by storage and
+    /// reported by `/-/ready`, and never stops notifications (the entry holds in memory).
+    pub async fn stored(&self, seq: u64) {
+        if let Some(j) = self.journal.get()
+            && let Err(e) = j.durable(seq).await
+        {
+            tracing::debug!(error = %e, "Notification log entry not stored.");
+        }
     }
 
     /// Keeps the live entry for `key` until at least `until` (its content unchanged): the
@@ -87,8 +144,22 @@ impl Nflog {
     pub fn gc(&self, now: Timestamp) -> usize {
         let mut m = self.lock();
         let before = m.len();
-        m.retain(|_, e| e.expires_at > now);
+        m.retain(|k, e| {
+            let keep = e.expires_at > now;
+            if !keep && let Some(j) = self.journal.get() {
+                j.push(Change::delete(Kind::Nflog, encode_key(k)));
+            }
+            keep
+        });
         before - m.len()
+    }
+
+    /// Every entry as storage changes (what a rewrite of the store writes).
+    pub fn snapshot_changes(&self) -> Vec<Change> {
+        self.lock()
+            .iter()
+            .map(|(k, e)| Change::put(Kind::Nflog, encode_key(k), encode_entry(e)))
+            .collect()
     }
 
     /// A copy of every entry.
@@ -99,13 +170,14 @@ impl Nflog {
             .collect()
     }
 
-    /// Merges entries from elsewhere: per key, the newer `timestamp` wins.
+    /// Merges entries from elsewhere: per key, the greater by [`NflogEntry::lww_cmp`] wins.
     pub fn merge(&self, entries: impl IntoIterator<Item = (NflogKey, NflogEntry)>) {
         let mut m = self.lock();
         for (k, e) in entries {
             match m.get(&k) {
-                Some(cur) if cur.timestamp >= e.timestamp => {}
+                Some(cur) if cur.lww_cmp(&e).is_ge() => {}
                 _ => {
+                    self.journal_put(&k, &e);
                     m.insert(k, e);
                 }
             }
@@ -123,6 +195,21 @@ impl Nflog {
     }
 }
 
+/// A key as storage keeps it.
+pub fn encode_key(k: &NflogKey) -> Vec<u8> {
+    serde_json::to_vec(k).unwrap_or_default()
+}
+
+/// An entry as storage keeps it.
+pub fn encode_entry(e: &NflogEntry) -> Vec<u8> {
+    serde_json::to_vec(e).unwrap_or_default()
+}
+
+/// Reads back a stored (key, entry).
+pub fn decode(key: &[u8], value: &[u8]) -> Result<(NflogKey, NflogEntry), serde_json::Error> {
+    Ok((serde_json::from_slice(key)?, serde_json::from_slice(value)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,7 +219,7 @@ mod tests {
         NflogKey {
             group_key: g.into(),
             receiver: "r".into(),
-            integration: "webhook",
+            integration: "webhook".into(),
             index: 0,
         }
     }
@@ -168,7 +255,51 @@ mod tests {
         s
     }
 
+    /// An entry at `t` whose content also depends on `salt` (two peers writing at one instant).
+    fn entry_salted(t: i64, salt: u8) -> NflogEntry {
+        let mut e = entry(t);
+        e.firing.insert(u64::from(salt) + 1000);
+        if salt.is_multiple_of(2) {
+            e.receiver_data.insert("ts".into(), salt.to_string());
+        }
+        e
+    }
+
     proptest! {
+        #[test]
+        fn merge_is_commutative_associative_and_idempotent_with_ties(
+            a in proptest::collection::vec((0u8..3, 0i64..4, any::<u8>()), 0..8),
+            b in proptest::collection::vec((0u8..3, 0i64..4, any::<u8>()), 0..8),
+            c in proptest::collection::vec((0u8..3, 0i64..4, any::<u8>()), 0..8),
+        ) {
+            let to_entries = |v: &[(u8, i64, u8)]| -> Vec<(NflogKey, NflogEntry)> {
+                v.iter().map(|(k, t, s)| (key(&k.to_string()), entry_salted(*t, *s))).collect()
+            };
+            let (ea, eb, ec) = (to_entries(&a), to_entries(&b), to_entries(&c));
+            let abc = Nflog::new();
+            for e in [&ea, &eb, &ec] {
+                abc.merge(e.clone());
+            }
+            let cba = Nflog::new();
+            for e in [&ec, &eb, &ea] {
+                cba.merge(e.clone());
+            }
+            prop_assert_eq!(state(&abc), state(&cba));
+            abc.merge(eb);
+            prop_assert_eq!(state(&abc), state(&cba));
+        }
+
+        #[test]
+        fn stored_entries_read_back_equal(
+            g in "\\PC{0,20}", r in "\\PC{0,10}", i in "[a-z]{1,10}", n in 0usize..5,
+            t in 0i64..1_000_000, salt in any::<u8>(),
+        ) {
+            let k = NflogKey { group_key: g, receiver: r, integration: i, index: n };
+            let e = entry_salted(t, salt);
+            let back = decode(&encode_key(&k), &encode_entry(&e)).unwrap();
+            prop_assert_eq!(back, (k, e));
+        }
+
         #[test]
         fn merge_is_commutative_and_idempotent(
             a in proptest::collection::vec((0u8..4, 0i64..50), 0..8),

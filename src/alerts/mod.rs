@@ -3,14 +3,23 @@
 //!
 //! Sharded by fingerprint so concurrent POSTs rarely contend. Each shard is a `std::sync::Mutex`:
 //! no lock is ever held across an `.await` (the store has no async code at all).
-//! Layer L2: imports `model` only.
+//!
+//! Storage: every stored version is queued to the journal (`codec.rs` encodes it) under its
+//! shard's lock, so the journal sees the versions of one alert in the order they were made.
+//! Garbage collection does not delete from storage by itself: a resolved alert may still owe its
+//! receivers a resolve notification, so the caller deletes it from storage
+//! ([`AlertStore::forget_stored`]) once nothing holds it any more.
+//! Layer L2: imports `model`, `storage`.
+
+pub mod codec;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use jiff::Timestamp;
 
 use crate::model::{Alert, Fingerprint};
+use crate::storage::{Change, Journal, Kind};
 
 const SHARDS: usize = 16;
 
@@ -25,6 +34,8 @@ pub struct AlertStore {
     shards: Vec<Mutex<Shard>>,
     /// Shared copies of strings many alerts repeat (generator URLs: one per alerting rule).
     interned: Mutex<HashSet<Arc<str>>>,
+    /// Where stored versions go (set once the stored alerts are loaded).
+    journal: OnceLock<Journal>,
 }
 
 impl Default for AlertStore {
@@ -32,6 +43,7 @@ impl Default for AlertStore {
         AlertStore {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             interned: Mutex::new(HashSet::new()),
+            journal: OnceLock::new(),
         }
     }
 }
@@ -67,6 +79,12 @@ impl AlertStore {
         a
     }
 
+    /// Sends every later stored version to `journal` (called once, after the stored alerts
+    /// were restored).
+    pub fn set_journal(&self, journal: Journal) {
+        let _ = self.journal.set(journal);
+    }
+
     /// Inserts a new version of an alert: merged with the stored one when their activity ranges
     /// overlap, otherwise replacing it. Returns the stored result.
     pub fn put(&self, alert: Alert, now: Timestamp) -> Arc<Alert> {
@@ -75,8 +93,47 @@ impl AlertStore {
             Some(old) if old.overlaps(&alert) => Arc::new(old.merge_owned(alert, now)),
             _ => Arc::new(alert),
         };
+        if let Some(j) = self.journal.get().filter(|j| j.is_persistent()) {
+            j.push(Change::put(
+                Kind::Alerts,
+                codec::key(stored.fingerprint),
+                codec::encode(&stored),
+            ));
+        }
         shard.insert(stored.fingerprint, Arc::clone(&stored));
         stored
+    }
+
+    /// Puts back an alert read from storage, as it was (no merge, not journaled).
+    pub fn restore(&self, alert: Alert) -> Arc<Alert> {
+        let a = Arc::new(alert);
+        lock(self.shard(a.fingerprint)).insert(a.fingerprint, Arc::clone(&a));
+        a
+    }
+
+    /// Deletes from storage those of `fps` the store no longer holds (garbage-collected, and not
+    /// put again since); returns how many.
+    pub fn forget_stored(&self, fps: impl IntoIterator<Item = Fingerprint>) -> usize {
+        let Some(j) = self.journal.get() else {
+            return 0;
+        };
+        let mut n = 0;
+        for fp in fps {
+            let shard = lock(self.shard(fp));
+            if !shard.contains_key(&fp) {
+                j.push(Change::delete(Kind::Alerts, codec::key(fp)));
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Every alert as storage changes (what a rewrite of the store writes).
+    pub fn snapshot_changes(&self) -> Vec<Change> {
+        self.list()
+            .iter()
+            .map(|a| Change::put(Kind::Alerts, codec::key(a.fingerprint), codec::encode(a)))
+            .collect()
     }
 
     /// The alert with this fingerprint.
@@ -105,12 +162,22 @@ impl AlertStore {
 
     /// Removes alerts resolved at `now`; returns how many were removed.
     pub fn gc(&self, now: Timestamp) -> usize {
-        let mut removed = 0;
+        self.gc_collect(now).len()
+    }
+
+    /// Removes alerts resolved at `now`; returns their fingerprints (still in storage: see
+    /// [`AlertStore::forget_stored`]).
+    pub fn gc_collect(&self, now: Timestamp) -> Vec<Fingerprint> {
+        let mut removed = Vec::new();
         for s in &self.shards {
             let mut shard = lock(s);
-            let before = shard.len();
-            shard.retain(|_, a| !a.resolved_at(now));
-            removed += before - shard.len();
+            shard.retain(|fp, a| {
+                let keep = !a.resolved_at(now);
+                if !keep {
+                    removed.push(*fp);
+                }
+                keep
+            });
         }
         removed
     }

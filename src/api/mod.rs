@@ -73,9 +73,8 @@ pub struct ApiState {
     pub parse_slots: tokio::sync::Semaphore,
     /// The silences.
     pub silences: Arc<Silences>,
-    /// The silence version storage has written; a change waits for its own before answering
-    /// (None when nothing persists silences).
-    pub silences_saved: Option<tokio::sync::watch::Receiver<u64>>,
+    /// The storage journal: a write waits until its changes are durable before answering.
+    pub journal: crate::storage::Journal,
     /// The inhibition rules and their source alerts.
     pub inhibitor: Arc<Inhibitor>,
     /// `--web.get-concurrency`: slots for `GET /api/v2/...` requests; a GET finding none free
@@ -96,6 +95,29 @@ impl ApiState {
     /// The current config.
     pub fn config(&self) -> Arc<Config> {
         Arc::clone(&self.config.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// Waits until every change queued so far (the request's own included) is durable; when the
+/// store cannot take writes, the answer is a 503 naming the reason.
+pub(crate) async fn durable(state: &ApiState) -> Result<(), Response> {
+    let seq = state.journal.head();
+    state
+        .journal
+        .durable(seq)
+        .await
+        .map_err(|e| text(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}\n")))
+}
+
+/// An ingest answer, held back until what it stored is durable (a 200 becomes a 503 naming the
+/// reason when the store cannot take writes).
+async fn after_ingest(state: &ApiState, r: Response) -> Response {
+    if r.status() != StatusCode::OK {
+        return r;
+    }
+    match durable(state).await {
+        Ok(()) => r,
+        Err(e) => e,
     }
 }
 
@@ -281,18 +303,25 @@ async fn route(state: &Arc<ApiState>, req: Req) -> Response {
     };
     match path {
         "/api/v2/alerts" if m == Method::POST && req.body.len() > BLOCKING_BODY_BYTES => {
-            let _slot = state.parse_slots.acquire().await;
-            let state = Arc::clone(state);
-            tokio::task::spawn_blocking(move || alerts::post(&state, &req))
-                .await
-                .unwrap_or_else(|e| {
-                    text(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        &format!("ingest failed: {e}"),
-                    )
-                })
+            // The parse slot is given back before waiting for the disk: requests waiting for
+            // one fsync must not keep others from parsing (they share that fsync).
+            let r = {
+                let _slot = state.parse_slots.acquire().await;
+                let st = Arc::clone(state);
+                tokio::task::spawn_blocking(move || alerts::post(&st, &req))
+                    .await
+                    .unwrap_or_else(|e| {
+                        text(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            &format!("ingest failed: {e}"),
+                        )
+                    })
+            };
+            after_ingest(state, r).await
         }
-        "/api/v2/alerts" if m == Method::POST => alerts::post(state, &req),
+        "/api/v2/alerts" if m == Method::POST => {
+            after_ingest(state, alerts::post(state, &req)).await
+        }
         "/api/v2/alerts" if get => v2read::get_alerts(state, &req, permit),
         "/api/v2/alerts/groups" if get => v2read::get_groups(state, &req, permit),
         "/api/v2/status" if get => v2read::status(state),
@@ -321,14 +350,21 @@ async fn route(state: &Arc<ApiState>, req: Req) -> Response {
                 },
             )
         }
-        "/api/tocsin/v1/webhook" if m == Method::POST => alerts::post_webhook(state, &req),
+        "/api/tocsin/v1/webhook" if m == Method::POST => {
+            after_ingest(state, alerts::post_webhook(state, &req)).await
+        }
         "/api/tocsin/v1/templates/render" if m == Method::POST => preview::render(state, &req),
         p if p.starts_with("/ping/") => heartbeats::ping(state, &req, &p["/ping/".len()..]),
         "/api/tocsin/v1/heartbeats" => heartbeats::admin(state, &req, ""),
         p if p.starts_with("/api/tocsin/v1/heartbeats/") => {
             heartbeats::admin(state, &req, &p["/api/tocsin/v1/heartbeats/".len()..])
         }
-        "/-/healthy" | "/-/ready" if get => text(StatusCode::OK, "OK"),
+        "/-/healthy" if get => text(StatusCode::OK, "OK"),
+        // Ready only while the store takes writes: a load balancer sends writes elsewhere.
+        "/-/ready" if get => match state.journal.health() {
+            Ok(()) => text(StatusCode::OK, "OK"),
+            Err(e) => text(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}\n")),
+        },
         "/-/reload" if m == Method::POST => ops::reload(state).await,
         "/metrics" if get => ops::metrics(state),
         _ if get && crate::web::is_page(&req.path) => pages(state, &req).await,

@@ -119,15 +119,11 @@ fn required(p: &PostableSilence) -> Result<(), Response> {
     Ok(())
 }
 
-/// Waits until storage has written the silence state of `version` (bounded: a slow disk
-/// delays the answer by at most five seconds, it never loses the change in memory).
-async fn saved(state: &ApiState, version: u64) {
-    let Some(rx) = &state.silences_saved else {
-        return;
-    };
-    let mut rx = rx.clone();
-    let wait = rx.wait_for(|v| *v >= version);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), wait).await;
+/// Waits until storage holds the change just made; a store that cannot take writes makes the
+/// answer a 503 with the reason (the change holds in memory and is written once the store
+/// recovers, but it was not acknowledged).
+async fn saved(state: &ApiState) -> Result<(), Response> {
+    super::durable(state).await
 }
 
 /// `POST /api/v2/silences`.
@@ -199,12 +195,15 @@ pub(super) async fn post(state: &ApiState, req: &Req) -> Response {
     let replaces = state.silences.get(&silence.id);
     let changed = silence.clone();
     match state.silences.set(silence, now) {
-        Ok((id, version)) => {
-            saved(state, version).await;
+        Ok((id, _)) => {
+            let stored = saved(state).await;
             // A replaced silence ended, an updated one may end sooner: its groups look again.
             wake_groups(state, &changed);
             if let Some(old) = replaces.filter(|o| o.id != id) {
                 wake_groups(state, &old);
+            }
+            if let Err(r) = stored {
+                return r;
             }
             #[derive(Serialize)]
             struct Created<'a> {
@@ -377,10 +376,13 @@ pub(super) async fn delete(state: &ApiState, id: &str) -> Response {
         return bad_id(id);
     }
     match state.silences.expire(id, clock::now()) {
-        Ok(version) => {
-            saved(state, version).await;
+        Ok(_) => {
+            let stored = saved(state).await;
             if let Some(s) = state.silences.get(id) {
                 wake_groups(state, &s);
+            }
+            if let Err(r) = stored {
+                return r;
             }
             empty(StatusCode::OK)
         }

@@ -47,6 +47,13 @@ pub struct RunOpts {
     /// Directory of the persistent state.
     #[arg(long = "storage.path", value_name = "DIR", default_value = "data/")]
     pub storage_path: PathBuf,
+    /// Move the state store aside (it is kept as a copy beside the new one) and start empty:
+    /// the way out when the store is damaged or of a newer format.
+    #[arg(long = "storage.reset")]
+    pub storage_reset: bool,
+    /// Keep no state on disk (as Alertmanager keeps alerts): a restart forgets everything.
+    #[arg(long = "storage.in-memory")]
+    pub storage_in_memory: bool,
     /// Address the HTTP API listens on. Repeatable, as in Alertmanager; tocsin listens on the
     /// first and warns about the others.
     #[arg(
@@ -244,6 +251,8 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {addr}"))?;
     let mut app_opts = app::Options::new(&opts.config_file);
     app_opts.storage_path = opts.storage_path.clone();
+    app_opts.storage_reset = opts.storage_reset;
+    app_opts.storage_in_memory = opts.storage_in_memory;
     app_opts.external_url = opts.web_external_url.clone();
     app_opts.retention = opts.data_retention.std();
     app_opts.gc_interval = opts.alerts_gc_interval.std();
@@ -283,6 +292,9 @@ enum Signal {
 
 /// SIGHUP (reload), SIGTERM and SIGINT (stop), installed once at start.
 struct Signals {
+    /// SIGXFSZ, handled so that it does not kill the daemon (never read).
+    #[cfg(unix)]
+    _xfsz: tokio::signal::unix::Signal,
     #[cfg(unix)]
     hup: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -296,6 +308,9 @@ impl Signals {
     fn new() -> anyhow::Result<Self> {
         use tokio::signal::unix::{SignalKind, signal};
         Ok(Signals {
+            // A file size limit (RLIMIT_FSIZE) must make a write fail with "file too large",
+            // which the store reports as disk full, not kill the daemon: handle SIGXFSZ.
+            _xfsz: signal(SignalKind::from_raw(25))?,
             hup: signal(SignalKind::hangup())?,
             term: signal(SignalKind::terminate())?,
             int: signal(SignalKind::interrupt())?,

@@ -379,6 +379,16 @@ impl Dispatcher {
         })
     }
 
+    /// The fingerprints of every alert some group still holds (a resolved one is held until
+    /// its resolve was sent): storage keeps these even after the alert store let them go.
+    pub fn held_fingerprints(&self) -> HashSet<Fingerprint> {
+        let st = self.lock();
+        st.groups
+            .values()
+            .flat_map(|g| g.alerts.keys().copied())
+            .collect()
+    }
+
     /// A snapshot of every group.
     ///
     /// Taken a slice of groups at a time (ingest and the scheduler get in between), so a group

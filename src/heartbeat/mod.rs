@@ -13,7 +13,11 @@
 //!
 //! Heartbeats enter the pipeline as alerts: the caller puts what these functions return into the
 //! alert store and hands it to dispatch, so routing, grouping, silences and repeats apply.
-//! Layer L2: imports `model`, `config`, `clock`, `alerts`.
+//!
+//! Storage: every operation marks the checks it changed; [`Heartbeats::take_changes`] hands
+//! their state to storage as changes (the app calls it every second and at shutdown, so a busy
+//! check costs one write a second, not one per ping).
+//! Layer L2: imports `model`, `config`, `clock`, `alerts`, `storage`.
 
 mod check;
 pub mod deadman;
@@ -21,7 +25,7 @@ mod registry;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -38,6 +42,17 @@ pub use registry::{CheckError, CheckView, Registry};
 use crate::clock;
 use crate::config::HeartbeatConfig;
 use crate::model::Alert;
+use crate::storage::{Change, Kind};
+
+/// A check's state as storage keeps it (JSON).
+pub fn encode_state(s: &CheckState) -> Vec<u8> {
+    serde_json::to_vec(s).unwrap_or_default()
+}
+
+/// Reads back what [`encode_state`] wrote.
+pub fn decode_state(bytes: &[u8]) -> Result<CheckState, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}
 
 /// The least time between two wake-ups of the timer loop: deadlines that fall within it are
 /// handled together, so many checks with short periods cost a few wake-ups a second.
@@ -52,6 +67,17 @@ pub struct Heartbeats {
     alert_fed: AtomicBool,
     /// Wakes the timer loop when a deadline may have moved earlier.
     wake: Notify,
+    /// The checks changed since storage last took them.
+    dirty: Mutex<Dirty>,
+}
+
+/// Which checks changed since [`Heartbeats::take_changes`] last ran.
+#[derive(Default)]
+struct Dirty {
+    /// By name.
+    names: HashSet<String>,
+    /// Every check (a reload, a restore, alerts fed to the alert-fed checks).
+    all: bool,
 }
 
 impl Heartbeats {
@@ -79,10 +105,55 @@ impl Heartbeats {
         out
     }
 
+    fn dirty(&self) -> MutexGuard<'_, Dirty> {
+        self.dirty.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn mark(&self, name: &str) {
+        let mut d = self.dirty();
+        if !d.all && !d.names.contains(name) {
+            d.names.insert(name.to_owned());
+        }
+    }
+
+    fn mark_all(&self) {
+        self.dirty().all = true;
+    }
+
+    /// The state of the checks changed since the last call, as storage changes (a removed check
+    /// is deleted), and whether there were any.
+    pub fn take_changes(&self) -> Vec<Change> {
+        let Dirty { names, all } = std::mem::take(&mut *self.dirty());
+        let r = self.lock();
+        if all {
+            let states = r.snapshot();
+            return states
+                .iter()
+                .map(|(n, s)| Change::put(Kind::Heartbeats, n.as_bytes(), encode_state(s)))
+                .collect();
+        }
+        names
+            .into_iter()
+            .map(|n| match r.state_of(&n) {
+                Some(s) => Change::put(Kind::Heartbeats, n.as_bytes(), encode_state(&s)),
+                None => Change::delete(Kind::Heartbeats, n.as_bytes()),
+            })
+            .collect()
+    }
+
+    /// Every check's state as storage changes (what a rewrite of the store writes).
+    pub fn snapshot_changes(&self) -> Vec<Change> {
+        self.snapshot()
+            .iter()
+            .map(|(n, s)| Change::put(Kind::Heartbeats, n.as_bytes(), encode_state(s)))
+            .collect()
+    }
+
     /// Replaces the checks (config reload), keeping the state of those whose name stays.
     /// Returns the alerts of removed checks, resolved.
     pub fn reload(&self, configs: &[HeartbeatConfig], now: Timestamp) -> Vec<Alert> {
         let specs = configs.iter().map(CheckSpec::from_config).collect();
+        self.mark_all();
         self.with(|r| r.reload(specs, now))
     }
 
@@ -99,6 +170,9 @@ impl Heartbeats {
             let out = r.ping(name, ping);
             (out, r.next_wakeup() < before || before.is_none())
         };
+        if out.is_ok() {
+            self.mark(name);
+        }
         // Most pings move a deadline later, which needs no wake-up.
         if earlier {
             self.wake.notify_one();
@@ -111,16 +185,19 @@ impl Heartbeats {
         if !self.alert_fed.load(Ordering::Relaxed) {
             return Vec::new();
         }
+        self.mark_all();
         self.with(|r| r.observe_alerts(alerts, now))
     }
 
     /// Pauses a check.
     pub fn pause(&self, name: &str, now: Timestamp) -> Result<Vec<Alert>, CheckError> {
+        self.mark(name);
         self.with(|r| r.pause(name, now))
     }
 
     /// Resumes a check.
     pub fn resume(&self, name: &str) -> Result<(), CheckError> {
+        self.mark(name);
         self.with(|r| r.resume(name))
     }
 
@@ -150,12 +227,19 @@ impl Heartbeats {
 
     /// Restores persisted state; returns the alerts to put (still raised, or expired meanwhile).
     pub fn restore(&self, states: BTreeMap<String, CheckState>, now: Timestamp) -> Vec<Alert> {
+        self.mark_all();
         self.with(|r| r.restore(states, now))
     }
 
     /// Takes the deadlines due at `now`.
     pub fn tick(&self, now: Timestamp) -> Vec<Alert> {
-        self.lock().tick(now)
+        let out = self.lock().tick(now);
+        for a in &out {
+            if let Some(name) = a.labels.value("heartbeat") {
+                self.mark(name);
+            }
+        }
+        out
     }
 
     /// The timer loop: sleeps until the earliest deadline (at least [`TICK_GRANULARITY`] after

@@ -293,6 +293,13 @@ impl Registry {
             .collect()
     }
 
+    /// The state of one check, for a store to persist.
+    pub fn state_of(&self, name: &str) -> Option<CheckState> {
+        self.by_name
+            .get(name)
+            .map(|&i| self.entries[i].state.clone())
+    }
+
     /// The state of every check, for a store to persist.
     pub fn snapshot(&self) -> BTreeMap<String, CheckState> {
         self.entries

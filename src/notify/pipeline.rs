@@ -230,7 +230,7 @@ impl Notifier {
         let key = NflogKey {
             group_key: ctx.group_key.to_string(),
             receiver: receiver.to_owned(),
-            integration: integ.kind,
+            integration: integ.kind.to_owned(),
             index: integ.index,
         };
         self.metrics.nflog_queries.inc();
@@ -339,7 +339,9 @@ impl Notifier {
             receiver_data,
         };
         let next = repeat_due(&entry);
-        self.nflog.log(key, entry);
+        // Stored before the group's next flush can read it (that flush waits for this one).
+        let seq = self.nflog.log(key, entry);
+        self.nflog.stored(seq).await;
         Ok(next)
     }
 }

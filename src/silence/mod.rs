@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::model::{LabelSet, MatchType, Matcher};
+use crate::storage::{Change, Journal, Kind};
 use index::Index;
 pub use validate::{
     Limits, MAX_MATCHERS, MAX_PATTERN_BYTES, SilenceError, build_matchers, check_times, proto_size,
@@ -215,6 +216,8 @@ pub struct Silences {
     version: watch::Sender<u64>,
     /// Counts generated ids, so two ids made in the same instant still differ.
     ids: AtomicU64,
+    /// Where every change goes to be stored (set once the stored state is loaded).
+    journal: std::sync::OnceLock<Journal>,
 }
 
 impl Silences {
@@ -226,7 +229,45 @@ impl Silences {
             limits,
             version: watch::channel(0).0,
             ids: AtomicU64::new(0),
+            journal: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sends every later change to `journal` (called once, after the stored silences were
+    /// merged in).
+    pub fn set_journal(&self, journal: Journal) {
+        let _ = self.journal.set(journal);
+    }
+
+    /// Queues a stored silence's new content (called under the write lock, so the journal sees
+    /// changes in the order they were made).
+    fn journal_put(&self, e: &Entry) {
+        if let Some(j) = self.journal.get() {
+            j.push(Change::put(
+                Kind::Silences,
+                e.silence.id.as_bytes(),
+                Self::encode_entry(&to_entry(e)),
+            ));
+        }
+    }
+
+    /// One entry as storage keeps it (JSON, Alertmanager's field names).
+    pub fn encode_entry(e: &SnapshotEntry) -> Vec<u8> {
+        serde_json::to_vec(e).unwrap_or_default()
+    }
+
+    /// Reads back what [`Silences::encode_entry`] wrote.
+    pub fn decode_entry(bytes: &[u8]) -> Result<SnapshotEntry, SilenceError> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| SilenceError::Snapshot(format!("decoding a stored silence: {e}")))
+    }
+
+    /// Every silence as storage changes (what a rewrite of the store writes).
+    pub fn snapshot_changes(&self) -> Vec<Change> {
+        self.snapshot()
+            .iter()
+            .map(|e| Change::put(Kind::Silences, e.id.as_bytes(), Self::encode_entry(e)))
+            .collect()
     }
 
     fn read(&self) -> RwLockReadGuard<'_, State> {
@@ -344,14 +385,12 @@ impl Silences {
             .ends_at
             .checked_add(self.retention)
             .unwrap_or(sil.ends_at);
-        insert_entry(
-            st,
-            Entry {
-                silence: Arc::new(sil),
-                expires_at,
-            },
-            now,
-        );
+        let entry = Entry {
+            silence: Arc::new(sil),
+            expires_at,
+        };
+        self.journal_put(&entry);
+        insert_entry(st, entry, now);
     }
 
     /// Expires a silence now, as Alertmanager's `Expire`: an active one ends now, a pending
@@ -467,6 +506,9 @@ impl Silences {
         for id in &dead {
             if let Some(e) = st.by_id.remove(id) {
                 st.index.remove(&e.silence);
+                if let Some(j) = self.journal.get() {
+                    j.push(Change::delete(Kind::Silences, id.as_bytes()));
+                }
             }
         }
         let State { by_id, index } = &mut *st;
@@ -532,6 +574,7 @@ impl Silences {
             }
             match from_entry(&e) {
                 Ok(entry) => {
+                    self.journal_put(&entry);
                     insert_entry(&mut st, entry, now);
                     changed += 1;
                 }

@@ -1,92 +1,407 @@
-//! Persistent state under `--storage.path`.
+//! The durable store under `--storage.path`: one redb file (`tocsin.redb`) holding every piece
+//! of state that must survive a restart or a `kill -9` (alerts, silences, notification log,
+//! heartbeat checks).
 //!
-//! For now, snapshot files: a state module (silences) encodes its state to bytes and this
-//! module writes them atomically (a temporary file beside the target, fsync, rename over the
-//! target, fsync the directory), so a crash leaves the old or the new snapshot, never half of
-//! one. The durable store (redb) replaces these files in its own issue.
-//! Layer L1: imports std only.
+//! State modules never open files (DESIGN.md §3): each encodes its own entries to bytes and hands
+//! them to a [`Journal`] as [`Change`]s (put or delete a key of one [`Kind`]); `app.rs` wires
+//! the journal in and loads what [`Store::open`] read back. This module knows tables, bytes and
+//! durability, nothing of what the bytes mean.
+//!
+//! How a change becomes durable (`writer.rs`): changes queue in memory; one writer thread takes
+//! everything queued, appends it to the `log` table as one record and commits with an fsync
+//! (group commit: concurrent requests share one fsync), then publishes the sequence number now
+//! durable. A request that must not answer before its change is durable waits for that number
+//! ([`Journal::durable`]). Now and then (when the log passes a size, or when writes pause) the
+//! writer folds the log into the per-kind tables, one entry per key, so a key written many times
+//! (an alert re-sent every evaluation) costs one table write per checkpoint. Start-up reads the
+//! tables and replays the log over them.
+//!
+//! When a write fails (disk full, read-only file system) the writer marks the store unwritable:
+//! waiters get the reason (the API answers 503 with it, `/-/ready` says it), the daemon keeps
+//! running from memory, and every second the writer reopens the file and writes the whole state
+//! from memory (the resync source the app registers); once that succeeds the store is writable
+//! again and nothing that was answered 2xx was lost.
+//!
+//! The file carries a format number ([`FORMAT`]) in its `meta` table; a damaged file or one of a
+//! newer format stops start-up with a message naming the file and the way out (move it aside, or
+//! `--storage.reset`, which keeps a copy). Layer L1: imports std, redb, tokio's `watch`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-/// The silence snapshot's file name under `--storage.path`.
-pub const SILENCES_FILE: &str = "silences.json";
-
-/// Why a snapshot could not be written or read; the message names the file.
-#[derive(Debug, thiserror::Error)]
-#[error("{action} {path}: {source}")]
-pub struct StorageError {
-    /// What was being done ("writing", "reading"...).
-    pub action: &'static str,
-    /// The file.
-    pub path: PathBuf,
-    /// The cause.
-    #[source]
-    pub source: std::io::Error,
-}
-
-fn err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StorageError {
-    let path = path.to_path_buf();
-    move |source| StorageError {
-        action,
-        path,
-        source,
-    }
-}
-
-/// Creates the storage directory if needed.
-pub fn ensure_dir(dir: &Path) -> Result<(), StorageError> {
-    std::fs::create_dir_all(dir).map_err(err("creating", dir))
-}
-
-/// Replaces `path` with `bytes` atomically: the file holds either the old or the new content.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp"));
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(err("creating", &tmp))?;
-        f.write_all(bytes).map_err(err("writing", &tmp))?;
-        f.sync_all().map_err(err("syncing", &tmp))?;
-    }
-    std::fs::rename(&tmp, path).map_err(err("renaming into", path))?;
-    // The rename itself must reach the disk too.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// The content of `path`, or None when it does not exist.
-pub fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, StorageError> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(err("reading", path)(e)),
-    }
-}
+mod db;
+mod writer;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests;
 
-    #[test]
-    fn atomic_replace_and_missing_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.json");
-        assert!(read_if_exists(&p).unwrap().is_none());
-        write_atomic(&p, b"one").unwrap();
-        write_atomic(&p, b"two").unwrap();
-        assert_eq!(read_if_exists(&p).unwrap().unwrap(), b"two");
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec!["x.json"], "no temporary file left behind");
-        let e = write_atomic(&dir.path().join("no/such/dir/x"), b"").unwrap_err();
-        assert!(e.to_string().starts_with("creating "), "{e}");
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use tokio::sync::watch;
+
+pub use db::{Contents, DB_FILE, Entry};
+
+/// The storage format this build writes and reads. Bumped whenever a table or an encoding
+/// changes; a file with a greater number is refused at start-up.
+pub const FORMAT: u64 = 1;
+
+/// What kind of state a key belongs to: one table each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Alerts, by fingerprint.
+    Alerts,
+    /// Silences, by id.
+    Silences,
+    /// Notification-log entries, by (group key, receiver, integration, index).
+    Nflog,
+    /// Heartbeat check state, by check name.
+    Heartbeats,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 4] = [Kind::Alerts, Kind::Silences, Kind::Nflog, Kind::Heartbeats];
+
+    /// Its table's name.
+    pub fn table(self) -> &'static str {
+        match self {
+            Kind::Alerts => "alerts",
+            Kind::Silences => "silences",
+            Kind::Nflog => "nflog",
+            Kind::Heartbeats => "heartbeats",
+        }
+    }
+
+    fn code(self) -> u8 {
+        self as u8
+    }
+
+    fn from_code(c: u8) -> Option<Kind> {
+        Kind::ALL.get(usize::from(c)).copied()
+    }
+}
+
+/// One change: put `value` at `key` of `kind`, or delete the key (`value` None).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The table.
+    pub kind: Kind,
+    /// The key.
+    pub key: Vec<u8>,
+    /// The new value; None deletes the key.
+    pub value: Option<Vec<u8>>,
+}
+
+impl Change {
+    /// A put.
+    pub fn put(kind: Kind, key: impl Into<Vec<u8>>, value: Vec<u8>) -> Self {
+        Change {
+            kind,
+            key: key.into(),
+            value: Some(value),
+        }
+    }
+
+    /// A delete.
+    pub fn delete(kind: Kind, key: impl Into<Vec<u8>>) -> Self {
+        Change {
+            kind,
+            key: key.into(),
+            value: None,
+        }
+    }
+}
+
+/// Everything the app holds, as changes: what the writer writes when it rebuilds the file from
+/// memory after a failure.
+pub type ResyncSource = Box<dyn Fn() -> Vec<Change> + Send + Sync>;
+
+/// Why the store cannot take writes now (the text `/-/ready` and a 503 show).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("storage: {0}")]
+pub struct Unwritable(pub Arc<str>);
+
+/// Why start-up cannot use the store. Each message names the file and the way out.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The file is damaged (redb could not open or repair it, or its content does not decode).
+    #[error(
+        "{path}: the state store is damaged ({detail}); tocsin does not start on it so that \
+         nothing in it is lost silently. Move the file aside, or start once with \
+         --storage.reset (which keeps a copy of it beside the new one)"
+    )]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Written by a newer tocsin.
+    #[error(
+        "{path}: the state store has format {found}, newer than this tocsin reads ({FORMAT}); \
+         run the newer tocsin, move the file aside, or start with --storage.reset (which keeps \
+         a copy of it beside the new one)"
+    )]
+    Newer {
+        /// The file.
+        path: PathBuf,
+        /// The format found.
+        found: u64,
+    },
+    /// Another process has the file open.
+    #[error(
+        "{path}: the state store is in use by another process (another tocsin on the same \
+         --storage.path?); stop it or give this one its own --storage.path"
+    )]
+    Locked {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The directory or file could not be created or read.
+    #[error("{path}: {action}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How far the writer got, published after each commit.
+#[derive(Debug, Clone, Default)]
+struct Progress {
+    /// Every change numbered up to this one has been handled (written or refused).
+    done: u64,
+    /// Every change numbered up to this one is durable.
+    durable: u64,
+    /// Why the store takes no writes now (None: it does).
+    error: Option<Arc<str>>,
+}
+
+/// What the submitters and the writer share.
+struct Queue {
+    /// The number of the last change queued.
+    head: u64,
+    /// Changes not yet taken by the writer.
+    changes: Vec<Change>,
+    /// Set by [`Store::close`].
+    stop: bool,
+}
+
+struct Shared {
+    /// The queue; its mutex is held only to push or to take everything (never across I/O).
+    queue: Mutex<Queue>,
+    /// Wakes the writer.
+    wake: Condvar,
+    /// The writer's progress.
+    progress: watch::Sender<Progress>,
+    /// Where the whole state comes from after a failure.
+    resync: Mutex<Option<ResyncSource>>,
+}
+
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        // Pushing and taking are single operations: a poisoned lock is still consistent.
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A handle to submit changes and wait for them to be durable. Cheap to clone; a journal made
+/// with [`Journal::none`] keeps nothing (tests, `--storage.in-memory`).
+#[derive(Clone, Default)]
+pub struct Journal {
+    shared: Option<Arc<Shared>>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.shared.is_some() {
+            "Journal(file)"
+        } else {
+            "Journal(none)"
+        })
+    }
+}
+
+impl Journal {
+    /// A journal that keeps nothing: every change is "durable" at once.
+    pub fn none() -> Self {
+        Journal { shared: None }
+    }
+
+    /// Whether changes go to a file.
+    pub fn is_persistent(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Queues changes; returns the number of the last one (wait for it with
+    /// [`Journal::durable`]). Cheap: a push under a mutex, the write happens on the writer
+    /// thread.
+    pub fn submit(&self, changes: impl IntoIterator<Item = Change>) -> u64 {
+        let Some(s) = &self.shared else {
+            return 0;
+        };
+        let mut q = s.queue();
+        let before = q.changes.len();
+        q.changes.extend(changes);
+        q.head += (q.changes.len() - before) as u64;
+        let head = q.head;
+        drop(q);
+        s.wake.notify_one();
+        head
+    }
+
+    /// Queues one change (see [`Journal::submit`]).
+    pub fn push(&self, change: Change) -> u64 {
+        self.submit(std::iter::once(change))
+    }
+
+    /// The number of the last change queued so far: waiting for it covers every change made
+    /// before this call.
+    pub fn head(&self) -> u64 {
+        self.shared.as_ref().map_or(0, |s| s.queue().head)
+    }
+
+    /// Waits until change `seq` (and every one before it) is durable, or says why it could not
+    /// be written.
+    pub async fn durable(&self, seq: u64) -> Result<(), Unwritable> {
+        let Some(s) = &self.shared else {
+            return Ok(());
+        };
+        let mut rx = s.progress.subscribe();
+        let p = match rx.wait_for(|p| p.done >= seq).await {
+            Ok(p) => p.clone(),
+            Err(_) => return Err(Unwritable(Arc::from("the storage writer stopped"))),
+        };
+        if p.durable >= seq {
+            Ok(())
+        } else {
+            Err(Unwritable(p.error.unwrap_or_else(|| {
+                Arc::from("the write failed; retrying in the background")
+            })))
+        }
+    }
+
+    /// Waits until everything queued so far is durable.
+    pub async fn sync(&self) -> Result<(), Unwritable> {
+        self.durable(self.head()).await
+    }
+
+    /// Whether the store takes writes now (for `/-/ready`).
+    pub fn health(&self) -> Result<(), Unwritable> {
+        let Some(s) = &self.shared else {
+            return Ok(());
+        };
+        match &s.progress.borrow().error {
+            Some(e) => Err(Unwritable(Arc::clone(e))),
+            None => Ok(()),
+        }
+    }
+
+    /// Registers where the whole state comes from when the writer must rebuild the file.
+    pub fn set_resync(&self, source: ResyncSource) {
+        if let Some(s) = &self.shared {
+            *s.resync.lock().unwrap_or_else(|p| p.into_inner()) = Some(source);
+        }
+    }
+}
+
+/// Options of [`Store::open`].
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// `--storage.reset`: move an existing file aside (kept as a copy) and start empty.
+    pub reset: bool,
+}
+
+/// The open store: owns the writer thread. Dropping it without [`Store::close`] leaves the
+/// writer running until the process ends (as after `kill -9`, nothing is lost).
+pub struct Store {
+    journal: Journal,
+    thread: Option<std::thread::JoinHandle<()>>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, returns it and what it holds. A damaged or newer
+    /// file is an error; a file that can be read but not written (read-only file system, no
+    /// permission, disk full) opens unwritable: its content is returned, writes wait for the
+    /// file to become writable again.
+    pub fn open(dir: &Path, opts: &OpenOptions) -> Result<(Store, Contents), OpenError> {
+        let path = dir.join(DB_FILE);
+        let opened = db::open(dir, &path, opts)?;
+        let contents = opened.contents;
+        let (progress, _) = watch::channel(Progress {
+            error: opened.unwritable.clone(),
+            ..Progress::default()
+        });
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                head: 0,
+                changes: Vec::new(),
+                stop: false,
+            }),
+            wake: Condvar::new(),
+            progress,
+            resync: Mutex::new(None),
+        });
+        let mut w = writer::Writer::new(path.clone(), opened.db, opened.unwritable);
+        let s = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("tocsin-storage".into())
+            .spawn(move || w.run(&s))
+            .map_err(|source| OpenError::Io {
+                path: path.clone(),
+                action: "starting the storage writer",
+                source,
+            })?;
+        Ok((
+            Store {
+                journal: Journal {
+                    shared: Some(shared),
+                },
+                thread: Some(thread),
+                path,
+            },
+            contents,
+        ))
+    }
+
+    /// The journal to hand to the state modules.
+    pub fn journal(&self) -> Journal {
+        self.journal.clone()
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes what is queued, folds the log into the tables and closes the file. Blocking:
+    /// call it from a blocking thread.
+    pub fn close(mut self) {
+        if let Some(s) = &self.journal.shared {
+            s.queue().stop = true;
+            s.wake.notify_one();
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A short reason for an I/O failure, as `/-/ready` shows it (`disk full`, `read-only file
+/// system`, `permission denied`), followed by the detail.
+pub fn io_reason(e: &std::io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(28 | 27 | 122) => "disk full",
+        Some(30) => "read-only file system",
+        Some(13 | 1) => "permission denied",
+        _ => match e.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::FileTooLarge => "disk full",
+            std::io::ErrorKind::ReadOnlyFilesystem => "read-only file system",
+            std::io::ErrorKind::PermissionDenied => "permission denied",
+            _ => "I/O error",
+        },
     }
 }

@@ -6,6 +6,7 @@ mod big_reads;
 mod browser;
 mod cli;
 mod config_corpus;
+mod durable;
 mod examples;
 mod flags;
 mod heartbeats;

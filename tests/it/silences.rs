@@ -445,11 +445,11 @@ async fn silences_survive_a_kill() {
         d.get_json(&format!("/api/v2/silence/{id}")).await["status"]["state"],
         "active"
     );
-    // A broken snapshot stops the start with a reason rather than dropping silences.
+    // A damaged store stops the start with a reason rather than dropping silences.
     let mut d = d;
     d.signal("TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
-    std::fs::write(d.dir.path().join("data/silences.json"), "{").unwrap();
+    std::fs::write(d.dir.path().join("data/tocsin.redb"), "{").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
         .arg(format!("--config.file={}", d.config_path().display()))
         .arg(format!(
@@ -462,7 +462,7 @@ async fn silences_survive_a_kill() {
     assert!(!out.status.success());
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(
-        log.contains("silences.json") && log.contains("decoding silences"),
+        log.contains("tocsin.redb") && log.contains("damaged") && log.contains("--storage.reset"),
         "{log}"
     );
 }

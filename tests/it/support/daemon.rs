@@ -19,6 +19,8 @@ pub struct Daemon {
     pub log: Arc<Mutex<Vec<String>>>,
     /// The extra flags and environment it was started with (for [`Daemon::restart`]).
     extra: (Vec<String>, Vec<(String, String)>),
+    /// A command the binary is started through (`prlimit ...`, `setpriv ...`), if any.
+    wrapper: Vec<String>,
 }
 
 impl Daemon {
@@ -41,7 +43,15 @@ impl Daemon {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Self::spawn(dir, (extra, env))
+        Self::spawn(dir, (extra, env), Vec::new())
+    }
+
+    /// As [`Daemon::start_with`], started through `wrapper` (a command that runs its last
+    /// argument: `prlimit --fsize=N --`, `setpriv --reuid=N ...`), in the directory `dir`.
+    pub fn start_via(dir: tempfile::TempDir, wrapper: &[&str], extra: &[&str]) -> Daemon {
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let wrapper = wrapper.iter().map(|s| s.to_string()).collect();
+        Self::spawn(dir, (extra, Vec::new()), wrapper)
     }
 
     /// Kills the daemon (SIGKILL: no shutdown work) and starts it again on the same config and
@@ -50,12 +60,26 @@ impl Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let extra = std::mem::take(&mut self.extra);
+        let wrapper = std::mem::take(&mut self.wrapper);
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
-        Self::spawn(dir, extra)
+        Self::spawn(dir, extra, wrapper)
     }
 
-    fn spawn(dir: tempfile::TempDir, extra: (Vec<String>, Vec<(String, String)>)) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
+    fn spawn(
+        dir: tempfile::TempDir,
+        extra: (Vec<String>, Vec<(String, String)>),
+        wrapper: Vec<String>,
+    ) -> Daemon {
+        let bin = env!("CARGO_BIN_EXE_tocsin");
+        let mut cmd = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = cmd
             .arg(format!(
                 "--config.file={}",
                 dir.path().join("tocsin.yml").display()
@@ -103,6 +127,7 @@ impl Daemon {
             dir,
             log,
             extra,
+            wrapper,
         }
     }
 

@@ -21,6 +21,8 @@ pub struct Received {
     pub authorization: Option<String>,
     /// When it arrived (tokio clock).
     pub at: tokio::time::Instant,
+    /// The status answered (0: never answered).
+    pub status: u16,
 }
 
 /// A scripted answer.
@@ -91,6 +93,7 @@ impl FakeWebhook {
                         user_agent: ua.unwrap_or_default(),
                         authorization: auth,
                         at: tokio::time::Instant::now(),
+                        status: answer.status,
                     });
                     if answer.status == Answer::HANG {
                         return None;
@@ -131,6 +134,11 @@ impl FakeWebhook {
             .unwrap()
             .script
             .extend(answers.iter().copied());
+    }
+
+    /// Drops the scripted answers not used yet (every later request gets 200).
+    pub fn clear_script(&self) {
+        self.inner.lock().unwrap().script.clear();
     }
 
     /// Everything received so far (including requests answered with an error).

