@@ -47,6 +47,9 @@ pub struct Options {
     pub storage_in_memory: bool,
     /// `--web.external-url`; defaults to `http://<hostname>:<port>`.
     pub external_url: Option<String>,
+    /// `--web.route-prefix`: the path everything is served under; defaults to the external
+    /// URL's path, as in Alertmanager.
+    pub route_prefix: Option<String>,
     /// `--data.retention`: how long nflog entries may live.
     pub retention: Duration,
     /// `--notify.max-retry-duration`: how long one notification is retried.
@@ -76,6 +79,7 @@ impl Options {
             storage_reset: false,
             storage_in_memory: false,
             external_url: None,
+            route_prefix: None,
             retention: Duration::from_secs(120 * 3600),
             max_retry: Duration::from_secs(15 * 60),
             gc_interval: Duration::from_secs(30 * 60),
@@ -243,6 +247,27 @@ impl deadman::Facts for DeadmanFacts {
     }
 }
 
+/// The path everything is served under, as Alertmanager derives it: `--web.route-prefix`, else
+/// the external URL's path; without its trailing slash, empty for the root.
+fn route_prefix(flag: Option<&str>, external_url: &str) -> String {
+    let path = match flag.filter(|p| !p.is_empty()) {
+        Some(p) => p.to_owned(),
+        None => {
+            let rest = external_url
+                .split_once("://")
+                .map_or(external_url, |(_, r)| r);
+            let path = rest.find('/').map_or("", |i| &rest[i..]);
+            path.split(['?', '#']).next().unwrap_or("").to_owned()
+        }
+    };
+    let trimmed = path.trim_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
 /// Starts the daemon on `listener`.
 pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHandle> {
     let cfg = Config::load_with(&opts.config_file, opts.load)
@@ -257,6 +282,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         .unwrap_or_else(|| format!("http://{}:{}", hostname(), addr.port()))
         .trim_end_matches('/')
         .to_owned();
+    let route_prefix = route_prefix(opts.route_prefix.as_deref(), &external_url);
     let cancel = CancellationToken::new();
     let metrics = Arc::new(Metrics::new());
     let nflog = Arc::new(Nflog::new());
@@ -302,6 +328,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         reload: reload_tx.clone(),
         started: clock::now(),
         external_url,
+        route_prefix,
         timeout: (!opts.web_timeout.is_zero()).then_some(opts.web_timeout),
         parse_slots: tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -607,5 +634,22 @@ fn import_silence_snapshot(dir: &std::path::Path, silences: &Silences, now: jiff
         Err(e) => {
             tracing::warn!(file = %path.display(), error = %e, "The old silence snapshot does not decode; left as it is.");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_prefix;
+
+    #[test]
+    fn route_prefix_as_alertmanager_derives_it() {
+        assert_eq!(route_prefix(None, "http://h:9093"), "");
+        assert_eq!(
+            route_prefix(None, "https://h/alertmanager/"),
+            "/alertmanager"
+        );
+        assert_eq!(route_prefix(Some(""), "https://h/a/b?x=1"), "/a/b");
+        assert_eq!(route_prefix(Some("/"), "https://h/a"), "");
+        assert_eq!(route_prefix(Some("am/"), "https://h/a"), "/am");
     }
 }

@@ -66,6 +66,9 @@ pub struct ApiState {
     pub started: Timestamp,
     /// The external URL.
     pub external_url: String,
+    /// `--web.route-prefix` (or the external URL's path): everything is served under it;
+    /// empty for the root, else `/path` without a trailing slash.
+    pub route_prefix: String,
     /// `--web.timeout`: the longest a request may take (body read included); none when zero.
     pub timeout: Option<std::time::Duration>,
     /// How many large ingest bodies are parsed at once (one per usable core): more would only
@@ -271,6 +274,15 @@ async fn pages(state: &ApiState, req: &Req) -> Response {
         })
 }
 
+/// `302 Found` to `location` (Alertmanager sends `/` to the route prefix so).
+fn redirect(location: &str) -> Response {
+    let mut r = text(StatusCode::FOUND, "");
+    if let Ok(v) = warp::http::HeaderValue::from_str(location) {
+        r.headers_mut().insert("location", v);
+    }
+    r
+}
+
 const V1_GONE: &str = "The Alertmanager v1 API was deprecated in version 0.16.0 and is removed as of version 0.27.0 - please use the equivalent route in the v2 API";
 
 /// Bodies above this size are parsed on the blocking pool, so a burst of large ingest batches
@@ -278,7 +290,21 @@ const V1_GONE: &str = "The Alertmanager v1 API was deprecated in version 0.16.0 
 /// a health check) waits behind them.
 const BLOCKING_BODY_BYTES: usize = 16 << 10;
 
-async fn route(state: &Arc<ApiState>, req: Req) -> Response {
+async fn route(state: &Arc<ApiState>, mut req: Req) -> Response {
+    if !state.route_prefix.is_empty() {
+        let prefix = &state.route_prefix;
+        match req.path.strip_prefix(prefix.as_str()) {
+            Some(rest) if rest.starts_with('/') => req.path = rest.to_owned(),
+            // The pages' links are relative: the root page must be asked for with its slash.
+            Some("") | None
+                if (req.path == *prefix || req.path == "/")
+                    && (req.method == Method::GET || req.method == Method::HEAD) =>
+            {
+                return redirect(&format!("{prefix}/"));
+            }
+            _ => return text(StatusCode::NOT_FOUND, "404 page not found"),
+        }
+    }
     let path = req.path.trim_end_matches('/');
     let m = &req.method;
     let get = m == Method::GET || m == Method::HEAD;

@@ -180,13 +180,6 @@ impl AlertmanagerFlags {
             "groups are dispatched from the start",
         );
         no_effect(
-            "web.route-prefix",
-            self.web_route_prefix
-                .as_deref()
-                .is_some_and(|p| !p.is_empty() && p != "/"),
-            "the API and UI are served at /, not under the prefix",
-        );
-        no_effect(
             "web.systemd-socket",
             self.web_systemd_socket == Some(true),
             "tocsin binds --web.listen-address itself",

@@ -254,6 +254,7 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
     app_opts.storage_reset = opts.storage_reset;
     app_opts.storage_in_memory = opts.storage_in_memory;
     app_opts.external_url = opts.web_external_url.clone();
+    app_opts.route_prefix = opts.alertmanager.web_route_prefix.clone();
     app_opts.retention = opts.data_retention.std();
     app_opts.gc_interval = opts.alerts_gc_interval.std();
     app_opts.max_retry = opts.notify_max_retry.std();

@@ -66,11 +66,12 @@ async fn every_alertmanager_flag_at_once_starts_tocsin() {
         .collect();
     let args: Vec<&str> = flags.iter().map(String::as_str).collect();
     let d = Daemon::start_with(CONFIG, &args);
-    let ready = reqwest::get(d.url("/-/ready")).await.unwrap();
+    // Served under --web.route-prefix=/alertmanager.
+    let ready = reqwest::get(d.url("/alertmanager/-/ready")).await.unwrap();
     assert_eq!(ready.status(), 200);
     let log = d.log_text();
+    assert!(!log.contains("--web.route-prefix"), "{log}");
     for warned in [
-        "--web.route-prefix is accepted but has no effect",
         "clustering is not implemented",
         "--dispatch.start-delay is accepted",
         "--log.silences is accepted",

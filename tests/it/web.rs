@@ -216,3 +216,32 @@ async fn heartbeat_status_and_asset_pages() {
     let (s, _) = get(&d, "/assets/nope.js").await;
     assert_eq!(s, 404);
 }
+
+/// Under `--web.route-prefix` (as Alertmanager: the external URL's path by default) the pages
+/// and the API are served under the prefix, `/` and the bare prefix redirect to the pages, and
+/// the pages' links stay under it.
+#[tokio::test]
+async fn pages_and_api_under_a_route_prefix() {
+    let d = Daemon::start_with(CONFIG, &["--web.route-prefix=/am/"]);
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for from in ["/", "/am"] {
+        let r = c.get(d.url(from)).send().await.unwrap();
+        assert_eq!(r.status(), 302, "{from}");
+        assert_eq!(r.headers()["location"], "/am/", "{from}");
+    }
+    let r = c.get(d.url("/am/")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("href=\"./silences\""), "{html}");
+    let (s, html) = get(&d, "/am/heartbeats/nightly-backup").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("href=\"../assets/app.css"), "{html}");
+    assert_eq!(get(&d, "/am/assets/app.css").await.0, 200);
+    assert_eq!(get(&d, "/am/api/v2/status").await.0, 200);
+    assert_eq!(get(&d, "/am/-/ready").await.0, 200);
+    assert_eq!(get(&d, "/api/v2/status").await.0, 404);
+    assert_eq!(get(&d, "/amx/api/v2/status").await.0, 404);
+}
