@@ -143,8 +143,8 @@ impl AppHandle {
             self.tasks.shutdown().await;
         }
         if let Some(store) = self.storage.take() {
-            let j = store.journal();
-            j.submit(self.heartbeats.take_changes());
+            // The checks' states and ping logs (pings write only their state as they come).
+            self.heartbeats.store_all();
             let _ = tokio::task::spawn_blocking(move || store.close()).await;
         }
     }
@@ -291,6 +291,9 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     let silences = Arc::new(Silences::new(retention, opts.silence_limits));
     let heartbeats = Arc::new(Heartbeats::new(&cfg.heartbeats));
     let (storage, journal, restored) = open_storage(&opts, &store, &silences, &nflog)?;
+    if journal.is_persistent() {
+        heartbeats.set_journal(journal.clone());
+    }
     let inhibitor = Arc::new(Inhibitor::new(&cfg.inhibit_rules));
     let settings = NotifySettings {
         external_url: external_url.clone(),
@@ -353,7 +356,6 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         let alerts = heartbeats.restore(restored.heartbeats, clock::now());
         api::heartbeats::emit(&state, alerts);
     }
-    heartbeats.take_changes();
     if journal.is_persistent() {
         let (a, s, n, h) = (
             Arc::clone(&store),
@@ -372,20 +374,15 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
 
     let mut tasks = JoinSet::new();
     tasks.spawn(dispatcher.clone().run());
-    // Heartbeat state is stored once a second (a busy check costs one write a second, not one
-    // per ping) and at shutdown.
+    // A ping stores its check's state before it is answered; what else changes a check
+    // (deadlines passing, pause, resume, reload) is stored once a second.
     if journal.is_persistent() {
-        let (c, h, j) = (cancel.clone(), Arc::clone(&heartbeats), journal.clone());
+        let (c, h) = (cancel.clone(), Arc::clone(&heartbeats));
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tokio::select! {
-                    _ = tick.tick() => {
-                        let changes = h.take_changes();
-                        if !changes.is_empty() {
-                            j.submit(changes);
-                        }
-                    }
+                    _ = tick.tick() => h.store_marked(),
                     _ = c.cancelled() => return,
                 }
             }
@@ -589,12 +586,8 @@ fn open_storage(
     }
     nflog.merge(entries);
     // Heartbeat states (restored once the API state exists: they may raise alerts).
-    for (k, v) in contents.take(Kind::Heartbeats) {
-        let s = crate::heartbeat::decode_state(&v).map_err(|e| damaged("a heartbeat check", &e))?;
-        restored
-            .heartbeats
-            .insert(String::from_utf8_lossy(&k).into_owned(), s);
-    }
+    restored.heartbeats = crate::heartbeat::decode_stored(contents.take(Kind::Heartbeats))
+        .map_err(|e| damaged("a heartbeat check", &e))?;
     store.set_journal(journal.clone());
     silences.set_journal(journal.clone());
     nflog.set_journal(journal.clone());

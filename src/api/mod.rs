@@ -380,7 +380,10 @@ async fn route(state: &Arc<ApiState>, mut req: Req) -> Response {
             after_ingest(state, alerts::post_webhook(state, &req)).await
         }
         "/api/tocsin/v1/templates/render" if m == Method::POST => preview::render(state, &req),
-        p if p.starts_with("/ping/") => heartbeats::ping(state, &req, &p["/ping/".len()..]),
+        // A ping is answered once the check's new state is stored.
+        p if p.starts_with("/ping/") => {
+            after_ingest(state, heartbeats::ping(state, &req, &p["/ping/".len()..])).await
+        }
         "/api/tocsin/v1/heartbeats" => heartbeats::admin(state, &req, ""),
         p if p.starts_with("/api/tocsin/v1/heartbeats/") => {
             heartbeats::admin(state, &req, &p["/api/tocsin/v1/heartbeats/".len()..])

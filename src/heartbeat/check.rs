@@ -292,7 +292,9 @@ pub struct CheckState {
     pub failures: u32,
     /// Recent successes and the scheduled time each one precedes (for `max_pings_per_period`).
     pub recent: VecDeque<(Timestamp, Option<Timestamp>)>,
-    /// The last [`PING_HISTORY`] pings, oldest first.
+    /// The last [`PING_HISTORY`] pings, oldest first (stored apart from the rest: see
+    /// `heartbeat::encode_core`).
+    #[serde(default)]
     pub pings: VecDeque<PingRecord>,
     /// Pings received in all.
     pub n_pings: u64,

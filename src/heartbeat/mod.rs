@@ -14,9 +14,12 @@
 //! Heartbeats enter the pipeline as alerts: the caller puts what these functions return into the
 //! alert store and hands it to dispatch, so routing, grouping, silences and repeats apply.
 //!
-//! Storage: every operation marks the checks it changed; [`Heartbeats::take_changes`] hands
-//! their state to storage as changes (the app calls it every second and at shutdown, so a busy
-//! check costs one write a second, not one per ping).
+//! Storage: a check is stored as two entries, its state without the ping log (small: written
+//! by every ping, under the registry lock, before the ping is answered) and its ping log (the
+//! last [`PING_HISTORY`] pings: written at shutdown and when the store is rewritten, so a busy
+//! check does not rewrite its whole log per ping). Other changes (deadlines passing, pause,
+//! resume, reload, alert-fed checks) mark the checks they touch; [`Heartbeats::store_marked`]
+//! writes those (the app calls it every second).
 //! Layer L2: imports `model`, `config`, `clock`, `alerts`, `storage`.
 
 mod check;
@@ -42,16 +45,87 @@ pub use registry::{CheckError, CheckView, Registry};
 use crate::clock;
 use crate::config::HeartbeatConfig;
 use crate::model::Alert;
-use crate::storage::{Change, Kind};
+use crate::storage::{Change, Journal, Kind};
 
-/// A check's state as storage keeps it (JSON).
-pub fn encode_state(s: &CheckState) -> Vec<u8> {
-    serde_json::to_vec(s).unwrap_or_default()
+/// The suffix of the key of a check's ping log (the name's key is the name).
+const PINGS_KEY: &[u8] = b"\0pings";
+
+/// A check's state without its ping log, as storage keeps it (JSON, [`CheckState`]'s field
+/// names: it reads back as a [`CheckState`] with an empty log).
+pub fn encode_core(s: &CheckState) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Core<'a> {
+        stored: &'a Stored,
+        last_ping: Option<Timestamp>,
+        last_success: Option<Timestamp>,
+        due: Option<Timestamp>,
+        runs: &'a [Run],
+        last_duration: Option<jiff::SignedDuration>,
+        last_message: &'a str,
+        failures: u32,
+        recent: &'a std::collections::VecDeque<(Timestamp, Option<Timestamp>)>,
+        n_pings: u64,
+        raised: &'a Option<Raised>,
+    }
+    serde_json::to_vec(&Core {
+        stored: &s.stored,
+        last_ping: s.last_ping,
+        last_success: s.last_success,
+        due: s.due,
+        runs: &s.runs,
+        last_duration: s.last_duration,
+        last_message: &s.last_message,
+        failures: s.failures,
+        recent: &s.recent,
+        n_pings: s.n_pings,
+        raised: &s.raised,
+    })
+    .unwrap_or_default()
 }
 
-/// Reads back what [`encode_state`] wrote.
-pub fn decode_state(bytes: &[u8]) -> Result<CheckState, serde_json::Error> {
-    serde_json::from_slice(bytes)
+/// The storage changes that write a check's state (and its ping log, when `with_pings`).
+fn state_changes(name: &str, s: &CheckState, with_pings: bool, out: &mut Vec<Change>) {
+    out.push(Change::put(
+        Kind::Heartbeats,
+        name.as_bytes(),
+        encode_core(s),
+    ));
+    if with_pings {
+        out.push(Change::put(
+            Kind::Heartbeats,
+            pings_key(name),
+            serde_json::to_vec(&s.pings).unwrap_or_default(),
+        ));
+    }
+}
+
+fn pings_key(name: &str) -> Vec<u8> {
+    let mut k = name.as_bytes().to_vec();
+    k.extend_from_slice(PINGS_KEY);
+    k
+}
+
+/// Reads back what storage holds (states and ping logs) as the states to restore.
+pub fn decode_stored(
+    entries: Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<BTreeMap<String, CheckState>, serde_json::Error> {
+    let mut states = BTreeMap::new();
+    let mut logs = Vec::new();
+    for (k, v) in entries {
+        match k.strip_suffix(PINGS_KEY) {
+            Some(name) => logs.push((String::from_utf8_lossy(name).into_owned(), v)),
+            None => {
+                let s: CheckState = serde_json::from_slice(&v)?;
+                states.insert(String::from_utf8_lossy(&k).into_owned(), s);
+            }
+        }
+    }
+    for (name, v) in logs {
+        if let Some(s) = states.get_mut(&name) {
+            s.pings = serde_json::from_slice(&v)?;
+        }
+    }
+    Ok(states)
 }
 
 /// The least time between two wake-ups of the timer loop: deadlines that fall within it are
@@ -69,6 +143,8 @@ pub struct Heartbeats {
     wake: Notify,
     /// The checks changed since storage last took them.
     dirty: Mutex<Dirty>,
+    /// Where check states go to be stored (set once the stored states are restored).
+    journal: std::sync::OnceLock<Journal>,
 }
 
 /// Which checks changed since [`Heartbeats::take_changes`] last ran.
@@ -120,33 +196,58 @@ impl Heartbeats {
         self.dirty().all = true;
     }
 
-    /// The state of the checks changed since the last call, as storage changes (a removed check
-    /// is deleted), and whether there were any.
-    pub fn take_changes(&self) -> Vec<Change> {
-        let Dirty { names, all } = std::mem::take(&mut *self.dirty());
-        let r = self.lock();
-        if all {
-            let states = r.snapshot();
-            return states
-                .iter()
-                .map(|(n, s)| Change::put(Kind::Heartbeats, n.as_bytes(), encode_state(s)))
-                .collect();
-        }
-        names
-            .into_iter()
-            .map(|n| match r.state_of(&n) {
-                Some(s) => Change::put(Kind::Heartbeats, n.as_bytes(), encode_state(&s)),
-                None => Change::delete(Kind::Heartbeats, n.as_bytes()),
-            })
-            .collect()
+    /// Sends every later change to `journal` (called once, before the stored states are
+    /// restored).
+    pub fn set_journal(&self, journal: Journal) {
+        let _ = self.journal.set(journal);
     }
 
-    /// Every check's state as storage changes (what a rewrite of the store writes).
+    /// Writes the state of the checks marked since the last call (a removed check is deleted).
+    /// Queued under the registry lock, so a ping's own write is never overtaken by an older
+    /// state.
+    pub fn store_marked(&self) {
+        let Some(j) = self.journal.get() else {
+            return;
+        };
+        let Dirty { names, all } = std::mem::take(&mut *self.dirty());
+        let r = self.lock();
+        let mut out = Vec::new();
+        if all {
+            for (n, s) in r.states() {
+                state_changes(n, s, false, &mut out);
+            }
+        } else {
+            for n in names {
+                match r.state_of(&n) {
+                    Some(s) => state_changes(&n, s, false, &mut out),
+                    None => {
+                        out.push(Change::delete(Kind::Heartbeats, n.as_bytes()));
+                        out.push(Change::delete(Kind::Heartbeats, pings_key(&n)));
+                    }
+                }
+            }
+        }
+        if !out.is_empty() {
+            j.submit(out);
+        }
+    }
+
+    /// Writes every check's state and ping log (at shutdown).
+    pub fn store_all(&self) {
+        if let Some(j) = self.journal.get() {
+            j.submit(self.snapshot_changes());
+        }
+    }
+
+    /// Every check's state and ping log as storage changes (what a rewrite of the store
+    /// writes).
     pub fn snapshot_changes(&self) -> Vec<Change> {
-        self.snapshot()
-            .iter()
-            .map(|(n, s)| Change::put(Kind::Heartbeats, n.as_bytes(), encode_state(s)))
-            .collect()
+        let r = self.lock();
+        let mut out = Vec::new();
+        for (n, s) in r.states() {
+            state_changes(n, s, true, &mut out);
+        }
+        out
     }
 
     /// Replaces the checks (config reload), keeping the state of those whose name stays.
@@ -162,17 +263,24 @@ impl Heartbeats {
         self.lock().spec(name).cloned()
     }
 
-    /// Applies a ping.
+    /// Applies a ping; its new state is queued to storage (wait with [`Journal::sync`] before
+    /// answering).
     pub fn ping(&self, name: &str, ping: &Ping) -> Result<Vec<Alert>, CheckError> {
         let (out, earlier) = {
             let mut r = self.lock();
             let before = r.next_wakeup();
             let out = r.ping(name, ping);
+            // Stored before the ping is answered (the caller waits for the journal).
+            if out.is_ok()
+                && let Some(j) = self.journal.get()
+                && let Some(s) = r.state_of(name)
+            {
+                let mut c = Vec::with_capacity(1);
+                state_changes(name, s, false, &mut c);
+                j.submit(c);
+            }
             (out, r.next_wakeup() < before || before.is_none())
         };
-        if out.is_ok() {
-            self.mark(name);
-        }
         // Most pings move a deadline later, which needs no wake-up.
         if earlier {
             self.wake.notify_one();

@@ -294,10 +294,15 @@ impl Registry {
     }
 
     /// The state of one check, for a store to persist.
-    pub fn state_of(&self, name: &str) -> Option<CheckState> {
-        self.by_name
-            .get(name)
-            .map(|&i| self.entries[i].state.clone())
+    pub fn state_of(&self, name: &str) -> Option<&CheckState> {
+        self.by_name.get(name).map(|&i| &self.entries[i].state)
+    }
+
+    /// Every check's name and state, for a store to persist.
+    pub fn states(&self) -> impl Iterator<Item = (&str, &CheckState)> {
+        self.entries
+            .iter()
+            .map(|e| (e.spec.name.as_str(), &e.state))
     }
 
     /// The state of every check, for a store to persist.

@@ -628,3 +628,34 @@ async fn timer_loop_emits_at_the_deadline() {
     cancel.cancel();
     task.await.unwrap();
 }
+
+#[test]
+fn stored_states_and_ping_logs_read_back_equal() {
+    let yaml = "route: {receiver: r}\nreceivers: [{name: r}]\nheartbeats:\n- {name: a, period: 1m, grace: 1m}\n- {name: b, period: 1h}\n";
+    let cfg = Config::from_yaml(yaml, Path::new("."), "t.yml").unwrap();
+    let h = Heartbeats::new(&cfg.heartbeats);
+    h.ping("a", &with_rid(ping(PingKind::Start, 0.0), "r1"))
+        .unwrap();
+    h.ping("a", &with_body(ping(PingKind::Success, 1.0), "done"))
+        .unwrap();
+    h.ping("a", &ping(PingKind::Fail, 2.0)).unwrap();
+    let _ = h.tick(at(400.0));
+    let all = h.snapshot();
+    assert!(!all["a"].pings.is_empty());
+    let entries = h
+        .snapshot_changes()
+        .into_iter()
+        .map(|c| (c.key, c.value.unwrap()))
+        .collect::<Vec<_>>();
+    assert_eq!(decode_stored(entries.clone()).unwrap(), all);
+    // The state alone (what a ping writes) reads back whole but for the ping log.
+    let core_only: Vec<_> = entries
+        .into_iter()
+        .filter(|(k, _)| !k.ends_with(PINGS_KEY))
+        .collect();
+    let mut want = all.clone();
+    for s in want.values_mut() {
+        s.pings.clear();
+    }
+    assert_eq!(decode_stored(core_only).unwrap(), want);
+}

@@ -418,3 +418,39 @@ async fn a_store_of_a_newer_format_stops_start_up_and_reset_keeps_a_copy() {
         .collect();
     assert_eq!(copies.len(), 1, "the old store is kept as a copy");
 }
+
+#[tokio::test]
+async fn a_ping_answered_survives_kill_9_and_a_deadline_passed_meanwhile_fires() {
+    let hook = FakeWebhook::start().await;
+    let cfg = format!(
+        "{}heartbeats:\n- {{name: backup, period: 1h, grace: 1h}}\n- {{name: quick, period: 2s, grace: 1s}}\n",
+        PENDING.replace("HOOK", &hook.url())
+    );
+    let d = Daemon::start(&cfg);
+    for name in ["backup", "quick"] {
+        let r = reqwest::get(d.url(&format!("/ping/{name}"))).await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    // Killed right after the answers.
+    let d = d.restart();
+    let list = d.get_json("/api/tocsin/v1/heartbeats").await;
+    let backup = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "backup")
+        .unwrap();
+    assert_eq!(backup["status"], "up", "{backup}");
+    // A check never pinged stays "new" and never fires: "quick" fires only because its ping
+    // was kept.
+    let fired = eventually(Duration::from_secs(15), || {
+        hook.received().iter().any(|r| {
+            r.body["alerts"].as_array().unwrap().iter().any(|a| {
+                a["labels"]["alertname"] == "HeartbeatMissing"
+                    && a["labels"]["heartbeat"] == "quick"
+            })
+        })
+    })
+    .await;
+    assert!(fired, "{:#?}", hook.received());
+}
