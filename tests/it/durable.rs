@@ -44,6 +44,15 @@ async fn delete(d: &Daemon, path: &str) -> Option<u16> {
     Some(r.status().as_u16())
 }
 
+/// Waits until everything tocsin queued for storage so far is durable: a silence create is
+/// answered only then (used after a receiver got a notification, so the notification-log
+/// entry written on its answer is on disk before a kill).
+async fn barrier(d: &Daemon) {
+    let s = json!({"matchers": [{"name": "alertname", "value": "NoSuchAlert", "isRegex": false}],
+                   "startsAt": at(0), "endsAt": at(60), "createdBy": "test", "comment": "barrier"});
+    assert_eq!(post(d, "/api/v2/silences", &s).await.unwrap().0, 200);
+}
+
 /// A small deterministic generator (the seed is printed, so a failing round can be replayed).
 struct Lcg(u64);
 
@@ -257,6 +266,7 @@ async fn a_resolve_pending_at_kill_9_is_delivered_and_nothing_is_repeated() {
         200
     );
     hook.wait_for(3, Duration::from_secs(10)).await;
+    barrier(&d).await;
     let d = d.restart();
     let resolved = |r: &crate::support::fake_webhook::Received| {
         r.body["status"] == "resolved" && r.body["commonLabels"]["alertname"] == "Gone"
@@ -453,4 +463,78 @@ async fn a_ping_answered_survives_kill_9_and_a_deadline_passed_meanwhile_fires()
     })
     .await;
     assert!(fired, "{:#?}", hook.received());
+}
+
+#[tokio::test]
+async fn after_kill_9_slack_edits_the_same_message_and_zendesk_the_same_ticket() {
+    use crate::support::fake_slack::FakeSlack;
+    use crate::support::fake_zendesk::FakeZendesk;
+    let slack = FakeSlack::start().await;
+    let zd = FakeZendesk::start().await;
+    let cfg = format!(
+        r#"
+route:
+  receiver: ops
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: ops
+    slack_configs:
+      - app_token: {token}
+        app_url: {app_url}
+        channel: '#ops'
+        update_message: true
+        send_resolved: true
+    zendesk_configs:
+      - api_url: {zd_url}
+        email: {zd_email}
+        api_token: {zd_token}
+"#,
+        token = slack.token,
+        app_url = slack.app_url(),
+        zd_url = zd.url(),
+        zd_email = zd.email,
+        zd_token = zd.token,
+    );
+    let d = Daemon::start(&cfg);
+    let starts = at(0);
+    let alert = |ends: String| {
+        json!([{"labels": {"alertname": "DiskFull", "severity": "critical"},
+                "startsAt": starts, "endsAt": ends}])
+    };
+    assert_eq!(
+        post(&d, "/api/v2/alerts", &alert(at(3600)))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    let within = Duration::from_secs(20);
+    let both = eventually(within, || {
+        slack.messages().len() == 1 && zd.tickets().len() == 1
+    })
+    .await;
+    assert!(both, "{:#?} {:#?}", slack.requests(), zd.requests());
+    barrier(&d).await;
+    let d = d.restart();
+    let before = zd.requests().len();
+    assert_eq!(
+        post(&d, "/api/v2/alerts", &alert(at(0))).await.unwrap().0,
+        200
+    );
+    let done = eventually(within, || {
+        slack.messages()[0].versions.len() == 2
+            && zd.tickets().first().is_some_and(|t| t.status == "solved")
+    })
+    .await;
+    assert!(done, "{:#?} {:#?}", slack.messages(), zd.requests());
+    assert_eq!(slack.messages().len(), 1, "the same message is edited");
+    assert_eq!(zd.tickets().len(), 1, "the same ticket is solved");
+    // The ticket id came from storage: no search by external_id after the restart.
+    let searched = zd.requests()[before..]
+        .iter()
+        .any(|r| r.path.contains("search") || r.path.contains("external_id"));
+    assert!(!searched, "{:#?}", &zd.requests()[before..]);
 }
