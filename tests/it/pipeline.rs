@@ -331,6 +331,10 @@ fn webhook_payload_template_errors_fail_the_load() {
     .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
         .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("data").display()
+        ))
         .arg("--web.listen-address=127.0.0.1:0")
         .output()
         .unwrap();
