@@ -149,6 +149,9 @@ pub enum BuildCause {
     /// The option is parsed but tocsin does not implement it yet.
     #[error("{0} is not supported by tocsin yet")]
     Unsupported(&'static str),
+    /// A value tocsin cannot use, with why.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Why an HTTP client could not be built from an `http_config`.

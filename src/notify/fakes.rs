@@ -16,3 +16,7 @@ pub mod fake_slack;
 #[allow(dead_code)]
 #[path = "../../tests/it/support/fake_zendesk.rs"]
 pub mod fake_zendesk;
+
+#[allow(dead_code)]
+#[path = "../../tests/it/support/fake_smtp.rs"]
+pub mod fake_smtp;

@@ -8,13 +8,13 @@
 //! - `tests.rs`: the integration against its strict fake.
 //!
 //! Adding one: its folder, a variant of `Sender` with its arm in `Sender::notify`, and one
-//! `add` line in [`Integration::build`] (replacing its `not_sent` line).
+//! `add` line in [`Integration::build`].
 
 use std::sync::Arc;
 
 use super::data::NotificationData;
 use super::error::{BuildCause, BuildError, NotifyError};
-use super::{pagerduty, slack, webhook, zendesk};
+use super::{email, pagerduty, slack, webhook, zendesk};
 use crate::config::{ConfigWarning, Receiver};
 use crate::metrics::Metrics;
 use crate::nflog::ReceiverData;
@@ -53,6 +53,8 @@ enum Sender {
     Slack(Box<slack::Slack>),
     /// Zendesk tickets.
     Zendesk(Box<zendesk::Zendesk>),
+    /// Email over SMTP.
+    Email(Box<email::Email>),
     /// Test-only: hands every notification to a channel.
     #[cfg(test)]
     Channel(tokio::sync::mpsc::UnboundedSender<NotificationData>),
@@ -72,6 +74,7 @@ impl Sender {
             Sender::PagerDuty(p) => p.notify(data).await,
             Sender::Slack(s) => s.notify(data).await,
             Sender::Zendesk(z) => z.notify(data).await,
+            Sender::Email(e) => e.notify(data).await,
             #[cfg(test)]
             Sender::Channel(tx) => {
                 let _ = tx.send(data.clone());
@@ -107,15 +110,14 @@ pub struct BuildEnv<'a> {
 pub struct Built {
     /// In config order: kinds in [`Integration::build`]'s order, entries in list order.
     pub integrations: Vec<Integration>,
-    /// One per `*_configs` list that is parsed but not sent to.
+    /// Warnings about the receiver's integrations (none today: every typed `*_configs` list
+    /// sends; the lists tocsin does not support are warned about by the config loader).
     pub warnings: Vec<ConfigWarning>,
 }
 
 /// Collects the integrations of one receiver.
 struct Builder<'a> {
     receiver: &'a Receiver,
-    /// Where the receiver is in the config (`receivers[3]`).
-    path: String,
     env: BuildEnv<'a>,
     out: Built,
 }
@@ -147,34 +149,17 @@ impl Builder<'_> {
         }
         Ok(())
     }
-
-    /// Names a `*_configs` list tocsin parses but does not send to, in a warning.
-    fn not_sent(&mut self, kind: &'static str, count: usize) {
-        if count > 0 {
-            self.out.warnings.push(ConfigWarning {
-                path: format!("{}.{kind}_configs", self.path),
-                line: 0,
-                column: 0,
-                message: format!(
-                    "{kind} is not sent to by this version of tocsin; this receiver will not \
-                     send to its {count} {kind} config(s)"
-                ),
-            });
-        }
-    }
 }
 
 impl Integration {
-    /// Builds every integration of the receiver at `position` in the config's receiver list.
+    /// Builds every integration of one receiver.
     pub fn build(
         r: &Receiver,
-        position: usize,
         templates: &Arc<Templates>,
         metrics: &Metrics,
     ) -> Result<Built, BuildError> {
         let mut b = Builder {
             receiver: r,
-            path: format!("receivers[{position}]"),
             env: BuildEnv { templates, metrics },
             out: Built {
                 integrations: Vec::new(),
@@ -189,7 +174,10 @@ impl Integration {
                 c.max_alerts as usize,
             ))
         })?;
-        b.not_sent("email", r.email_configs.len());
+        b.add("email", &r.email_configs, |c, env| {
+            let e = email::Email::new(c, env)?;
+            Ok((Sender::Email(Box::new(e)), c.send_resolved, 0))
+        })?;
         b.add("pagerduty", &r.pagerduty_configs, |c, env| {
             let p = pagerduty::PagerDuty::new(c, env)?;
             Ok((Sender::PagerDuty(Box::new(p)), c.send_resolved, 0))
@@ -246,8 +234,8 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
-    /// Every typed `*_configs` list either becomes integrations or is named in a warning: nothing
-    /// is silently ignored.
+    /// Every typed `*_configs` list becomes integrations, in config order: nothing is silently
+    /// ignored.
     #[test]
     fn every_config_list_sends_or_warns() {
         let yaml = r#"
@@ -264,9 +252,9 @@ receivers:
         let c = Config::from_yaml(yaml, std::path::Path::new("."), "t.yml").unwrap();
         let templates = Arc::new(c.load_templates().unwrap());
         let metrics = Metrics::new();
-        let none = Integration::build(&c.receivers[0], 0, &templates, &metrics).unwrap();
+        let none = Integration::build(&c.receivers[0], &templates, &metrics).unwrap();
         assert!(none.integrations.is_empty() && none.warnings.is_empty());
-        let all = Integration::build(&c.receivers[1], 1, &templates, &metrics).unwrap();
+        let all = Integration::build(&c.receivers[1], &templates, &metrics).unwrap();
         for (kind, count) in [
             ("webhook", 2),
             ("email", 1),
@@ -282,12 +270,9 @@ receivers:
                 .map(|w| w.to_string())
                 .collect();
             assert!(
-                (built == count && warned.is_empty()) || (built == 0 && warned.len() == 1),
+                built == count && warned.is_empty(),
                 "{kind}: built {built}, warnings {warned:?}"
             );
-            if let Some(w) = warned.first() {
-                assert!(w.contains("will not send"), "{w}");
-            }
         }
         let indexes: Vec<usize> = all.integrations.iter().map(|i| i.index).collect();
         assert_eq!(&indexes[..2], &[0, 1]);

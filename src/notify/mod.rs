@@ -12,7 +12,8 @@
 //! value.rs       a value given inline or as *_file, read at each send
 //! tmpl.rs        templated config fields: parsed at build, rendered per notification
 //! data.rs        NotificationData: the alerts of one notification, sorted and truncated
-//! webhook/ pagerduty/ slack/ zendesk/   one folder per integration: mod.rs, payload.rs, tests.rs
+//! webhook/ email/ pagerduty/ slack/ zendesk/   one folder per integration: mod.rs, payload.rs,
+//!                tests.rs
 //! ```
 //!
 //! `dispatch` builds a [`FlushCtx`] and calls [`Notifier::flush`]. Layer L3: imports L0–L2.
@@ -20,6 +21,7 @@
 pub mod data;
 pub mod deadman;
 pub mod dedup;
+pub mod email;
 pub mod error;
 #[cfg(test)]
 pub mod fakes;

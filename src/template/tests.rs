@@ -374,6 +374,7 @@ fn defaults_define_alertmanager_names_and_render_on_empty_data() {
         "rocketchat.default.text",
         "email.default.subject",
         "email.default.html",
+        "email.default.text",
         "zendesk.default.subject",
         "zendesk.default.description",
         "zendesk.default.comment",

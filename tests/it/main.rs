@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod config_corpus;
 mod durable;
+mod email;
 mod examples;
 mod flags;
 mod heartbeats;

@@ -12,6 +12,7 @@ use crate::config::global::GlobalConfig;
 use crate::config::http::TlsConfig;
 use crate::config::secret::Secret;
 use crate::config::validate::{Ctx, both_set, host_port_problem};
+use crate::model::Duration;
 
 fn d_html() -> String {
     r#"{{ template "email.default.html" . }}"#.to_owned()
@@ -80,6 +81,18 @@ pub struct EmailConfig {
     /// Thread notifications of one group into one conversation (0.30+).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threading: Option<EmailThreading>,
+    /// How long one send may take, from connecting to the server's answer to the message
+    /// (tocsin extension); 0 means the default, one minute.
+    #[serde(
+        default,
+        deserialize_with = "zero",
+        skip_serializing_if = "crate::config::validate::is_zero"
+    )]
+    pub timeout: Duration,
+    /// Send rate override per smarthost (tocsin extension; see `RateLimitConfig`; no limit by
+    /// default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<super::RateLimitConfig>,
 }
 
 /// Email threading settings.
@@ -164,6 +177,19 @@ impl EmailConfig {
             match &g.smtp_from {
                 Some(s) => self.from = Some(s.clone()),
                 None => ctx.error(path, "no global SMTP from set"),
+            }
+        }
+        if let Some(r) = &self.rate_limit {
+            r.validate(ctx, &format!("{path}.rate_limit"));
+        }
+        if self.threading.as_ref().is_some_and(|t| t.enabled) {
+            for h in ["In-Reply-To", "References"] {
+                if self.headers.contains_key(h) {
+                    ctx.error(
+                        &format!("{path}.headers"),
+                        format!("the {h} header conflicts with threading: it is set by threading"),
+                    );
+                }
             }
         }
         if let Some(t) = &self.threading

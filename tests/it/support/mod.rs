@@ -10,6 +10,8 @@ pub mod fake_healthchecks;
 pub mod fake_pagerduty;
 #[allow(dead_code)]
 pub mod fake_slack;
+#[allow(dead_code)]
+pub mod fake_smtp;
 pub mod fake_webhook;
 #[allow(dead_code)]
 pub mod fake_zendesk;
