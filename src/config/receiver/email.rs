@@ -82,7 +82,8 @@ pub struct EmailConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threading: Option<EmailThreading>,
     /// How long one send may take, from connecting to the server's answer to the message
-    /// (tocsin extension); 0 means the default, one minute.
+    /// (tocsin extension); 0 means the pipeline's deadline (the group interval, at least 10 s),
+    /// with one minute per connection and command.
     #[serde(
         default,
         deserialize_with = "zero",

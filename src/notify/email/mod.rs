@@ -53,7 +53,8 @@ use crate::config::{EmailConfig, TlsConfig};
 use crate::template::Templates;
 use payload::{Fields, Meta};
 
-/// How long one send may take when the config does not say.
+/// How long connecting and each SMTP command may take when the config sets no `timeout` (the
+/// whole send is bounded by the pipeline's deadline then).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a pooled connection is kept unused.
 const IDLE: Duration = Duration::from_secs(60);
@@ -68,8 +69,8 @@ pub struct Email {
     templates: Arc<Templates>,
     /// The smarthost's connection pool (shared).
     server: Arc<Server>,
-    /// How long one send may take.
-    timeout: Duration,
+    /// How long one send may take (`timeout`; else the pipeline's deadline for the group).
+    timeout: Option<Duration>,
     /// Sends per smarthost (no limit unless `rate_limit:` sets one).
     limit: Limiter,
     /// The host name in generated `Message-Id`s.
@@ -168,11 +169,9 @@ impl Email {
         }
         let security = security(port, c.force_implicit_tls, c.require_tls.unwrap_or(true));
         let tls = tls_parameters(&host, c.tls_config.as_ref())?;
-        let timeout = if c.timeout.is_zero() {
-            DEFAULT_TIMEOUT
-        } else {
-            c.timeout.std()
-        };
+        let configured = (!c.timeout.is_zero()).then(|| c.timeout.std());
+        // Bounds connecting and each command; the whole send is bounded in `notify`.
+        let timeout = configured.unwrap_or(DEFAULT_TIMEOUT);
         let hello = c.hello.clone().unwrap_or_else(|| "localhost".to_owned());
         let auth = username.map(|username| Auth {
             username,
@@ -194,7 +193,7 @@ impl Email {
             fields: Fields::parse(c, env.templates)?,
             templates: Arc::clone(env.templates),
             server: shared(key, server),
-            timeout,
+            timeout: configured,
             limit: Limiter::new("email", c.rate_limit.as_ref(), None, env.metrics),
             hostname: hostname(),
         })
@@ -233,15 +232,12 @@ impl Email {
             .map_err(|e| NotifyError::permanent(FailureReason::Other, format!("envelope: {e}")))?;
         let s = &self.server;
         self.limit.acquire(&s.label()).await?;
-        match tokio::time::timeout(self.timeout, s.send(&envelope, &mail.message)).await {
+        let timeout = self.timeout.unwrap_or(data.timeout);
+        match tokio::time::timeout(timeout, s.send(&envelope, &mail.message)).await {
             Ok(res) => res.map(|()| Sent::default()),
             Err(_) => Err(NotifyError::retryable(
                 FailureReason::DeadlineExceeded,
-                format!(
-                    "SMTP server {}: no answer within {:?}",
-                    s.label(),
-                    self.timeout
-                ),
+                format!("SMTP server {}: no answer within {timeout:?}", s.label()),
             )),
         }
     }
