@@ -50,6 +50,15 @@ fn latency_histogram() -> Histogram {
     Histogram::new([1.0, 5.0, 10.0, 15.0, 20.0])
 }
 
+/// Buckets of `tocsin_notification_delivery_seconds`: 60 is the SLI's threshold.
+pub const DELIVERY_BUCKETS: [f64; 11] = [
+    1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 10800.0,
+];
+
+fn delivery_histogram() -> Histogram {
+    Histogram::new(DELIVERY_BUCKETS)
+}
+
 /// Every metric tocsin exports.
 pub struct Metrics {
     registry: Registry,
@@ -71,6 +80,17 @@ pub struct Metrics {
     pub notification_latency: Family<Labels, Histogram, fn() -> Histogram>,
     /// `alertmanager_notifications_suppressed_total{reason}`.
     pub notifications_suppressed: Family<Labels, Counter>,
+    /// `tocsin_notifications_due_total{receiver,integration,kind}`: notifications the pipeline
+    /// decided to send, each counted once however often it is retried (see `notify::sli`).
+    pub notifications_due: Family<Labels, Counter>,
+    /// `tocsin_notifications_outcome_total{receiver,integration,kind,outcome,reason}`: how
+    /// each due notification ended.
+    pub notifications_outcome: Family<Labels, Counter>,
+    /// `tocsin_notification_delivery_seconds{receiver,integration,kind}`: from due to accepted,
+    /// retries included.
+    pub notification_delivery: Family<Labels, Histogram, fn() -> Histogram>,
+    /// `tocsin_notifications_pending{receiver,integration,kind}`: due, not yet ended.
+    pub notifications_pending: Family<Labels, Gauge>,
     /// `alertmanager_dispatcher_aggregation_groups`.
     pub aggregation_groups: Gauge,
     /// `alertmanager_config_hash`.
@@ -149,6 +169,10 @@ impl Metrics {
             notification_requests_failed: Family::default(),
             notification_latency: Family::new_with_constructor(latency_histogram),
             notifications_suppressed: Family::default(),
+            notifications_due: Family::default(),
+            notifications_outcome: Family::default(),
+            notification_delivery: Family::new_with_constructor(delivery_histogram),
+            notifications_pending: Family::default(),
             aggregation_groups: Gauge::default(),
             config_hash: Gauge::default(),
             config_last_reload_successful: Gauge::default(),
@@ -217,6 +241,26 @@ impl Metrics {
             am("notifications_suppressed"),
             "The total number of notifications suppressed for being silenced, inhibited, outside of active time intervals or within muted time intervals.",
             m.notifications_suppressed.clone(),
+        );
+        r.register(
+            "tocsin_notifications_due",
+            "Notifications the pipeline decided to send, each counted once however often retried.",
+            m.notifications_due.clone(),
+        );
+        r.register(
+            "tocsin_notifications_outcome",
+            "How due notifications ended: delivered, suppressed, superseded or failed (with reason).",
+            m.notifications_outcome.clone(),
+        );
+        r.register(
+            "tocsin_notification_delivery_seconds",
+            "Time from a notification becoming due to the service accepting it, retries included.",
+            m.notification_delivery.clone(),
+        );
+        r.register(
+            "tocsin_notifications_pending",
+            "Due notifications that have not ended yet.",
+            m.notifications_pending.clone(),
         );
         r.register(
             am("dispatcher_aggregation_groups"),

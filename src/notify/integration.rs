@@ -65,6 +65,12 @@ enum Sender {
         tokio::sync::mpsc::UnboundedSender<NotificationData>,
         std::sync::atomic::AtomicUsize,
     ),
+    /// Test-only: answers the queued errors first, then hands notifications to a channel.
+    #[cfg(test)]
+    Script(
+        tokio::sync::mpsc::UnboundedSender<NotificationData>,
+        std::sync::Mutex<std::collections::VecDeque<NotifyError>>,
+    ),
 }
 
 impl Sender {
@@ -90,6 +96,18 @@ impl Sender {
                         super::error::FailureReason::DeadlineExceeded,
                         "operation timed out".to_owned(),
                     ));
+                }
+                let _ = tx.send(data.clone());
+                Ok(Sent::default())
+            }
+            #[cfg(test)]
+            Sender::Script(tx, errors) => {
+                let next = errors
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .pop_front();
+                if let Some(e) = next {
+                    return Err(e);
                 }
                 let _ = tx.send(data.clone());
                 Ok(Sent::default())
@@ -210,6 +228,21 @@ impl Integration {
             send_resolved,
             max_alerts: 0,
             sender: Sender::Channel(tx),
+        }
+    }
+
+    /// Test-only: an integration answering `errors` in turn, then accepting.
+    #[cfg(test)]
+    pub fn scripted(
+        tx: tokio::sync::mpsc::UnboundedSender<NotificationData>,
+        errors: Vec<NotifyError>,
+    ) -> Integration {
+        Integration {
+            kind: "test",
+            index: 0,
+            send_resolved: true,
+            max_alerts: 0,
+            sender: Sender::Script(tx, std::sync::Mutex::new(errors.into())),
         }
     }
 

@@ -5,6 +5,7 @@
 //! mute/          the mute stages, one file each: inhibit.rs, time_interval.rs, silence.rs
 //! dedup.rs       the dedup decision (pure, table-tested)
 //! retry.rs       the retry loop and its backoff / Retry-After policy
+//! sli.rs         due notifications and their one outcome (the page-delivery SLI metrics)
 //! ratelimit.rs   per-integration send rates (governor), waiting in a bounded queue
 //! integration.rs the Integration enum and the one function that builds it from a receiver
 //! error.rs       NotifyError (retry decision as a value), BuildError, ReadError
@@ -33,6 +34,9 @@ pub mod pipeline;
 pub mod ratelimit;
 pub mod retry;
 pub mod slack;
+pub mod sli;
+#[cfg(test)]
+mod sli_tests;
 #[cfg(test)]
 pub mod testkit;
 pub mod tmpl;

@@ -6,7 +6,8 @@
 //!      (except the resolve of a held-back alert an integration was told is firing)
 //!   2. per integration of the receiver, concurrently (flush_integration):
 //!        dedup against the nflog (dedup.rs)                           nothing new: done
-//!        -> retry + send (retry.rs, the integration's notify)
+//!          (all held back and news to it: one due notification, suppressed; sli.rs)
+//!        -> due (sli.rs) -> retry + send (retry.rs, the integration's notify) -> its outcome
 //!        -> record in the nflog, with what the integration asked to keep
 //!   3. the outcome: every integration ok? when is the next repeat due?
 //! ```
@@ -25,8 +26,9 @@ use super::data::NotificationData;
 use super::dedup::needs_update;
 use super::error::BuildError;
 use super::integration::Integration;
-use super::mute::MuteStages;
+use super::mute::{MuteStages, SuppressReason};
 use super::retry::Retrier;
+use super::sli::{Due, Kind, Outcome, SuppressedStates};
 use crate::clock;
 use crate::config::{ConfigWarning, Receiver};
 use crate::metrics::Metrics;
@@ -120,6 +122,8 @@ pub struct Notifier {
     settings: NotifySettings,
     /// Cancelled at shutdown: retries stop.
     cancel: CancellationToken,
+    /// Held-back states already counted as suppressed due notifications.
+    suppressed: SuppressedStates,
 }
 
 impl Notifier {
@@ -141,6 +145,7 @@ impl Notifier {
             metrics,
             settings,
             cancel,
+            suppressed: SuppressedStates::default(),
         }
     }
 
@@ -197,6 +202,7 @@ impl Notifier {
         let held = Held {
             alerts: &muted.held,
             resolve: receiver.send_resolved_when_muted,
+            reason: muted.reason,
         };
         let sends = receiver
             .integrations
@@ -259,8 +265,10 @@ impl Notifier {
                 self.nflog
                     .keep_until(&key, now.checked_add(ttl).unwrap_or(now));
             }
+            self.count_suppressed(ctx, receiver, integ, &key, entry.as_ref(), held);
             return Ok(None);
         }
+        self.suppressed.forget(&key);
         let alerts = &alerts[..];
         let mut firing = HashSet::new();
         let mut resolved = HashSet::new();
@@ -319,6 +327,12 @@ impl Notifier {
             );
             data.receiver_data = previous;
             data.timeout = ctx.group_interval.max(MIN_REQUEST_TIMEOUT);
+            let kind = if any_firing {
+                Kind::Firing
+            } else {
+                Kind::Resolved
+            };
+            let due = Due::new(&self.metrics, receiver, integ.kind, kind);
             let retrier = Retrier {
                 metrics: &self.metrics,
                 max_retry: self.settings.max_retry,
@@ -326,8 +340,19 @@ impl Notifier {
                 superseded: &ctx.cancel,
             };
             match retrier.send(receiver, integ, &data).await {
-                Ok(sent) => sent.receiver_data,
-                Err(_) => return Err(()),
+                Ok(sent) => {
+                    due.end(Outcome::Delivered);
+                    sent.receiver_data
+                }
+                Err(e) => {
+                    if ctx.cancel.is_cancelled() {
+                        due.end(Outcome::Superseded);
+                    } else if !self.cancel.is_cancelled() {
+                        due.end(Outcome::Failed(e.reason));
+                    }
+                    // Shutdown: no outcome; the notification is due again after the restart.
+                    return Err(());
+                }
             }
         };
         let done = clock::now();
@@ -346,10 +371,54 @@ impl Notifier {
     }
 }
 
+impl Notifier {
+    /// Nothing goes out to `integ` because the mute stages held the group back: if the held
+    /// alerts are news to this integration (dedup says it would be told) and this held state was
+    /// not counted yet, that is one due notification, suppressed with the first stage's reason.
+    fn count_suppressed(
+        &self,
+        ctx: &FlushCtx,
+        receiver: &str,
+        integ: &Integration,
+        key: &NflogKey,
+        entry: Option<&NflogEntry>,
+        held: &Held<'_>,
+    ) {
+        let Some(reason) = held.reason else { return };
+        let (mut firing, mut resolved) = (HashSet::new(), HashSet::new());
+        for a in held.alerts {
+            if a.resolved_at(ctx.now) {
+                resolved.insert(a.fingerprint.0);
+            } else {
+                firing.insert(a.fingerprint.0);
+            }
+        }
+        let due = needs_update(
+            entry,
+            &firing,
+            &resolved,
+            integ.send_resolved,
+            ctx.repeat_interval,
+            ctx.now,
+            |_| None,
+        );
+        if due.is_some() && self.suppressed.is_new(key, &firing, &resolved) {
+            let kind = if firing.is_empty() {
+                Kind::Resolved
+            } else {
+                Kind::Firing
+            };
+            Due::new(&self.metrics, receiver, integ.kind, kind).end(Outcome::Suppressed(reason));
+        }
+    }
+}
+
 /// What the mute stages held back in a flush, as every integration's part sees it.
 struct Held<'a> {
     /// The alerts held back.
     alerts: &'a [Arc<Alert>],
     /// The receiver's `send_resolved_when_muted`.
     resolve: bool,
+    /// Why (the first stage that held any back).
+    reason: Option<SuppressReason>,
 }

@@ -21,6 +21,7 @@ mod reload;
 mod shutdown;
 mod silences;
 mod silences_amtool;
+mod sli;
 mod stuck_receiver;
 mod support;
 mod systemd;

@@ -98,6 +98,8 @@ pub struct Muted {
     pub held: Vec<Arc<Alert>>,
     /// Whether the silence stage held any back.
     pub silenced: bool,
+    /// The first stage that held any back (the `reason` of a suppressed due notification).
+    pub reason: Option<SuppressReason>,
 }
 
 /// The three mute stages of a notifier.
@@ -116,20 +118,16 @@ impl MuteStages {
     /// what was held. Stops as soon as nothing is left.
     pub fn apply(&self, ctx: &FlushCtx, alerts: Vec<Arc<Alert>>, metrics: &Metrics) -> Muted {
         let mut out = Muted::default();
-        let alerts = counted(self.inhibit.apply(ctx, alerts), metrics, &mut out.held);
+        let alerts = counted(self.inhibit.apply(ctx, alerts), metrics, &mut out);
         if alerts.is_empty() {
             return out;
         }
-        let alerts = counted(
-            self.time_intervals.apply(ctx, alerts),
-            metrics,
-            &mut out.held,
-        );
+        let alerts = counted(self.time_intervals.apply(ctx, alerts), metrics, &mut out);
         if alerts.is_empty() {
             return out;
         }
         let before = out.held.len();
-        out.kept = counted(self.silence.apply(ctx, alerts), metrics, &mut out.held);
+        out.kept = counted(self.silence.apply(ctx, alerts), metrics, &mut out);
         out.silenced = out.held.len() > before;
         out
     }
@@ -168,14 +166,15 @@ impl MuteStages {
     }
 }
 
-/// Counts what a stage held back and adds it to `held`; returns what it kept.
-fn counted(f: Filtered, metrics: &Metrics, held: &mut Vec<Arc<Alert>>) -> Vec<Arc<Alert>> {
+/// Counts what a stage held back and adds it to `out.held`; returns what it kept.
+fn counted(f: Filtered, metrics: &Metrics, out: &mut Muted) -> Vec<Arc<Alert>> {
     if !f.held.is_empty() {
+        out.reason.get_or_insert(f.reason);
         metrics
             .notifications_suppressed
             .get_or_create(&vec![("reason", f.reason.as_str().to_owned())])
             .inc_by(f.held.len() as u64);
-        held.extend(f.held);
+        out.held.extend(f.held);
     }
     f.kept
 }
