@@ -382,3 +382,30 @@ async fn inhibition_without_equal_and_release_when_the_source_resolves() {
     assert_eq!(n.reason, "first notification");
     r.cancel.cancel();
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_resolve_reaches_a_receiver_told_it_fired_even_if_inhibited() {
+    let mut r = rig_with(&[rule(&[])], true);
+    let slow = [("alertname", "Slow"), ("severity", "warning")];
+    r.ingest(&[alert(&slow, 100_000)]);
+    let (t, n) = r.next().await;
+    assert!(near(t, 30.0), "{t}");
+    assert_eq!(n.status, "firing");
+    // A source fires and mutes the target; the target resolves while inhibited.
+    r.ingest(&[alert(
+        &[("alertname", "Down"), ("severity", "critical")],
+        100_000,
+    )]);
+    let (_, n) = r.next().await;
+    assert_eq!(n.alerts[0].0.labels.get("alertname"), "Down");
+    r.sleep_until(400.0).await;
+    r.ingest(&[alert(&slow, 0)]);
+    let (t, n) = r.next().await;
+    assert!(near(t, 630.0), "at the target group's next tick, got {t}");
+    assert_eq!(
+        (n.status, n.alerts[0].0.labels.get("alertname")),
+        ("resolved", "Slow")
+    );
+    assert!(r.suppressed("inhibition") >= 1);
+    r.cancel.cancel();
+}

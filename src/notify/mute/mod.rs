@@ -11,8 +11,8 @@
 //! `alertmanager_notifications_suppressed_total{reason}` and stops when nothing is left (the
 //! integrations are not called and the notification log is not touched).
 //!
-//! The time-interval stage is live; inhibition and silences let everything through until their
-//! own issues fill the stage's struct (the state it needs, built in `app.rs`) and its `apply`.
+//! Each stage is built in `app.rs` over the state it needs (the inhibitor, the config's time
+//! intervals, the silence store); a default stage holds nothing back.
 
 pub mod inhibit;
 pub mod silence;
