@@ -372,7 +372,11 @@ fn snapshot_round_trip() {
 
 fn arb_matcher() -> impl Strategy<Value = Matcher> {
     let names = prop::sample::select(vec!["a", "b", "c"]);
-    let values = prop::sample::select(vec!["", "x", "y", "x|y", "x|", "x.*", r"y\.z", "y.z"]);
+    let values = prop::sample::select(vec![
+        "", "x", "y", "x|y", "x|", "x.*", r"y\.z", "y.z",
+        // Literal prefixes (the prefix index).
+        "xx*", "x.+", r"y\.z.*", "ya.?", "yab?", "é.*",
+    ]);
     let ops = prop::sample::select(vec![
         MatchType::Equal,
         MatchType::NotEqual,
@@ -385,7 +389,9 @@ fn arb_matcher() -> impl Strategy<Value = Matcher> {
 fn arb_labels() -> impl Strategy<Value = LabelSet> {
     prop::collection::btree_map(
         prop::sample::select(vec!["a", "b", "c", "d"]),
-        prop::sample::select(vec!["x", "y", "y.z", "yaz", "x|y", "xx"]),
+        prop::sample::select(vec![
+            "x", "y", "y.z", "yaz", "x|y", "xx", "y.zq", "ya", "yab", "é", "éa",
+        ]),
         0..4,
     )
     .prop_map(|m| m.into_iter().collect())
