@@ -235,6 +235,7 @@ impl deadman::Facts for DeadmanFacts {
     fn health(&self) -> Health {
         Health {
             config_failed: self.0.metrics.config_last_reload_successful.get() == 0,
+            storage: self.0.journal.health().err().map(|e| e.to_string()),
             overdue_flush: self
                 .0
                 .dispatcher

@@ -320,8 +320,13 @@ receivers:
 async fn a_full_disk_answers_503_stays_up_and_recovers_without_losing_anything() {
     // The file may grow to 1 MB (RLIMIT_FSIZE: writes past it fail as on a full disk); each
     // alert carries 50 kB, so the limit is reached within a few dozen requests.
+    let hc = crate::support::fake_healthchecks::FakeHealthchecks::start().await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("tocsin.yml"), QUIET).unwrap();
+    let cfg = format!(
+        "{QUIET}dead_mans_switch:\n  url: {url}\n  fail_url: {url}/fail\n  interval: 300ms\n",
+        url = hc.url()
+    );
+    std::fs::write(dir.path().join("tocsin.yml"), cfg).unwrap();
     let d = Daemon::start_via(dir, &["prlimit", "--fsize=1000000:unlimited", "--"], &[]);
     let big = "x".repeat(50_000);
     let alert = |name: String| json!([{"labels": {"alertname": name}, "annotations": {"x": big}, "endsAt": at(3600)}]);
@@ -351,6 +356,14 @@ async fn a_full_disk_answers_503_stays_up_and_recovers_without_losing_anything()
     let (status, body) = post(&d, "/api/v2/silences", &s).await.unwrap();
     assert_eq!(status, 503, "{body}");
     assert!(body.to_string().contains("disk full"), "{body}");
+    // The dead man's switch stops pinging and says why.
+    let failed = eventually(Duration::from_secs(10), || {
+        hc.pings()
+            .iter()
+            .any(|p| p.action == "fail" && p.body.contains("disk full"))
+    })
+    .await;
+    assert!(failed, "{:#?}", hc.pings());
     // Space comes back: the store recovers by itself and writes are acknowledged again.
     let lifted = std::process::Command::new("prlimit")
         .arg(format!("--pid={}", d.pid()))
@@ -363,6 +376,14 @@ async fn a_full_disk_answers_503_stays_up_and_recovers_without_losing_anything()
     })
     .await;
     assert!(ready, "ready again once the file can grow");
+    let pinged_again = eventually(Duration::from_secs(10), || {
+        hc.pings()
+            .iter()
+            .skip_while(|p| p.action != "fail")
+            .any(|p| p.action.is_empty())
+    })
+    .await;
+    assert!(pinged_again, "{:#?}", hc.pings());
     let (status, body) = post(&d, "/api/v2/alerts", &alert("After".into()))
         .await
         .unwrap();
