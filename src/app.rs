@@ -68,6 +68,8 @@ pub struct Options {
     pub shutdown_timeout: Duration,
     /// `--enable-feature`: the matcher and label-name syntax configs are loaded with.
     pub load: crate::config::LoadOptions,
+    /// `--web.config.file` and the connection limits.
+    pub serve: api::server::ServeOptions,
 }
 
 impl Options {
@@ -87,6 +89,7 @@ impl Options {
             silence_limits: silence::Limits::default(),
             get_concurrency: 0,
             shutdown_timeout: Duration::from_secs(5),
+            serve: api::server::ServeOptions::default(),
             load: crate::config::LoadOptions::default(),
         }
     }
@@ -399,10 +402,12 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     }
     {
         let c = cancel.clone();
-        let server = warp::serve(api::routes(Arc::clone(&state)))
-            .incoming(listener)
-            .graceful(async move { c.cancelled().await });
-        tasks.spawn(server.run());
+        tasks.spawn(api::server::serve(
+            listener,
+            Arc::clone(&state),
+            opts.serve.clone(),
+            c,
+        ));
     }
     // Reload loop: one reload at a time; a failed one keeps the old config.
     {

@@ -8,14 +8,14 @@
 //! dispatch/    route tree, aggregation groups, one timer wheel                              L4
 //! notify/      FlushCtx, stage pipeline, retry + rate limit, one folder per integration     L3
 //! alerts/ silence/ nflog inhibit heartbeat/                                                 L2
-//! config/ template/ storage cluster/                                                        L1
+//! config/ template/ storage cluster/ webconfig/                                             L1
 //! model/ clock metrics timeinterval                                                         L0
 //! ```
 //!
 //! | layer | modules | may import |
 //! |---|---|---|
 //! | L0 | `model`, `clock`, `metrics`, `timeinterval` | std and small crates, no I/O |
-//! | L1 | `config`, `template`, `storage`, `cluster` | L0 (`config` may use `template` to parse templates at load) |
+//! | L1 | `config`, `template`, `storage`, `cluster`, `webconfig` | L0 (`config` may use `template` to parse templates at load; `webconfig` uses `config`'s `Secret`) |
 //! | L2 | `alerts`, `silence`, `nflog`, `inhibit`, `heartbeat` | L0–L1 (`inhibit`, `heartbeat` may use `alerts`) |
 //! | L3 | `notify` | L0–L2 |
 //! | L4 | `dispatch` | L0–L3 |
@@ -44,3 +44,4 @@ pub mod storage;
 pub mod template;
 pub mod timeinterval;
 pub mod web;
+pub mod webconfig;

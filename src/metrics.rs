@@ -139,6 +139,9 @@ pub struct Metrics {
     /// `alertmanager_http_concurrency_limit_exceeded_total{method="get"}`: GETs answered 503
     /// because every `--web.get-concurrency` slot was taken.
     pub http_concurrency_limit_exceeded: Counter,
+    /// `tocsin_http_auth_failures_total`: requests refused for a wrong basic-auth user or
+    /// password (`--web.config.file`); requests without credentials are not counted.
+    pub http_auth_failures: Counter,
     /// `process_resident_memory_bytes`.
     pub process_resident_memory: Gauge,
     /// `process_cpu_seconds_total` (fed from /proc at scrape time).
@@ -194,6 +197,7 @@ impl Metrics {
             silences: Family::default(),
             inhibition_rules: Gauge::default(),
             http_concurrency_limit_exceeded: Counter::default(),
+            http_auth_failures: Counter::default(),
             process_resident_memory: Gauge::default(),
             process_cpu_seconds: Counter::default(),
             process_start_time: Gauge::default(),
@@ -358,6 +362,11 @@ impl Metrics {
                 "Total number of times an HTTP request failed because the concurrency limit was reached.",
                 m.http_concurrency_limit_exceeded.clone(),
             );
+        r.register(
+            "tocsin_http_auth_failures",
+            "Requests refused for a wrong basic-auth user or password.",
+            m.http_auth_failures.clone(),
+        );
         r.register(
             am("silences"),
             "How many silences by state.",

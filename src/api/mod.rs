@@ -15,6 +15,7 @@ mod alerts;
 pub mod heartbeats;
 mod ops;
 mod preview;
+pub mod server;
 mod silences;
 mod stream;
 mod uri;
@@ -210,7 +211,13 @@ pub fn routes(
         .and(warp::path::full())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
-        .and(warp::addr::remote())
+        .and(
+            warp::addr::remote()
+                .and(warp::ext::optional::<server::Peer>())
+                .map(|a: Option<std::net::SocketAddr>, p: Option<server::Peer>| {
+                    a.or(p.map(|p| p.0))
+                }),
+        )
         .and(warp::body::stream())
         .then(
             move |method, path: warp::path::FullPath, query, headers, remote, body| {

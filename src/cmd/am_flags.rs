@@ -66,8 +66,8 @@ pub struct AlertmanagerFlags {
     /// Not `--web.systemd-socket`.
     #[arg(long = "no-web.systemd-socket", hide = true)]
     pub no_web_systemd_socket: bool,
-    /// TLS and basic-auth settings of the API (exporter-toolkit format). Not supported yet:
-    /// tocsin refuses to start rather than serve without the protection the file asks for.
+    /// TLS, basic auth and tocsin's roles for the API (Prometheus exporter-toolkit's format),
+    /// re-read for every connection and request; empty serves plain HTTP to everyone.
     #[arg(long = "web.config.file", value_name = "FILE")]
     pub web_config_file: Option<String>,
     /// The ratio of memory reserved for GOMEMLIMIT (accepted; Go-specific, no effect).
@@ -134,16 +134,6 @@ pub struct AlertmanagerFlags {
 }
 
 impl AlertmanagerFlags {
-    /// An error when a flag asks for something tocsin must not silently skip.
-    pub fn refusal(&self) -> Option<String> {
-        match self.web_config_file.as_deref() {
-            Some(f) if !f.is_empty() => Some(format!(
-                "--web.config.file={f}: TLS and basic auth for the API are not supported by tocsin yet; refusing to serve without them (remove the flag to serve plain HTTP)"
-            )),
-            _ => None,
-        }
-    }
-
     /// One warning per flag given that has no effect yet.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -260,12 +250,5 @@ mod tests {
             "an empty listen address is a single node"
         );
         assert!(parse(&["--dispatch.start-delay=soon"]).is_err());
-        assert!(
-            parse(&["--web.config.file=web.yml"])
-                .unwrap()
-                .refusal()
-                .is_some()
-        );
-        assert!(parse(&["--web.config.file="]).unwrap().refusal().is_none());
     }
 }

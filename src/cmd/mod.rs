@@ -6,6 +6,7 @@
 
 pub mod am_flags;
 pub mod check_config;
+pub mod check_web_config;
 pub mod features;
 pub mod routes;
 pub mod run;
@@ -38,6 +39,8 @@ pub enum Command {
     Run(Box<run::RunOpts>),
     /// Check config files, as `amtool check-config` (exit 0 valid, 1 invalid).
     CheckConfig(check_config::CheckConfigOpts),
+    /// Check `--web.config.file` files (TLS, basic auth), as `promtool check web-config`.
+    CheckWebConfig(check_web_config::CheckWebConfigOpts),
     /// Show the routing tree or test which receivers an alert reaches, as
     /// `amtool config routes`.
     Routes(routes::RoutesOpts),
@@ -62,6 +65,9 @@ pub fn main(cli: Cli) -> i32 {
         Some(Command::Run(o)) => run::main(*o),
         Some(Command::CheckConfig(o)) => {
             check_config::run(&o, &mut std::io::stdout(), &mut std::io::stderr())
+        }
+        Some(Command::CheckWebConfig(o)) => {
+            check_web_config::run(&o, &mut std::io::stdout(), &mut std::io::stderr())
         }
         Some(Command::Routes(o)) => routes::run(&o, &mut std::io::stdout(), &mut std::io::stderr()),
         Some(Command::Template(TemplateCommand::Render(o))) => {

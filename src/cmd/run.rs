@@ -118,6 +118,17 @@ pub struct RunOpts {
         default_value = "5s"
     )]
     pub web_shutdown_timeout: crate::model::Duration,
+    /// How many connections are served at once; more wait in the listen backlog.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 4096)]
+    pub web_max_connections: usize,
+    /// The longest a client may take to send a request's headers or finish a TLS handshake
+    /// (against slow clients); it is then disconnected.
+    #[arg(
+        long = "web.read-header-timeout",
+        value_name = "DURATION",
+        default_value = "10s"
+    )]
+    pub web_read_header_timeout: crate::model::Duration,
     /// Alertmanager feature flags, comma-separated or repeated: `classic-mode` and
     /// `utf8-strict-mode` choose the matcher and label-name syntax of the config; the others
     /// (`receiver-name-in-metrics`, `alert-names-in-metrics`, `group-key-in-metrics`,
@@ -222,9 +233,24 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
     }
     .parse()
     .map_err(anyhow::Error::msg)?;
-    if let Some(refusal) = opts.alertmanager.refusal() {
-        anyhow::bail!(refusal);
-    }
+    let web_config = match opts.alertmanager.web_config_file.as_deref() {
+        Some(f) if !f.is_empty() => {
+            // Refuse to start on a broken file rather than serve without its protection.
+            let loader = crate::webconfig::Loader::new(f);
+            let loaded = loader.current()?;
+            for w in &loaded.config.warnings {
+                warn!(file = %f, "{w}");
+            }
+            info!(
+                file = %f,
+                tls = loaded.tls.is_some(),
+                users = loaded.config.users.len(),
+                "Web config loaded; it is re-read for every connection."
+            );
+            Some(std::sync::Arc::new(loader))
+        }
+        _ => None,
+    };
     for w in opts.alertmanager.warnings() {
         warn!("{w}");
     }
@@ -266,6 +292,9 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
     };
     app_opts.get_concurrency = opts.web_get_concurrency;
     app_opts.shutdown_timeout = opts.web_shutdown_timeout.std();
+    app_opts.serve.web_config = web_config;
+    app_opts.serve.max_connections = opts.web_max_connections;
+    app_opts.serve.read_header_timeout = opts.web_read_header_timeout.std();
     let handle = app::start(app_opts, listener).await?;
     info!(file = %opts.config_file.display(), "Completed loading of configuration file.");
     while let Signal::Reload = signals.next().await {

@@ -1,7 +1,7 @@
 //! Alertmanager's whole command line starts tocsin: every flag of `alertmanager --help` (0.34),
 //! kept in `tests/data/alertmanager-flags.txt`, is accepted at once; those with no effect yet are
 //! named in warnings; `--enable-feature` modes decide how the config is read; and the one flag
-//! that would drop a protection (`--web.config.file`) is refused.
+//! that would drop a protection (an unreadable `--web.config.file`) stops the start.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -160,11 +160,8 @@ async fn feature_modes_decide_label_names_and_matchers() {
 }
 
 #[test]
-fn a_web_config_file_is_refused_not_ignored() {
-    let (code, err) = run_to_exit(CONFIG, &["--web.config.file=web.yml"]);
+fn a_web_config_file_that_cannot_be_read_stops_the_start() {
+    let (code, err) = run_to_exit(CONFIG, &["--web.config.file=/nonexistent/web.yml"]);
     assert_eq!(code, Some(1), "{err}");
-    assert!(
-        err.contains("TLS and basic auth for the API are not supported"),
-        "{err}"
-    );
+    assert!(err.contains("/nonexistent/web.yml: cannot read"), "{err}");
 }

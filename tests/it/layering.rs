@@ -15,6 +15,7 @@ fn layers() -> BTreeMap<&'static str, u8> {
         ("template", 1),
         ("storage", 1),
         ("cluster", 1),
+        ("webconfig", 1),
         ("alerts", 2),
         ("silence", 2),
         ("nflog", 2),
@@ -37,6 +38,7 @@ const ALLOWED_SIDEWAYS: &[(&str, &str)] = &[
     ("heartbeat", "alerts"),
     ("config", "template"),
     ("api", "web"),
+    ("webconfig", "config"),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

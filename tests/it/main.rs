@@ -29,4 +29,6 @@ mod templates;
 mod time_intervals;
 mod upstream;
 mod web;
+mod web_config;
+mod web_tls;
 mod zendesk;

@@ -16,6 +16,7 @@ pub mod fake_webhook;
 #[allow(dead_code)]
 pub mod fake_zendesk;
 pub mod pair;
+pub mod pki;
 #[allow(dead_code)]
 pub mod script;
 pub mod webdriver;

@@ -1,0 +1,470 @@
+//! `--web.config.file` served by the real binary: TLS (certificates made in the test, replaced on
+//! disk, client certificates, version limits), basic auth with bcrypt hashes and tocsin's roles,
+//! and the real clients: amtool with `--http.config.file`, Prometheus with `basic_auth` and
+//! `tls_config` in its `alerting:` section.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::daemon::{Daemon, eventually};
+use crate::support::debian_tool;
+use crate::support::pki::{Ca, Leaf};
+
+const CONFIG: &str = "route:\n  receiver: r\nreceivers:\n- name: r\n";
+
+/// Writes a CA, a server certificate for 127.0.0.1 and `web.yml` (with `extra` appended) into
+/// `dir`; returns the CA.
+fn setup(dir: &Path, extra: &str) -> Ca {
+    let ca = Ca::new("tocsin test CA");
+    ca.leaf(&["localhost", "127.0.0.1"]).write(dir, "server");
+    std::fs::write(dir.join("ca.crt"), &ca.pem).unwrap();
+    std::fs::write(
+        dir.join("web.yml"),
+        format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{extra}"),
+    )
+    .unwrap();
+    ca
+}
+
+fn users() -> String {
+    let h = |p: &str| bcrypt::hash(p, 4).unwrap();
+    format!(
+        "basic_auth_users:\n  admin: {}\n  prom: {}\n  reader: {}\ntocsin_roles:\n  prom: [ingest]\n  reader: [read]\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n",
+        h("admin-pw"),
+        h("prom-pw"),
+        h("reader-pw")
+    )
+}
+
+fn client(ca_pem: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap()])
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+fn start(dir: &Path) -> Daemon {
+    Daemon::start_with(
+        CONFIG,
+        &[&format!(
+            "--web.config.file={}",
+            dir.join("web.yml").display()
+        )],
+    )
+}
+
+fn https(d: &Daemon, path: &str) -> String {
+    format!("https://127.0.0.1:{}{path}", d.addr.port())
+}
+
+#[tokio::test]
+async fn basic_auth_with_roles_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = setup(dir.path(), &users());
+    let d = start(dir.path());
+    let c = client(&ca.pem);
+    let alerts = https(&d, "/api/v2/alerts");
+
+    // No credentials, a wrong password, an unknown user: 401 with a Basic challenge.
+    let r = c.get(&alerts).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Basic");
+    assert_eq!(r.headers()["x-frame-options"], "deny");
+    assert_eq!(r.text().await.unwrap(), "Unauthorized\n");
+    for (u, p) in [
+        ("admin", "admin-PW"),
+        ("mallory", "admin-pw"),
+        ("admin", ""),
+    ] {
+        let r = c.get(&alerts).basic_auth(u, Some(p)).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{u}:{p}");
+        assert_eq!(r.headers()["www-authenticate"], "Basic");
+    }
+
+    // prom may send alerts, not read them; reader the reverse; admin everything.
+    let body = json!([{"labels": {"alertname": "TlsAuth"}}]);
+    let r = c
+        .post(&alerts)
+        .basic_auth("prom", Some("prom-pw"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c
+        .get(&alerts)
+        .basic_auth("prom", Some("prom-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("\"read\" role"));
+    let r = c
+        .post(&alerts)
+        .basic_auth("reader", Some("reader-pw"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .get(&alerts)
+        .basic_auth("reader", Some("reader-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let got: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(got[0]["labels"]["alertname"], "TlsAuth");
+    let r = c
+        .post(https(&d, "/-/reload"))
+        .basic_auth("reader", Some("reader-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(https(&d, "/-/reload"))
+        .basic_auth("admin", Some("admin-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Failed logins are counted (three wrong ones above; missing credentials are not).
+    let m = c
+        .get(https(&d, "/metrics"))
+        .basic_auth("admin", Some("admin-pw"))
+        .send()
+        .await
+        .unwrap();
+    let text = m.text().await.unwrap();
+    assert!(text.contains("tocsin_http_auth_failures_total 3"), "{text}");
+
+    // The file is re-read per request: a user removed is refused on the same client at once.
+    let h = bcrypt::hash("admin-pw", 4).unwrap();
+    std::fs::write(
+        dir.path().join("web.yml"),
+        format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  admin: {h}\n"),
+    )
+    .unwrap();
+    let r = c
+        .get(&alerts)
+        .basic_auth("reader", Some("reader-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = c
+        .get(&alerts)
+        .basic_auth("admin", Some("admin-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Plain HTTP to the TLS port gets no answer it could mistake for the API.
+    assert!(
+        reqwest::get(d.url("/-/healthy"))
+            .await
+            .map(|r| r.status() != 200)
+            .unwrap_or(true)
+    );
+    // No hash and no password in the log.
+    let log = d.log_text();
+    for secret in ["admin-pw", "prom-pw", "$2b$04$"] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+}
+
+#[tokio::test]
+async fn a_certificate_replaced_on_disk_is_served_on_the_next_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = setup(dir.path(), "");
+    let d = start(dir.path());
+    let healthy = https(&d, "/-/healthy");
+    assert_eq!(
+        client(&old.pem)
+            .get(&healthy)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let new = Ca::new("second CA");
+    new.leaf(&["127.0.0.1"]).write(dir.path(), "server");
+    // Each client opens its own connection.
+    assert_eq!(
+        client(&new.pem)
+            .get(&healthy)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert!(client(&old.pem).get(&healthy).send().await.is_err());
+    // A broken file refuses connections instead of serving without protection, and the next
+    // good one is served again.
+    std::fs::write(dir.path().join("server.key"), "junk").unwrap();
+    assert!(client(&new.pem).get(&healthy).send().await.is_err());
+    new.leaf(&["127.0.0.1"]).write(dir.path(), "server");
+    assert_eq!(
+        client(&new.pem)
+            .get(&healthy)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn client_certificates_required_and_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = setup(
+        dir.path(),
+        "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n",
+    );
+    let d = start(dir.path());
+    let healthy = https(&d, "/-/healthy");
+    let with = |leaf: &Leaf| {
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(ca.pem.as_bytes()).unwrap()])
+            .identity(
+                reqwest::Identity::from_pem(format!("{}{}", leaf.cert, leaf.key).as_bytes())
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    assert!(
+        client(&ca.pem).get(&healthy).send().await.is_err(),
+        "no client certificate"
+    );
+    let stranger = Leaf::self_signed(&["client"]);
+    assert!(
+        with(&stranger).get(&healthy).send().await.is_err(),
+        "self-signed client"
+    );
+    let good = ca.leaf(&["client"]);
+    assert_eq!(
+        with(&good).get(&healthy).send().await.unwrap().status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn tls_versions_are_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = setup(dir.path(), "  min_version: TLS13\n");
+    let d = start(dir.path());
+    let healthy = https(&d, "/-/healthy");
+    let tls12 = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca.pem.as_bytes()).unwrap()])
+        .tls_version_max(reqwest::tls::Version::TLS_1_2)
+        .build()
+        .unwrap();
+    assert!(
+        tls12.get(&healthy).send().await.is_err(),
+        "TLS 1.2 below min_version TLS13"
+    );
+    assert_eq!(
+        client(&ca.pem).get(&healthy).send().await.unwrap().status(),
+        200
+    );
+    drop(d);
+    // The default minimum is TLS 1.2: a TLS 1.2 client is served.
+    setup(dir.path(), "");
+    let d = start(dir.path());
+    let ca = std::fs::read_to_string(dir.path().join("ca.crt")).unwrap();
+    let tls12 = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
+        .tls_version_max(reqwest::tls::Version::TLS_1_2)
+        .build()
+        .unwrap();
+    assert_eq!(
+        tls12
+            .get(https(&d, "/-/healthy"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn amtool_over_tls_with_basic_auth() {
+    let Some(bin) = debian_tool("amtool") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), &users());
+    let d = start(dir.path());
+    let http_config = |user: &str, pw: &str| {
+        let f = dir.path().join(format!("amtool-{user}-{pw}.yml"));
+        std::fs::write(
+            &f,
+            format!(
+                "basic_auth:\n  username: {user}\n  password: {pw}\ntls_config:\n  ca_file: {}\n",
+                dir.path().join("ca.crt").display()
+            ),
+        )
+        .unwrap();
+        f
+    };
+    let amtool = |cfg: &Path, args: &[&str]| {
+        let out = Command::new(&bin)
+            .arg(format!(
+                "--alertmanager.url=https://127.0.0.1:{}",
+                d.addr.port()
+            ))
+            .arg(format!("--http.config.file={}", cfg.display()))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let admin = http_config("admin", "admin-pw");
+    let (ok, out) = amtool(&admin, &["alert", "add", "AmtoolTls", "severity=page"]);
+    assert!(ok, "{out}");
+    let (ok, out) = amtool(&admin, &["alert", "query", "-o", "extended"]);
+    assert!(ok && out.contains("AmtoolTls"), "{out}");
+    let (ok, out) = amtool(&http_config("admin", "nope"), &["alert", "query"]);
+    assert!(!ok, "{out}");
+    // prom (ingest only) may add but not query.
+    let prom = http_config("prom", "prom-pw");
+    let (ok, out) = amtool(&prom, &["alert", "add", "FromProm"]);
+    assert!(ok, "{out}");
+    let (ok, out) = amtool(&prom, &["alert", "query"]);
+    assert!(!ok, "{out}");
+}
+
+#[tokio::test]
+async fn prometheus_sends_alerts_over_tls_with_basic_auth() {
+    let Some(bin) = debian_tool("prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ca = setup(dir.path(), &users());
+    let d = start(dir.path());
+    std::fs::write(
+        dir.path().join("rules.yml"),
+        "groups:\n  - name: t\n    interval: 1s\n    rules:\n      - alert: OverTls\n        expr: vector(1)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global: {{evaluation_interval: 1s}}\nrule_files: [rules.yml]\nalerting:\n  alertmanagers:\n    - scheme: https\n      basic_auth: {{username: prom, password: prom-pw}}\n      tls_config: {{ca_file: ca.crt}}\n      static_configs:\n        - targets: ['127.0.0.1:{}']\n",
+            d.addr.port()
+        ),
+    )
+    .unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut prom = Command::new(bin)
+        .arg(format!(
+            "--config.file={}",
+            dir.path().join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--rules.alert.resend-delay=1s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    let c = client(&ca.pem);
+    let url = https(&d, "/api/v2/alerts");
+    let mut got = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !got && tokio::time::Instant::now() < deadline {
+        if let Ok(r) = c
+            .get(&url)
+            .basic_auth("admin", Some("admin-pw"))
+            .send()
+            .await
+        {
+            got = r.text().await.unwrap_or_default().contains("OverTls");
+        }
+        if !got {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let metrics = format!("http://127.0.0.1:{port}/metrics");
+    let errors_zero = eventually(Duration::from_secs(10), || {
+        crate::support::daemon::http_get(&metrics)
+            .map(|(_, t)| {
+                t.lines().any(|l| {
+                    l.starts_with("prometheus_notifications_sent_total") && !l.ends_with(" 0")
+                }) && t
+                    .lines()
+                    .filter(|l| l.starts_with("prometheus_notifications_errors_total"))
+                    .all(|l| l.ends_with(" 0"))
+            })
+            .unwrap_or(false)
+    })
+    .await;
+    let _ = prom.kill();
+    let _ = prom.wait();
+    assert!(got, "Prometheus's alert did not reach tocsin");
+    assert!(
+        errors_zero,
+        "Prometheus counted notification errors or sent none"
+    );
+}
+
+#[tokio::test]
+async fn basic_auth_and_rate_limit_without_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = bcrypt::hash("pw", 4).unwrap();
+    std::fs::write(
+        dir.path().join("web.yml"),
+        format!("basic_auth_users:\n  u: {h}\nauth_excluded_paths: [/-/healthy]\nrate_limit:\n  burst: 3\n  interval: 1h\n"),
+    )
+    .unwrap();
+    let d = start(dir.path());
+    let c = reqwest::Client::new();
+    // Excluded path: no credentials needed.
+    assert_eq!(
+        c.get(d.url("/-/healthy")).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(c.get(d.url("/-/ready")).send().await.unwrap().status(), 401);
+    assert_eq!(
+        c.get(d.url("/-/ready"))
+            .basic_auth("u", Some("pw"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // The bucket (3, one more per hour) is spent: exporter-toolkit's 429.
+    let r = c
+        .get(d.url("/-/ready"))
+        .basic_auth("u", Some("pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.text().await.unwrap(), "Too Many Requests\n");
+}
