@@ -342,6 +342,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         ),
         silences: Arc::clone(&silences),
         journal: journal.clone(),
+        nflog: Arc::clone(&nflog),
         inhibitor: Arc::clone(&inhibitor),
         get_slots: Arc::new(tokio::sync::Semaphore::new(get_limit)),
         get_limit,

@@ -13,6 +13,7 @@
 
 mod alerts;
 pub mod heartbeats;
+mod notifications;
 mod ops;
 mod preview;
 pub mod server;
@@ -79,6 +80,8 @@ pub struct ApiState {
     pub silences: Arc<Silences>,
     /// The storage journal: a write waits until its changes are durable before answering.
     pub journal: crate::storage::Journal,
+    /// The notification log (who was told, for the pages).
+    pub nflog: Arc<crate::nflog::Nflog>,
     /// The inhibition rules and their source alerts.
     pub inhibitor: Arc<Inhibitor>,
     /// `--web.get-concurrency`: slots for `GET /api/v2/...` requests; a GET finding none free
@@ -269,6 +272,8 @@ async fn pages(state: &ApiState, req: &Req) -> Response {
         metrics: Arc::clone(&state.metrics),
         started: state.started,
         external_url: state.external_url.clone(),
+        journal: state.journal.clone(),
+        nflog: Arc::clone(&state.nflog),
     };
     let (path, query) = (req.path.clone(), req.query.clone());
     tokio::task::spawn_blocking(move || crate::web::serve(&src, &path, &query))
@@ -391,6 +396,7 @@ async fn route(state: &Arc<ApiState>, mut req: Req) -> Response {
         p if p.starts_with("/ping/") => {
             after_ingest(state, heartbeats::ping(state, &req, &p["/ping/".len()..])).await
         }
+        "/api/tocsin/v1/notifications" if get => notifications::list(state, &req),
         "/api/tocsin/v1/heartbeats" => heartbeats::admin(state, &req, ""),
         p if p.starts_with("/api/tocsin/v1/heartbeats/") => {
             heartbeats::admin(state, &req, &p["/api/tocsin/v1/heartbeats/".len()..])
@@ -410,6 +416,7 @@ async fn route(state: &Arc<ApiState>, mut req: Req) -> Response {
         | "/api/v2/receivers"
         | "/api/v2/silences"
         | "/api/tocsin/v1/webhook"
+        | "/api/tocsin/v1/notifications"
         | "/-/healthy"
         | "/-/ready"
         | "/-/reload"

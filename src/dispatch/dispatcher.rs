@@ -118,6 +118,8 @@ pub struct GroupView {
     pub route: Arc<RouteSettings>,
     /// The alerts.
     pub alerts: Vec<Arc<Alert>>,
+    /// The group key (as the notification log records it).
+    pub key: Arc<str>,
 }
 
 struct State {
@@ -409,6 +411,7 @@ impl Dispatcher {
                         receiver: Arc::clone(&g.route.receiver),
                         route: Arc::clone(&g.route),
                         alerts: g.alerts.values().cloned().collect(),
+                        key: Arc::clone(&g.key),
                     }),
             );
         }

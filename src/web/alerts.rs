@@ -404,6 +404,7 @@ fn group(
                     }
                 }
             }
+            @if !p.group.is_empty() { (told(src, g, now)) }
             @if per_group == 0 {
                 p.more.collapsed { a href=(p.href(1, p.filter, &g.id)) { "show the " (g.rows.len()) @if g.rows.len() == 1 { " alert" } @else { " alerts" } " of this group" } }
             } @else if g.rows.len() > per_group {
@@ -504,5 +505,42 @@ fn inhibitor_name(src: &Sources, fp: Fingerprint) -> String {
             }
         }
         None => fp.to_string(),
+    }
+}
+
+/// Who was told about a group (its own view): each integration the notification log recorded
+/// a notification for, when, how many alerts firing and resolved, and what the service gave
+/// back (a Zendesk ticket id...). Only successful notifications are logged.
+fn told(src: &Sources, g: &Group, now: Timestamp) -> Markup {
+    let mut sent: Vec<(crate::nflog::NflogKey, crate::nflog::NflogEntry)> = src
+        .nflog
+        .snapshot()
+        .into_iter()
+        .filter(|(k, _)| k.group_key == *g.view.key && k.receiver == *g.view.receiver)
+        .collect();
+    sent.sort_by_key(|s| Reverse(s.1.timestamp));
+    html! {
+        section.told #told {
+            h3 { "Who was told" }
+            @if sent.is_empty() {
+                p.empty { "No notification sent for this group yet." }
+            } @else {
+                table.told {
+                    thead { tr { th { "Receiver" } th { "Integration" } th { "Last sent" } th { "Firing" } th { "Resolved" } th.wide { "Service's reference" } } }
+                    tbody {
+                        @for (k, e) in &sent {
+                            tr {
+                                td { (k.receiver) }
+                                td { (k.integration) @if k.index > 0 { " #" (k.index + 1) } }
+                                td { (when(e.timestamp, now)) }
+                                td { (e.firing.len()) }
+                                td { (e.resolved.len()) }
+                                td.wide { @for (dk, dv) in &e.receiver_data { code { (dk) "=" (dv) } " " } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -56,6 +56,10 @@ pub struct Sources {
     pub started: Timestamp,
     /// `--web.external-url`.
     pub external_url: String,
+    /// The storage journal (its health, on the status page).
+    pub journal: crate::storage::Journal,
+    /// The notification log (who was told about a group).
+    pub nflog: Arc<crate::nflog::Nflog>,
 }
 
 /// Whether `path` (as requested, before any trailing slash is trimmed) is one of the pages or

@@ -44,6 +44,15 @@ pub(super) fn page(src: &Sources, root: &str) -> (StatusCode, Markup) {
             }
             dt { "Config hash" } dd { code { (format!("{:016x}", cfg.hash)) } }
             dt { "Cluster" } dd { "not clustered (a single node)" }
+            dt { "Storage" } dd {
+                @if !src.journal.is_persistent() { span.badge.warn { "in memory" } " (--storage.in-memory: nothing survives a restart)" }
+                @else {
+                    @match src.journal.health() {
+                        Ok(()) => { span.badge.ok { "writable" } " · every change is on disk before it is acknowledged" },
+                        Err(e) => { span.badge.bad { "not writable" } " " (e.0) " (writes answer 503 until it recovers)" },
+                    }
+                }
+            }
             dt { "Alerts" } dd { (src.store.len()) " in memory" }
             dt { "Silences" } dd { (src.silences.len()) " stored" }
             dt { "Heartbeats" } dd {

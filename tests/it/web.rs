@@ -245,3 +245,69 @@ async fn pages_and_api_under_a_route_prefix() {
     assert_eq!(get(&d, "/api/v2/status").await.0, 404);
     assert_eq!(get(&d, "/amx/api/v2/status").await.0, 404);
 }
+
+/// A group's own view says who was told: the integration the notification log recorded, when,
+/// and how many alerts it carried; the status page shows the store's health.
+#[tokio::test]
+async fn group_view_says_who_was_told() {
+    use crate::support::fake_webhook::FakeWebhook;
+    let hook = FakeWebhook::start().await;
+    let cfg = format!(
+        "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 0s\nreceivers:\n- name: hook\n  webhook_configs:\n  - url: {}\n",
+        hook.url()
+    );
+    let d = Daemon::start(&cfg);
+    let r = reqwest::Client::new()
+        .post(d.url("/api/v2/alerts"))
+        .json(&json!([{"labels": {"alertname": "Down", "job": "api"}}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    hook.wait_for(1, Duration::from_secs(10)).await;
+    let (_, html) = get(&d, "/").await;
+    let id = html
+        .split("data-group=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a group")
+        .to_owned();
+    // The list does not say; the group's own view does.
+    assert!(!html.contains("Who was told"));
+    let url = d.url(&format!("/?group={id}"));
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            http_get(&url).is_some_and(|(_, b)| b.contains("<td>webhook</td>"))
+        })
+        .await,
+        "{:?}",
+        http_get(&url)
+    );
+    let (_, html) = get(&d, &format!("/?group={id}")).await;
+    assert!(html.contains("Who was told"), "{html}");
+    assert!(html.contains("<td>hook</td><td>webhook</td>"), "{html}");
+    let (_, html) = get(&d, "/status").await;
+    assert!(html.contains("writable"), "{html}");
+
+    // The same from the API, with its filters.
+    let v = d
+        .get_json("/api/tocsin/v1/notifications?receiver=hook")
+        .await;
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v[0]["integration"], "webhook");
+    assert_eq!(v[0]["firing"], 1);
+    assert_eq!(v[0]["groupKey"], "{}:{alertname=\"Down\"}", "{v}");
+    let v = d
+        .get_json("/api/tocsin/v1/notifications?receiver=other")
+        .await;
+    assert_eq!(v, json!([]));
+    let v = d
+        .get_json("/api/tocsin/v1/notifications?since=2999-01-01T00:00:00Z")
+        .await;
+    assert_eq!(v, json!([]));
+    let r = reqwest::get(d.url("/api/tocsin/v1/notifications?since=soon"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("since \\\"soon\\\""));
+}
