@@ -205,45 +205,45 @@ impl Metrics {
             registry: Registry::default(),
         };
         let am = |name: &str| format!("alertmanager_{name}");
-        r.register(am("alerts"), "How many alerts by state.", m.alerts.clone());
+        r.register(am("alerts"), "How many alerts by state", m.alerts.clone());
         r.register(
             am("alerts_received"),
-            "The total number of received alerts.",
+            "The total number of received alerts",
             m.alerts_received.clone(),
         );
         r.register(
             am("alerts_invalid"),
-            "The total number of received alerts that were invalid.",
+            "The total number of received alerts that were invalid",
             m.alerts_invalid.clone(),
         );
         r.register(
             am("notifications"),
-            "The total number of attempted notifications.",
+            "The total number of attempted notifications",
             m.notifications.clone(),
         );
         r.register(
             am("notifications_failed"),
-            "The total number of failed notifications.",
+            "The total number of failed notifications",
             m.notifications_failed.clone(),
         );
         r.register(
             am("notification_requests"),
-            "The total number of attempted notification requests.",
+            "The total number of attempted notification requests",
             m.notification_requests.clone(),
         );
         r.register(
             am("notification_requests_failed"),
-            "The total number of failed notification requests.",
+            "The total number of failed notification requests",
             m.notification_requests_failed.clone(),
         );
         r.register(
             am("notification_latency_seconds"),
-            "The latency of notifications in seconds.",
+            "The latency of notifications in seconds",
             m.notification_latency.clone(),
         );
         r.register(
             am("notifications_suppressed"),
-            "The total number of notifications suppressed for being silenced, inhibited, outside of active time intervals or within muted time intervals.",
+            "The total number of notifications suppressed for being silenced, inhibited, outside of active time intervals or within muted time intervals",
             m.notifications_suppressed.clone(),
         );
         r.register(
@@ -273,93 +273,93 @@ impl Metrics {
         );
         r.register(
             am("config_hash"),
-            "Hash of the currently loaded alertmanager configuration.",
+            "Hash of the currently loaded alertmanager configuration",
             m.config_hash.clone(),
         );
         r.register(
             am("config_last_reload_successful"),
-            "Whether the last configuration reload attempt was successful.",
+            "Whether the last configuration reload attempt was successful",
             m.config_last_reload_successful.clone(),
         );
         r.register(
             am("config_last_reload_success_timestamp_seconds"),
-            "Timestamp of the last successful configuration reload.",
+            "Timestamp of the last successful configuration reload",
             m.config_last_reload_success_timestamp.clone(),
         );
         r.register(
             am("receivers"),
-            "Number of configured receivers.",
+            "Number of configured receivers",
             m.receivers.clone(),
         );
         r.register(
             am("integrations"),
-            "Number of configured integrations.",
+            "Number of configured integrations",
             m.integrations.clone(),
         );
         r.register(
             am("cluster_enabled"),
-            "Indicates whether the clustering is enabled or not.",
+            "Indicates whether the clustering is enabled or not",
             m.cluster_enabled.clone(),
         );
         r.register(
             am("build_info"),
-            "A metric with a constant '1' value labeled by version, revision, branch, and goversion from which alertmanager was built.",
+            "A metric with a constant '1' value labeled by version, revision, branch, and goversion from which alertmanager was built",
             m.build_info.clone(),
         );
         r.register(
             "tocsin_template_render_failures",
-            "Notification templates that failed to render at send time; a fallback was sent.",
+            "Notification templates that failed to render at send time; a fallback was sent",
             m.template_render_failures.clone(),
         );
         r.register(
             "tocsin_notification_ratelimit_queue",
-            "Notifications waiting for their integration's rate limit.",
+            "Notifications waiting for their integration's rate limit",
             m.ratelimit_queue.clone(),
         );
         r.register(
             "tocsin_notification_ratelimit_waits",
-            "Notifications that waited for their integration's rate limit.",
+            "Notifications that waited for their integration's rate limit",
             m.ratelimit_waits.clone(),
         );
         r.register(
             "tocsin_notification_ratelimit_wait_seconds",
-            "Time notifications spent waiting for their integration's rate limit.",
+            "Time notifications spent waiting for their integration's rate limit",
             m.ratelimit_wait_seconds.clone(),
         );
         r.register(
             "tocsin_notification_ratelimit_rejected",
-            "Notifications refused because their integration's rate-limit queue was full (retried).",
+            "Notifications refused because their integration's rate-limit queue was full (retried)",
             m.ratelimit_rejected.clone(),
         );
         r.register(
             "tocsin_heartbeat_up",
-            "Whether a heartbeat check is not down (1) or down (0).",
+            "Whether a heartbeat check is not down (1) or down (0)",
             m.heartbeat_up.clone(),
         );
         r.register(
             "tocsin_heartbeat_last_ping_timestamp_seconds",
-            "When a heartbeat check last received a successful ping.",
+            "When a heartbeat check last received a successful ping",
             m.heartbeat_last_ping.clone(),
         );
         r.register(
             "tocsin_heartbeat_state",
-            "How many heartbeat checks are in each state.",
+            "How many heartbeat checks are in each state",
             m.heartbeat_state.clone(),
         );
         r.register(
             "tocsin_dead_mans_switch_pings",
-            "Outbound dead man's switch pings by target and result.",
+            "Outbound dead man's switch pings by target and result",
             m.dead_mans_switch_pings.clone(),
         );
         r.register(
             am("nflog_queries"),
-            "Number of notification log queries were received.",
+            "Number of notification log queries were received",
             m.nflog_queries.clone(),
         );
         r.sub_registry_with_label(("method".into(), "get".into()))
             .register(
                 am("http_concurrency_limit_exceeded"),
-                "Total number of times an HTTP request failed because the concurrency limit was reached.",
+                "Total number of times an HTTP request failed because the concurrency limit was reached",
                 m.http_concurrency_limit_exceeded.clone(),
             );
         r.register(
@@ -369,32 +369,32 @@ impl Metrics {
         );
         r.register(
             am("silences"),
-            "How many silences by state.",
+            "How many silences by state",
             m.silences.clone(),
         );
         r.register(
             am("inhibition_rules"),
-            "Number of configured inhibition rules.",
+            "Number of configured inhibition rules",
             m.inhibition_rules.clone(),
         );
         r.register(
             "process_resident_memory_bytes",
-            "Resident memory size in bytes.",
+            "Resident memory size in bytes",
             m.process_resident_memory.clone(),
         );
         r.register(
             "process_cpu_seconds",
-            "Total user and system CPU time spent in seconds.",
+            "Total user and system CPU time spent in seconds",
             m.process_cpu_seconds.clone(),
         );
         r.register(
             "process_start_time_seconds",
-            "Start time of the process since unix epoch in seconds.",
+            "Start time of the process since unix epoch in seconds",
             m.process_start_time.clone(),
         );
         r.register(
             "process_open_fds",
-            "Number of open file descriptors.",
+            "Number of open file descriptors",
             m.process_open_fds.clone(),
         );
         for integration in INTEGRATIONS {
@@ -444,13 +444,76 @@ impl Metrics {
         vec![("integration", integration.to_owned())]
     }
 
-    /// Renders the text exposition format.
+    /// Renders the OpenMetrics text format (`application/openmetrics-text; version=1.0.0`).
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Encoding into a String cannot fail except on fmt errors, which String never gives.
         let _ = encode(&mut out, &self.registry);
         out
     }
+
+    /// Renders Prometheus's classic text format (`text/plain; version=0.0.4`), what
+    /// Alertmanager serves and what `promtool check metrics` reads.
+    pub fn encode_classic(&self) -> String {
+        openmetrics_to_classic(&self.encode())
+    }
+}
+
+/// Rewrites OpenMetrics text as the classic text format: a counter family is named after its
+/// `_total` samples, an info family after its `_info` samples (typed gauge), `# UNIT` lines,
+/// `_created` samples and the `# EOF` line go. Samples and label escaping are the same in both.
+pub fn openmetrics_to_classic(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    // The classic name and type of each family, from its `# TYPE` line.
+    let mut renamed: std::collections::HashMap<&str, (String, &str)> =
+        std::collections::HashMap::new();
+    for l in &lines {
+        if let Some(rest) = l.strip_prefix("# TYPE ")
+            && let Some((name, ty)) = rest.split_once(' ')
+        {
+            let classic = match ty {
+                "counter" if !name.ends_with("_total") => (format!("{name}_total"), "counter"),
+                "info" => (format!("{name}_info"), "gauge"),
+                "gaugehistogram" => (name.to_owned(), "histogram"),
+                "stateset" => (name.to_owned(), "gauge"),
+                _ => (name.to_owned(), ty),
+            };
+            renamed.insert(name, classic);
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut counters: Vec<&str> = Vec::new();
+    for l in lines {
+        if l == "# EOF" || l.starts_with("# UNIT ") {
+            continue;
+        }
+        if let Some(rest) = l.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+            let classic = renamed.get(name).map_or(name, |(n, _)| n.as_str());
+            out.push_str(&format!("# HELP {classic} {help}\n"));
+            continue;
+        }
+        if let Some(rest) = l.strip_prefix("# TYPE ") {
+            let name = rest.split_once(' ').map_or(rest, |(n, _)| n);
+            if let Some((classic, ty)) = renamed.get(name) {
+                if *ty == "counter" {
+                    counters.push(name);
+                }
+                out.push_str(&format!("# TYPE {classic} {ty}\n"));
+            }
+            continue;
+        }
+        let sample = l.split(['{', ' ']).next().unwrap_or("");
+        if sample
+            .strip_suffix("_created")
+            .is_some_and(|base| counters.contains(&base))
+        {
+            continue;
+        }
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -472,5 +535,36 @@ mod tests {
         ] {
             assert!(text.contains(name), "missing {name} in\n{text}");
         }
+    }
+
+    #[test]
+    fn classic_text_names_counter_families_by_their_samples() {
+        let m = Metrics::new();
+        m.nflog_queries.inc();
+        let text = m.encode_classic();
+        assert!(text.contains(
+            "# HELP alertmanager_nflog_queries_total Number of notification log queries were received.\n\
+             # TYPE alertmanager_nflog_queries_total counter\n\
+             alertmanager_nflog_queries_total 1\n"
+        ), "{text}");
+        assert!(!text.contains("# EOF"), "{text}");
+        assert!(
+            !text.contains(".."),
+            "help texts end with one full stop: {text}"
+        );
+        assert!(text.contains("# TYPE alertmanager_config_hash gauge\n"));
+        assert!(text.contains("# TYPE alertmanager_notification_latency_seconds histogram\n"));
+    }
+
+    #[test]
+    fn classic_text_drops_openmetrics_only_lines() {
+        let om = "# HELP x_seconds A thing.\n# TYPE x_seconds counter\n# UNIT x_seconds seconds\n\
+                  x_seconds_total 2\nx_seconds_created 1.5\n# HELP b Build.\n# TYPE b info\n\
+                  b_info{v=\"1\"} 1\n# EOF\n";
+        assert_eq!(
+            openmetrics_to_classic(om),
+            "# HELP x_seconds_total A thing.\n# TYPE x_seconds_total counter\nx_seconds_total 2\n\
+             # HELP b_info Build.\n# TYPE b_info gauge\nb_info{v=\"1\"} 1\n"
+        );
     }
 }

@@ -408,7 +408,7 @@ async fn route(state: &Arc<ApiState>, mut req: Req) -> Response {
             Err(e) => text(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}\n")),
         },
         "/-/reload" if m == Method::POST => ops::reload(state).await,
-        "/metrics" if get => ops::metrics(state),
+        "/metrics" if get => ops::metrics(state, &req.headers),
         _ if get && crate::web::is_page(&req.path) => pages(state, &req).await,
         "/api/v2/alerts"
         | "/api/v2/alerts/groups"

@@ -2,7 +2,8 @@
 //! `/proc` at scrape time).
 
 use tokio::sync::oneshot;
-use warp::http::StatusCode;
+use warp::http::header::ACCEPT;
+use warp::http::{HeaderMap, StatusCode};
 use warp::reply::Response;
 
 use super::{ApiState, raw, text};
@@ -106,13 +107,96 @@ fn update_heartbeat_metrics(state: &ApiState) {
     }
 }
 
-/// `GET /metrics`.
-pub(super) fn metrics(state: &ApiState) -> Response {
+/// `GET /metrics`: the classic text format, or OpenMetrics when the scraper's `Accept` asks
+/// for it (as Prometheus does).
+pub(super) fn metrics(state: &ApiState, headers: &HeaderMap) -> Response {
     update_process_metrics(state);
     update_heartbeat_metrics(state);
-    raw(
-        StatusCode::OK,
-        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        state.metrics.encode().into_bytes(),
-    )
+    let accept = headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    if wants_openmetrics(&accept) {
+        raw(
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            state.metrics.encode().into_bytes(),
+        )
+    } else {
+        raw(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            state.metrics.encode_classic().into_bytes(),
+        )
+    }
+}
+
+/// Content negotiation as Prometheus's Go client does it with OpenMetrics enabled: the `Accept`
+/// entries by falling quality (ties keep their order), the first one served wins: OpenMetrics
+/// 0.0.1/1.0.0 or the classic text format 0.0.4 (or either without a version). Protobuf is not
+/// served; with no match, the classic text format.
+pub(super) fn wants_openmetrics(accept: &str) -> bool {
+    let mut entries: Vec<(f32, &str, Option<&str>)> = accept
+        .split(',')
+        .filter_map(|entry| {
+            let mut parts = entry.split(';').map(str::trim);
+            let media = parts.next().filter(|m| !m.is_empty())?;
+            let (mut q, mut version) = (1.0f32, None);
+            for p in parts {
+                match p.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
+                    Some(("q", v)) => q = v.parse().unwrap_or(0.0),
+                    Some(("version", v)) => version = Some(v),
+                    _ => {}
+                }
+            }
+            Some((q, media, version))
+        })
+        .filter(|(q, ..)| *q > 0.0)
+        .collect();
+    entries.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (_, media, version) in entries {
+        let media = media.to_ascii_lowercase();
+        if media == "application/openmetrics-text"
+            && matches!(version, None | Some("0.0.1" | "1.0.0"))
+        {
+            return true;
+        }
+        if media == "text/plain" && matches!(version, None | Some("0.0.4")) {
+            return false;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_openmetrics;
+
+    #[test]
+    fn negotiates_like_the_go_client() {
+        // Prometheus 2.x's scrape Accept header.
+        assert!(wants_openmetrics(
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        ));
+        // Protobuf first (native histograms), then OpenMetrics.
+        assert!(wants_openmetrics(
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.3"
+        ));
+        assert!(!wants_openmetrics(""));
+        assert!(!wants_openmetrics("*/*"));
+        assert!(!wants_openmetrics("text/plain"));
+        assert!(!wants_openmetrics(
+            "text/plain;version=0.0.4;q=0.9,application/openmetrics-text;q=0.5"
+        ));
+        assert!(wants_openmetrics(
+            "text/plain;version=0.0.4;q=0.4,application/openmetrics-text;q=0.5"
+        ));
+        // An unknown version is skipped, as is q=0.
+        assert!(!wants_openmetrics(
+            "application/openmetrics-text;version=2.0.0"
+        ));
+        assert!(!wants_openmetrics("application/openmetrics-text;q=0"));
+    }
 }

@@ -293,3 +293,60 @@ async fn no_input_breaks_the_api() {
     assert_eq!(r.status(), 200);
     assert!(!d.log_text().contains("panicked"), "{}", d.log_text());
 }
+
+/// `/metrics` is the classic text format unless the scraper asks for OpenMetrics, and
+/// `promtool check metrics` (Prometheus's linter) finds nothing to fix in it.
+#[tokio::test]
+async fn metrics_negotiate_their_format_and_pass_promtool() {
+    let Some(promtool) = crate::support::debian_tool("promtool") else {
+        return;
+    };
+    let d = Daemon::start(CONFIG);
+    let c = reqwest::Client::new();
+    let r = c.get(d.url("/metrics")).send().await.unwrap();
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let classic = r.text().await.unwrap();
+    assert!(!classic.contains("# EOF"));
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(classic.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool: {said}");
+    assert_eq!(said.trim(), "", "promtool has advice: {said}");
+    // Prometheus's own scrape Accept header gets OpenMetrics.
+    let r = c
+        .get(d.url("/metrics"))
+        .header(
+            "accept",
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let om = r.text().await.unwrap();
+    assert!(om.ends_with("# EOF\n"), "{om}");
+    assert!(om.contains("# TYPE alertmanager_alerts_received counter\n"));
+}
