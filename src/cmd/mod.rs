@@ -8,6 +8,7 @@ pub mod am_flags;
 pub mod check_config;
 pub mod check_web_config;
 pub mod features;
+pub mod log;
 pub mod routes;
 pub mod run;
 pub mod silence;

@@ -15,9 +15,9 @@ use crate::app;
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
-    /// `key=value` text lines.
+    /// logfmt lines as Alertmanager's: `ts=... caller=... level=info msg="..." key=value`.
     Logfmt,
-    /// One JSON object per line.
+    /// One flat JSON object per line, with the same keys.
     Json,
 }
 
@@ -148,15 +148,15 @@ pub fn init_logging(level: LogLevel, format: LogFormat) {
         LogLevel::Warn => tracing::Level::WARN,
         LogLevel::Error => tracing::Level::ERROR,
     };
-    let b = tracing_subscriber::fmt()
+    // A second initialisation (tests) is harmless: keep the first.
+    let _ = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
-        .with_ansi(false);
-    // A second initialisation (tests) is harmless: keep the first.
-    let _ = match format {
-        LogFormat::Logfmt => b.try_init(),
-        LogFormat::Json => b.json().try_init(),
-    };
+        .with_ansi(false)
+        .event_format(super::log::AlertmanagerFormat {
+            json: format == LogFormat::Json,
+        })
+        .try_init();
 }
 
 /// Entry point of `run`: logging, a runtime, then [`run`]; the exit code.

@@ -12,6 +12,7 @@ mod examples;
 mod flags;
 mod heartbeats;
 mod layering;
+mod logs;
 mod ordering;
 mod pipeline;
 mod real_clients;

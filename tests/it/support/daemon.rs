@@ -202,10 +202,10 @@ impl Drop for Daemon {
 
 fn listening_address(line: &str) -> Option<SocketAddr> {
     let v: serde_json::Value = serde_json::from_str(line).ok()?;
-    if v["fields"]["message"] != "Listening." {
+    if v["msg"] != "Listening." {
         return None;
     }
-    v["fields"]["address"].as_str()?.parse().ok()
+    v["address"].as_str()?.parse().ok()
 }
 
 /// Polls `cond` every 20 ms until it holds or `within` passes.
