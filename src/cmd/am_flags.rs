@@ -56,7 +56,8 @@ pub struct AlertmanagerFlags {
     /// Minimum time before the first dispatch after start (accepted; no effect yet).
     #[arg(long = "dispatch.start-delay", value_name = "DURATION", value_parser = duration)]
     pub dispatch_start_delay: Option<String>,
-    /// Prefix of the internal routes (accepted; not applied yet: tocsin serves at `/`).
+    /// Prefix of every served path (API, health, metrics, pages, pings); defaults to the path
+    /// of `--web.external-url`, as in Alertmanager.
     #[arg(long = "web.route-prefix", value_name = "PATH")]
     pub web_route_prefix: Option<String>,
     /// Use systemd socket activation instead of the listen address (accepted; tocsin binds the

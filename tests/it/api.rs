@@ -350,3 +350,100 @@ async fn metrics_negotiate_their_format_and_pass_promtool() {
     assert!(om.ends_with("# EOF\n"), "{om}");
     assert!(om.contains("# TYPE alertmanager_alerts_received counter\n"));
 }
+
+/// Behind a reverse proxy at `/am/`: with `--web.external-url=http://host/am/` everything is
+/// served under `/am` (API, health, reload, metrics, pages, pings, amtool's calls) and nothing
+/// at `/` but a redirect to it, as Alertmanager does; `--web.route-prefix` overrides the URL's
+/// path.
+#[tokio::test]
+async fn everything_is_served_under_the_external_urls_path() {
+    let config = format!("{CONFIG}heartbeats:\n  - {{name: job, period: 1h, grace: 1h}}\n");
+    let d = Daemon::start_with(&config, &["--web.external-url=http://proxy.test/am/"]);
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let status = |r: reqwest::Response| r.status().as_u16();
+    for p in [
+        "/am/-/healthy",
+        "/am/-/ready",
+        "/am/metrics",
+        "/am/api/v2/status",
+        "/am/api/v2/alerts",
+        "/am/api/v2/alerts/groups",
+        "/am/api/v2/silences",
+        "/am/api/v2/receivers",
+        "/am/",
+    ] {
+        assert_eq!(status(c.get(d.url(p)).send().await.unwrap()), 200, "{p}");
+    }
+    let posted = c
+        .post(d.url("/am/api/v2/alerts"))
+        .json(&json!([{"labels": {"alertname": "Proxied"}}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(posted), 200);
+    let alerts: serde_json::Value = c
+        .get(d.url("/am/api/v2/alerts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(alerts[0]["labels"]["alertname"], "Proxied");
+    assert_eq!(
+        status(c.get(d.url("/am/ping/job")).send().await.unwrap()),
+        200
+    );
+    assert_eq!(
+        status(c.post(d.url("/am/-/reload")).send().await.unwrap()),
+        200
+    );
+    for p in [
+        "/-/healthy",
+        "/metrics",
+        "/api/v2/status",
+        "/amx/-/healthy",
+        "/ping/job",
+    ] {
+        assert_eq!(status(c.get(d.url(p)).send().await.unwrap()), 404, "{p}");
+    }
+    let root = c.get(d.url("/")).send().await.unwrap();
+    assert_eq!(root.status(), 302);
+    assert_eq!(root.headers()["location"], "/am/");
+    let bare = c.get(d.url("/am")).send().await.unwrap();
+    assert_eq!(bare.status(), 302);
+    assert_eq!(bare.headers()["location"], "/am/");
+    // amtool through the proxy path.
+    if let Some(amtool) = crate::support::debian_tool("amtool") {
+        let out = std::process::Command::new(amtool)
+            .arg(format!("--alertmanager.url=http://{}/am/", d.addr))
+            .args(["alert", "query", "-o", "simple"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Proxied"),
+            "amtool: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The flag wins over the URL's path.
+    let d = Daemon::start_with(
+        CONFIG,
+        &[
+            "--web.external-url=http://proxy.test/am/",
+            "--web.route-prefix=/",
+        ],
+    );
+    assert_eq!(
+        status(c.get(d.url("/-/healthy")).send().await.unwrap()),
+        200
+    );
+    assert_eq!(
+        status(c.get(d.url("/am/-/healthy")).send().await.unwrap()),
+        404
+    );
+}

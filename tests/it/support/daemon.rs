@@ -89,7 +89,11 @@ impl Daemon {
                 dir.path().join("data").display()
             ))
             .arg("--web.listen-address=127.0.0.1:0")
-            .arg("--web.external-url=http://tocsin.test:9093")
+            // A test's own external URL replaces the default one.
+            .args(
+                (!extra.0.iter().any(|a| a.starts_with("--web.external-url=")))
+                    .then_some("--web.external-url=http://tocsin.test:9093"),
+            )
             .arg("--log.format=json")
             .args(&extra.0)
             .envs(extra.1.iter().map(|(k, v)| (k, v)))
