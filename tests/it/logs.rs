@@ -149,7 +149,7 @@ async fn logfmt_lines_parse_as_alertmanagers() {
     assert!(addr.ip().is_loopback());
     let loaded = records
         .iter()
-        .find(|r| get(r, "file").is_some())
+        .find(|r| get(r, "msg").is_some_and(|m| m.starts_with("Completed loading")))
         .unwrap_or_else(|| panic!("no record names the config file: {text}"));
     assert_eq!(get(loaded, "file").unwrap(), config.display().to_string());
 }
