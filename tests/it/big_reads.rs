@@ -116,8 +116,11 @@ async fn health_and_ingest_answer_during_two_full_reads() {
         // never waits for a whole snapshot.
         assert!(p90 < Duration::from_millis(100), "{path}: p90 {p90:?}");
         assert!(worst < Duration::from_millis(500), "{path}: max {worst:?}");
+        // A POST now waits for its fsync (durable store), and the gate runs on two loaded
+        // cores (392 ms seen there): 1 s still catches ingest waiting for a whole snapshot,
+        // which takes seconds at this size.
         assert!(
-            worst_post < Duration::from_millis(300),
+            worst_post < Duration::from_secs(1),
             "{path}: POST max {worst_post:?}"
         );
     }
