@@ -7,6 +7,7 @@
 pub mod am_flags;
 pub mod check_config;
 pub mod check_web_config;
+pub mod debug_receiver;
 pub mod features;
 pub mod log;
 pub mod routes;
@@ -50,6 +51,8 @@ pub enum Command {
     Template(TemplateCommand),
     /// Silences, as amtool: `silence add|query|expire|update|import`.
     Silence(silence::SilenceOpts),
+    /// A webhook receiver that prints every notification it gets (for trying configs out).
+    DebugReceiver(debug_receiver::DebugReceiverOpts),
 }
 
 /// `tocsin template ...`.
@@ -77,5 +80,6 @@ pub fn main(cli: Cli) -> i32 {
         Some(Command::Silence(o)) => {
             silence::run(&o, &mut std::io::stdout(), &mut std::io::stderr())
         }
+        Some(Command::DebugReceiver(o)) => debug_receiver::run(&o, &mut std::io::stderr()),
     }
 }
