@@ -20,7 +20,8 @@ pub struct TemplateRenderOpts {
     /// Config whose `templates:` files are loaded after our defaults (optional).
     #[arg(long = "config.file", value_name = "FILE")]
     pub config_file: Option<PathBuf>,
-    /// An alert group as JSON in the shape of Alertmanager's webhook payload (version 4).
+    /// An alert group as JSON in the shape of Alertmanager's webhook payload (version 4);
+    /// required (without it there is nothing to render against).
     #[arg(long = "data", alias = "template.data", value_name = "FILE")]
     pub data: Option<PathBuf>,
     /// Render in HTML mode (contextual escaping, as the email `html` field).
@@ -55,7 +56,14 @@ fn render(o: &TemplateRenderOpts) -> Result<String, String> {
                 )
             })?
         }
-        None => Data::default(),
+        None => {
+            return Err(
+                "needs --data FILE: an alert group as JSON (the webhook payload, \
+                 version 4) to render against; `tocsin debug-receiver --json` prints the ones \
+                 tocsin sends"
+                    .into(),
+            );
+        }
     };
     let ctx = RenderContext::system_zone(clock::now());
     let out = if o.html {

@@ -136,3 +136,13 @@ async fn render_error(c: &reqwest::Client, d: &Daemon, template: &str) -> String
     let v: serde_json::Value = r.json().await.unwrap();
     v["error"].as_str().unwrap_or_default().to_string()
 }
+
+#[test]
+fn cli_render_without_data_says_it_needs_some() {
+    let (code, out, err) = tocsin(&["template", "render", "{{ .Status }}"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(
+        err.contains("needs --data FILE") && err.contains("webhook payload"),
+        "{err}"
+    );
+}
