@@ -143,10 +143,16 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// Strips serde-saphyr's " at line N, column M" suffix (we print the position ourselves).
+/// Strips serde-saphyr's " at line N, column M" suffix (we print the position ourselves) and
+/// its hints to the programmer (", set DuplicateKeyPolicy in Options if acceptable"), which a
+/// user cannot act on.
 fn strip_position(msg: &str) -> &str {
-    match msg.rfind(" at line ") {
+    let msg = match msg.rfind(" at line ") {
         Some(i) if msg[i..].contains(", column ") => &msg[..i],
+        _ => msg,
+    };
+    match msg.find(", set ") {
+        Some(i) if msg[i..].contains(" in Options") => &msg[..i],
         _ => msg,
     }
 }

@@ -138,6 +138,7 @@ fn strict_yaml() {
     assert!(d[0].message.contains("unknown field"), "{}", d[0].message);
     let d = errors("route:\n  receiver: r\nreceivers:\n- name: r\nroute:\n  receiver: r\n");
     assert!(d[0].message.contains("duplicate"), "{}", d[0].message);
+    assert!(!d[0].message.contains("Options"), "{}", d[0].message);
     assert_eq!(d[0].line, 5);
     let d = errors("route:\n  receiver: r\n  group_wait: soon\nreceivers:\n- name: r\n");
     assert_eq!(d[0].path, "route.group_wait");
