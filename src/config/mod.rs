@@ -21,6 +21,7 @@ mod template_set;
 mod templates;
 mod time_interval;
 mod validate;
+mod yaml_compat;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -240,6 +241,20 @@ impl Config {
                 }]));
             }
         };
+        let refusals = yaml_compat::libyaml_refusals(text);
+        if !refusals.is_empty() {
+            return Err(invalid(
+                refusals
+                    .into_iter()
+                    .map(|r| Diagnostic {
+                        path: index.path_at(r.line, r.column).unwrap_or("").to_owned(),
+                        line: r.line,
+                        column: r.column,
+                        message: r.message,
+                    })
+                    .collect(),
+            ));
+        }
         let mut ctx = Ctx::new(&index, base_dir);
         let cfg = build(raw, &mut ctx, opts, text);
         if ctx.errors.is_empty() {

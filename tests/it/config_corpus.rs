@@ -165,7 +165,7 @@ fn routes_test_agrees_with_amtool() {
         return;
     };
     let cases = routing_cases();
-    assert!(cases.len() >= 25, "only {} routing cases", cases.len());
+    assert!(cases.len() >= 70, "only {} routing cases", cases.len());
     let mut failures = Vec::new();
     for (file, labels) in &cases {
         let flag = format!("--config.file={}", corpus_dir().join(file).display());
