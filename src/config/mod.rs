@@ -212,10 +212,14 @@ impl Config {
                 message: format!("the file is larger than {MAX_CONFIG_BYTES} bytes"),
             }]));
         }
+        // What Alertmanager's Go decoder reads: the first document, merge keys its way.
+        let first = yaml_compat::first_document(text);
+        let merged = yaml_compat::go_merges(first);
+        let source = merged.as_deref().unwrap_or(first);
         let options = serde_saphyr::options! { with_snippet: false };
         let parsed: Result<Option<RawConfig>, _> =
-            serde_saphyr::from_str_with_options(text, options);
-        let index = PathIndex::build(text);
+            serde_saphyr::from_str_with_options(source, options);
+        let index = PathIndex::build(first);
         let raw = match parsed {
             Ok(Some(r)) => r,
             Ok(None) => {
@@ -227,11 +231,22 @@ impl Config {
                 }]));
             }
             Err(e) => {
-                let (line, column) = e
+                let (mut line, mut column) = e
                     .location()
                     .map(|l| (l.line(), l.column()))
                     .unwrap_or((0, 0));
-                let path = index.path_at(line, column).unwrap_or("").to_owned();
+                let path = match &merged {
+                    None => index.path_at(line, column).unwrap_or("").to_owned(),
+                    // A position in the rewritten text: found again by its path.
+                    Some(rewritten) => {
+                        let path = PathIndex::build(rewritten)
+                            .path_at(line, column)
+                            .unwrap_or("")
+                            .to_owned();
+                        (line, column) = index.locate(&path);
+                        path
+                    }
+                };
                 let message = strip_position(&e.without_snippet().to_string()).to_owned();
                 return Err(invalid(vec![Diagnostic {
                     path,
@@ -241,7 +256,7 @@ impl Config {
                 }]));
             }
         };
-        let refusals = yaml_compat::libyaml_refusals(text);
+        let refusals = yaml_compat::libyaml_refusals(first);
         if !refusals.is_empty() {
             return Err(invalid(
                 refusals
