@@ -1,12 +1,16 @@
 //! The page-delivery SLI through the real binary: PagerDuty answers 500, then 429, then accepts;
 //! the firing page and its resolve are each one due notification, delivered once, and the
-//! metrics agree with the fake's own count of accepted events (and of requests it saw).
+//! metrics agree with the fake's own count of accepted events (and of requests it saw). And the
+//! shipped Prometheus rules: `promtool check rules`, and `promtool test rules` evaluating the SLI
+//! and the burn-rate alerts on synthetic series.
 
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::support::daemon::Daemon;
+use crate::support::debian_tool;
 use crate::support::fake_pagerduty::FakePagerDuty;
 use crate::support::script::Step;
 
@@ -133,4 +137,110 @@ receivers:
         ),
         pd.events().len() as f64
     );
+}
+
+/// The shipped rules file.
+fn rules_file() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("config/examples/prometheus/delivery-sli.rules.yml")
+}
+
+#[test]
+fn promtool_checks_the_shipped_sli_rules() {
+    let Some(promtool) = debian_tool("promtool") else {
+        return;
+    };
+    let out = Command::new(promtool)
+        .arg("check")
+        .arg("rules")
+        .arg(rules_file())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("SUCCESS: 12 rules found"), "{text}");
+}
+
+/// Synthetic series: receiver "page" has 10 due a minute, 2 suppressed, 6 delivered within
+/// 60 s (a quarter of the owed pages late or lost); receiver "chat" delivers every one.
+const PROMTOOL_TEST: &str = r#"
+rule_files:
+  - RULES
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'tocsin_notifications_due_total{receiver="page",integration="pagerduty",kind="firing"}'
+        values: '0+10x180'
+      - series: 'tocsin_notifications_outcome_total{receiver="page",integration="pagerduty",kind="firing",outcome="suppressed",reason="silence"}'
+        values: '0+2x180'
+      - series: 'tocsin_notification_delivery_seconds_bucket{receiver="page",integration="pagerduty",kind="firing",le="60"}'
+        values: '0+6x180'
+      - series: 'tocsin_notifications_due_total{receiver="chat",integration="slack",kind="firing"}'
+        values: '0+4x180'
+      - series: 'tocsin_notification_delivery_seconds_bucket{receiver="chat",integration="slack",kind="firing",le="60"}'
+        values: '0+4x180'
+    promql_expr_test:
+      - expr: round(tocsin:delivery_sli_errors:ratio_rate1h, 0.001)
+        eval_time: 2h
+        exp_samples:
+          - labels: '{receiver="page"}'
+            value: 0.25
+          - labels: '{receiver="chat"}'
+            value: 0
+      - expr: round(tocsin:delivery_sli:ratio_increase30d, 0.001)
+        eval_time: 3h
+        exp_samples:
+          - labels: '{receiver="page"}'
+            value: 0.75
+          - labels: '{receiver="chat"}'
+            value: 1
+    alert_rule_test:
+      - eval_time: 1m
+        alertname: TocsinPageDeliveryBudgetBurn
+        exp_alerts: []
+      - eval_time: 2h
+        alertname: TocsinPageDeliveryBudgetBurn
+        exp_alerts:
+          - exp_labels: {receiver: page, severity: page}
+            exp_annotations:
+              summary: "Pages to receiver page are not delivered within 60 s fast enough to keep the 99% objective."
+      - eval_time: 2h
+        alertname: TocsinPageDeliveryBudgetBurnSlow
+        exp_alerts:
+          - exp_labels: {receiver: page, severity: ticket}
+            exp_annotations:
+              summary: "Pages to receiver page are slowly eating the page-delivery error budget."
+"#;
+
+#[test]
+fn promtool_evaluates_the_sli_and_burn_rate_alerts_on_synthetic_series() {
+    let Some(promtool) = debian_tool("promtool") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |test: &str| {
+        let path = dir.path().join("sli.test.yml");
+        std::fs::write(&path, test).unwrap();
+        Command::new(&promtool)
+            .args(["test", "rules"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let test = PROMTOOL_TEST.replace("RULES", &rules_file().display().to_string());
+    let out = run(&test);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same test with a wrong expectation fails: promtool really evaluated the rules.
+    let out = run(&test.replace("value: 0.25", "value: 0.2"));
+    assert!(!out.status.success());
 }
