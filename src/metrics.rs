@@ -248,22 +248,22 @@ impl Metrics {
         );
         r.register(
             "tocsin_notifications_due",
-            "Notifications the pipeline decided to send, each counted once however often retried.",
+            "Notifications the pipeline decided to send, each counted once however often retried",
             m.notifications_due.clone(),
         );
         r.register(
             "tocsin_notifications_outcome",
-            "How due notifications ended: delivered, suppressed, superseded or failed (with reason).",
+            "How due notifications ended: delivered, suppressed, superseded or failed (with reason)",
             m.notifications_outcome.clone(),
         );
         r.register(
             "tocsin_notification_delivery_seconds",
-            "Time from a notification becoming due to the service accepting it, retries included.",
+            "Time from a notification becoming due to the service accepting it, retries included",
             m.notification_delivery.clone(),
         );
         r.register(
             "tocsin_notifications_pending",
-            "Due notifications that have not ended yet.",
+            "Due notifications that have not ended yet",
             m.notifications_pending.clone(),
         );
         r.register(
@@ -364,7 +364,7 @@ impl Metrics {
             );
         r.register(
             "tocsin_http_auth_failures",
-            "Requests refused for a wrong basic-auth user or password.",
+            "Requests refused for a wrong basic-auth user or password",
             m.http_auth_failures.clone(),
         );
         r.register(
