@@ -1,6 +1,6 @@
 //! The durable store under `--storage.path`: one redb file (`tocsin.redb`) holding every piece
 //! of state that must survive a restart or a `kill -9` (alerts, silences, notification log,
-//! heartbeat checks).
+//! heartbeat checks, aggregation-group timers).
 //!
 //! State modules never open files (DESIGN.md §3): each encodes its own entries to bytes and hands
 //! them to a [`Journal`] as [`Change`]s (put or delete a key of one [`Kind`]); `app.rs` wires
@@ -40,8 +40,8 @@ use tokio::sync::watch;
 pub use db::{Contents, DB_FILE, Entry};
 
 /// The storage format this build writes and reads. Bumped whenever a table or an encoding
-/// changes; a file with a greater number is refused at start-up.
-pub const FORMAT: u64 = 1;
+/// changes; a file with a greater number is refused at start-up. 2: the `groups` table.
+pub const FORMAT: u64 = 2;
 
 /// What kind of state a key belongs to: one table each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -54,11 +54,19 @@ pub enum Kind {
     Nflog,
     /// Heartbeat check state, by check name.
     Heartbeats,
+    /// Aggregation-group timers (next flush, a flush in flight), by group.
+    Groups,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 4] = [Kind::Alerts, Kind::Silences, Kind::Nflog, Kind::Heartbeats];
+    pub const ALL: [Kind; 5] = [
+        Kind::Alerts,
+        Kind::Silences,
+        Kind::Nflog,
+        Kind::Heartbeats,
+        Kind::Groups,
+    ];
 
     /// Its table's name.
     pub fn table(self) -> &'static str {
@@ -67,6 +75,7 @@ impl Kind {
             Kind::Silences => "silences",
             Kind::Nflog => "nflog",
             Kind::Heartbeats => "heartbeats",
+            Kind::Groups => "groups",
         }
     }
 
