@@ -1,6 +1,6 @@
 //! The durable store under `--storage.path`: one redb file (`tocsin.redb`) holding every piece
 //! of state that must survive a restart or a `kill -9` (alerts, silences, notification log,
-//! heartbeat checks, aggregation-group timers).
+//! heartbeat checks).
 //!
 //! State modules never open files (DESIGN.md §3): each encodes its own entries to bytes and hands
 //! them to a [`Journal`] as [`Change`]s (put or delete a key of one [`Kind`]); `app.rs` wires
@@ -40,7 +40,8 @@ use tokio::sync::watch;
 pub use db::{Contents, DB_FILE, Entry};
 
 /// The storage format this build writes and reads. Bumped whenever a table or an encoding
-/// changes; a file with a greater number is refused at start-up. 2: the `groups` table.
+/// changes; a file with a greater number is refused at start-up. 2: the notification history
+/// table (a log record of it would not decode in a format-1 reader).
 pub const FORMAT: u64 = 2;
 
 /// What kind of state a key belongs to: one table each.
@@ -54,8 +55,8 @@ pub enum Kind {
     Nflog,
     /// Heartbeat check state, by check name.
     Heartbeats,
-    /// Aggregation-group timers (next flush, a flush in flight), by group.
-    Groups,
+    /// Notification history (every due notification and its attempts), by notification id.
+    History,
 }
 
 impl Kind {
@@ -65,7 +66,7 @@ impl Kind {
         Kind::Silences,
         Kind::Nflog,
         Kind::Heartbeats,
-        Kind::Groups,
+        Kind::History,
     ];
 
     /// Its table's name.
@@ -75,7 +76,7 @@ impl Kind {
             Kind::Silences => "silences",
             Kind::Nflog => "nflog",
             Kind::Heartbeats => "heartbeats",
-            Kind::Groups => "groups",
+            Kind::History => "notification_history",
         }
     }
 

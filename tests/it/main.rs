@@ -8,7 +8,6 @@ mod cli;
 mod config_corpus;
 mod debug_receiver;
 mod durable;
-mod durable_timers;
 mod email;
 mod examples;
 mod flags;
