@@ -293,9 +293,8 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     let store = Arc::new(AlertStore::new());
     let retention = SignedDuration::try_from(opts.retention).unwrap_or(SignedDuration::MAX);
     let silences = Arc::new(Silences::new(retention, opts.silence_limits));
-    nflog.history().set_retention(retention);
     let heartbeats = Arc::new(Heartbeats::new(&cfg.heartbeats));
-    let (storage, journal, restored) = open_storage(&opts, &store, &silences, &nflog)?;
+    let (storage, journal, mut restored) = open_storage(&opts, &store, &silences, &nflog)?;
     if journal.is_persistent() {
         heartbeats.set_journal(journal.clone());
     }
@@ -349,31 +348,42 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         get_limit,
     });
 
-    // What was stored goes back into the pipeline: groups are rebuilt from the alerts (a group
-    // whose receivers the notification log says were told is not notified again before its
-    // repeat; a resolve not yet sent is sent), and heartbeat checks resume their deadlines (a
-    // check that expired while tocsin was down fires now).
-    if !restored.alerts.is_empty() {
+    // What was stored goes back into the pipeline: groups are rebuilt from the alerts and
+    // continue their timers (a group between flushes waits for its next one; a group whose
+    // receivers the notification log says were told is not notified again before its repeat; a
+    // resolve not yet sent is sent), and heartbeat checks resume their deadlines (a check that
+    // expired while tocsin was down fires now).
+    if journal.is_persistent() {
+        dispatcher.set_journal(journal.clone());
+    }
+    if !restored.alerts.is_empty() || !restored.groups.is_empty() {
         let now = clock::now();
         let _ = inhibitor.observe(&restored.alerts, now);
-        dispatcher.ingest(&restored.alerts);
+        dispatcher
+            .restore(&restored.alerts, std::mem::take(&mut restored.groups))
+            .map_err(|e| storage::OpenError::Damaged {
+                path: opts.storage_path.join(storage::DB_FILE),
+                detail: format!("a group timer: {e}"),
+            })?;
     }
     if !restored.heartbeats.is_empty() {
         let alerts = heartbeats.restore(restored.heartbeats, clock::now());
         api::heartbeats::emit(&state, alerts);
     }
     if journal.is_persistent() {
-        let (a, s, n, h) = (
+        let (a, s, n, h, d) = (
             Arc::clone(&store),
             Arc::clone(&silences),
             Arc::clone(&nflog),
             Arc::clone(&heartbeats),
+            dispatcher.clone(),
         );
         journal.set_resync(Box::new(move || {
             let mut all = a.snapshot_changes();
             all.extend(s.snapshot_changes());
             all.extend(n.snapshot_changes());
             all.extend(h.snapshot_changes());
+            all.extend(d.snapshot_changes());
             all
         }));
     }
@@ -530,6 +540,8 @@ struct Restored {
     alerts: Vec<Arc<crate::model::Alert>>,
     /// Heartbeat check states by name.
     heartbeats: std::collections::BTreeMap<String, crate::heartbeat::CheckState>,
+    /// Aggregation-group timer records (decoded by the dispatcher).
+    groups: Vec<storage::Entry>,
 }
 
 /// Opens the store (unless `--storage.in-memory`), loads alerts, silences and notification log
@@ -545,6 +557,7 @@ fn open_storage(
     let mut restored = Restored {
         alerts: Vec::new(),
         heartbeats: Default::default(),
+        groups: Vec::new(),
     };
     if opts.storage_in_memory {
         return Ok((None, storage::Journal::none(), restored));
@@ -593,17 +606,10 @@ fn open_storage(
         );
     }
     nflog.merge(entries);
-    let mut history = Vec::new();
-    for (_, v) in contents.take(Kind::History) {
-        history.push(
-            crate::nflog::history::decode(&v)
-                .map_err(|e| damaged("a notification history record", &e))?,
-        );
-    }
-    nflog.history().load(history);
     // Heartbeat states (restored once the API state exists: they may raise alerts).
     restored.heartbeats = crate::heartbeat::decode_stored(contents.take(Kind::Heartbeats))
         .map_err(|e| damaged("a heartbeat check", &e))?;
+    restored.groups = contents.take(Kind::Groups);
     store.set_journal(journal.clone());
     silences.set_journal(journal.clone());
     nflog.set_journal(journal.clone());

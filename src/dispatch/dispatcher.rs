@@ -14,6 +14,15 @@
 //! group's state (its alerts, firing or resolved) changed meanwhile: then the newer state
 //! supersedes the flush in flight, which is abandoned, and goes out at once. Every request has
 //! a deadline (see `notify::pipeline`), so no receiver can hold a group forever.
+//!
+//! Timers survive a restart: each flush hands the group's timer record ([`GroupRecord`]: the
+//! next regular tick, an earlier wake-up such as an exact repeat, whether a flush is in flight)
+//! to the storage journal without waiting for it (no fsync on the flush path), and a destroyed
+//! group's record is deleted. [`Dispatcher::restore`] rebuilds the groups from the stored
+//! alerts and these records: a group keeps its schedule (its next flush passed while tocsin was
+//! down: once at start-up), a group whose flush was in flight at the stop flushes at once, and
+//! a group never flushed waits what is left of its `group_wait`, counted from its oldest alert's
+//! start.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -32,6 +41,7 @@ use crate::inhibit::{Inhibitor, Released};
 use crate::metrics::Metrics;
 use crate::model::{Alert, Fingerprint, LabelSet};
 use crate::notify::{FlushCtx, FlushOutcome, Notifier};
+use crate::storage::{Change, Journal, Kind};
 
 /// Identifies an aggregation group: the route's identity and the group labels' fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -138,6 +148,103 @@ struct Inner {
     wake: Notify,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
+    /// Where timer records go (set once at start-up; none: kept nowhere).
+    journal: std::sync::OnceLock<Journal>,
+}
+
+/// What storage keeps of a group's timers: enough to continue its schedule after a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupRecord {
+    /// The next regular tick (group_wait, then every group_interval), wall clock.
+    pub next_tick: Timestamp,
+    /// An earlier wake-up (an exact repeat, the end of a hold), if any.
+    pub wake: Option<Timestamp>,
+    /// The group has been flushed at least once (its group_wait is over).
+    pub flushed: bool,
+    /// A flush was in flight (not yet answered): it is done again at once after a restart.
+    pub in_flight: bool,
+}
+
+impl GroupRecord {
+    /// Its storage encoding: a version byte (1), `next_tick` and `wake` in Unix milliseconds
+    /// (i64, little-endian; `wake` absent: `i64::MIN`), a flags byte (1: flushed, 2: in flight).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(18);
+        out.push(1);
+        out.extend_from_slice(&self.next_tick.as_millisecond().to_le_bytes());
+        let wake = self.wake.map_or(i64::MIN, |w| w.as_millisecond());
+        out.extend_from_slice(&wake.to_le_bytes());
+        out.push(u8::from(self.flushed) | (u8::from(self.in_flight) << 1));
+        out
+    }
+
+    /// Reads [`GroupRecord::encode`]'s bytes back.
+    pub fn decode(b: &[u8]) -> Result<Self, String> {
+        let bad = || format!("a group timer record of {} bytes does not decode", b.len());
+        if b.len() != 18 || b[0] != 1 || b[17] > 3 {
+            return Err(bad());
+        }
+        let ms = |r: &[u8]| i64::from_le_bytes(r.try_into().unwrap_or([0; 8]));
+        let ts = |v: i64| Timestamp::from_millisecond(v).map_err(|_| bad());
+        let wake = match ms(&b[9..17]) {
+            i64::MIN => None,
+            v => Some(ts(v)?),
+        };
+        Ok(GroupRecord {
+            next_tick: ts(ms(&b[1..9]))?,
+            wake,
+            flushed: b[17] & 1 != 0,
+            in_flight: b[17] & 2 != 0,
+        })
+    }
+}
+
+impl GroupId {
+    /// The storage key: the route identity and the group labels' fingerprint, big-endian.
+    fn key(&self) -> [u8; 16] {
+        let mut k = [0u8; 16];
+        k[..8].copy_from_slice(&self.0.to_be_bytes());
+        k[8..].copy_from_slice(&self.1.0.to_be_bytes());
+        k
+    }
+
+    fn from_key(k: &[u8]) -> Option<GroupId> {
+        let k: [u8; 16] = k.try_into().ok()?;
+        let (a, b) = k.split_at(8);
+        Some(GroupId(
+            u64::from_be_bytes(a.try_into().ok()?),
+            Fingerprint(u64::from_be_bytes(b.try_into().ok()?)),
+        ))
+    }
+}
+
+/// `t` (a tokio instant) on the wall clock.
+fn to_wall(t: Instant, now: Instant, wall: Timestamp) -> Timestamp {
+    let d = t.saturating_duration_since(now);
+    SignedDuration::try_from(d)
+        .ok()
+        .and_then(|d| wall.checked_add(d).ok())
+        .unwrap_or(wall)
+}
+
+impl Group {
+    /// Its timer record.
+    fn record(&self, now: Instant, wall: Timestamp) -> GroupRecord {
+        GroupRecord {
+            next_tick: to_wall(self.next_tick, now, wall),
+            wake: self.repeat_at.map(|t| to_wall(t, now, wall)),
+            flushed: self.flushed,
+            in_flight: self.flight.is_some(),
+        }
+    }
+}
+
+fn put_record(id: GroupId, g: &Group, now: Instant, wall: Timestamp) -> Change {
+    Change::put(Kind::Groups, id.key(), g.record(now, wall).encode())
+}
+
+fn delete_record(id: GroupId) -> Change {
+    Change::delete(Kind::Groups, id.key())
 }
 
 /// The dispatcher handle. Cheap to clone.
@@ -184,8 +291,108 @@ impl Dispatcher {
                 wake: Notify::new(),
                 metrics,
                 cancel,
+                journal: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Keeps the groups' timer records in `journal` from now on (set once, at start-up, before
+    /// [`Dispatcher::restore`]).
+    pub fn set_journal(&self, journal: Journal) {
+        let _ = self.inner.journal.set(journal);
+    }
+
+    /// Hands changes to the journal (not waited for).
+    fn record(&self, changes: Vec<Change>) {
+        if changes.is_empty() {
+            return;
+        }
+        if let Some(j) = self.inner.journal.get() {
+            j.submit(changes);
+        }
+    }
+
+    /// Every group's timer record, as changes (what storage rewrites from memory after a
+    /// failed write).
+    pub fn snapshot_changes(&self) -> Vec<Change> {
+        let now = clock::instant();
+        let wall = clock::now();
+        let st = self.lock_bulk();
+        st.groups
+            .iter()
+            .map(|(id, g)| put_record(*id, g, now, wall))
+            .collect()
+    }
+
+    /// Rebuilds the groups at start-up from the stored alerts and the groups' timer records
+    /// (storage's `groups` table), so every group continues its schedule:
+    ///
+    /// - a group with a record waits for its next tick or earlier wake-up (at once when that
+    ///   passed while tocsin was down); one whose flush was in flight flushes at once;
+    /// - a group without one (never flushed, or its route changed) waits what is left of its
+    ///   `group_wait` counted from the earliest start among its alerts (at once when that is
+    ///   over).
+    ///
+    /// Records of groups that no longer exist are deleted. A record that does not decode is an
+    /// error (the caller stops start-up, as for any damaged entry).
+    pub fn restore(
+        &self,
+        alerts: &[Arc<Alert>],
+        records: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<(), String> {
+        let mut recs: HashMap<GroupId, GroupRecord> = HashMap::with_capacity(records.len());
+        let mut stale = Vec::new();
+        for (k, v) in records {
+            let id = GroupId::from_key(&k)
+                .ok_or_else(|| format!("a group timer key of {} bytes", k.len()))?;
+            recs.insert(id, GroupRecord::decode(&v)?);
+        }
+        let now = clock::instant();
+        let wall = clock::now();
+        let tree = self.tree();
+        {
+            let mut st = self.lock();
+            let st = &mut *st;
+            for a in alerts {
+                for r in route_alert(&tree, a) {
+                    insert(st, r, now, wall);
+                }
+            }
+            for (id, g) in st.groups.iter_mut() {
+                let first = match recs.remove(id) {
+                    Some(rec) => {
+                        g.flushed = rec.flushed;
+                        g.next_tick = to_instant(rec.next_tick, wall, now);
+                        g.repeat_at = rec.wake.map(|w| to_instant(w, wall, now));
+                        if rec.in_flight {
+                            now
+                        } else {
+                            g.repeat_at.map_or(g.next_tick, |w| w.min(g.next_tick))
+                        }
+                    }
+                    None => {
+                        let oldest = g.alerts.values().map(|a| a.starts_at).min();
+                        let wait = SignedDuration::try_from(g.route.group_wait)
+                            .unwrap_or(SignedDuration::MAX);
+                        let due = oldest
+                            .and_then(|t| t.checked_add(wait).ok())
+                            .map_or(now, |t| to_instant(t, wall, now));
+                        g.next_tick = due.min(now + g.route.group_wait);
+                        g.next_tick
+                    }
+                };
+                g.scheduled = None;
+                schedule(&mut st.timers, g, *id, first);
+            }
+            stale.extend(recs.into_keys().map(delete_record));
+            self.inner
+                .metrics
+                .aggregation_groups
+                .set(st.groups.len() as i64);
+        }
+        self.record(stale);
+        self.inner.wake.notify_one();
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -291,18 +498,20 @@ impl Dispatcher {
             .flat_map(|a| route_alert(&tree, a))
             .filter(|r| !old_ids.contains(&r.settings.identity))
             .collect();
-        let mut st = self.lock();
-        let st = &mut *st;
+        let mut guard = self.lock();
+        let st = &mut *guard;
         st.tree = Arc::clone(&tree);
         st.notifier = notifier;
         // The alerts of dropped groups, newest version of each; `true` once `stored` holds that
         // version (or a newer one) and it has been routed from there.
         let mut moved: HashMap<Fingerprint, (Arc<Alert>, bool)> = HashMap::new();
+        let mut dropped = Vec::new();
         if !old_ids.is_subset(&new_ids) {
             st.groups.retain(|id, g| {
                 if new_ids.contains(&id.0) {
                     return true;
                 }
+                dropped.push(delete_record(*id));
                 for (fp, a) in g.alerts.drain() {
                     let e = moved.entry(fp).or_insert_with(|| (Arc::clone(&a), false));
                     if a.updated_at > e.0.updated_at {
@@ -340,6 +549,8 @@ impl Dispatcher {
             .aggregation_groups
             .set(st.groups.len() as i64);
         self.inner.wake.notify_one();
+        drop(guard);
+        self.record(dropped);
     }
 
     /// Flushes at once (a millisecond from now, so that what ended "now" has ended when the
@@ -449,9 +660,10 @@ impl Dispatcher {
     fn due_jobs(&self) -> Vec<FlushJob> {
         let now = clock::instant();
         let wall = clock::now();
-        let mut st = self.lock();
-        let st = &mut *st;
+        let mut guard = self.lock();
+        let st = &mut *guard;
         let mut jobs = Vec::new();
+        let mut changes = Vec::new();
         while let Some(Reverse((t, id))) = st.timers.peek().copied() {
             if t > now {
                 break;
@@ -483,6 +695,7 @@ impl Dispatcher {
             g.repeat_at = None;
             if g.alerts.is_empty() {
                 st.groups.remove(&id);
+                changes.push(delete_record(id));
                 continue;
             }
             g.flushed = true;
@@ -512,11 +725,14 @@ impl Dispatcher {
             });
             let next = g.next_tick;
             schedule(&mut st.timers, g, id, next);
+            changes.push(put_record(id, g, now, wall));
         }
         self.inner
             .metrics
             .aggregation_groups
             .set(st.groups.len() as i64);
+        drop(guard);
+        self.record(changes);
         jobs
     }
 
@@ -533,8 +749,8 @@ impl Dispatcher {
     ) {
         let now = clock::instant();
         let wall = clock::now();
-        let mut st = self.lock();
-        let st = &mut *st;
+        let mut guard = self.lock();
+        let st = &mut *guard;
         let Some(g) = st.groups.get_mut(&id) else {
             return;
         };
@@ -542,6 +758,27 @@ impl Dispatcher {
             return;
         }
         g.flight = None;
+        let change = self.settle(st, id, flushed, at, o, now, wall);
+        drop(guard);
+        self.record(vec![change]);
+    }
+
+    /// [`Dispatcher::flush_done`] under the lock; returns the group's new timer record (or its
+    /// deletion).
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &self,
+        st: &mut State,
+        id: GroupId,
+        flushed: &[Arc<Alert>],
+        at: Timestamp,
+        o: FlushOutcome,
+        now: Instant,
+        wall: Timestamp,
+    ) -> Change {
+        let Some(g) = st.groups.get_mut(&id) else {
+            return delete_record(id);
+        };
         if o.ok {
             for a in flushed.iter().filter(|a| a.resolved_at(at)) {
                 // Only if not modified since the flush.
@@ -558,14 +795,14 @@ impl Dispatcher {
                     .metrics
                     .aggregation_groups
                     .set(st.groups.len() as i64);
-                return;
+                return delete_record(id);
             }
         }
         if g.pending {
             g.pending = false;
             schedule(&mut st.timers, g, id, now);
             self.inner.wake.notify_one();
-            return;
+            return put_record(id, g, now, wall);
         }
         let wake = match (o.next_repeat, o.next_release) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -579,6 +816,7 @@ impl Dispatcher {
                 self.inner.wake.notify_one();
             }
         }
+        put_record(id, g, now, wall)
     }
 }
 

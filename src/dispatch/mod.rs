@@ -6,11 +6,13 @@
 pub mod dispatcher;
 #[cfg(test)]
 mod mute_tests;
+#[cfg(test)]
+mod restart_tests;
 pub mod route;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod time_interval_tests;
 
-pub use dispatcher::{Dispatcher, GroupRef, GroupView};
+pub use dispatcher::{Dispatcher, GroupRecord, GroupRef, GroupView};
 pub use route::RouteTree;

@@ -58,9 +58,6 @@ pub struct NotifyError {
     pub reason: FailureReason,
     /// What went wrong, with the receiver's answer; never holds a secret.
     pub message: String,
-    /// The HTTP status the receiver answered, when it answered (the notification history shows
-    /// it per attempt).
-    pub status: Option<u16>,
 }
 
 impl NotifyError {
@@ -71,7 +68,6 @@ impl NotifyError {
             retry_after: None,
             reason,
             message: message.into(),
-            status: None,
         }
     }
 
@@ -82,7 +78,6 @@ impl NotifyError {
             retry_after: None,
             reason,
             message: message.into(),
-            status: None,
         }
     }
 

@@ -274,10 +274,7 @@ impl Answer {
         } else {
             NotifyError::permanent(reason, message)
         };
-        NotifyError {
-            status: Some(code),
-            ..e.with_retry_after(self.retry_after)
-        }
+        e.with_retry_after(self.retry_after)
     }
 }
 

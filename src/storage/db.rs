@@ -280,7 +280,9 @@ pub(super) fn checkpoint(db: &mut Database) -> Result<(), redb::Error> {
     let tx = write_tx(db)?;
     {
         let mut meta = tx.open_table(META)?;
-        if meta.get("format")?.is_none_or(|f| f.value() < FORMAT) {
+        // A file of an older format is read by this one (tables are only ever added): from now
+        // on it carries ours, so an older tocsin refuses it instead of misreading it.
+        if meta.get("format")?.is_none_or(|v| v.value() < FORMAT) {
             meta.insert("format", FORMAT)?;
         }
         let mut log = tx.open_table(LOG)?;

@@ -1,6 +1,6 @@
 //! The durable store under `--storage.path`: one redb file (`tocsin.redb`) holding every piece
 //! of state that must survive a restart or a `kill -9` (alerts, silences, notification log,
-//! heartbeat checks).
+//! heartbeat checks, aggregation-group timers).
 //!
 //! State modules never open files (DESIGN.md §3): each encodes its own entries to bytes and hands
 //! them to a [`Journal`] as [`Change`]s (put or delete a key of one [`Kind`]); `app.rs` wires
@@ -40,8 +40,7 @@ use tokio::sync::watch;
 pub use db::{Contents, DB_FILE, Entry};
 
 /// The storage format this build writes and reads. Bumped whenever a table or an encoding
-/// changes; a file with a greater number is refused at start-up. 2: the notification history
-/// table (a log record of it would not decode in a format-1 reader).
+/// changes; a file with a greater number is refused at start-up. 2: the `groups` table.
 pub const FORMAT: u64 = 2;
 
 /// What kind of state a key belongs to: one table each.
@@ -55,8 +54,8 @@ pub enum Kind {
     Nflog,
     /// Heartbeat check state, by check name.
     Heartbeats,
-    /// Notification history (every due notification and its attempts), by notification id.
-    History,
+    /// Aggregation-group timers (next flush, a flush in flight), by group.
+    Groups,
 }
 
 impl Kind {
@@ -66,7 +65,7 @@ impl Kind {
         Kind::Silences,
         Kind::Nflog,
         Kind::Heartbeats,
-        Kind::History,
+        Kind::Groups,
     ];
 
     /// Its table's name.
@@ -76,7 +75,7 @@ impl Kind {
             Kind::Silences => "silences",
             Kind::Nflog => "nflog",
             Kind::Heartbeats => "heartbeats",
-            Kind::History => "notification_history",
+            Kind::Groups => "groups",
         }
     }
 

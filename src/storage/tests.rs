@@ -212,7 +212,7 @@ fn io_reasons_name_the_condition() {
 
 fn arb_change() -> impl Strategy<Value = Change> {
     (
-        0usize..4,
+        0usize..Kind::ALL.len(),
         proptest::collection::vec(any::<u8>(), 0..40),
         proptest::option::of(proptest::collection::vec(any::<u8>(), 0..200)),
     )
@@ -269,7 +269,7 @@ fn the_store_ends_as_the_changes_say() {
         let j = store.journal();
         let mut seq = 0;
         for i in 0..300u32 {
-            let kind = Kind::ALL[(i % 4) as usize];
+            let kind = Kind::ALL[i as usize % Kind::ALL.len()];
             let key = vec![(i % 37) as u8, round];
             if i % 5 == 0 {
                 model.remove(&(kind, key.clone()));
@@ -283,4 +283,40 @@ fn the_store_ends_as_the_changes_say() {
         rt.block_on(j.durable(seq)).unwrap();
         store.close();
     }
+}
+
+#[test]
+fn an_older_format_is_read_and_upgraded() {
+    // A format-1 file (no `groups` table) opens, keeps its entries, and carries our format
+    // afterwards, so an older tocsin refuses it rather than misreading the new table.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    {
+        let d = redb::Database::create(&path).unwrap();
+        let tx = d.begin_write().unwrap();
+        {
+            let mut meta = tx
+                .open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+                .unwrap();
+            meta.insert("format", 1).unwrap();
+            let mut alerts = tx
+                .open_table(redb::TableDefinition::<&[u8], &[u8]>::new("alerts"))
+                .unwrap();
+            alerts.insert(&b"k"[..], &b"v"[..]).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let (store, mut contents) = open(dir.path());
+    assert_eq!(
+        contents.take(Kind::Alerts),
+        vec![(b"k".to_vec(), b"v".to_vec())]
+    );
+    assert!(contents.take(Kind::Groups).is_empty());
+    store.close();
+    let d = redb::Database::open(&path).unwrap();
+    let rtx = redb::ReadableDatabase::begin_read(&d).unwrap();
+    let meta = rtx
+        .open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+        .unwrap();
+    assert_eq!(meta.get("format").unwrap().unwrap().value(), FORMAT);
 }
