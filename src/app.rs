@@ -28,6 +28,7 @@ use crate::inhibit::Inhibitor;
 use crate::metrics::Metrics;
 use crate::nflog::Nflog;
 use crate::notify::deadman;
+use crate::notify::http::ClientCache;
 use crate::notify::mute::{InhibitStage, MuteStages, SilenceStage, TimeIntervalStage};
 use crate::notify::{Notifier, NotifySettings};
 use crate::silence::{self, Silences};
@@ -184,8 +185,9 @@ fn build(
     mutes: &MuteState,
 ) -> Result<Parts, String> {
     let templates = Arc::new(cfg.load_templates().map_err(|e| e.to_string())?);
-    let built = Notifier::build_receivers(&cfg.receivers, &templates, metrics)
-        .map_err(|e| e.to_string())?;
+    let built =
+        Notifier::build_receivers(&cfg.receivers, &templates, metrics, ClientCache::shared())
+            .map_err(|e| e.to_string())?;
     let receivers = built.receivers;
     metrics.receivers.set(receivers.len() as i64);
     metrics.integrations.clear();

@@ -10,6 +10,7 @@ use super::features::FeatureOpts;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
+use crate::notify::http::ClientCache;
 
 /// Arguments of `check-config`.
 #[derive(Debug, Clone, Args)]
@@ -41,8 +42,13 @@ pub fn run(opts: &CheckConfigOpts, out: &mut dyn Write, err: &mut dyn Write) -> 
             .map_err(|e| e.to_string())
             .and_then(|c| {
                 let templates = std::sync::Arc::new(c.load_templates().map_err(|e| e.to_string())?);
-                let built = Notifier::build_receivers(&c.receivers, &templates, &Metrics::new())
-                    .map_err(|e| e.to_string())?;
+                let built = Notifier::build_receivers(
+                    &c.receivers,
+                    &templates,
+                    &Metrics::new(),
+                    ClientCache::shared(),
+                )
+                .map_err(|e| e.to_string())?;
                 let mut warnings = c.warnings.clone();
                 warnings.extend(built.warnings);
                 Ok((c, warnings))

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::http::{RequestAuth, USER_AGENT, build_client};
+use super::http::{ClientCache, RequestAuth, USER_AGENT};
 use crate::clock;
 use crate::config::{Config, DeadMansSwitchConfig};
 use crate::heartbeat::deadman::{Health, verdict};
@@ -103,7 +103,7 @@ pub async fn run(facts: Arc<dyn Facts>, metrics: Arc<Metrics>, cancel: Cancellat
         for d in &cfg.dead_mans_switch {
             let stale = targets.get(&d.name).is_none_or(|t| t.cfg != *d);
             if stale {
-                match build_client(&d.http_config) {
+                match ClientCache::shared().client(&d.http_config) {
                     Ok(client) => {
                         targets.insert(
                             d.name.clone(),

@@ -34,88 +34,208 @@ fn read_pem(
     }
 }
 
-/// Builds a client for one integration from its (global-merged) `http_config`: TLS (CA, client
-/// certificate, minimum version, skip-verify), proxy (explicit, `no_proxy`, or the environment
-/// only when `proxy_from_environment`), redirects and HTTP/2. Per-request parts (auth, headers)
-/// are applied by [`RequestAuth`], which re-reads `*_file` secrets at each send.
-pub fn build_client(http: &HttpConfig) -> Result<reqwest::Client, HttpConfigError> {
-    if http.oauth2.is_some() {
-        return Err(HttpConfigError::Unsupported("oauth2"));
-    }
-    let redirects = if http.follow_redirects {
-        reqwest::redirect::Policy::limited(10)
-    } else {
-        reqwest::redirect::Policy::none()
-    };
-    let mut b = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .redirect(redirects)
-        .connect_timeout(Duration::from_secs(10))
-        .pool_idle_timeout(Duration::from_secs(90));
-    if !http.enable_http2 {
-        b = b.http1_only();
-    }
-    if let Some(p) = &http.proxy_url {
-        let mut proxy = reqwest::Proxy::all(p.as_str()).map_err(|e| HttpConfigError::Invalid {
-            key: "proxy_url",
-            reason: e.to_string(),
-        })?;
-        if let Some(np) = &http.no_proxy {
-            proxy = proxy.no_proxy(reqwest::NoProxy::from_string(np));
+/// What makes two `http_config`s need different clients: everything but the per-request parts
+/// (authentication and headers, applied by [`RequestAuth`]). TLS material is held as the bytes
+/// read from its files, so a changed certificate file gives a new client at the next reload.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    follow_redirects: bool,
+    enable_http2: bool,
+    proxy_url: Option<String>,
+    no_proxy: Option<String>,
+    proxy_from_environment: bool,
+    tls: Option<TlsKey>,
+}
+
+/// The client-side TLS settings of a [`ClientKey`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TlsKey {
+    ca: Option<Vec<u8>>,
+    cert: Option<Vec<u8>>,
+    key: Option<Vec<u8>>,
+    insecure_skip_verify: bool,
+    /// 12 or 13 (TLS 1.2 or 1.3).
+    min_version: Option<u8>,
+}
+
+impl ClientKey {
+    /// Checks what the client will not support and reads the TLS files.
+    fn new(http: &HttpConfig) -> Result<ClientKey, HttpConfigError> {
+        if http.oauth2.is_some() {
+            return Err(HttpConfigError::Unsupported("oauth2"));
         }
-        b = b.proxy(proxy);
-    } else if !http.proxy_from_environment {
-        b = b.no_proxy();
-    }
-    if let Some(tls) = &http.tls_config {
-        if let Some(ca) = read_pem(tls.ca.as_deref(), &tls.ca_file, "tls_config.ca_file")? {
-            let certs = reqwest::Certificate::from_pem_bundle(&ca).map_err(|e| {
-                HttpConfigError::Invalid {
-                    key: "tls_config.ca",
-                    reason: e.to_string(),
+        let tls = match &http.tls_config {
+            None => None,
+            Some(tls) => {
+                if tls.server_name.is_some() {
+                    return Err(HttpConfigError::Unsupported("tls_config.server_name"));
                 }
-            })?;
-            for c in certs {
-                b = b.add_root_certificate(c);
+                let min_version = match tls.min_version.as_deref() {
+                    None => None,
+                    Some("TLS12") => Some(12),
+                    Some("TLS13") => Some(13),
+                    Some(other) => {
+                        return Err(HttpConfigError::Invalid {
+                            key: "tls_config.min_version",
+                            reason: format!("{other} is not supported (TLS12 or TLS13)"),
+                        });
+                    }
+                };
+                Some(TlsKey {
+                    ca: read_pem(tls.ca.as_deref(), &tls.ca_file, "tls_config.ca_file")?,
+                    cert: read_pem(tls.cert.as_deref(), &tls.cert_file, "tls_config.cert_file")?,
+                    key: read_pem(
+                        tls.key.as_ref().map(|k| k.expose().as_str()),
+                        &tls.key_file,
+                        "tls_config.key_file",
+                    )?,
+                    insecure_skip_verify: tls.insecure_skip_verify,
+                    min_version,
+                })
+            }
+        };
+        Ok(ClientKey {
+            follow_redirects: http.follow_redirects,
+            enable_http2: http.enable_http2,
+            proxy_url: http.proxy_url.clone(),
+            no_proxy: http.no_proxy.clone(),
+            proxy_from_environment: http.proxy_from_environment,
+            tls,
+        })
+    }
+
+    /// Builds the client: TLS (CA, client certificate, minimum version, skip-verify), proxy
+    /// (explicit, `no_proxy`, or the environment only when `proxy_from_environment`),
+    /// redirects and HTTP/2.
+    fn build(&self) -> Result<reqwest::Client, HttpConfigError> {
+        let redirects = if self.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        let mut b = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .redirect(redirects)
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(90));
+        if !self.enable_http2 {
+            b = b.http1_only();
+        }
+        if let Some(p) = &self.proxy_url {
+            let mut proxy =
+                reqwest::Proxy::all(p.as_str()).map_err(|e| HttpConfigError::Invalid {
+                    key: "proxy_url",
+                    reason: e.to_string(),
+                })?;
+            if let Some(np) = &self.no_proxy {
+                proxy = proxy.no_proxy(reqwest::NoProxy::from_string(np));
+            }
+            b = b.proxy(proxy);
+        } else if !self.proxy_from_environment {
+            b = b.no_proxy();
+        }
+        if let Some(tls) = &self.tls {
+            if let Some(ca) = &tls.ca {
+                let certs = reqwest::Certificate::from_pem_bundle(ca).map_err(|e| {
+                    HttpConfigError::Invalid {
+                        key: "tls_config.ca",
+                        reason: e.to_string(),
+                    }
+                })?;
+                for c in certs {
+                    b = b.add_root_certificate(c);
+                }
+            }
+            if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+                let mut pem = cert.clone();
+                pem.push(b'\n');
+                pem.extend_from_slice(key);
+                let id =
+                    reqwest::Identity::from_pem(&pem).map_err(|e| HttpConfigError::Invalid {
+                        key: "tls_config client certificate",
+                        reason: e.to_string(),
+                    })?;
+                b = b.identity(id);
+            }
+            if tls.insecure_skip_verify {
+                b = b.danger_accept_invalid_certs(true);
+            }
+            if let Some(v) = tls.min_version {
+                b = b.min_tls_version(if v == 13 {
+                    reqwest::tls::Version::TLS_1_3
+                } else {
+                    reqwest::tls::Version::TLS_1_2
+                });
             }
         }
-        let cert = read_pem(tls.cert.as_deref(), &tls.cert_file, "tls_config.cert_file")?;
-        let key = read_pem(
-            tls.key.as_ref().map(|k| k.expose().as_str()),
-            &tls.key_file,
-            "tls_config.key_file",
-        )?;
-        if let (Some(mut cert), Some(key)) = (cert, key) {
-            cert.push(b'\n');
-            cert.extend_from_slice(&key);
-            let id = reqwest::Identity::from_pem(&cert).map_err(|e| HttpConfigError::Invalid {
-                key: "tls_config client certificate",
-                reason: e.to_string(),
-            })?;
-            b = b.identity(id);
-        }
-        if tls.insecure_skip_verify {
-            b = b.danger_accept_invalid_certs(true);
-        }
-        if let Some(v) = &tls.min_version {
-            let v = match v.as_str() {
-                "TLS12" => reqwest::tls::Version::TLS_1_2,
-                "TLS13" => reqwest::tls::Version::TLS_1_3,
-                other => {
-                    return Err(HttpConfigError::Invalid {
-                        key: "tls_config.min_version",
-                        reason: format!("{other} is not supported (TLS12 or TLS13)"),
-                    });
-                }
-            };
-            b = b.min_tls_version(v);
-        }
-        if tls.server_name.is_some() {
-            return Err(HttpConfigError::Unsupported("tls_config.server_name"));
-        }
+        b.build()
+            .map_err(|e| HttpConfigError::Client(e.without_url().to_string()))
     }
-    b.build()
-        .map_err(|e| HttpConfigError::Client(e.without_url().to_string()))
+}
+
+/// Builds a client for one integration from its (global-merged) `http_config`, without sharing.
+/// Per-request parts (auth, headers) are applied by [`RequestAuth`], which re-reads `*_file`
+/// secrets at each send. Prefer [`ClientCache::client`], which shares clients.
+pub fn build_client(http: &HttpConfig) -> Result<reqwest::Client, HttpConfigError> {
+    ClientKey::new(http)?.build()
+}
+
+/// Above this many distinct clients the cache starts over (a process that reloads configs with
+/// ever-changing TLS files must not grow without bound).
+const CACHE_LIMIT: usize = 512;
+
+/// HTTP clients shared between integrations whose `http_config`s differ only in authentication
+/// and headers. Building a client loads the system's CA roots (tens of thousands of file reads),
+/// so a config with 200 receivers used to take half a second to load; with the cache it loads
+/// them once per distinct client setting. One cache lives for the whole process, so a reload
+/// also keeps the clients, and with them their open connections.
+#[derive(Debug, Default)]
+pub struct ClientCache {
+    clients: std::sync::Mutex<std::collections::HashMap<ClientKey, reqwest::Client>>,
+}
+
+impl ClientCache {
+    /// An empty cache.
+    pub fn new() -> ClientCache {
+        ClientCache::default()
+    }
+
+    /// The process-wide cache (the daemon, its reloads and the dead man's switch share it).
+    pub fn shared() -> &'static ClientCache {
+        static SHARED: std::sync::OnceLock<ClientCache> = std::sync::OnceLock::new();
+        SHARED.get_or_init(ClientCache::new)
+    }
+
+    /// The client for `http`: the cached one for an equal setting, else a new one.
+    pub fn client(&self, http: &HttpConfig) -> Result<reqwest::Client, HttpConfigError> {
+        let key = ClientKey::new(http)?;
+        if let Some(c) = self.lock().get(&key) {
+            return Ok(c.clone());
+        }
+        // Built outside the lock: two loads racing on a new setting both build, one is kept.
+        let client = key.build()?;
+        let mut clients = self.lock();
+        if clients.len() >= CACHE_LIMIT {
+            clients.clear();
+        }
+        Ok(clients.entry(key).or_insert(client).clone())
+    }
+
+    /// How many distinct clients the cache holds.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether the cache holds no client.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<ClientKey, reqwest::Client>> {
+        self.clients.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// One header value of `http_headers`.

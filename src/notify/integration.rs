@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use super::data::NotificationData;
 use super::error::{BuildCause, BuildError, NotifyError};
+use super::http::ClientCache;
 use super::{email, pagerduty, slack, webhook, zendesk};
 use crate::config::{ConfigWarning, Receiver};
 use crate::metrics::Metrics;
@@ -122,6 +123,8 @@ pub struct BuildEnv<'a> {
     pub templates: &'a Arc<Templates>,
     /// The metrics (integrations count their own template failures).
     pub metrics: &'a Metrics,
+    /// Where HTTP integrations get their clients (shared between equal `http_config`s).
+    pub clients: &'a ClientCache,
 }
 
 /// The integrations of one receiver, and the warnings about configs tocsin does not send to.
@@ -175,10 +178,15 @@ impl Integration {
         r: &Receiver,
         templates: &Arc<Templates>,
         metrics: &Metrics,
+        clients: &ClientCache,
     ) -> Result<Built, BuildError> {
         let mut b = Builder {
             receiver: r,
-            env: BuildEnv { templates, metrics },
+            env: BuildEnv {
+                templates,
+                metrics,
+                clients,
+            },
             out: Built {
                 integrations: Vec::new(),
                 warnings: Vec::new(),
@@ -267,6 +275,52 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
+    /// A CA certificate in PEM.
+    fn ca_pem(name: &str) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
+        params.self_signed(&key).unwrap().pem()
+    }
+
+    /// 200 receivers whose `http_config`s differ only in credentials share one client (building
+    /// one loads the system's CA roots); a different CA gets its own; a CA file whose contents
+    /// change gets a new one at the next build, an unchanged one keeps it.
+    #[test]
+    fn equal_http_configs_share_one_client() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, ca_pem("one.test")).unwrap();
+        let mut y = String::from("route: {receiver: r0}\nreceivers:\n");
+        for i in 0..200 {
+            y.push_str(&format!(
+                "- name: r{i}\n  webhook_configs:\n  - url: http://127.0.0.1:1/{i}\n    \
+                 http_config: {{basic_auth: {{username: u{i}, password: p{i}}}}}\n"
+            ));
+        }
+        for i in 0..3 {
+            y.push_str(&format!(
+                "- name: tls{i}\n  webhook_configs:\n  - url: https://127.0.0.1:1/\n    \
+                 http_config: {{tls_config: {{ca_file: {}}}}}\n",
+                ca.display()
+            ));
+        }
+        let c = Config::from_yaml(&y, std::path::Path::new("."), "t.yml").unwrap();
+        let templates = Arc::new(c.load_templates().unwrap());
+        let metrics = Metrics::new();
+        let cache = ClientCache::new();
+        let build = |cache: &ClientCache| {
+            crate::notify::Notifier::build_receivers(&c.receivers, &templates, &metrics, cache)
+                .unwrap()
+        };
+        assert_eq!(build(&cache).receivers.len(), 203);
+        assert_eq!(cache.len(), 2, "one plain client and one for the CA file");
+        build(&cache);
+        assert_eq!(cache.len(), 2, "a reload of the same config builds nothing");
+        std::fs::write(&ca, ca_pem("two.test")).unwrap();
+        build(&cache);
+        assert_eq!(cache.len(), 3, "a rotated CA file gets a new client");
+    }
+
     /// Every typed `*_configs` list becomes integrations, in config order: nothing is silently
     /// ignored.
     #[test]
@@ -285,9 +339,11 @@ receivers:
         let c = Config::from_yaml(yaml, std::path::Path::new("."), "t.yml").unwrap();
         let templates = Arc::new(c.load_templates().unwrap());
         let metrics = Metrics::new();
-        let none = Integration::build(&c.receivers[0], &templates, &metrics).unwrap();
+        let none =
+            Integration::build(&c.receivers[0], &templates, &metrics, &ClientCache::new()).unwrap();
         assert!(none.integrations.is_empty() && none.warnings.is_empty());
-        let all = Integration::build(&c.receivers[1], &templates, &metrics).unwrap();
+        let all =
+            Integration::build(&c.receivers[1], &templates, &metrics, &ClientCache::new()).unwrap();
         for (kind, count) in [
             ("webhook", 2),
             ("email", 1),

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::data::NotificationData;
 use super::dedup::needs_update;
 use super::error::BuildError;
+use super::http::ClientCache;
 use super::integration::Integration;
 use super::mute::{MuteStages, SuppressReason};
 use super::retry::Retrier;
@@ -165,13 +166,14 @@ impl Notifier {
         receivers: &[Receiver],
         templates: &Arc<Templates>,
         metrics: &Metrics,
+        clients: &ClientCache,
     ) -> Result<BuiltReceivers, BuildError> {
         let mut out = BuiltReceivers {
             receivers: Vec::with_capacity(receivers.len()),
             warnings: Vec::new(),
         };
         for r in receivers {
-            let built = Integration::build(r, templates, metrics)?;
+            let built = Integration::build(r, templates, metrics, clients)?;
             out.warnings.extend(built.warnings);
             out.receivers.push(ReceiverRuntime {
                 name: Arc::from(r.name.as_str()),

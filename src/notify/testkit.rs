@@ -8,6 +8,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use tokio_util::sync::CancellationToken;
 
+use super::http::ClientCache;
 use super::pipeline::{FlushCtx, FlushOutcome, Notifier, NotifySettings};
 use crate::clock;
 use crate::config::Config;
@@ -41,7 +42,9 @@ impl Rig {
             .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
         let templates = Arc::new(cfg.load_templates().unwrap());
         let metrics = Arc::new(Metrics::new());
-        let built = Notifier::build_receivers(&cfg.receivers, &templates, &metrics).unwrap();
+        let built =
+            Notifier::build_receivers(&cfg.receivers, &templates, &metrics, &ClientCache::new())
+                .unwrap();
         assert!(built.warnings.is_empty(), "{:?}", built.warnings);
         let nflog = Arc::new(Nflog::new());
         let notifier = Notifier::new(

@@ -343,9 +343,14 @@ fn cram_md5_and_broken_settings_are_refused_at_load() {
         let c =
             crate::config::Config::from_yaml(&yaml, std::path::Path::new("."), "t.yml").unwrap();
         let t = std::sync::Arc::new(c.load_templates().unwrap());
-        crate::notify::Notifier::build_receivers(&c.receivers, &t, &crate::metrics::Metrics::new())
-            .err()
-            .map(|e| e.to_string())
+        crate::notify::Notifier::build_receivers(
+            &c.receivers,
+            &t,
+            &crate::metrics::Metrics::new(),
+            &crate::notify::http::ClientCache::new(),
+        )
+        .err()
+        .map(|e| e.to_string())
     };
     let e = build("    auth_username: u\n    auth_secret: s3cr3t\n").unwrap();
     assert!(

@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use super::data::NotificationData;
 use super::error::{BuildCause, FailureReason, NotifyError};
-use super::http::{Answer, RequestAuth, build_client, transport_error};
+use super::http::{Answer, RequestAuth, transport_error};
 use super::integration::{BuildEnv, Sent};
 use super::ratelimit::{self, Limiter};
 use super::tmpl::Renderer;
@@ -95,7 +95,7 @@ impl PagerDuty {
             key,
             fields: Fields::parse(c, env.templates)?,
             templates: Arc::clone(env.templates),
-            client: build_client(&c.http_config)?,
+            client: env.clients.client(&c.http_config)?,
             auth: RequestAuth::new(&c.http_config),
             timeout: (!c.timeout.is_zero()).then(|| c.timeout.std()),
             limit: Limiter::new(

@@ -29,7 +29,7 @@ use serde::Deserialize;
 use super::data::NotificationData;
 use super::dedup::Reason;
 use super::error::{BuildCause, FailureReason, NotifyError};
-use super::http::{RequestAuth, build_client, reason_for, retry_after, transport_error};
+use super::http::{RequestAuth, reason_for, retry_after, transport_error};
 use super::integration::{BuildEnv, Sent};
 use super::ratelimit::{self, Limiter};
 use super::tmpl::Renderer;
@@ -180,7 +180,7 @@ impl Slack {
             mode,
             fields: Fields::parse(c, env.templates)?,
             templates: Arc::clone(env.templates),
-            client: build_client(&c.http_config)?,
+            client: env.clients.client(&c.http_config)?,
             auth: RequestAuth::new(&c.http_config),
             timeout: (!c.timeout.is_zero()).then(|| c.timeout.std()),
             limit: Limiter::new(

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::data::NotificationData;
 use super::error::{BuildCause, NotifyError};
-use super::http::{RequestAuth, build_client, classify, transport_error};
+use super::http::{RequestAuth, classify, transport_error};
 use super::integration::{BuildEnv, Sent};
 use super::ratelimit::Limiter;
 use super::value::ValueSource;
@@ -51,7 +51,7 @@ impl Webhook {
             .ok_or(BuildCause::Missing("webhook_config needs url or url_file"))?;
         Ok(Webhook {
             url,
-            client: build_client(&c.http_config)?,
+            client: env.clients.client(&c.http_config)?,
             auth: RequestAuth::new(&c.http_config),
             timeout: (!c.timeout.is_zero()).then(|| c.timeout.std()),
             payload,

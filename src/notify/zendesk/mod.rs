@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use super::data::NotificationData;
 use super::error::{BuildCause, FailureReason, NotifyError};
-use super::http::{Answer, build_client, transport_error};
+use super::http::{Answer, transport_error};
 use super::integration::{BuildEnv, Sent};
 use super::ratelimit::{Limiter, Rate};
 use super::tmpl::Renderer;
@@ -102,7 +102,7 @@ impl Zendesk {
             token,
             fields: Fields::parse(c, env.templates)?,
             templates: Arc::clone(env.templates),
-            client: build_client(&c.http_config)?,
+            client: env.clients.client(&c.http_config)?,
             timeout: (!c.timeout.is_zero()).then(|| c.timeout.std()),
             limit: Limiter::new("zendesk", None, Some(DEFAULT_RATE), env.metrics),
         })
