@@ -216,7 +216,7 @@ impl Config {
         let first = yaml_compat::first_document(text);
         let merged = yaml_compat::go_merges(first);
         let source = merged.as_deref().unwrap_or(first);
-        let options = serde_saphyr::options! { with_snippet: false };
+        let options = de::go_options();
         let parsed: Result<Option<RawConfig>, _> =
             serde_saphyr::from_str_with_options(source, options);
         let index = PathIndex::build(first);

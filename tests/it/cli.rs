@@ -120,12 +120,16 @@ fn routes_show_and_verify() {
 #[test]
 fn run_loads_the_config_and_stops_on_sigterm() {
     use std::io::Read;
+    // The store goes to a temp dir: the default (`data/`) would be the source tree.
+    let dir = tempfile::tempdir().unwrap();
+    let storage = format!("--storage.path={}", dir.path().display());
     let mut child = tocsin()
         .args([
             "--config.file",
             &data("v-unsupported.yml"),
             "--log.format=json",
             "--web.listen-address=127.0.0.1:0",
+            &storage,
         ])
         .stderr(std::process::Stdio::piped())
         .spawn()

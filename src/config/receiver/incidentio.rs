@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::common::{check_go_duration, set, set_str, yes};
-use crate::config::de::{Integration, zero};
+use crate::config::de::{Integration, go_integer, zero};
 use crate::config::global::GlobalConfig;
 use crate::config::http::{self, HttpConfig};
 use crate::config::secret::Secret;
@@ -36,7 +36,7 @@ pub struct IncidentioConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_source_token_file: Option<PathBuf>,
     /// At most this many alerts per message; 0 means all.
-    #[serde(default, deserialize_with = "zero")]
+    #[serde(default, deserialize_with = "go_integer")]
     pub max_alerts: u64,
     /// Per-request timeout (Go duration); 0 means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]

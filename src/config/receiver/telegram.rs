@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::common::{check_go_duration, is_false, set, set_str, tmpl, yes};
-use crate::config::de::{Integration, zero, zero_integer};
+use crate::config::de::{Integration, go_integer, zero};
 use crate::config::global::GlobalConfig;
 use crate::config::http::{self, HttpConfig};
 use crate::config::secret::Secret;
@@ -40,7 +40,7 @@ pub struct TelegramConfig {
     /// Chat ID (an integer). One of `chat_id`/`chat_id_file` is required.
     #[serde(
         default,
-        deserialize_with = "zero_integer",
+        deserialize_with = "go_integer",
         skip_serializing_if = "is_zero"
     )]
     pub chat_id: i64,
@@ -50,7 +50,7 @@ pub struct TelegramConfig {
     /// Forum topic (an integer).
     #[serde(
         default,
-        deserialize_with = "zero_integer",
+        deserialize_with = "go_integer",
         skip_serializing_if = "is_zero"
     )]
     pub message_thread_id: i64,

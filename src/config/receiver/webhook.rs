@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::de::zero;
+use crate::config::de::{go_integer, zero};
 
 use crate::config::http::{self, HttpConfig};
 use crate::config::secret::Secret;
@@ -33,7 +33,7 @@ pub struct WebhookConfig {
     #[serde(default, deserialize_with = "http::explicit")]
     pub http_config: HttpConfig,
     /// At most this many alerts per message; 0 means all (default 0).
-    #[serde(default, deserialize_with = "zero")]
+    #[serde(default, deserialize_with = "go_integer")]
     pub max_alerts: u64,
     /// Per-request timeout; 0 means none (0.28+).
     #[serde(
