@@ -295,6 +295,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     let store = Arc::new(AlertStore::new());
     let retention = SignedDuration::try_from(opts.retention).unwrap_or(SignedDuration::MAX);
     let silences = Arc::new(Silences::new(retention, opts.silence_limits));
+    nflog.history().set_retention(retention);
     let heartbeats = Arc::new(Heartbeats::new(&cfg.heartbeats));
     let (storage, journal, mut restored) = open_storage(&opts, &store, &silences, &nflog)?;
     if journal.is_persistent() {
@@ -608,6 +609,14 @@ fn open_storage(
         );
     }
     nflog.merge(entries);
+    let mut history = Vec::new();
+    for (_, v) in contents.take(Kind::History) {
+        history.push(
+            crate::nflog::history::decode(&v)
+                .map_err(|e| damaged("a notification history record", &e))?,
+        );
+    }
+    nflog.history().load(history);
     // Heartbeat states (restored once the API state exists: they may raise alerts).
     restored.heartbeats = crate::heartbeat::decode_stored(contents.take(Kind::Heartbeats))
         .map_err(|e| damaged("a heartbeat check", &e))?;

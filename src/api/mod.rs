@@ -12,6 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 mod alerts;
+mod delivery;
 pub mod heartbeats;
 mod notifications;
 mod ops;
@@ -397,6 +398,7 @@ async fn route(state: &Arc<ApiState>, mut req: Req) -> Response {
             after_ingest(state, heartbeats::ping(state, &req, &p["/ping/".len()..])).await
         }
         "/api/tocsin/v1/notifications" if get => notifications::list(state, &req),
+        "/api/tocsin/v1/delivery" if get => delivery::get(state, &req),
         "/api/tocsin/v1/heartbeats" => heartbeats::admin(state, &req, ""),
         p if p.starts_with("/api/tocsin/v1/heartbeats/") => {
             heartbeats::admin(state, &req, &p["/api/tocsin/v1/heartbeats/".len()..])
@@ -417,6 +419,7 @@ async fn route(state: &Arc<ApiState>, mut req: Req) -> Response {
         | "/api/v2/silences"
         | "/api/tocsin/v1/webhook"
         | "/api/tocsin/v1/notifications"
+        | "/api/tocsin/v1/delivery"
         | "/-/healthy"
         | "/-/ready"
         | "/-/reload"

@@ -58,6 +58,9 @@ pub struct NotifyError {
     pub reason: FailureReason,
     /// What went wrong, with the receiver's answer; never holds a secret.
     pub message: String,
+    /// The HTTP status the receiver answered, when it answered (the notification history shows
+    /// it per attempt).
+    pub status: Option<u16>,
 }
 
 impl NotifyError {
@@ -68,6 +71,7 @@ impl NotifyError {
             retry_after: None,
             reason,
             message: message.into(),
+            status: None,
         }
     }
 
@@ -78,6 +82,7 @@ impl NotifyError {
             retry_after: None,
             reason,
             message: message.into(),
+            status: None,
         }
     }
 

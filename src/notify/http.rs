@@ -394,7 +394,10 @@ impl Answer {
         } else {
             NotifyError::permanent(reason, message)
         };
-        e.with_retry_after(self.retry_after)
+        NotifyError {
+            status: Some(code),
+            ..e.with_retry_after(self.retry_after)
+        }
     }
 }
 

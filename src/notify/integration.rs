@@ -28,6 +28,12 @@ pub struct Sent {
     /// [`NotificationData::receiver_data`] at the group's next send (Slack's channel and `ts`,
     /// a Zendesk ticket id). Empty for integrations that need nothing.
     pub receiver_data: ReceiverData,
+    /// The HTTP status the service answered, when it is known (the notification history
+    /// shows it).
+    pub status: Option<u16>,
+    /// Ids the service knows the notification by that are not needed for the next send
+    /// (PagerDuty's `dedup_key`); the notification history shows them with `receiver_data`.
+    pub service_ids: ReceiverData,
 }
 
 /// One configured integration: the settings every integration has, and its sender.

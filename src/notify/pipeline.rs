@@ -29,7 +29,7 @@ use super::http::ClientCache;
 use super::integration::Integration;
 use super::mute::{MuteStages, SuppressReason};
 use super::retry::Retrier;
-use super::sli::{Due, Kind, Outcome, SuppressedStates};
+use super::sli::{Due, Kind, Notice, Outcome, SuppressedStates};
 use crate::clock;
 use crate::config::{ConfigWarning, Receiver};
 use crate::metrics::Metrics;
@@ -267,7 +267,7 @@ impl Notifier {
                 self.nflog
                     .keep_until(&key, now.checked_add(ttl).unwrap_or(now));
             }
-            self.count_suppressed(ctx, receiver, integ, &key, entry.as_ref(), held);
+            self.count_suppressed(ctx, integ, &key, entry.as_ref(), held);
             return Ok(None);
         }
         self.suppressed.forget(&key);
@@ -334,12 +334,22 @@ impl Notifier {
             } else {
                 Kind::Resolved
             };
-            let due = Due::new(&self.metrics, receiver, integ.kind, kind);
+            let due = Due::traced(
+                &self.metrics,
+                self.nflog.history(),
+                &Notice {
+                    key: &key,
+                    kind,
+                    firing: &firing,
+                    resolved: &resolved,
+                },
+            );
             let retrier = Retrier {
                 metrics: &self.metrics,
                 max_retry: self.settings.max_retry,
                 cancel: &self.cancel,
                 superseded: &ctx.cancel,
+                due: Some(&due),
             };
             match retrier.send(receiver, integ, &data).await {
                 Ok(sent) => {
@@ -380,7 +390,6 @@ impl Notifier {
     fn count_suppressed(
         &self,
         ctx: &FlushCtx,
-        receiver: &str,
         integ: &Integration,
         key: &NflogKey,
         entry: Option<&NflogEntry>,
@@ -410,7 +419,14 @@ impl Notifier {
             } else {
                 Kind::Firing
             };
-            Due::new(&self.metrics, receiver, integ.kind, kind).end(Outcome::Suppressed(reason));
+            let notice = Notice {
+                key,
+                kind,
+                firing: &firing,
+                resolved: &resolved,
+            };
+            Due::traced(&self.metrics, self.nflog.history(), &notice)
+                .end(Outcome::Suppressed(reason));
         }
     }
 }

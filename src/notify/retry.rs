@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::data::NotificationData;
 use super::error::{FailureReason, NotifyError};
 use super::integration::{Integration, Sent};
+use super::sli::Due;
 use crate::clock;
 use crate::metrics::Metrics;
 
@@ -27,6 +28,8 @@ pub struct Retrier<'a> {
     /// Cancelled when a newer state of the group supersedes this flush: the attempt in
     /// progress (even one the receiver never answers) is dropped and the send abandoned.
     pub superseded: &'a CancellationToken,
+    /// The due notification whose history records each attempt (None: not recorded).
+    pub due: Option<&'a Due<'a>>,
 }
 
 impl Retrier<'_> {
@@ -57,6 +60,12 @@ impl Retrier<'_> {
                 .get_or_create(&labels)
                 .inc();
             let t0 = clock::instant();
+            let wall0 = clock::now();
+            let record = |r: Result<&Sent, &NotifyError>| {
+                if let Some(d) = self.due {
+                    d.attempt(wall0, r);
+                }
+            };
             let left = self
                 .max_retry
                 .saturating_sub(started.elapsed())
@@ -65,13 +74,19 @@ impl Retrier<'_> {
                 biased;
                 _ = self.cancel.cancelled() => {
                     self.failed(kind, FailureReason::Canceled);
-                    return Err(NotifyError::permanent(
+                    let e = NotifyError::permanent(
                         FailureReason::Canceled,
                         "shutting down".to_owned(),
-                    ));
+                    );
+                    record(Err(&e));
+                    return Err(e);
                 }
                 _ = self.superseded.cancelled() => {
                     self.failed(kind, FailureReason::Canceled);
+                    record(Err(&NotifyError::permanent(
+                        FailureReason::Canceled,
+                        "abandoned: a newer state of the group is sent instead",
+                    )));
                     tracing::warn!(
                         receiver,
                         integration = kind,
@@ -97,6 +112,7 @@ impl Retrier<'_> {
                 .notification_latency
                 .get_or_create(&labels)
                 .observe(t0.elapsed().as_secs_f64());
+            record(res.as_ref());
             let err = match res {
                 Ok(sent) => {
                     tracing::debug!(receiver, integration = kind, attempt, "Notify success.");

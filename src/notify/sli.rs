@@ -14,18 +14,29 @@
 //! `active_time_interval`), `superseded` (a newer state of the group replaced it before it was
 //! accepted), `failed` (given up; reason as `alertmanager_notifications_failed_total`'s).
 //! Labels are bounded: receiver and integration come from the config, kind is firing|resolved.
+//!
+//! A due notification made with [`Due::traced`] is also a record of the notification history
+//! (`nflog::history`): its attempts ([`Due::attempt`], called by the retry loop) and outcome are
+//! stored. One a shutdown left pending is resumed by the restarted daemon's first due
+//! notification of the same group, integration and alerts: the same record, its due time kept
+//! (the delivery time includes the restart), not counted in `due_total` again (the counter of
+//! the process that counted it restarted from zero, as counters do).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+use jiff::Timestamp;
 use tokio::time::Instant;
 
-use super::error::FailureReason;
+use super::error::{FailureReason, NotifyError};
+use super::integration::Sent;
 use super::mute::SuppressReason;
 use crate::clock;
 use crate::metrics::{Labels, Metrics};
 use crate::nflog::NflogKey;
+use crate::nflog::history::{self, Attempt, History};
 
 /// What a due notification announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +80,43 @@ impl Outcome {
             Outcome::Failed(r) => ("failed", r.as_str()),
         }
     }
+
+    /// The history's name of it.
+    fn history(self) -> history::Outcome {
+        match self {
+            Outcome::Delivered => history::Outcome::Delivered,
+            Outcome::Suppressed(_) => history::Outcome::Suppressed,
+            Outcome::Superseded => history::Outcome::Superseded,
+            Outcome::Failed(_) => history::Outcome::Failed,
+        }
+    }
+}
+
+/// The alerts a notification carries, as one number (FNV-1a over the sorted fingerprints,
+/// stable across builds): the history resumes a pending record only for the same alerts.
+pub fn state_hash(firing: &HashSet<u64>, resolved: &HashSet<u64>) -> u64 {
+    let mut f: Vec<u64> = firing.iter().copied().collect();
+    let mut r: Vec<u64> = resolved.iter().copied().collect();
+    f.sort_unstable();
+    r.sort_unstable();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for x in f.iter().chain([&u64::MAX]).chain(&r) {
+        for b in x.to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// A due notification's record in the history.
+struct Trace<'a> {
+    /// The history.
+    history: &'a History,
+    /// The record's id.
+    id: String,
+    /// The number of the last attempt made.
+    attempts: AtomicU32,
 }
 
 /// One due notification, from the moment the pipeline decided to send it until its outcome.
@@ -82,6 +130,20 @@ pub struct Due<'a> {
     since: Instant,
     /// Whether it is still pending.
     pending: bool,
+    /// Its record in the history, when it has one.
+    trace: Option<Trace<'a>>,
+}
+
+/// What [`Due::traced`] needs to know of the notification.
+pub struct Notice<'k> {
+    /// The group's integration.
+    pub key: &'k NflogKey,
+    /// Firing or resolved.
+    pub kind: Kind,
+    /// The fingerprints of its firing alerts.
+    pub firing: &'k HashSet<u64>,
+    /// The fingerprints of its resolved alerts.
+    pub resolved: &'k HashSet<u64>,
 }
 
 impl<'a> Due<'a> {
@@ -99,7 +161,71 @@ impl<'a> Due<'a> {
             labels,
             since: clock::instant(),
             pending: true,
+            trace: None,
         }
+    }
+
+    /// A due notification that is also a record of `history` (see the module doc): resumes
+    /// the one a restart left pending for the same key and alerts.
+    pub fn traced(metrics: &'a Metrics, history: &'a History, n: &Notice<'_>) -> Self {
+        let now = clock::now();
+        let begun = history.begin(history::Due {
+            key: n.key,
+            kind: n.kind.as_str(),
+            firing: n.firing.len(),
+            resolved: n.resolved.len(),
+            state: state_hash(n.firing, n.resolved),
+            now,
+        });
+        let labels = vec![
+            ("receiver", n.key.receiver.clone()),
+            ("integration", n.key.integration.clone()),
+            ("kind", n.kind.as_str().to_owned()),
+        ];
+        if !begun.resumed {
+            metrics.notifications_due.get_or_create(&labels).inc();
+        }
+        metrics.notifications_pending.get_or_create(&labels).inc();
+        let waited =
+            std::time::Duration::try_from(now.duration_since(begun.due_at)).unwrap_or_default();
+        let instant = clock::instant();
+        Due {
+            metrics,
+            labels,
+            since: instant.checked_sub(waited).unwrap_or(instant),
+            pending: true,
+            trace: Some(Trace {
+                history,
+                id: begun.id,
+                attempts: AtomicU32::new(begun.attempts),
+            }),
+        }
+    }
+
+    /// Records one attempt that started at `started` and ended now with `result`.
+    pub fn attempt(&self, started: Timestamp, result: Result<&Sent, &NotifyError>) {
+        let Some(t) = &self.trace else { return };
+        let number = t.attempts.fetch_add(1, Ordering::Relaxed) + 1;
+        let (accepted, status, error, ids) = match result {
+            Ok(sent) => {
+                let mut ids = sent.receiver_data.clone();
+                ids.extend(sent.service_ids.clone());
+                (true, sent.status, String::new(), ids)
+            }
+            Err(e) => (false, e.status, e.message.clone(), Default::default()),
+        };
+        t.history.attempt(
+            &t.id,
+            Attempt {
+                number,
+                started_at: started,
+                ended_at: clock::now(),
+                accepted,
+                status,
+                error,
+            },
+            &ids,
+        );
     }
 
     /// Ends it with `outcome` (once: the value is consumed).
@@ -117,6 +243,10 @@ impl<'a> Due<'a> {
                 .notification_delivery
                 .get_or_create(&self.labels)
                 .observe(self.since.elapsed().as_secs_f64());
+        }
+        if let Some(t) = &self.trace {
+            t.history
+                .end(&t.id, outcome.history(), reason, clock::now());
         }
         self.release();
     }

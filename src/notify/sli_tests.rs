@@ -19,6 +19,7 @@ use crate::clock;
 use crate::metrics::Metrics;
 use crate::model::{Alert, LabelSet, MatchType, Matcher};
 use crate::nflog::Nflog;
+use crate::nflog::history::{self, Filter, Record};
 use crate::silence::{Limits, Silence, Silences};
 
 const DUE: &str = "tocsin_notifications_due_total{receiver=\"r\",integration=\"test\"";
@@ -26,6 +27,7 @@ const OUT: &str = "tocsin_notifications_outcome_total{receiver=\"r\",integration
 
 struct Rig {
     notifier: Arc<Notifier>,
+    nflog: Arc<Nflog>,
     metrics: Arc<Metrics>,
     silences: Arc<Silences>,
     cancel: CancellationToken,
@@ -33,6 +35,11 @@ struct Rig {
 }
 
 fn rig(integration: Integration) -> Rig {
+    rig_with(integration, Arc::new(Nflog::new()))
+}
+
+/// A rig whose notifier logs to `nflog` (what a restarted daemon loaded from its store).
+fn rig_with(integration: Integration, nflog: Arc<Nflog>) -> Rig {
     let metrics = Arc::new(Metrics::new());
     let silences = Arc::new(Silences::new(
         SignedDuration::from_hours(120),
@@ -45,7 +52,7 @@ fn rig(integration: Integration) -> Rig {
             integrations: vec![integration],
             send_resolved_when_muted: true,
         }],
-        Arc::new(Nflog::new()),
+        Arc::clone(&nflog),
         Arc::clone(&metrics),
         NotifySettings {
             external_url: "http://tocsin".into(),
@@ -60,6 +67,7 @@ fn rig(integration: Integration) -> Rig {
     });
     Rig {
         notifier: Arc::new(notifier),
+        nflog,
         metrics,
         silences,
         cancel,
@@ -68,6 +76,10 @@ fn rig(integration: Integration) -> Rig {
 }
 
 impl Rig {
+    /// The notification history, newest first.
+    fn history(&self) -> Vec<Record> {
+        self.nflog.history().query(&Filter::default(), 100)
+    }
     fn ctx(&self, cancel: CancellationToken) -> FlushCtx {
         FlushCtx {
             receiver: Arc::from("r"),
@@ -227,6 +239,25 @@ async fn two_failures_then_accepted_is_one_due_delivered_after_the_retries() {
     // Two backoff waits (at least 250 ms and 375 ms) are inside the delivery time.
     let took = r.delivery("sum", "firing");
     assert!((0.625..5.0).contains(&took), "delivery time {took}");
+    // The history has the one notification and its three attempts.
+    let h = r.history();
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0].outcome, history::Outcome::Delivered);
+    let tries: Vec<(u32, bool, &str)> = h[0]
+        .attempts
+        .iter()
+        .map(|a| (a.number, a.accepted, a.error.as_str()))
+        .collect();
+    assert_eq!(
+        tries,
+        [
+            (1, false, "unexpected status 500"),
+            (2, false, "unexpected status 500"),
+            (3, true, "")
+        ]
+    );
+    let took = h[0].delivery_time().unwrap().as_secs_f64();
+    assert!((0.625..5.0).contains(&took), "history delivery time {took}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -325,4 +356,60 @@ async fn shutdown_leaves_a_pending_notification_without_an_outcome() {
         "not failed: it is sent after the restart"
     );
     assert_eq!(r.pending("firing"), 0.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_notification_pending_at_shutdown_is_counted_once_and_delivered_after_the_restart() {
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let err = || NotifyError::retryable(FailureReason::ServerError, "unexpected status 503");
+    let before = rig(Integration::scripted(tx, (0..100).map(|_| err()).collect()));
+    let a = before.alert("a", 100_000);
+    let failing = {
+        let (n, ctx, a) = (
+            Arc::clone(&before.notifier),
+            before.ctx(CancellationToken::new()),
+            a.clone(),
+        );
+        tokio::spawn(async move { n.flush(&ctx, vec![a]).await })
+    };
+    advance(3).await;
+    before.cancel.cancel();
+    assert!(!failing.await.unwrap().ok);
+    assert_eq!(before.due("firing"), 1.0);
+    assert_eq!(before.outcomes("firing"), 0.0);
+    let stored = before.history();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].outcome, history::Outcome::Pending);
+    let tried = stored[0].attempts.len();
+    assert!(tried >= 1, "{stored:?}");
+
+    // The restart: a new process reads the store back (as bytes) and flushes the group again.
+    advance(10).await;
+    let nflog = Arc::new(Nflog::new());
+    nflog.history().load(
+        stored
+            .iter()
+            .map(|r| history::decode(&history::encode(r)).unwrap()),
+    );
+    let (integ, mut rx) = channel();
+    let after = rig_with(integ, nflog);
+    assert!(after.flush(vec![a]).await.ok);
+    assert!(rx.try_recv().is_ok(), "delivered after the restart");
+    assert_eq!(
+        before.due("firing") + after.due("firing"),
+        1.0,
+        "due once, across both processes"
+    );
+    assert_eq!(after.outcome("firing", "delivered", ""), 1.0);
+    assert_eq!(after.pending("firing"), 0.0);
+    // The delivery time runs from the first due moment, restart included.
+    let took = after.delivery("sum", "firing");
+    assert!(took >= 10.0, "{took} {:?}", after.history());
+    let h = after.history();
+    assert_eq!(h.len(), 1, "one record: {h:?}");
+    assert_eq!(h[0].id, stored[0].id);
+    assert_eq!(h[0].outcome, history::Outcome::Delivered);
+    assert_eq!(h[0].attempts.len(), tried + 1);
+    assert_eq!(h[0].attempts.last().unwrap().number as usize, tried + 1);
+    assert!(h[0].delivery_time().unwrap() >= SignedDuration::from_secs(10));
 }

@@ -40,8 +40,9 @@ use tokio::sync::watch;
 pub use db::{Contents, DB_FILE, Entry};
 
 /// The storage format this build writes and reads. Bumped whenever a table or an encoding
-/// changes; a file with a greater number is refused at start-up. 2: the `groups` table.
-pub const FORMAT: u64 = 2;
+/// changes; a file with a greater number is refused at start-up. 2: the `groups` table. 3: the
+/// `notification_history` table.
+pub const FORMAT: u64 = 3;
 
 /// What kind of state a key belongs to: one table each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,16 +57,19 @@ pub enum Kind {
     Heartbeats,
     /// Aggregation-group timers (next flush, a flush in flight), by group.
     Groups,
+    /// Notification history (every due notification and its attempts), by notification id.
+    History,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Alerts,
         Kind::Silences,
         Kind::Nflog,
         Kind::Heartbeats,
         Kind::Groups,
+        Kind::History,
     ];
 
     /// Its table's name.
@@ -76,6 +80,7 @@ impl Kind {
             Kind::Nflog => "nflog",
             Kind::Heartbeats => "heartbeats",
             Kind::Groups => "groups",
+            Kind::History => "notification_history",
         }
     }
 

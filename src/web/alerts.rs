@@ -508,17 +508,20 @@ fn inhibitor_name(src: &Sources, fp: Fingerprint) -> String {
     }
 }
 
-/// Who was told about a group (its own view): each integration the notification log recorded
-/// a notification for, when, how many alerts firing and resolved, and what the service gave
-/// back (a Zendesk ticket id...). Only successful notifications are logged.
+/// How many notifications of a group its view lists.
+const TOLD_ROWS: usize = 20;
+
+/// Who was told about a group (its own view): from the notification history, each due
+/// notification (newest first): receiver, integration, when it became due, kind, outcome (and
+/// reason), delivery time, its attempts (status code or error each) and what the service gave
+/// back (PagerDuty's dedup key, Slack's ts, a Zendesk ticket id), with its id.
 fn told(src: &Sources, g: &Group, now: Timestamp) -> Markup {
-    let mut sent: Vec<(crate::nflog::NflogKey, crate::nflog::NflogEntry)> = src
-        .nflog
-        .snapshot()
-        .into_iter()
-        .filter(|(k, _)| k.group_key == *g.view.key && k.receiver == *g.view.receiver)
-        .collect();
-    sent.sort_by_key(|s| Reverse(s.1.timestamp));
+    let filter = crate::nflog::history::Filter {
+        group: Some(g.view.key.to_string()),
+        receiver: Some(g.view.receiver.to_string()),
+        ..Default::default()
+    };
+    let sent = src.nflog.history().query(&filter, TOLD_ROWS);
     html! {
         section.told #told {
             h3 { "Who was told" }
@@ -526,16 +529,29 @@ fn told(src: &Sources, g: &Group, now: Timestamp) -> Markup {
                 p.empty { "No notification sent for this group yet." }
             } @else {
                 table.told {
-                    thead { tr { th { "Receiver" } th { "Integration" } th { "Last sent" } th { "Firing" } th { "Resolved" } th.wide { "Service's reference" } } }
+                    thead { tr { th { "Receiver" } th { "Integration" } th { "Due" } th { "Kind" } th { "Outcome" } th { "Attempts" } th.wide { "Service's reference" } } }
                     tbody {
-                        @for (k, e) in &sent {
-                            tr {
-                                td { (k.receiver) }
-                                td { (k.integration) @if k.index > 0 { " #" (k.index + 1) } }
-                                td { (when(e.timestamp, now)) }
-                                td { (e.firing.len()) }
-                                td { (e.resolved.len()) }
-                                td.wide { @for (dk, dv) in &e.receiver_data { code { (dk) "=" (dv) } " " } }
+                        @for r in &sent {
+                            tr.(format!("outcome-{}", r.outcome.as_str())) data-id=(r.id) {
+                                td { (r.receiver) }
+                                td { (r.integration) @if r.index > 0 { " #" (r.index + 1) } }
+                                td { (when(r.due_at, now)) }
+                                td { (r.kind) }
+                                td.outcome {
+                                    (r.outcome.as_str())
+                                    @if !r.reason.is_empty() { " (" (r.reason) ")" }
+                                    @if let Some(d) = r.delivery_time() { " in " (crate::model::Duration(std::time::Duration::try_from(d).unwrap_or_default())) }
+                                }
+                                td.attempts {
+                                    @for a in &r.attempts {
+                                        span.attempt title=(a.error) {
+                                            "#" (a.number) " "
+                                            @match a.status { Some(c) => (c), None => @if a.accepted { "ok" } @else { "error" } }
+                                        }
+                                        " "
+                                    }
+                                }
+                                td.wide { @for (dk, dv) in &r.service_ids { code { (dk) "=" (dv) } " " } }
                             }
                         }
                     }

@@ -1,8 +1,9 @@
 //! The page-delivery SLI through the real binary: PagerDuty answers 500, then 429, then accepts;
 //! the firing page and its resolve are each one due notification, delivered once, and the
-//! metrics agree with the fake's own count of accepted events (and of requests it saw). And the
-//! shipped Prometheus rules: `promtool check rules`, and `promtool test rules` evaluating the SLI
-//! and the burn-rate alerts on synthetic series.
+//! metrics agree with the fake's own count of accepted events (and of requests it saw); so do
+//! the stored notification history and `GET /api/tocsin/v1/delivery`, before and after a
+//! restart. And the shipped Prometheus rules: `promtool check rules`, and `promtool test rules`
+//! evaluating the SLI and the burn-rate alerts on synthetic series.
 
 use std::process::Command;
 use std::time::Duration;
@@ -137,6 +138,63 @@ receivers:
         ),
         pd.events().len() as f64
     );
+
+    // The stored history says the same, attempt by attempt, and so does the delivery API, before
+    // and after a restart (SIGKILL: it reads the store back).
+    let d = history_agrees_with_the_service(d, &pd).await;
+    let d = d.restart();
+    history_agrees_with_the_service(d, &pd).await;
+}
+
+/// The notification history and `GET /api/tocsin/v1/delivery` agree with what the fake saw:
+/// one record per accepted event, each attempt with the status the fake answered, PagerDuty's
+/// `dedup_key` kept.
+async fn history_agrees_with_the_service(d: Daemon, pd: &FakePagerDuty) -> Daemon {
+    let events = pd.events();
+    let accepted = pd.accepted();
+    let h = d
+        .get_json("/api/tocsin/v1/notifications?view=history&receiver=page")
+        .await;
+    let h = h.as_array().expect("a list").clone();
+    assert_eq!(h.len(), accepted.len(), "{h:?}");
+    let statuses: Vec<u64> = h
+        .iter()
+        .rev()
+        .flat_map(|r| r["attempts"].as_array().unwrap().clone())
+        .map(|a| a["status"].as_u64().unwrap_or(0))
+        .collect();
+    let seen: Vec<u64> = events.iter().map(|e| u64::from(e.status)).collect();
+    assert_eq!(
+        statuses, seen,
+        "each attempt, as the service answered it: {h:?}"
+    );
+    for (r, e) in h.iter().rev().zip(&accepted) {
+        assert_eq!(r["outcome"], "delivered", "{r}");
+        assert_eq!(r["integration"], "pagerduty");
+        assert_eq!(r["serviceIds"]["dedup_key"], e.body["dedup_key"], "{r}");
+    }
+    assert_eq!(h[1]["kind"], "firing");
+    assert_eq!(h[0]["kind"], "resolved");
+    let v = d.get_json("/api/tocsin/v1/delivery?receiver=page").await;
+    assert_eq!(v["due"], accepted.len(), "{v}");
+    assert_eq!(v["delivered"], accepted.len(), "{v}");
+    assert_eq!(v["deliveredWithin"], accepted.len(), "{v}");
+    assert_eq!(
+        (v["failed"].as_u64(), v["pending"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(v["sli"], 1.0, "{v}");
+    assert!(v["deliverySeconds"]["max"].as_f64().unwrap() >= 1.0, "{v}");
+    assert_eq!(v["receivers"]["page"]["due"], accepted.len(), "{v}");
+    let none = d
+        .get_json("/api/tocsin/v1/delivery?receiver=page&since=2999-01-01T00:00:00Z&until=2999-01-02T00:00:00Z")
+        .await;
+    assert_eq!(
+        (none["due"].as_u64(), none["sli"].is_null()),
+        (Some(0), true),
+        "{none}"
+    );
+    d
 }
 
 /// The shipped rules file.

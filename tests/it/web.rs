@@ -286,6 +286,12 @@ async fn group_view_says_who_was_told() {
     let (_, html) = get(&d, &format!("/?group={id}")).await;
     assert!(html.contains("Who was told"), "{html}");
     assert!(html.contains("<td>hook</td><td>webhook</td>"), "{html}");
+    // From the notification history: the outcome and each attempt with the service's status.
+    assert!(
+        html.contains("<td class=\"outcome\">delivered in "),
+        "{html}"
+    );
+    assert!(html.contains("#1 200</span>"), "{html}");
     let (_, html) = get(&d, "/status").await;
     assert!(html.contains("writable"), "{html}");
 
@@ -305,6 +311,34 @@ async fn group_view_says_who_was_told() {
         .get_json("/api/tocsin/v1/notifications?since=2999-01-01T00:00:00Z")
         .await;
     assert_eq!(v, json!([]));
+    let v = d
+        .get_json("/api/tocsin/v1/notifications?view=history&outcome=delivered")
+        .await;
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v[0]["attempts"][0]["status"], 200, "{v}");
+    assert_eq!(v[0]["kind"], "firing", "{v}");
+    let id = v[0]["id"].as_str().unwrap();
+    let one = d
+        .get_json(&format!(
+            "/api/tocsin/v1/notifications?view=history&id={id}"
+        ))
+        .await;
+    assert_eq!(one, v);
+    let v = d
+        .get_json("/api/tocsin/v1/notifications?view=history&outcome=failed")
+        .await;
+    assert_eq!(v, json!([]));
+    for bad in ["view=all", "outcome=lost", "limit=0"] {
+        let r = reqwest::get(d.url(&format!("/api/tocsin/v1/notifications?{bad}")))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        let (k, _) = bad.split_once('=').unwrap();
+        assert!(
+            r.text().await.unwrap().starts_with(&format!("\"{k} ")),
+            "{bad}"
+        );
+    }
     let r = reqwest::get(d.url("/api/tocsin/v1/notifications?since=soon"))
         .await
         .unwrap();

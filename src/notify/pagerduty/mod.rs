@@ -139,7 +139,15 @@ impl PagerDuty {
         let resp = req.send().await.map_err(transport_error)?;
         if resp.status().is_success() {
             tracing::debug!(receiver = %data.receiver, action = event.action, "PagerDuty accepted the event.");
-            return Ok(Sent::default());
+            let name = match self.api {
+                Api::V2 => "dedup_key",
+                Api::V1 => "incident_key",
+            };
+            return Ok(Sent {
+                status: Some(resp.status().as_u16()),
+                service_ids: [(name.to_owned(), payload::dedup_key(&data.group_key))].into(),
+                ..Sent::default()
+            });
         }
         let answer = Answer::read(resp, data.now).await;
         Err(self.classify(&answer))

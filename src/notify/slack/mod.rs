@@ -375,7 +375,10 @@ fn kept(a: &ApiAnswer, channel: &str, ts: &str) -> Sent {
     let mut d = ReceiverData::new();
     d.insert(DATA_CHANNEL.to_owned(), pick(&a.channel, channel));
     d.insert(DATA_TS.to_owned(), pick(&a.ts, ts));
-    Sent { receiver_data: d }
+    Sent {
+        receiver_data: d,
+        ..Sent::default()
+    }
 }
 
 /// The group's message, as stored.

@@ -92,7 +92,11 @@ impl Webhook {
         req = self.auth.apply(req)?;
         req = req.timeout(self.timeout.unwrap_or(data.timeout));
         let resp = req.send().await.map_err(transport_error)?;
+        let status = resp.status().as_u16();
         classify(resp, data.now).await?;
-        Ok(Sent::default())
+        Ok(Sent {
+            status: Some(status),
+            ..Sent::default()
+        })
     }
 }

@@ -270,7 +270,10 @@ fn sent(id: u64, status: &str) -> Sent {
     let mut receiver_data = ReceiverData::new();
     receiver_data.insert("ticket_id".to_owned(), id.to_string());
     receiver_data.insert("ticket_status".to_owned(), status.to_owned());
-    Sent { receiver_data }
+    Sent {
+        receiver_data,
+        ..Sent::default()
+    }
 }
 
 /// Zendesk's error envelope spelled out: `error: description (field: problem, ...)`.

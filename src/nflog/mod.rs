@@ -9,6 +9,11 @@
 //! associative, idempotent). Keys own their strings, so an entry read back from storage (or a
 //! peer) equals the one written. Every change is also queued to the storage journal, under the
 //! lock, in the order made. Layer L2: imports std, `storage`.
+//!
+//! Beside it, [`history`]: every due notification with its attempts and outcome (the log keeps
+//! only the last success per key, which is what dedup needs).
+
+pub mod history;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
@@ -72,6 +77,8 @@ pub struct Nflog {
     entries: Mutex<HashMap<NflogKey, NflogEntry>>,
     /// Where changes go to be stored (set once the stored entries are loaded).
     journal: OnceLock<Journal>,
+    /// Every due notification, its attempts and outcome.
+    history: history::History,
 }
 
 impl Nflog {
@@ -90,9 +97,15 @@ impl Nflog {
     }
 
     /// Sends every later change to `journal` (called once, after the stored entries were
-    /// merged in).
+    /// merged in), the history's too.
     pub fn set_journal(&self, journal: Journal) {
+        self.history.set_journal(journal.clone());
         let _ = self.journal.set(journal);
+    }
+
+    /// The notification history.
+    pub fn history(&self) -> &history::History {
+        &self.history
     }
 
     /// The journal, when one is set.
@@ -140,8 +153,10 @@ impl Nflog {
         }
     }
 
-    /// Drops expired entries; returns how many.
+    /// Drops expired entries, and history records past the retention; returns how many
+    /// entries.
     pub fn gc(&self, now: Timestamp) -> usize {
+        self.history.gc(now);
         let mut m = self.lock();
         let before = m.len();
         m.retain(|k, e| {
@@ -154,12 +169,16 @@ impl Nflog {
         before - m.len()
     }
 
-    /// Every entry as storage changes (what a rewrite of the store writes).
+    /// Every entry and history record as storage changes (what a rewrite of the store
+    /// writes).
     pub fn snapshot_changes(&self) -> Vec<Change> {
-        self.lock()
+        let mut out: Vec<Change> = self
+            .lock()
             .iter()
             .map(|(k, e)| Change::put(Kind::Nflog, encode_key(k), encode_entry(e)))
-            .collect()
+            .collect();
+        out.extend(self.history.snapshot_changes());
+        out
     }
 
     /// A copy of every entry.
