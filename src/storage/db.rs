@@ -100,6 +100,16 @@ pub(super) fn open_rw(path: &Path) -> Result<Database, redb::DatabaseError> {
 /// Opens the store for start-up: reset if asked, create the directory and file, check the
 /// format, read everything back (tables, then the log over them), and fold the log.
 pub(super) fn open(dir: &Path, path: &Path, opts: &OpenOptions) -> Result<Opened, OpenError> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(OpenError::Io {
+            path: dir.to_path_buf(),
+            action: "using it as the storage directory",
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "it is a file, not a directory",
+            ),
+        });
+    }
     std::fs::create_dir_all(dir).map_err(|source| OpenError::Io {
         path: dir.to_path_buf(),
         action: "creating the storage directory",

@@ -169,6 +169,19 @@ pub enum OpenError {
         /// The file.
         path: PathBuf,
     },
+    /// The directory or file cannot be written (read-only file system, no permission): a
+    /// setup error that does not heal by itself, unlike a full disk.
+    #[error(
+        "{path}: tocsin cannot write its state store there ({reason}); make --storage.path a \
+         writable directory (the file is created in it), or run with --storage.in-memory to \
+         keep nothing on disk"
+    )]
+    NotWritable {
+        /// The file.
+        path: PathBuf,
+        /// Why (`read-only file system`, `permission denied`, with the system's message).
+        reason: Arc<str>,
+    },
     /// The directory or file could not be created or read.
     #[error("{path}: {action}: {source}")]
     Io {
@@ -338,12 +351,21 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) the store in `dir`, returns it and what it holds. A damaged or newer
-    /// file is an error; a file that can be read but not written (read-only file system, no
-    /// permission, disk full) opens unwritable: its content is returned, writes wait for the
-    /// file to become writable again.
+    /// file is an error, and so is one that cannot be written because of the setup (read-only
+    /// file system, no permission: [`OpenError::NotWritable`]); a file that can be read but not
+    /// written because the disk is full opens unwritable: its content is returned, writes wait
+    /// for space.
     pub fn open(dir: &Path, opts: &OpenOptions) -> Result<(Store, Contents), OpenError> {
         let path = dir.join(DB_FILE);
         let opened = db::open(dir, &path, opts)?;
+        if let Some(why) = &opened.unwritable
+            && !why.starts_with("disk full")
+        {
+            return Err(OpenError::NotWritable {
+                path,
+                reason: Arc::clone(why),
+            });
+        }
         let contents = opened.contents;
         let (progress, _) = watch::channel(Progress {
             error: opened.unwritable.clone(),

@@ -8,6 +8,7 @@ mod cli;
 mod config_corpus;
 mod debug_receiver;
 mod durable;
+mod durable_dir;
 mod durable_timers;
 mod email;
 mod examples;
