@@ -2,8 +2,10 @@
 //!
 //! `start` loads the config, builds the store, notifier and dispatcher, serves the API on the
 //! listener the caller bound (tests bind port 0), and runs the background loops (reload,
-//! garbage collection, heartbeat deadlines, dead man's switch, systemd watchdog). Every loop takes the cancellation token; shutdown is
-//! cancel, then wait for the loops. Layer L6.
+//! garbage collection, heartbeat deadlines, dead man's switch, systemd watchdog). Every loop
+//! takes the cancellation token; shutdown is cancel, then wait for the loops and, up to the same
+//! deadline, for the notifications in flight (their own token cancels what is left), then close
+//! the store. Layer L6.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -64,8 +66,8 @@ pub struct Options {
     /// `--web.get-concurrency`: how many `GET /api/v2/...` run at once; 0 means the number of
     /// cores, at least 8 (Alertmanager's default).
     pub get_concurrency: usize,
-    /// `--web.shutdown-timeout`: how long shutdown waits for open requests before dropping
-    /// them.
+    /// `--web.shutdown-timeout`: how long shutdown waits for open requests, and for the
+    /// notifications in flight, before dropping them.
     pub shutdown_timeout: Duration,
     /// `--enable-feature`: the matcher and label-name syntax configs are loaded with.
     pub load: crate::config::LoadOptions,
@@ -112,6 +114,8 @@ pub struct AppHandle {
     storage: Option<storage::Store>,
     /// Hands the heartbeat checks' last changes to storage at shutdown.
     heartbeats: Arc<Heartbeats>,
+    /// Its flushes in flight are waited for at shutdown.
+    dispatcher: Dispatcher,
 }
 
 impl AppHandle {
@@ -130,15 +134,28 @@ impl AppHandle {
     /// its answer, cannot hold the daemon up. Past the deadline the server stops waiting; what
     /// is left of those connections ends with the process.
     ///
+    /// Notifications being sent when the signal came (a slow receiver, a retry) are given the
+    /// same deadline to finish; the scheduler starts no new ones. What is still unsent then is
+    /// cancelled and sent again at once after the restart (its group's record says so).
+    ///
     /// Then the state store is closed: what is queued is written, the log is folded into the
     /// tables, the file is closed.
     pub async fn shutdown(mut self) {
         self.cancel.cancel();
         let tasks = &mut self.tasks;
-        let drained = tokio::time::timeout(self.shutdown_timeout, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await;
+        let (drained, cut) = tokio::join!(
+            tokio::time::timeout(self.shutdown_timeout, async {
+                while tasks.join_next().await.is_some() {}
+            }),
+            self.dispatcher.drain(self.shutdown_timeout),
+        );
+        if cut > 0 {
+            tracing::warn!(
+                flushes = cut,
+                timeout = %crate::model::Duration(self.shutdown_timeout),
+                "Shutdown deadline passed with notifications still being sent; they are sent again after the restart."
+            );
+        }
         if drained.is_err() {
             tracing::warn!(
                 timeout = %crate::model::Duration(self.shutdown_timeout),
@@ -290,6 +307,8 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         .to_owned();
     let route_prefix = route_prefix(opts.route_prefix.as_deref(), &external_url);
     let cancel = CancellationToken::new();
+    // Cancels notifications in flight: only once shutdown stops waiting for them.
+    let sends = CancellationToken::new();
     let metrics = Arc::new(Metrics::new());
     let nflog = Arc::new(Nflog::new());
     let store = Arc::new(AlertStore::new());
@@ -312,16 +331,17 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         inhibitor: Arc::clone(&inhibitor),
     };
     let parts =
-        build(&cfg, &nflog, &metrics, &settings, &cancel, &mutes).map_err(anyhow::Error::msg)?;
+        build(&cfg, &nflog, &metrics, &settings, &sends, &mutes).map_err(anyhow::Error::msg)?;
     for w in &parts.warnings {
         tracing::warn!(warning = %w, "Configuration warning.");
     }
     loaded(&metrics, &cfg);
-    let dispatcher = Dispatcher::new(
+    let dispatcher = Dispatcher::with_sends(
         parts.tree,
         parts.notifier,
         Arc::clone(&metrics),
         cancel.clone(),
+        sends.clone(),
     );
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let get_limit = match opts.get_concurrency {
@@ -436,7 +456,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
                 };
                 let result = (|| {
                     let cfg = Config::load_with(&opts.config_file, opts.load).map_err(|e| e.to_string())?;
-                    let parts = build(&cfg, &nflog, &metrics, &settings, &c, &mutes)?;
+                    let parts = build(&cfg, &nflog, &metrics, &settings, &sends, &mutes)?;
                     Ok::<_, String>((cfg, parts))
                 })();
                 let answer = match result {
@@ -534,6 +554,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         shutdown_timeout: opts.shutdown_timeout,
         storage,
         heartbeats,
+        dispatcher,
     })
 }
 

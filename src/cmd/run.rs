@@ -110,8 +110,9 @@ pub struct RunOpts {
     /// cores, at least 8.
     #[arg(long = "web.get-concurrency", value_name = "N", default_value = "0")]
     pub web_get_concurrency: usize,
-    /// How long shutdown waits for open requests before dropping them (a second SIGTERM or
-    /// SIGINT exits at once).
+    /// How long shutdown waits for open requests and for notifications being sent before
+    /// dropping them (what is unsent goes again after the restart; a second SIGTERM or SIGINT
+    /// exits at once).
     #[arg(
         long = "web.shutdown-timeout",
         value_name = "DURATION",

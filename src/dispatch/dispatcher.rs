@@ -15,6 +15,11 @@
 //! supersedes the flush in flight, which is abandoned, and goes out at once. Every request has
 //! a deadline (see `notify::pipeline`), so no receiver can hold a group forever.
 //!
+//! Shutdown stops the scheduler (the cancellation token) but not the flushes in flight:
+//! [`Dispatcher::drain`] waits for them up to a deadline, then cancels what is left (the
+//! `sends` token, which the app also hands to the notifier). A flush cut off that way leaves its
+//! group's record "in flight", so it is done again at once after the restart.
+//!
 //! Timers survive a restart: each flush hands the group's timer record ([`GroupRecord`]: the
 //! next regular tick, an earlier wake-up such as an exact repeat, whether a flush is in flight)
 //! to the storage journal without waiting for it (no fsync on the flush path), and a destroyed
@@ -148,6 +153,12 @@ struct Inner {
     wake: Notify,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
+    /// Cancels the flushes in flight (at the end of [`Dispatcher::drain`]).
+    sends: CancellationToken,
+    /// Flush tasks running now.
+    in_flight: AtomicUsize,
+    /// Woken when the last flush task ends.
+    idle: Notify,
     /// Where timer records go (set once at start-up; none: kept nowhere).
     journal: std::sync::OnceLock<Journal>,
 }
@@ -279,6 +290,19 @@ impl Dispatcher {
         metrics: Arc<Metrics>,
         cancel: CancellationToken,
     ) -> Self {
+        Self::with_sends(tree, notifier, metrics, cancel, CancellationToken::new())
+    }
+
+    /// [`Dispatcher::new`], with `sends` cancelling the flushes in flight when
+    /// [`Dispatcher::drain`] gives up on them (give the notifier the same token, so its retry
+    /// loops end then too). `cancel` only stops the scheduler.
+    pub fn with_sends(
+        tree: Arc<RouteTree>,
+        notifier: Arc<Notifier>,
+        metrics: Arc<Metrics>,
+        cancel: CancellationToken,
+        sends: CancellationToken,
+    ) -> Self {
         Dispatcher {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
@@ -291,6 +315,9 @@ impl Dispatcher {
                 wake: Notify::new(),
                 metrics,
                 cancel,
+                sends,
+                in_flight: AtomicUsize::new(0),
+                idle: Notify::new(),
                 journal: std::sync::OnceLock::new(),
             }),
         }
@@ -648,12 +675,44 @@ impl Dispatcher {
             }
             for job in self.due_jobs() {
                 let me = self.clone();
+                self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
                 tokio::spawn(async move {
                     let outcome = job.notifier.flush(&job.ctx, job.alerts.clone()).await;
                     me.flush_done(job.id, job.number, &job.alerts, job.ctx.now, outcome);
+                    if me.inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        me.inner.idle.notify_waiters();
+                    }
                 });
             }
         }
+    }
+
+    /// Resolves once no flush is running.
+    async fn idle(&self) {
+        loop {
+            let woken = self.inner.idle.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if self.inner.in_flight.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            woken.await;
+        }
+    }
+
+    /// For shutdown, once the scheduler stopped: waits up to `within` for the flushes in flight
+    /// to finish (a slow receiver answering, a retry succeeding), then cancels the rest and
+    /// returns how many were cut off. Their groups' records stay "in flight": they are sent
+    /// again at once after the restart.
+    pub async fn drain(&self, within: std::time::Duration) -> usize {
+        if tokio::time::timeout(within, self.idle()).await.is_ok() {
+            return 0;
+        }
+        let left = self.inner.in_flight.load(Ordering::Acquire);
+        self.inner.sends.cancel();
+        // Cancelled sends end at once; give them a moment to say so.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), self.idle()).await;
+        left
     }
 
     /// Pops due deadlines and prepares their flushes.
@@ -700,7 +759,7 @@ impl Dispatcher {
             }
             g.flushed = true;
             g.flights += 1;
-            let cancel = self.inner.cancel.child_token();
+            let cancel = self.inner.sends.child_token();
             g.flight = Some(Flight {
                 number: g.flights,
                 state: state_of(g.alerts.values(), wall),
@@ -747,6 +806,10 @@ impl Dispatcher {
         at: Timestamp,
         o: FlushOutcome,
     ) {
+        if self.inner.sends.is_cancelled() {
+            // Cut off by shutdown: the record stays "in flight", sent again after the restart.
+            return;
+        }
         let now = clock::instant();
         let wall = clock::now();
         let mut guard = self.lock();

@@ -2,7 +2,8 @@
 //! in a real store (a temporary directory), is stopped, and a second one is rebuilt from the
 //! alerts and what the store kept, with the notification log carried over as storage carries
 //! it. A group keeps its schedule; a flush due while tocsin was down goes once at start-up; a
-//! flush in flight at the stop is done again at once.
+//! flush in flight at the stop is done again at once. And the shutdown drain: a flush in flight
+//! is waited for up to the deadline, then cut off (and then done again after the restart).
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -33,6 +34,8 @@ fn root(gw: u64, gi: u64, ri: u64) -> Route {
 /// One run of the daemon: a dispatcher whose timer records go to the store in `dir`.
 struct Run {
     rig: Rig,
+    /// Cancels the sends in flight (the process ending).
+    sends: CancellationToken,
     store: Option<Store>,
     dir: std::path::PathBuf,
 }
@@ -49,6 +52,7 @@ fn start(
     let (store, mut contents) = Store::open(dir, &OpenOptions::default()).expect("store opens");
     let (tx, rx) = mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
+    let sends = CancellationToken::new();
     let integration = if hang > 0 {
         Integration::stalling(tx, hang)
     } else {
@@ -67,13 +71,14 @@ fn start(
             max_retry: StdDuration::from_secs(900),
             retention: SignedDuration::from_hours(120),
         },
-        cancel.clone(),
+        sends.clone(),
     );
-    let d = Dispatcher::new(
+    let d = Dispatcher::with_sends(
         Arc::new(RouteTree::new(route)),
         Arc::new(notifier),
         Arc::new(Metrics::new()),
         cancel.clone(),
+        sends.clone(),
     );
     d.set_journal(store.journal());
     d.restore(alerts, contents.take(Kind::Groups))
@@ -86,6 +91,7 @@ fn start(
             t0: tokio::time::Instant::now(),
             cancel,
         },
+        sends,
         store: Some(store),
         dir: dir.to_path_buf(),
     }
@@ -96,6 +102,7 @@ impl Run {
     /// every flush end, the store keeps what was queued. Returns what the store holds.
     fn stop(mut self) -> Vec<Entry> {
         self.rig.cancel.cancel();
+        self.sends.cancel();
         if let Some(s) = self.store.take() {
             s.close();
         }
@@ -229,6 +236,55 @@ async fn a_group_destroyed_leaves_no_record() {
         run.stop().is_empty(),
         "the group's record is deleted with it"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_waits_for_a_flush_in_flight_up_to_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let nflog = Arc::new(Nflog::new());
+    let route = root(10, 60, 10_000);
+    let a = alert("A", in_secs(0), in_secs(100_000));
+    // The first request is never answered: it fails at its 60 s deadline and the retry
+    // succeeds, about 70 s in.
+    let mut run = start(&route, dir.path(), &nflog, &[], 1);
+    run.rig.d.ingest(std::slice::from_ref(&a));
+    tokio::time::sleep(StdDuration::from_secs(12)).await;
+    run.rig.cancel.cancel(); // SIGTERM: the scheduler stops
+    let t = tokio::time::Instant::now();
+    assert_eq!(run.rig.d.drain(StdDuration::from_secs(300)).await, 0);
+    let waited = t.elapsed().as_secs_f64();
+    assert!(
+        (55.0..80.0).contains(&waited),
+        "waited for the retry: {waited}"
+    );
+    let (_, n) = run.rig.next().await;
+    assert_eq!(n.reason, "first notification");
+    run.stop();
+    // Delivered before the exit: not sent again after the restart.
+    let mut run = start(&route, dir.path(), &nflog, &[a], 0);
+    none_within(&mut run.rig, 5000.0).await;
+    run.stop();
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_cuts_off_a_flush_past_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let nflog = Arc::new(Nflog::new());
+    let route = root(10, 60, 10_000);
+    let a = alert("A", in_secs(0), in_secs(100_000));
+    let mut run = start(&route, dir.path(), &nflog, &[], 1);
+    run.rig.d.ingest(std::slice::from_ref(&a));
+    tokio::time::sleep(StdDuration::from_secs(12)).await;
+    run.rig.cancel.cancel();
+    let t = tokio::time::Instant::now();
+    assert_eq!(run.rig.d.drain(StdDuration::from_secs(5)).await, 1);
+    assert!(t.elapsed() < StdDuration::from_secs(7), "{:?}", t.elapsed());
+    run.stop();
+    let mut run = start(&route, dir.path(), &nflog, &[a], 0);
+    let (t, n) = run.rig.next().await;
+    assert!(near(t, 0.0), "sent at once after the restart, got {t}");
+    assert_eq!(n.reason, "first notification");
+    run.stop();
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod config_corpus;
 mod debug_receiver;
 mod durable;
 mod durable_dir;
+mod durable_shutdown;
 mod durable_timers;
 mod email;
 mod examples;

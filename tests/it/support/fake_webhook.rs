@@ -44,6 +44,8 @@ struct Inner {
     received: Vec<Received>,
     script: VecDeque<Answer>,
     rejected: Vec<String>,
+    /// How long each answer is held back (a slow receiver).
+    delay: Duration,
 }
 
 /// The fake receiver.
@@ -70,19 +72,21 @@ impl FakeWebhook {
                       auth: Option<String>,
                       body: bytes::Bytes| {
                     let mut st = state.lock().unwrap();
+                    let delay = st.delay;
+                    let reply = |r: Option<warp::reply::Response>| (r, delay);
                     if ct.as_deref() != Some("application/json") {
                         st.rejected.push(format!("content-type {ct:?}"));
-                        return Some(
+                        return reply(Some(
                             warp::reply::with_status("bad content type", StatusCode::BAD_REQUEST)
                                 .into_response(),
-                        );
+                        ));
                     }
                     let Ok(body) = serde_json::from_slice::<serde_json::Value>(&body) else {
                         st.rejected.push("body is not JSON".into());
-                        return Some(
+                        return reply(Some(
                             warp::reply::with_status("bad json", StatusCode::BAD_REQUEST)
                                 .into_response(),
-                        );
+                        ));
                     };
                     let answer = st.script.pop_front().unwrap_or(Answer {
                         status: 200,
@@ -96,7 +100,7 @@ impl FakeWebhook {
                         status: answer.status,
                     });
                     if answer.status == Answer::HANG {
-                        return None;
+                        return reply(None);
                     }
                     let mut resp = warp::reply::with_status(
                         "ok",
@@ -107,15 +111,20 @@ impl FakeWebhook {
                         resp.headers_mut()
                             .insert("retry-after", s.to_string().parse().unwrap());
                     }
-                    Some(resp)
+                    reply(Some(resp))
                 },
             )
-            .then(|resp: Option<warp::reply::Response>| async move {
-                match resp {
-                    Some(r) => r,
-                    None => std::future::pending().await,
-                }
-            });
+            .then(
+                |(resp, delay): (Option<warp::reply::Response>, Duration)| async move {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    match resp {
+                        Some(r) => r,
+                        None => std::future::pending().await,
+                    }
+                },
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(warp::serve(route).incoming(listener).run());
@@ -134,6 +143,11 @@ impl FakeWebhook {
             .unwrap()
             .script
             .extend(answers.iter().copied());
+    }
+
+    /// Holds every answer back this long from now on (a slow receiver); zero: answer at once.
+    pub fn set_delay(&self, delay: Duration) {
+        self.inner.lock().unwrap().delay = delay;
     }
 
     /// Drops the scripted answers not used yet (every later request gets 200).
