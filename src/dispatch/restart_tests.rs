@@ -272,7 +272,7 @@ async fn shutdown_cuts_off_a_flush_past_its_deadline() {
     let nflog = Arc::new(Nflog::new());
     let route = root(10, 60, 10_000);
     let a = alert("A", in_secs(0), in_secs(100_000));
-    let mut run = start(&route, dir.path(), &nflog, &[], 1);
+    let run = start(&route, dir.path(), &nflog, &[], 1);
     run.rig.d.ingest(std::slice::from_ref(&a));
     tokio::time::sleep(StdDuration::from_secs(12)).await;
     run.rig.cancel.cancel();
