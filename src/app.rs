@@ -369,6 +369,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         inhibitor: Arc::clone(&inhibitor),
         get_slots: Arc::new(tokio::sync::Semaphore::new(get_limit)),
         get_limit,
+        live: crate::web::Live::new(cancel.clone()),
     });
 
     // What was stored goes back into the pipeline: groups are rebuilt from the alerts and

@@ -90,6 +90,8 @@ pub struct ApiState {
     pub get_slots: Arc<tokio::sync::Semaphore>,
     /// The number of `get_slots` (for the 503 message).
     pub get_limit: usize,
+    /// The pages' live refresh: told after every successful write.
+    pub live: crate::web::Live,
 }
 
 /// `--web.get-concurrency` when 0 (Alertmanager's default): the number of cores, at least 8.
@@ -240,7 +242,12 @@ pub fn routes(
                             body,
                             remote,
                         };
-                        route(&state, req).await
+                        let write = !matches!(req.method, Method::GET | Method::HEAD);
+                        let r = route(&state, req).await;
+                        if write && r.status().is_success() {
+                            state.live.changed();
+                        }
+                        r
                     };
                     match state.timeout {
                         Some(t) => match tokio::time::timeout(t, handle).await {
@@ -275,7 +282,11 @@ async fn pages(state: &ApiState, req: &Req) -> Response {
         external_url: state.external_url.clone(),
         journal: state.journal.clone(),
         nflog: Arc::clone(&state.nflog),
+        live: state.live.clone(),
     };
+    if crate::web::is_events(&req.path) {
+        return crate::web::events(&src);
+    }
     let (path, query) = (req.path.clone(), req.query.clone());
     tokio::task::spawn_blocking(move || crate::web::serve(&src, &path, &query))
         .await

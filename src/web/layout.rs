@@ -52,7 +52,7 @@ pub(super) fn page(
                         (item(Nav::Status, format!("{root}status"), "Status"))
                     }
                     @if let Some(s) = refresh {
-                        label.live title="Reload this view every few seconds" {
+                        label.live title="Refresh this view when it changes" {
                             input #live type="checkbox" checked data-every=(s);
                             " live"
                         }

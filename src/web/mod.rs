@@ -9,11 +9,13 @@
 //! API's validation, persistence and authentication apply to it unchanged.
 //!
 //! Every link is relative to the page (`root` is `./` or `../`), so the pages work unchanged
-//! when served under a route prefix. The API's router mounts [`serve`] behind its own filter
+//! when served under a route prefix. `/events` streams server-sent events that make an open
+//! page refresh when what it shows changed (`events.rs`). The API's router mounts [`serve`] behind its own filter
 //! (the same authentication and timeouts as the API). Layer L5: imports L0–L4, never `api`.
 
 mod alerts;
 mod assets;
+mod events;
 mod heartbeats;
 mod layout;
 mod query;
@@ -33,6 +35,8 @@ use crate::heartbeat::Heartbeats;
 use crate::inhibit::Inhibitor;
 use crate::metrics::Metrics;
 use crate::silence::Silences;
+
+pub use events::Live;
 
 /// What the pages read: cheap clones of the daemon's shared handles, taken per request, so a
 /// page renders on the blocking pool without holding the API's state.
@@ -60,6 +64,8 @@ pub struct Sources {
     pub journal: crate::storage::Journal,
     /// The notification log (who was told about a group).
     pub nflog: Arc<crate::nflog::Nflog>,
+    /// The live-refresh hub (`/events`).
+    pub live: Live,
 }
 
 /// Whether `path` (as requested, before any trailing slash is trimmed) is one of the pages or
@@ -68,9 +74,20 @@ pub fn is_page(path: &str) -> bool {
     let p = path.trim_end_matches('/');
     matches!(
         p,
-        "" | "/silences" | "/silences/new" | "/heartbeats" | "/status"
+        "" | "/silences" | "/silences/new" | "/heartbeats" | "/status" | "/events"
     ) || p.starts_with("/heartbeats/")
         || p.starts_with("/assets/")
+}
+
+/// Whether `path` is the live-refresh stream (answered by [`events`], not on the blocking
+/// pool: it is long-lived).
+pub fn is_events(path: &str) -> bool {
+    path.trim_end_matches('/') == "/events"
+}
+
+/// Answers `GET /events`: the pages' live-refresh stream (server-sent events).
+pub fn events(src: &Sources) -> Response {
+    events::serve(src)
 }
 
 /// Answers a GET for one of the pages ([`is_page`]); `path` as requested, `query` the raw query

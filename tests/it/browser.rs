@@ -1,7 +1,8 @@
 //! The pages in a real browser (headless chromium through chromedriver), against the real
 //! binary: the on-call engineer opens the alerts page, filters it, silences a group for an hour
 //! from its menu and sees it marked silenced, expires the silence with confirmation, makes a
-//! silence through the previewing form, opens a heartbeat's ping log and pauses the check.
+//! silence through the previewing form, opens a heartbeat's ping log and pauses the check; and
+//! with the alerts page open, a newly posted alert appears without a reload (server-sent events).
 //! Every page is screenshotted at desktop and phone width under `target/tmp/web-screens/`, and
 //! must not be wider than a phone screen.
 
@@ -273,4 +274,55 @@ async fn ten_thousand_alerts_in_a_browser() {
     std::fs::write(b.shots.join("timings.txt"), &report).unwrap();
     assert!(ms(2) < 10_000.0, "{report}");
     assert!(server_ms < 1_000, "{report}");
+}
+
+/// Live refresh by server-sent events: the open alerts page shows a newly posted alert by
+/// itself, without reloading (a value set on the window survives, one navigation only), well
+/// before any polling interval would have come.
+#[tokio::test]
+async fn a_new_alert_arrives_on_the_open_page_without_a_reload() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let d = Daemon::start(CONFIG);
+    post_alerts(&d).await;
+    b.goto(&d.url("/")).await;
+    b.wait(
+        "return document.querySelectorAll('section.group').length === 2",
+        "two groups",
+    )
+    .await;
+    b.wait(
+        "return document.getElementById('content').dataset.stream === 'open'",
+        "the event stream open",
+    )
+    .await;
+    b.js("window.tocsinMarker = 42; return true").await;
+    let started = tokio::time::Instant::now();
+    let r = reqwest::Client::new()
+        .post(d.url("/api/v2/alerts"))
+        .json(&json!([{"labels": {"alertname": "QueueStuck", "severity": "critical"}}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    b.wait(
+        "return document.querySelectorAll('section.group').length === 3",
+        "the new group on the open page",
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(
+        b.js("return window.tocsinMarker").await,
+        json!(42),
+        "the page reloaded"
+    );
+    assert_eq!(
+        b.js("return performance.getEntriesByType('navigation').length")
+            .await,
+        json!(1)
+    );
+    // The polling fallback would take 10 s: the event brought it.
+    assert!(took < std::time::Duration::from_secs(8), "took {took:?}");
+    b.screens("alerts-live").await;
 }

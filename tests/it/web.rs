@@ -345,3 +345,79 @@ async fn group_view_says_who_was_told() {
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("since \\\"soon\\\""));
 }
+
+/// Reads `r`'s body until a server-sent event named `name` arrives (10 s at most); panics with
+/// what was read.
+async fn wait_event(r: &mut reqwest::Response, seen: &mut String, name: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let want = format!("event:{name}\n");
+    while !seen.replace(' ', "").contains(&want) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, r.chunk()).await {
+            Ok(Ok(Some(c))) => seen.push_str(&String::from_utf8_lossy(&c)),
+            other => panic!("no {name} event ({other:?}); read: {seen:?}"),
+        }
+    }
+    seen.clear();
+}
+
+/// With `--web.config.file` basic auth, every page, asset and the live-refresh stream refuse a
+/// request without the right credentials; with them, the stream says hello at once and sends
+/// `change` when an alert is posted.
+#[tokio::test]
+async fn pages_and_their_event_stream_need_basic_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yml");
+    let hash = bcrypt::hash("night-shift", 4).unwrap();
+    std::fs::write(&web, format!("basic_auth_users:\n  oncall: {hash}\n")).unwrap();
+    let d = Daemon::start_with(CONFIG, &[&format!("--web.config.file={}", web.display())]);
+    let c = reqwest::Client::new();
+    for p in [
+        "/",
+        "/silences",
+        "/heartbeats",
+        "/status",
+        "/events",
+        "/assets/app.js",
+    ] {
+        let r = c.get(d.url(p)).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{p} without credentials");
+        let r = c
+            .get(d.url(p))
+            .basic_auth("oncall", Some("wrong"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{p} with a wrong password");
+    }
+    let (_, page) = {
+        let r = c
+            .get(d.url("/"))
+            .basic_auth("oncall", Some("night-shift"))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert!(page.contains("id=\"live\""), "{page}");
+
+    let mut r = c
+        .get(d.url("/events"))
+        .basic_auth("oncall", Some("night-shift"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    let mut seen = String::new();
+    wait_event(&mut r, &mut seen, "hello").await;
+    let post = c
+        .post(d.url("/api/v2/alerts"))
+        .basic_auth("oncall", Some("night-shift"))
+        .json(&alerts())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 200);
+    wait_event(&mut r, &mut seen, "change").await;
+}

@@ -27,11 +27,15 @@
     if (t.matches("select[data-autosubmit]")) t.form.requestSubmit();
   });
 
-  // Live refresh: reload <main> from the same URL while the tab is visible, "live" is on and
-  // nobody is typing or has a menu open.
+  // Live refresh: reload <main> from the same URL when the server says something changed
+  // (server-sent events from `events`), while "live" is on, the tab is visible and nobody is
+  // typing or has a menu open (then as soon as they are done). Without a stream (an old
+  // browser, a proxy that cuts it), poll every few seconds instead.
   const main = document.getElementById("content");
   const live = document.getElementById("live");
   let timer = null;
+  let source = null;
+  let owed = false;
   async function refresh() {
     if (!main || !main.dataset.refresh) return;
     try {
@@ -45,19 +49,38 @@
       fillAuthors(main);
       document.title = doc.title;
       main.dataset.updated = String(Date.now());
-    } catch (err) { /* offline for a moment: try again at the next tick */ }
+    } catch (err) { /* offline for a moment: try again at the next event */ }
   }
   function busy() {
     const a = document.activeElement;
     return (a && main.contains(a) && a.matches("input, textarea, select")) ||
       main.querySelector("details.silence-menu[open], button.confirm");
   }
+  function soon() {
+    if (document.hidden || busy()) { owed = true; return; }
+    owed = false;
+    refresh();
+  }
   function schedule() {
     clearInterval(timer);
-    if (!live || !live.checked) return;
+    if (source) { source.close(); source = null; }
+    if (!live || !live.checked || !main || !main.dataset.refresh) return;
     const every = Number(live.dataset.every || 10) * 1000;
-    timer = setInterval(() => { if (!document.hidden && !busy()) refresh(); }, every);
+    if (!window.EventSource) { timer = setInterval(soon, every); return; }
+    let opened = 0;
+    let last = Date.now();
+    source = new EventSource(root + "events");
+    source.addEventListener("open", () => { if (opened++ > 0) soon(); main.dataset.stream = "open"; });
+    source.addEventListener("change", soon);
+    source.addEventListener("tick", soon);
+    source.onerror = () => { main.dataset.stream = "retrying"; };
+    // Delivers what was held back; polls while the stream is gone for good.
+    timer = setInterval(() => {
+      const gone = source.readyState === EventSource.CLOSED && Date.now() - last >= every;
+      if (owed || gone) { last = Date.now(); soon(); }
+    }, 2000);
   }
+  document.addEventListener("visibilitychange", () => { if (!document.hidden && owed) soon(); });
   if (live) {
     live.checked = sessionStorage.getItem("tocsin.live") !== "off";
     live.addEventListener("change", () => {
