@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alerts::AlertStore;
 use crate::api::{self, ApiState, ReloadRequest};
 use crate::clock;
+use crate::cluster::{self, Cluster};
 use crate::config::{Config, ConfigWarning};
 use crate::dispatch::{Dispatcher, RouteTree};
 use crate::heartbeat::Heartbeats;
@@ -73,6 +74,8 @@ pub struct Options {
     pub load: crate::config::LoadOptions,
     /// `--web.config.file` and the connection limits.
     pub serve: api::server::ServeOptions,
+    /// `--cluster.*`: `None` runs alone.
+    pub cluster: Option<cluster::Options>,
 }
 
 impl Options {
@@ -94,6 +97,7 @@ impl Options {
             shutdown_timeout: Duration::from_secs(5),
             serve: api::server::ServeOptions::default(),
             load: crate::config::LoadOptions::default(),
+            cluster: None,
         }
     }
 }
@@ -116,6 +120,8 @@ pub struct AppHandle {
     heartbeats: Arc<Heartbeats>,
     /// Its flushes in flight are waited for at shutdown.
     dispatcher: Dispatcher,
+    /// The cluster peer, stopped after the loops.
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl AppHandle {
@@ -162,6 +168,9 @@ impl AppHandle {
                 "Shutdown deadline passed; dropping the open connections."
             );
             self.tasks.shutdown().await;
+        }
+        if let Some(c) = self.cluster.take().and_then(Arc::into_inner) {
+            c.shutdown().await;
         }
         if let Some(store) = self.storage.take() {
             // The checks' states and ping logs (pings write only their state as they come).
@@ -344,6 +353,16 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         sends.clone(),
     );
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
+    let cluster = match opts.cluster.clone() {
+        Some(o) => {
+            let c = Cluster::start(o, cluster::transport::Udp, Some(Arc::clone(&metrics)))
+                .await
+                .context("starting the cluster")?;
+            metrics.cluster_enabled.set(1);
+            Some(Arc::new(c))
+        }
+        None => None,
+    };
     let get_limit = match opts.get_concurrency {
         0 => api::default_get_concurrency(),
         n => n,
@@ -370,6 +389,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         get_slots: Arc::new(tokio::sync::Semaphore::new(get_limit)),
         get_limit,
         live: crate::web::Live::new(cancel.clone()),
+        cluster: cluster.as_ref().map(|c| c.watch_status()),
     });
 
     // What was stored goes back into the pipeline: groups are rebuilt from the alerts and
@@ -414,6 +434,13 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
 
     let mut tasks = JoinSet::new();
     tasks.spawn(dispatcher.clone().run());
+    if let Some(c) = &cluster {
+        tasks.spawn(replicate_silences(
+            Arc::clone(c),
+            Arc::clone(&silences),
+            cancel.clone(),
+        ));
+    }
     // A ping stores its check's state before it is answered; what else changes a check
     // (deadlines passing, pause, resume, reload) is stored once a second.
     if journal.is_persistent() {
@@ -556,7 +583,71 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         storage,
         heartbeats,
         dispatcher,
+        cluster,
     })
+}
+
+/// The channel silences travel on between peers.
+const SILENCE_CHANNEL: &str = "sil";
+
+/// Silences over the cluster. Every silence this peer holds is published (so a late or
+/// restarted peer catches up from any live one); what other peers publish is merged in with
+/// the store's law (last `updatedAt` wins), which persists it and bumps the store's version,
+/// so the merged result is published in turn. A full pass over the peers' values every 30 s
+/// repairs anything a lost event missed.
+async fn replicate_silences(
+    cluster: Arc<Cluster>,
+    silences: Arc<Silences>,
+    cancel: CancellationToken,
+) {
+    let mut changes = silences.subscribe();
+    let mut inbound = cluster.subscribe(SILENCE_CHANNEL).await;
+    let mut published: std::collections::HashMap<String, String> = Default::default();
+    let mut resync = tokio::time::interval(Duration::from_secs(30));
+    let merge = |updates: Vec<cluster::Update>| {
+        let entries = updates.into_iter().filter_map(|u| {
+            Silences::decode_entry(u.value.as_bytes())
+                .inspect_err(|e| tracing::warn!(peer = %u.from, id = %u.key, error = %e, "Ignoring a silence from a peer."))
+                .ok()
+        });
+        if let Err(e) = silences.merge(entries, clock::now()) {
+            tracing::warn!(error = %e, "A silence from a peer could not be merged.");
+        }
+    };
+    loop {
+        let snapshot = silences.snapshot();
+        let mut held = std::collections::HashSet::with_capacity(snapshot.len());
+        for e in &snapshot {
+            held.insert(e.id.as_str());
+            let value = String::from_utf8(Silences::encode_entry(e)).unwrap_or_default();
+            if published.get(&e.id) != Some(&value) {
+                cluster.publish(SILENCE_CHANNEL, &e.id, &value).await;
+                published.insert(e.id.clone(), value);
+            }
+        }
+        let gone: Vec<String> = published
+            .keys()
+            .filter(|k| !held.contains(k.as_str()))
+            .cloned()
+            .collect();
+        for id in gone {
+            cluster.retract(SILENCE_CHANNEL, &id).await;
+            published.remove(&id);
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            r = changes.changed() => if r.is_err() { return },
+            u = inbound.recv() => {
+                let Some(u) = u else { return };
+                let mut batch = vec![u];
+                while let Ok(u) = inbound.try_recv() {
+                    batch.push(u);
+                }
+                merge(batch);
+            }
+            _ = resync.tick() => merge(cluster.snapshot(SILENCE_CHANNEL).await),
+        }
+    }
 }
 
 /// What start-up read back from storage that goes on into the pipeline.

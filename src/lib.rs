@@ -30,6 +30,7 @@ pub mod alerts;
 pub mod api;
 pub mod app;
 pub mod clock;
+pub mod cluster;
 pub mod cmd;
 pub mod config;
 pub mod dispatch;

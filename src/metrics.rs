@@ -106,6 +106,16 @@ pub struct Metrics {
     pub integrations: Family<Labels, Gauge>,
     /// `alertmanager_cluster_enabled`.
     pub cluster_enabled: Gauge,
+    /// `alertmanager_cluster_members`: live members, this peer included.
+    pub cluster_members: Gauge,
+    /// `alertmanager_cluster_failed_peers`: members detected dead, not yet forgotten.
+    pub cluster_failed_peers: Gauge,
+    /// `alertmanager_peer_position`: this peer's index among the members sorted by name.
+    pub peer_position: Gauge,
+    /// `alertmanager_cluster_health_score`: 0 is healthy.
+    pub cluster_health_score: Gauge,
+    /// `tocsin_cluster_messages_refused_total`: peer datagrams refused (wrong key or label).
+    pub cluster_refused_messages: Counter,
     /// `alertmanager_build_info{version,revision,branch,goversion}` (always 1).
     pub build_info: Family<Labels, Gauge>,
     /// `tocsin_template_render_failures_total{integration}`: templates that failed at send time
@@ -183,6 +193,11 @@ impl Metrics {
             receivers: Gauge::default(),
             integrations: Family::default(),
             cluster_enabled: Gauge::default(),
+            cluster_members: Gauge::default(),
+            cluster_failed_peers: Gauge::default(),
+            peer_position: Gauge::default(),
+            cluster_health_score: Gauge::default(),
+            cluster_refused_messages: Counter::default(),
             build_info: Family::default(),
             template_render_failures: Family::default(),
             ratelimit_queue: Family::default(),
@@ -300,6 +315,31 @@ impl Metrics {
             am("cluster_enabled"),
             "Indicates whether the clustering is enabled or not",
             m.cluster_enabled.clone(),
+        );
+        r.register(
+            am("cluster_members"),
+            "Number indicating current number of members in cluster",
+            m.cluster_members.clone(),
+        );
+        r.register(
+            am("cluster_failed_peers"),
+            "Number indicating the current number of failed peers in the cluster",
+            m.cluster_failed_peers.clone(),
+        );
+        r.register(
+            am("peer_position"),
+            "Position the Alertmanager instance believes it's in. The position determines a peer's behavior in the cluster",
+            m.peer_position.clone(),
+        );
+        r.register(
+            am("cluster_health_score"),
+            "Health score of the cluster. Lower values are better and zero means 'totally healthy'",
+            m.cluster_health_score.clone(),
+        );
+        r.register(
+            "tocsin_cluster_messages_refused",
+            "Cluster datagrams refused because they failed authentication (another key or label) or framing",
+            m.cluster_refused_messages.clone(),
         );
         r.register(
             am("build_info"),

@@ -92,6 +92,8 @@ pub struct ApiState {
     pub get_limit: usize,
     /// The pages' live refresh: told after every successful write.
     pub live: crate::web::Live,
+    /// The cluster's status (`None` when running alone).
+    pub cluster: Option<tokio::sync::watch::Receiver<crate::cluster::Status>>,
 }
 
 /// `--web.get-concurrency` when 0 (Alertmanager's default): the number of cores, at least 8.

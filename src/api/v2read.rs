@@ -380,9 +380,14 @@ pub(super) fn get_groups(
 /// `GET /api/v2/status`.
 pub(super) fn status(state: &ApiState) -> Response {
     #[derive(Serialize)]
+    struct Peer {
+        address: String,
+        name: String,
+    }
+    #[derive(Serialize)]
     struct Cluster {
-        name: &'static str,
-        peers: [String; 0],
+        name: String,
+        peers: Vec<Peer>,
         status: &'static str,
     }
     #[derive(Serialize)]
@@ -411,14 +416,32 @@ pub(super) fn status(state: &ApiState) -> Response {
         version_info: Version,
     }
     let cfg = state.config();
+    let cluster = match &state.cluster {
+        None => Cluster {
+            name: String::new(),
+            peers: Vec::new(),
+            status: "disabled",
+        },
+        Some(rx) => {
+            let st = rx.borrow();
+            Cluster {
+                name: st.name.clone(),
+                peers: st
+                    .peers
+                    .iter()
+                    .map(|p| Peer {
+                        address: p.address.to_string(),
+                        name: p.name.clone(),
+                    })
+                    .collect(),
+                status: st.readiness.as_str(),
+            }
+        }
+    };
     json(
         StatusCode::OK,
         &Status {
-            cluster: Cluster {
-                name: "",
-                peers: [],
-                status: "disabled",
-            },
+            cluster,
             config: Original {
                 original: cfg.original.clone(),
             },

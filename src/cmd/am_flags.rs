@@ -3,7 +3,7 @@
 //! (kingpin's: `--flag=value` or `--flag value`, booleans also as `--flag`, `--no-flag` and
 //! `--flag=false`); those that have no effect in tocsin yet produce a warning at start naming
 //! them. The flags tocsin acts on (`--config.file`, `--web.listen-address`, ...) stay in
-//! `run.rs`; `--enable-feature` is `features.rs`.
+//! `run.rs`; `--enable-feature` is `features.rs`; `--cluster.*` is `cluster_flags.rs`.
 
 use clap::Args;
 
@@ -74,64 +74,6 @@ pub struct AlertmanagerFlags {
     /// The ratio of memory reserved for GOMEMLIMIT (accepted; Go-specific, no effect).
     #[arg(long = "auto-gomemlimit.ratio", value_name = "RATIO")]
     pub auto_gomemlimit_ratio: Option<f64>,
-    /// Cluster listen address; empty (`--cluster.listen-address=`) disables clustering, which is
-    /// how tocsin runs (clustering is not implemented yet: any other value is warned about).
-    #[arg(long = "cluster.listen-address", value_name = "ADDR")]
-    pub cluster_listen_address: Option<String>,
-    /// Address to advertise in the cluster (accepted; no clustering yet).
-    #[arg(long = "cluster.advertise-address", value_name = "ADDR")]
-    pub cluster_advertise_address: Option<String>,
-    /// Allow discovering a public advertise address (accepted; no clustering yet).
-    #[arg(long = "cluster.allow-insecure-public-advertise-address-discovery", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = boolean)]
-    pub cluster_allow_insecure_public_advertise: Option<bool>,
-    /// Not `--cluster.allow-insecure-public-advertise-address-discovery`.
-    #[arg(
-        long = "no-cluster.allow-insecure-public-advertise-address-discovery",
-        hide = true
-    )]
-    pub no_cluster_allow_insecure_public_advertise: bool,
-    /// Initial peers, repeatable (accepted; no clustering yet).
-    #[arg(long = "cluster.peer", value_name = "ADDR")]
-    pub cluster_peer: Vec<String>,
-    /// This peer's name (accepted; no clustering yet).
-    #[arg(long = "cluster.peer-name", value_name = "NAME")]
-    pub cluster_peer_name: Option<String>,
-    /// Time to wait between peers to send notifications (accepted; no clustering yet).
-    #[arg(long = "cluster.peer-timeout", value_name = "DURATION", value_parser = duration)]
-    pub cluster_peer_timeout: Option<String>,
-    /// Time to resolve peers (accepted; no clustering yet).
-    #[arg(long = "cluster.peers-resolve-timeout", value_name = "DURATION", value_parser = duration)]
-    pub cluster_peers_resolve_timeout: Option<String>,
-    /// Interval between gossip messages (accepted; no clustering yet).
-    #[arg(long = "cluster.gossip-interval", value_name = "DURATION", value_parser = duration)]
-    pub cluster_gossip_interval: Option<String>,
-    /// Interval of gossip state syncs (accepted; no clustering yet).
-    #[arg(long = "cluster.pushpull-interval", value_name = "DURATION", value_parser = duration)]
-    pub cluster_pushpull_interval: Option<String>,
-    /// Timeout of stream connections to peers (accepted; no clustering yet).
-    #[arg(long = "cluster.tcp-timeout", value_name = "DURATION", value_parser = duration)]
-    pub cluster_tcp_timeout: Option<String>,
-    /// Timeout of a probe's ack (accepted; no clustering yet).
-    #[arg(long = "cluster.probe-timeout", value_name = "DURATION", value_parser = duration)]
-    pub cluster_probe_timeout: Option<String>,
-    /// Interval between node probes (accepted; no clustering yet).
-    #[arg(long = "cluster.probe-interval", value_name = "DURATION", value_parser = duration)]
-    pub cluster_probe_interval: Option<String>,
-    /// Longest wait for the cluster to settle (accepted; no clustering yet).
-    #[arg(long = "cluster.settle-timeout", value_name = "DURATION", value_parser = duration)]
-    pub cluster_settle_timeout: Option<String>,
-    /// Interval between reconnects to lost peers (accepted; no clustering yet).
-    #[arg(long = "cluster.reconnect-interval", value_name = "DURATION", value_parser = duration)]
-    pub cluster_reconnect_interval: Option<String>,
-    /// How long to try reconnecting to a lost peer (accepted; no clustering yet).
-    #[arg(long = "cluster.reconnect-timeout", value_name = "DURATION", value_parser = duration)]
-    pub cluster_reconnect_timeout: Option<String>,
-    /// Label on every cluster packet (accepted; no clustering yet).
-    #[arg(long = "cluster.label", value_name = "LABEL")]
-    pub cluster_label: Option<String>,
-    /// Mutual TLS settings of the gossip protocol (accepted; no clustering yet).
-    #[arg(long = "cluster.tls-config", value_name = "FILE")]
-    pub cluster_tls_config: Option<String>,
 }
 
 impl AlertmanagerFlags {
@@ -180,30 +122,6 @@ impl AlertmanagerFlags {
             self.auto_gomemlimit_ratio.is_some(),
             "it tunes Go's garbage collector",
         );
-        let cluster_given = self
-            .cluster_listen_address
-            .as_deref()
-            .is_some_and(|a| !a.is_empty())
-            || self.cluster_advertise_address.is_some()
-            || self.cluster_allow_insecure_public_advertise.is_some()
-            || self.no_cluster_allow_insecure_public_advertise
-            || !self.cluster_peer.is_empty()
-            || self.cluster_peer_name.is_some()
-            || self.cluster_peer_timeout.is_some()
-            || self.cluster_peers_resolve_timeout.is_some()
-            || self.cluster_gossip_interval.is_some()
-            || self.cluster_pushpull_interval.is_some()
-            || self.cluster_tcp_timeout.is_some()
-            || self.cluster_probe_timeout.is_some()
-            || self.cluster_probe_interval.is_some()
-            || self.cluster_settle_timeout.is_some()
-            || self.cluster_reconnect_interval.is_some()
-            || self.cluster_reconnect_timeout.is_some()
-            || self.cluster_label.is_some()
-            || self.cluster_tls_config.is_some();
-        if cluster_given {
-            out.push("--cluster.* flags are accepted but clustering is not implemented in tocsin yet: this instance runs alone and does not gossip with peers".to_owned());
-        }
         out
     }
 }
@@ -227,29 +145,17 @@ mod tests {
     #[test]
     fn kingpin_syntax_and_warnings() {
         let f = parse(&[
-            "--cluster.listen-address=",
             "--web.systemd-socket",
             "--log.silences=false",
             "--dispatch.start-delay",
             "1m30s",
-            "--cluster.peer-timeout=1.5s",
         ])
         .unwrap();
-        assert_eq!(f.cluster_listen_address.as_deref(), Some(""));
         assert_eq!(f.web_systemd_socket, Some(true));
         assert_eq!(f.log_silences, Some(false));
         let w = f.warnings().join("\n");
         assert!(w.contains("--web.systemd-socket") && w.contains("--dispatch.start-delay"));
-        assert!(
-            w.contains("clustering is not implemented"),
-            "peer-timeout was given"
-        );
-
-        let alone = parse(&["--cluster.listen-address="]).unwrap();
-        assert!(
-            alone.warnings().is_empty(),
-            "an empty listen address is a single node"
-        );
+        assert!(parse(&[]).unwrap().warnings().is_empty());
         assert!(parse(&["--dispatch.start-delay=soon"]).is_err());
     }
 }

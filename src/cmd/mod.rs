@@ -7,6 +7,7 @@
 pub mod am_flags;
 pub mod check_config;
 pub mod check_web_config;
+pub mod cluster_flags;
 pub mod debug_receiver;
 pub mod features;
 pub mod log;

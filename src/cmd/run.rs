@@ -9,6 +9,7 @@ use tracing::{info, warn};
 use anyhow::Context as _;
 
 use super::am_flags::AlertmanagerFlags;
+use super::cluster_flags::ClusterFlags;
 use super::features::FeatureOpts;
 use crate::app;
 
@@ -139,6 +140,9 @@ pub struct RunOpts {
     /// The rest of Alertmanager's flags (accepted; warned about when they have no effect).
     #[command(flatten)]
     pub alertmanager: AlertmanagerFlags,
+    /// `--cluster.*`.
+    #[command(flatten)]
+    pub cluster: ClusterFlags,
 }
 
 /// Sets up `tracing` output on stderr.
@@ -255,6 +259,10 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
     for w in opts.alertmanager.warnings() {
         warn!("{w}");
     }
+    let cluster = opts.cluster.options().map_err(anyhow::Error::msg)?;
+    for w in opts.cluster.warnings() {
+        warn!("{w}");
+    }
     for f in features.enabled.iter().filter(|f| !f.ends_with("-mode")) {
         warn!(
             feature = %f,
@@ -296,6 +304,7 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
     app_opts.serve.web_config = web_config;
     app_opts.serve.max_connections = opts.web_max_connections;
     app_opts.serve.read_header_timeout = opts.web_read_header_timeout.std();
+    app_opts.cluster = cluster;
     let handle = app::start(app_opts, listener).await?;
     info!(file = %opts.config_file.display(), "Completed loading of configuration file.");
     while let Signal::Reload = signals.next().await {

@@ -72,7 +72,7 @@ async fn every_alertmanager_flag_at_once_starts_tocsin() {
     let log = d.log_text();
     assert!(!log.contains("--web.route-prefix"), "{log}");
     for warned in [
-        "clustering is not implemented",
+        "clustering is off (--cluster.listen-address is empty)",
         "--dispatch.start-delay is accepted",
         "--log.silences is accepted",
         "--auto-gomemlimit.ratio is accepted",

@@ -5,6 +5,7 @@ mod api;
 mod big_reads;
 mod browser;
 mod cli;
+mod cluster;
 mod config_corpus;
 mod debug_receiver;
 mod durable;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 pub mod alertmanager;
 pub mod daemon;
+pub mod dns;
 pub mod fake_healthchecks;
 // The strict fakes are shared with the integrations' unit tests, which use other parts of them.
 #[allow(dead_code)]

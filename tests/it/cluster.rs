@@ -1,0 +1,256 @@
+//! Three real tocsin peers on 127.0.0.1, found through a DNS server the test runs (SRV and A
+//! records): they become one cluster (status, `amtool cluster show`, metrics), a silence made
+//! on one is in force on the others within a second, and a fourth peer with another key is
+//! refused by all.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::support::daemon::Daemon;
+use crate::support::dns::DnsServer;
+
+const CONFIG: &str = "route:\n  receiver: r\nreceivers:\n- name: r\n";
+const SRV: &str = "_tocsin._udp.cluster.test";
+
+/// A free UDP port on 127.0.0.1 (bound and released: the daemon binds it next).
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn peer(name: &str, port: u16, peer_flag: &str, dns: &DnsServer, key: &std::path::Path) -> Daemon {
+    Daemon::start_with(
+        CONFIG,
+        &[
+            &format!("--cluster.listen-address=127.0.0.1:{port}"),
+            &format!("--cluster.peer={peer_flag}"),
+            &format!("--cluster.peer-name={name}"),
+            &format!("--cluster.dns-server={}", dns.addr),
+            &format!("--cluster.key-file={}", key.display()),
+            "--cluster.gossip-interval=100ms",
+            "--cluster.settle-timeout=10s",
+        ],
+    )
+}
+
+/// The peer names `/api/v2/status` lists, and the status.
+async fn members(d: &Daemon) -> (Vec<String>, String) {
+    let s = d.get_json("/api/v2/status").await;
+    let names = s["cluster"]["peers"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| p["name"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    (
+        names,
+        s["cluster"]["status"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+async fn wait_members(d: &Daemon, want: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (names, status) = members(d).await;
+        if names == want && status == "ready" {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "members {names:?} ({status}), want {want:?} ready; log:\n{}",
+            d.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn three_peers_found_by_dns_share_silences_and_refuse_a_wrong_key() {
+    let dns = DnsServer::start();
+    let ports = [free_udp_port(), free_udp_port(), free_udp_port()];
+    for i in 1..=3 {
+        dns.set_a(&format!("tocsin-{i}.cluster.test"), &[Ipv4Addr::LOCALHOST]);
+    }
+    dns.set_srv(
+        SRV,
+        &[
+            (ports[0], "tocsin-1.cluster.test"),
+            (ports[1], "tocsin-2.cluster.test"),
+            (ports[2], "tocsin-3.cluster.test"),
+        ],
+    );
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("cluster.key");
+    std::fs::write(&key, "correct horse battery staple\n").unwrap();
+    let wrong = keys.path().join("wrong.key");
+    std::fs::write(&wrong, "another secret, not the cluster's").unwrap();
+
+    // The three ways of naming peers: SRV with and without the scheme, and host:port (A).
+    let p1 = peer("peer-1", ports[0], &format!("dns+srv://{SRV}"), &dns, &key);
+    let p2 = peer("peer-2", ports[1], SRV, &dns, &key);
+    let p3 = peer(
+        "peer-3",
+        ports[2],
+        &format!("tocsin-1.cluster.test:{}", ports[0]),
+        &dns,
+        &key,
+    );
+    let all = ["peer-1", "peer-2", "peer-3"];
+    for p in [&p1, &p2, &p3] {
+        wait_members(p, &all).await;
+    }
+    let status = p2.get_json("/api/v2/status").await;
+    assert_eq!(status["cluster"]["name"], "peer-2");
+    assert_eq!(
+        status["cluster"]["peers"][0]["address"],
+        format!("127.0.0.1:{}", ports[0])
+    );
+    let m = p2.metrics().await;
+    for line in [
+        "alertmanager_cluster_enabled 1",
+        "alertmanager_cluster_members 3",
+        "alertmanager_cluster_failed_peers 0",
+        "alertmanager_peer_position 1",
+        "alertmanager_cluster_health_score 0",
+    ] {
+        assert!(m.lines().any(|l| l == line), "no {line:?} in:\n{m}");
+    }
+    if let Some(amtool) = crate::support::debian_tool("amtool") {
+        let out = std::process::Command::new(amtool)
+            .arg(format!("--alertmanager.url=http://{}/", p1.addr))
+            .args(["cluster", "show", "-o", "extended"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "amtool: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for want in [
+            "Cluster Status:  ready",
+            "Node Name:       peer-1",
+            "peer-2",
+            "peer-3",
+        ] {
+            assert!(
+                text.contains(want),
+                "amtool cluster show lacks {want}: {text}"
+            );
+        }
+    }
+
+    // A silence made on peer 2 is in force on 1 and 3 within a second.
+    let body = serde_json::json!({
+        "matchers": [{"name": "alertname", "value": "Disk", "isRegex": false, "isEqual": true}],
+        // A past start is clamped to now.
+        "startsAt": "2020-01-01T00:00:00Z",
+        "endsAt": "2099-01-01T00:00:00Z",
+        "createdBy": "test",
+        "comment": "replicated",
+    });
+    let c = reqwest::Client::new();
+    let r = c
+        .post(p2.url("/api/v2/silences"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let created = Instant::now();
+    let id = r.json::<serde_json::Value>().await.unwrap()["silenceID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for p in [&p1, &p3] {
+        loop {
+            let r = c
+                .get(p.url(&format!("/api/v2/silence/{id}")))
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 200 {
+                let s: serde_json::Value = r.json().await.unwrap();
+                assert_eq!(s["status"]["state"], "active");
+                assert_eq!(s["comment"], "replicated");
+                break;
+            }
+            assert!(
+                created.elapsed() < Duration::from_secs(1),
+                "silence {id} not on {} after 1 s",
+                p.addr
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    // A peer with another key, pointed at peer 1: refused by everyone, sees no one.
+    let intruder_port = free_udp_port();
+    let intruder = peer(
+        "intruder",
+        intruder_port,
+        &format!("tocsin-1.cluster.test:{}", ports[0]),
+        &dns,
+        &wrong,
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !p1.log_text().contains("Refused a cluster message") {
+        assert!(
+            Instant::now() < deadline,
+            "peer 1 logged no refusal:\n{}",
+            p1.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(p1.log_text().contains("another --cluster.key-file"));
+    // The counter follows within a gossip round.
+    let refused = |m: &str| {
+        m.lines()
+            .any(|l| l.starts_with("tocsin_cluster_messages_refused_total ") && !l.ends_with(" 0"))
+    };
+    loop {
+        let m = p1.metrics().await;
+        if refused(&m) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no refusal counted:\n{m}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(members(&intruder).await.0, ["intruder"]);
+    assert_eq!(members(&p1).await.0, all);
+    let r = c
+        .get(intruder.url(&format!("/api/v2/silence/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "the intruder must not learn the silence");
+}
+
+#[tokio::test]
+async fn clustering_without_a_key_file_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tocsin.yml"), CONFIG).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .arg(format!(
+            "--config.file={}",
+            dir.path().join("tocsin.yml").display()
+        ))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg("--web.listen-address=127.0.0.1:0")
+        .arg("--cluster.listen-address=127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--cluster.key-file"), "{err}");
+}
