@@ -96,6 +96,14 @@ pub struct ApiState {
     pub cluster: Option<tokio::sync::watch::Receiver<crate::cluster::Status>>,
 }
 
+/// Whether this peer's cluster is still settling (never when running alone).
+fn cluster_settling(state: &ApiState) -> bool {
+    state
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.borrow().readiness == crate::cluster::Readiness::Settling)
+}
+
 /// `--web.get-concurrency` when 0 (Alertmanager's default): the number of cores, at least 8.
 pub fn default_get_concurrency() -> usize {
     std::thread::available_parallelism()
@@ -417,10 +425,15 @@ async fn route(state: &Arc<ApiState>, mut req: Req) -> Response {
             heartbeats::admin(state, &req, &p["/api/tocsin/v1/heartbeats/".len()..])
         }
         "/-/healthy" if get => text(StatusCode::OK, "OK"),
-        // Ready only while the store takes writes: a load balancer sends writes elsewhere.
+        // Ready only while the store takes writes (a load balancer sends writes elsewhere)
+        // and once the cluster settled (synced with the peers, or --cluster.settle-timeout).
         "/-/ready" if get => match state.journal.health() {
-            Ok(()) => text(StatusCode::OK, "OK"),
             Err(e) => text(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}\n")),
+            Ok(()) if cluster_settling(state) => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the cluster is settling: waiting for the first sync with the peers (at most --cluster.settle-timeout)\n",
+            ),
+            Ok(()) => text(StatusCode::OK, "OK"),
         },
         "/-/reload" if m == Method::POST => ops::reload(state).await,
         "/metrics" if get => ops::metrics(state, &req.headers),

@@ -23,7 +23,14 @@ fn free_udp_port() -> u16 {
         .port()
 }
 
-fn peer(name: &str, port: u16, peer_flag: &str, dns: &DnsServer, key: &std::path::Path) -> Daemon {
+fn peer(
+    name: &str,
+    port: u16,
+    peer_flag: &str,
+    dns: &DnsServer,
+    key: &std::path::Path,
+    settle: &str,
+) -> Daemon {
     Daemon::start_with(
         CONFIG,
         &[
@@ -33,7 +40,7 @@ fn peer(name: &str, port: u16, peer_flag: &str, dns: &DnsServer, key: &std::path
             &format!("--cluster.dns-server={}", dns.addr),
             &format!("--cluster.key-file={}", key.display()),
             "--cluster.gossip-interval=100ms",
-            "--cluster.settle-timeout=10s",
+            &format!("--cluster.settle-timeout={settle}"),
         ],
     )
 }
@@ -93,14 +100,22 @@ async fn three_peers_found_by_dns_share_silences_and_refuse_a_wrong_key() {
     std::fs::write(&wrong, "another secret, not the cluster's").unwrap();
 
     // The three ways of naming peers: SRV with and without the scheme, and host:port (A).
-    let p1 = peer("peer-1", ports[0], &format!("dns+srv://{SRV}"), &dns, &key);
-    let p2 = peer("peer-2", ports[1], SRV, &dns, &key);
+    let p1 = peer(
+        "peer-1",
+        ports[0],
+        &format!("dns+srv://{SRV}"),
+        &dns,
+        &key,
+        "10s",
+    );
+    let p2 = peer("peer-2", ports[1], SRV, &dns, &key, "10s");
     let p3 = peer(
         "peer-3",
         ports[2],
         &format!("tocsin-1.cluster.test:{}", ports[0]),
         &dns,
         &key,
+        "10s",
     );
     let all = ["peer-1", "peer-2", "peer-3"];
     for p in [&p1, &p2, &p3] {
@@ -199,6 +214,16 @@ async fn three_peers_found_by_dns_share_silences_and_refuse_a_wrong_key() {
         &format!("tocsin-1.cluster.test:{}", ports[0]),
         &dns,
         &wrong,
+        "60s",
+    );
+    // Never synced with the peer it was given: settling, not ready.
+    let ready = reqwest::get(intruder.url("/-/ready")).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(ready.text().await.unwrap().contains("settling"));
+    assert_eq!(members(&intruder).await.1, "settling");
+    assert_eq!(
+        reqwest::get(p1.url("/-/ready")).await.unwrap().status(),
+        200
     );
     let deadline = Instant::now() + Duration::from_secs(10);
     while !p1.log_text().contains("Refused a cluster message") {
