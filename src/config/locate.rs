@@ -98,6 +98,11 @@ impl PathIndex {
         self.by_path.entry(path.to_owned()).or_insert((line, col));
     }
 
+    /// Whether the document has this path.
+    pub(crate) fn contains(&self, path: &str) -> bool {
+        self.by_path.contains_key(path)
+    }
+
     /// Position of a path, or of its nearest recorded ancestor; (0, 0) when unknown.
     pub(crate) fn locate(&self, path: &str) -> (u64, u64) {
         let mut p = path;

@@ -15,6 +15,7 @@ mod inhibit;
 mod locate;
 mod original;
 mod receiver;
+mod recover;
 mod route;
 mod secret;
 mod template_set;
@@ -158,6 +159,96 @@ fn strip_position(msg: &str) -> &str {
     }
 }
 
+/// A deserialization error as a diagnostic at its place in the original text (`index`); `text`
+/// is what was read, `rewritten` when it is not the original (merge keys, edits), in which case
+/// the position is found again by its path.
+fn type_error(
+    e: &serde_saphyr::Error,
+    text: &str,
+    rewritten: bool,
+    index: &PathIndex,
+) -> Diagnostic {
+    let (mut line, mut column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    let path = if rewritten {
+        let path = PathIndex::build(text)
+            .path_at(line, column)
+            .unwrap_or("")
+            .to_owned();
+        (line, column) = index.locate(&path);
+        path
+    } else {
+        index.path_at(line, column).unwrap_or("").to_owned()
+    };
+    let message = strip_position(&e.without_snippet().to_string()).to_owned();
+    Diagnostic {
+        path,
+        line,
+        column,
+        message,
+    }
+}
+
+/// After the first type error, the others: each offending value is taken out of the text and
+/// the text read again ([`recover`]); once it reads, the semantic checks run too, except on the
+/// places edited (where the edit itself may be the cause). Sorted by position.
+fn more_type_errors(
+    source: &str,
+    first: Diagnostic,
+    index: &PathIndex,
+    base_dir: &Path,
+    opts: LoadOptions,
+    original: &str,
+) -> Vec<Diagnostic> {
+    let mut errors = vec![first];
+    let mut edited: Vec<String> = Vec::new();
+    let mut text = source.to_owned();
+    while errors.len() < recover::MAX_ERRORS {
+        let last = errors.last().expect("one error at least");
+        let path = last.path.clone();
+        // A duplicate key has two places with one path: editing cannot tell them apart.
+        if path.is_empty() || last.message.contains("duplicate") {
+            break;
+        }
+        let unknown_key = last.message.starts_with("unknown field");
+        let Some(edit) = recover::edit_for(&text, &path, unknown_key) else {
+            break;
+        };
+        let next = recover::apply(&text, edit);
+        if !recover::well_formed(&next) {
+            break;
+        }
+        text = next;
+        edited.push(path);
+        match serde_saphyr::from_str_with_options::<Option<RawConfig>>(&text, de::go_options()) {
+            Err(e) => {
+                let d = type_error(&e, &text, true, index);
+                // The same place again (the edit did not help) or a place the original does
+                // not have (the edit went wrong): stop with what was found.
+                if edited.contains(&d.path) || !index.contains(&d.path) {
+                    break;
+                }
+                errors.push(d);
+            }
+            Ok(None) => break,
+            Ok(Some(raw)) => {
+                let mut ctx = Ctx::new(index, base_dir);
+                let _ = build(raw, &mut ctx, opts, original);
+                errors.extend(
+                    ctx.errors
+                        .into_iter()
+                        .filter(|d| !edited.iter().any(|p| recover::related(p, &d.path))),
+                );
+                break;
+            }
+        }
+    }
+    errors.sort_by_key(|d| (d.line, d.column));
+    errors
+}
+
 impl Config {
     /// Reads and validates a config file. Relative paths inside resolve against its directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -231,29 +322,15 @@ impl Config {
                 }]));
             }
             Err(e) => {
-                let (mut line, mut column) = e
-                    .location()
-                    .map(|l| (l.line(), l.column()))
-                    .unwrap_or((0, 0));
-                let path = match &merged {
-                    None => index.path_at(line, column).unwrap_or("").to_owned(),
-                    // A position in the rewritten text: found again by its path.
-                    Some(rewritten) => {
-                        let path = PathIndex::build(rewritten)
-                            .path_at(line, column)
-                            .unwrap_or("")
-                            .to_owned();
-                        (line, column) = index.locate(&path);
-                        path
-                    }
-                };
-                let message = strip_position(&e.without_snippet().to_string()).to_owned();
-                return Err(invalid(vec![Diagnostic {
-                    path,
-                    line,
-                    column,
-                    message,
-                }]));
+                let first_error = type_error(&e, source, merged.is_some(), &index);
+                return Err(invalid(more_type_errors(
+                    source,
+                    first_error,
+                    &index,
+                    base_dir,
+                    opts,
+                    text,
+                )));
             }
         };
         let refusals = yaml_compat::libyaml_refusals(first);

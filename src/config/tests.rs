@@ -130,6 +130,35 @@ fn several_errors_are_all_reported() {
     assert_eq!((d[0].line, d[0].column), (2, 3));
 }
 
+/// Type errors (a bad duration, a bad regex, a bad URL, an unknown key, in block and flow style)
+/// and semantic ones (an undefined receiver) are reported together, each at its own line, and
+/// nothing the recovery edits could cause is added (the URL nulled would be "missing url").
+#[test]
+fn type_and_semantic_errors_are_reported_in_one_load() {
+    let d = errors(
+        "route:\n  receiver: team\n  group_wait: 10x\n  routes:\n    - matchers: ['severity=~\"(crit\"']\n      receiver: nobody\nreceivers:\n  - name: team\n    webhook_configs:\n      - url: not-a-url\n        bogus_key: 1\n  - {name: other, webhook_configs: [{url: 'http://x/', max_alerts: '5'}], extra: 1}\n",
+    );
+    let got: Vec<(&str, u64)> = d.iter().map(|d| (d.path.as_str(), d.line)).collect();
+    assert_eq!(
+        got,
+        [
+            ("route.group_wait", 3),
+            ("route.routes[0].matchers[0]", 5),
+            ("route.routes[0].receiver", 6),
+            ("receivers[0].webhook_configs[0].url", 10),
+            ("receivers[0].webhook_configs[0].bogus_key", 11),
+            ("receivers[1].webhook_configs[0].max_alerts", 12),
+            ("receivers[1].extra", 12),
+        ],
+        "{d:#?}"
+    );
+    assert!(
+        d[2].message.contains("undefined receiver"),
+        "{}",
+        d[2].message
+    );
+}
+
 #[test]
 fn strict_yaml() {
     let d = errors("route:\n  receiver: r\n  recevier: x\nreceivers:\n- name: r\n");
