@@ -76,6 +76,8 @@ pub struct Options {
     pub serve: api::server::ServeOptions,
     /// `--cluster.*`: `None` runs alone.
     pub cluster: Option<cluster::Options>,
+    /// `--web.max-request-bytes`: the largest request body accepted.
+    pub max_request_bytes: usize,
 }
 
 impl Options {
@@ -96,6 +98,7 @@ impl Options {
             get_concurrency: 0,
             shutdown_timeout: Duration::from_secs(5),
             serve: api::server::ServeOptions::default(),
+            max_request_bytes: api::DEFAULT_MAX_BODY_BYTES,
             load: crate::config::LoadOptions::default(),
             cluster: None,
         }
@@ -390,6 +393,8 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         get_limit,
         live: crate::web::Live::new(cancel.clone()),
         cluster: cluster.as_ref().map(|c| c.watch_status()),
+        max_body_bytes: opts.max_request_bytes,
+        body_timeout: opts.serve.read_header_timeout,
     });
 
     // What was stored goes back into the pipeline: groups are rebuilt from the alerts and

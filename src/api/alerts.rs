@@ -31,7 +31,8 @@ fn non_zero(t: Option<Timestamp>) -> Option<Timestamp> {
     t.filter(|t| t.as_second() != -62135596800)
 }
 
-fn media_type_ok(req: &Req) -> Result<(), Response> {
+/// 415 unless the body is declared JSON, as go-swagger answers.
+pub(super) fn media_type_ok(req: &Req) -> Result<(), Response> {
     let ct = req
         .headers
         .get("content-type")

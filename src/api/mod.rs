@@ -43,8 +43,8 @@ use crate::metrics::Metrics;
 use crate::silence::Silences;
 use crate::template::Templates;
 
-/// Largest accepted request body (413 above).
-pub const MAX_BODY_BYTES: usize = 64 << 20;
+/// `--web.max-request-bytes`'s default: the largest request body accepted (413 above).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
 
 /// A reload request: the API sends one and waits for the answer on the oneshot.
 pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
@@ -94,6 +94,11 @@ pub struct ApiState {
     pub live: crate::web::Live,
     /// The cluster's status (`None` when running alone).
     pub cluster: Option<tokio::sync::watch::Receiver<crate::cluster::Status>>,
+    /// `--web.max-request-bytes`: the largest request body read (413 above).
+    pub max_body_bytes: usize,
+    /// The longest wait for the next piece of a request body (408 past it): a client that
+    /// stops sending cannot hold a request open (`--web.read-header-timeout`).
+    pub body_timeout: std::time::Duration,
 }
 
 /// Whether this peer's cluster is still settling (never when running alone).
@@ -198,15 +203,30 @@ pub(crate) struct Req {
 
 async fn read_body(
     mut stream: impl futures_util::Stream<Item = Result<impl bytes::Buf, warp::Error>> + Unpin,
+    max: usize,
+    idle: std::time::Duration,
 ) -> Result<Bytes, Response> {
     let mut out = BytesMut::new();
-    while let Some(chunk) = stream.next().await {
+    loop {
+        let next = match tokio::time::timeout(idle, stream.next()).await {
+            Ok(n) => n,
+            Err(_) => {
+                return Err(text(
+                    StatusCode::REQUEST_TIMEOUT,
+                    &format!(
+                        "request body not received: nothing for {} (--web.read-header-timeout)",
+                        crate::model::Duration(idle)
+                    ),
+                ));
+            }
+        };
+        let Some(chunk) = next else { break };
         let mut chunk =
             chunk.map_err(|e| text(StatusCode::BAD_REQUEST, &format!("reading body: {e}")))?;
-        if out.len() + chunk.remaining() > MAX_BODY_BYTES {
+        if out.len() + chunk.remaining() > max {
             return Err(text(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("request body larger than {MAX_BODY_BYTES} bytes"),
+                &format!("request body larger than {max} bytes (--web.max-request-bytes)"),
             ));
         }
         while chunk.has_remaining() {
@@ -240,7 +260,13 @@ pub fn routes(
                 let state = Arc::clone(&state);
                 async move {
                     let handle = async {
-                        let body = match read_body(Box::pin(body)).await {
+                        let body = match read_body(
+                            Box::pin(body),
+                            state.max_body_bytes,
+                            state.body_timeout,
+                        )
+                        .await
+                        {
                             Ok(b) => b,
                             Err(r) => return r,
                         };

@@ -40,9 +40,15 @@ pub struct ServeOptions {
     /// `--web.read-header-timeout`: the longest a client may take to send a request's headers
     /// (and a TLS handshake); slower clients are disconnected (slowloris).
     pub read_header_timeout: Duration,
-    /// `--web.max-header-bytes`: the largest request head (request line and headers) read.
+    /// `--web.max-header-bytes`: the largest request head (request line and headers) accepted
+    /// (431 with a body above; the HTTP layer drops heads over twice this without one).
     pub max_header_bytes: usize,
+    /// `--web.max-url-bytes`: the longest request URL accepted (414 with a body above).
+    pub max_url_bytes: usize,
 }
+
+/// The most header fields a request may carry (431 above).
+pub const MAX_HEADERS: usize = 100;
 
 impl Default for ServeOptions {
     fn default() -> Self {
@@ -51,6 +57,7 @@ impl Default for ServeOptions {
             max_connections: 4096,
             read_header_timeout: Duration::from_secs(10),
             max_header_bytes: 64 << 10,
+            max_url_bytes: 16 << 10,
         }
     }
 }
@@ -188,7 +195,10 @@ async fn connection<F>(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(timeout)
-        .max_buf_size(shared.opts.max_header_bytes.max(8192));
+        // Room past our own limits, so that the answer to a head over them is ours (with a
+        // body that says why), not the HTTP layer's bare status.
+        .max_headers(MAX_HEADERS * 4)
+        .max_buf_size(shared.opts.max_header_bytes.saturating_mul(2).max(8192));
     if !http2 {
         builder = builder.http1_only();
     }
@@ -224,6 +234,9 @@ async fn handle<F>(shared: &Shared, req: Request<Incoming>, filter: &F) -> Respo
 where
     F: Service<Request<Incoming>, Response = Response, Error = Infallible> + Sync,
 {
+    if let Some(refused) = too_big(&shared.opts, &req) {
+        return refused;
+    }
     let Some(loader) = &shared.opts.web_config else {
         return call(filter, req).await;
     };
@@ -251,6 +264,48 @@ where
         }
     }
     resp
+}
+
+/// 414 or 431 for a head over the limits, with a body that says why (Alertmanager's JSON error
+/// shape under `/api/v2`, plain text elsewhere).
+fn too_big<B>(opts: &ServeOptions, req: &Request<B>) -> Option<Response> {
+    let url = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let fields = req.headers().len();
+    let head = url
+        + req
+            .headers()
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum::<usize>();
+    let (status, message) = if url > opts.max_url_bytes {
+        (
+            StatusCode::URI_TOO_LONG,
+            format!(
+                "request URL is {url} bytes, more than --web.max-url-bytes={}",
+                opts.max_url_bytes
+            ),
+        )
+    } else if fields > MAX_HEADERS {
+        (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("request has {fields} header fields, more than {MAX_HEADERS}"),
+        )
+    } else if head > opts.max_header_bytes {
+        (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!(
+                "request headers are {head} bytes, more than --web.max-header-bytes={}",
+                opts.max_header_bytes
+            ),
+        )
+    } else {
+        return None;
+    };
+    Some(if req.uri().path().starts_with("/api/v2/") {
+        super::swagger_error(status, status.as_u16(), &message)
+    } else {
+        text(status, &format!("{message}\n"))
+    })
 }
 
 async fn call<F>(filter: &F, req: Request<Incoming>) -> Response

@@ -70,6 +70,12 @@ fn empty(status: StatusCode) -> Response {
     r
 }
 
+/// 404 for an unknown id. Alertmanager's GET and DELETE answer it with an empty body; ours says
+/// why, in the JSON string its POST uses (clients read no payload from a 404 here).
+fn not_found() -> Response {
+    json(StatusCode::NOT_FOUND, &"silence not found")
+}
+
 /// The answer to a refused change.
 fn refused(e: &SilenceError) -> Response {
     match e {
@@ -128,7 +134,16 @@ async fn saved(state: &ApiState) -> Result<(), Response> {
 
 /// `POST /api/v2/silences`.
 pub(super) async fn post(state: &ApiState, req: &Req) -> Response {
-    let p: PostableSilence = match serde_json::from_slice(&req.body) {
+    if let Err(r) = super::alerts::media_type_ok(req) {
+        return r;
+    }
+    // As go-swagger reads the body: none at all is a missing parameter, `null` an empty object.
+    let body: &[u8] = match req.body.trim_ascii() {
+        b"" => return unprocessable("silence in body is required"),
+        b"null" => b"{}",
+        b => b,
+    };
+    let p: PostableSilence = match serde_json::from_slice(body) {
         Ok(p) => p,
         Err(e) => {
             return swagger_error(
@@ -366,7 +381,7 @@ pub(super) fn get(state: &ApiState, id: &str) -> Response {
     }
     match state.silences.get(id) {
         Some(s) => json(StatusCode::OK, &gettable(&s, clock::now())),
-        None => empty(StatusCode::NOT_FOUND),
+        None => not_found(),
     }
 }
 
@@ -386,7 +401,7 @@ pub(super) async fn delete(state: &ApiState, id: &str) -> Response {
             }
             empty(StatusCode::OK)
         }
-        Err(SilenceError::NotFound) => empty(StatusCode::NOT_FOUND),
+        Err(SilenceError::NotFound) => not_found(),
         Err(e) => json(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }

@@ -120,6 +120,16 @@ pub struct RunOpts {
         default_value = "5s"
     )]
     pub web_shutdown_timeout: crate::model::Duration,
+    /// The largest request body accepted; larger ones get 413 naming the limit.
+    #[arg(long = "web.max-request-bytes", value_name = "BYTES", default_value_t = crate::api::DEFAULT_MAX_BODY_BYTES)]
+    pub web_max_request_bytes: usize,
+    /// The largest request head (request line and headers) accepted; larger ones get 431 (414
+    /// when the URL alone is over `--web.max-url-bytes`).
+    #[arg(long = "web.max-header-bytes", value_name = "BYTES", default_value_t = 64 << 10)]
+    pub web_max_header_bytes: usize,
+    /// The longest request URL (path and query) accepted; longer ones get 414.
+    #[arg(long = "web.max-url-bytes", value_name = "BYTES", default_value_t = 16 << 10)]
+    pub web_max_url_bytes: usize,
     /// How many connections are served at once; more wait in the listen backlog.
     #[arg(long = "web.max-connections", value_name = "N", default_value_t = 4096)]
     pub web_max_connections: usize,
@@ -305,6 +315,9 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
     app_opts.serve.max_connections = opts.web_max_connections;
     app_opts.serve.read_header_timeout = opts.web_read_header_timeout.std();
     app_opts.cluster = cluster;
+    app_opts.serve.max_header_bytes = opts.web_max_header_bytes;
+    app_opts.serve.max_url_bytes = opts.web_max_url_bytes;
+    app_opts.max_request_bytes = opts.web_max_request_bytes;
     let handle = app::start(app_opts, listener).await?;
     info!(file = %opts.config_file.display(), "Completed loading of configuration file.");
     while let Signal::Reload = signals.next().await {

@@ -102,17 +102,18 @@ async fn create_get_update_expire_with_alertmanagers_codes() {
     let old = d.get_json(&format!("/api/v2/silence/{id}")).await;
     assert_eq!(old["status"]["state"], "expired");
 
-    // Unknown ids: 404 on POST (JSON string) and GET/DELETE (empty); non-UUIDs 422.
+    // Unknown ids: 404 with a JSON string (Alertmanager's GET/DELETE have an empty body); non-UUIDs
+    // 422.
     let mut unknown = upd.clone();
     unknown["id"] = json!("00000000-0000-4000-8000-000000000000");
     assert_eq!(post(&d, &unknown).await, (404, json!("silence not found")));
     let (s, t) =
         status_and_text(c.get(d.url("/api/v2/silence/00000000-0000-4000-8000-000000000000"))).await;
-    assert_eq!((s, t.as_str()), (404, ""));
+    assert_eq!((s, t.as_str()), (404, "\"silence not found\""));
     let (s, t) =
         status_and_text(c.delete(d.url("/api/v2/silence/00000000-0000-4000-8000-000000000000")))
             .await;
-    assert_eq!((s, t.as_str()), (404, ""));
+    assert_eq!((s, t.as_str()), (404, "\"silence not found\""));
     let (s, t) = status_and_text(c.get(d.url("/api/v2/silence/abc"))).await;
     assert_eq!(s, 422);
     assert_eq!(
