@@ -78,6 +78,10 @@ pub struct Options {
     pub cluster: Option<cluster::Options>,
     /// `--web.max-request-bytes`: the largest request body accepted.
     pub max_request_bytes: usize,
+    /// Alerts per request, labels per alert, label size, ingest rate per client.
+    pub limits: api::limits::IngestLimits,
+    /// `--alerts.per-alertname-limit` (0 or less: none).
+    pub per_alertname_limit: i64,
 }
 
 impl Options {
@@ -99,6 +103,8 @@ impl Options {
             shutdown_timeout: Duration::from_secs(5),
             serve: api::server::ServeOptions::default(),
             max_request_bytes: api::DEFAULT_MAX_BODY_BYTES,
+            limits: api::limits::IngestLimits::default(),
+            per_alertname_limit: 0,
             load: crate::config::LoadOptions::default(),
             cluster: None,
         }
@@ -370,6 +376,9 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         0 => api::default_get_concurrency(),
         n => n,
     };
+    metrics
+        .alerts_per_alert_limit
+        .set(opts.per_alertname_limit.max(0));
     let state = Arc::new(ApiState {
         store: Arc::clone(&store),
         dispatcher: dispatcher.clone(),
@@ -395,6 +404,9 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         cluster: cluster.as_ref().map(|c| c.watch_status()),
         max_body_bytes: opts.max_request_bytes,
         body_timeout: opts.serve.read_header_timeout,
+        limits: opts.limits,
+        ingest_rate: api::limits::IngestRate::new(opts.limits.rate, opts.limits.burst),
+        per_alertname: crate::alerts::limit::PerAlertnameLimit::new(opts.per_alertname_limit),
     });
 
     // What was stored goes back into the pipeline: groups are rebuilt from the alerts and

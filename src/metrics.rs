@@ -152,6 +152,13 @@ pub struct Metrics {
     /// `tocsin_http_auth_failures_total`: requests refused for a wrong basic-auth user or
     /// password (`--web.config.file`); requests without credentials are not counted.
     pub http_auth_failures: Counter,
+    /// `tocsin_requests_limited_total{limit}`: requests (or alerts of one) refused by a limit,
+    /// by its flag (`web.max-request-bytes`, `alerts.max-labels`, ...).
+    pub requests_limited: Family<Labels, Counter>,
+    /// `alertmanager_alerts_limited_total`: alerts dropped by `--alerts.per-alertname-limit`.
+    pub alerts_limited: Counter,
+    /// `alertmanager_alerts_per_alert_limit`: `--alerts.per-alertname-limit` (0: none).
+    pub alerts_per_alert_limit: Gauge,
     /// `process_resident_memory_bytes`.
     pub process_resident_memory: Gauge,
     /// `process_cpu_seconds_total` (fed from /proc at scrape time).
@@ -213,6 +220,9 @@ impl Metrics {
             inhibition_rules: Gauge::default(),
             http_concurrency_limit_exceeded: Counter::default(),
             http_auth_failures: Counter::default(),
+            requests_limited: Family::default(),
+            alerts_limited: Counter::default(),
+            alerts_per_alert_limit: Gauge::default(),
             process_resident_memory: Gauge::default(),
             process_cpu_seconds: Counter::default(),
             process_start_time: Gauge::default(),
@@ -406,6 +416,21 @@ impl Metrics {
             "tocsin_http_auth_failures",
             "Requests refused for a wrong basic-auth user or password",
             m.http_auth_failures.clone(),
+        );
+        r.register(
+            "tocsin_requests_limited",
+            "Requests, or alerts of one, refused by a limit, by the limit's flag",
+            m.requests_limited.clone(),
+        );
+        r.register(
+            am("alerts_limited"),
+            "Total number of alerts that were dropped due to per alert name limit",
+            m.alerts_limited.clone(),
+        );
+        r.register(
+            am("alerts_per_alert_limit"),
+            "Current limit on number of alerts per alert name",
+            m.alerts_per_alert_limit.clone(),
         );
         r.register(
             am("silences"),

@@ -9,9 +9,10 @@
 //! Garbage collection does not delete from storage by itself: a resolved alert may still owe its
 //! receivers a resolve notification, so the caller deletes it from storage
 //! ([`AlertStore::forget_stored`]) once nothing holds it any more.
-//! Layer L2: imports `model`, `storage`.
+//! `limit.rs` is `--alerts.per-alertname-limit`. Layer L2: imports `model`, `storage`.
 
 pub mod codec;
+pub mod limit;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};

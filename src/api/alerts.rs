@@ -139,8 +139,24 @@ pub(super) fn deliver(state: &ApiState, stored: &[std::sync::Arc<Alert>], now: T
     state.dispatcher.flush_released(&state.inhibitor, &released);
 }
 
+/// 413 for a batch over `--alerts.max-per-request`, naming the limit.
+fn too_many(state: &ApiState, path: &str, n: usize) -> Result<(), Response> {
+    let max = state.limits.max_alerts;
+    if max == 0 || n <= max {
+        return Ok(());
+    }
+    super::limits::count(&state.metrics, "alerts.max-per-request");
+    Err(super::limits::refusal(
+        path,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("{n} alerts in one request, more than --alerts.max-per-request={max}"),
+    ))
+}
+
 /// Validates, stores and dispatches; answers 200, or 400 listing the invalid alerts (the valid
-/// ones are kept, as Alertmanager does).
+/// ones are kept, as Alertmanager does). An alert over the label limits is one of the invalid
+/// ones; a new alert over `--alerts.per-alertname-limit` is dropped with a warning and the
+/// answer stays 200, as in Alertmanager.
 fn ingest(state: &ApiState, postables: Vec<Postable>) -> Response {
     let now = clock::now();
     let cfg = state.config();
@@ -156,7 +172,31 @@ fn ingest(state: &ApiState, postables: Vec<Postable>) -> Response {
         } else {
             resolved += 1;
         }
-        match build(p, now, resolve_timeout, |s| state.store.intern(s)) {
+        let built = build(p, now, resolve_timeout, |s| state.store.intern(s)).and_then(|a| {
+            state
+                .limits
+                .check_labels(&a.labels)
+                .map(|()| a)
+                .map_err(|e| {
+                    let flag = if e.contains("max-labels") {
+                        "alerts.max-labels"
+                    } else {
+                        "alerts.max-label-bytes"
+                    };
+                    super::limits::count(&state.metrics, flag);
+                    format!("invalid label set: {e}")
+                })
+        });
+        match built {
+            Ok(a) if !state.per_alertname.admit(&a, now) => {
+                state.metrics.alerts_limited.inc();
+                tracing::warn!(
+                    alertname = a.labels.get("alertname"),
+                    limit = state.per_alertname.limit(),
+                    "Alert dropped: its alertname has as many firing alerts as \
+                     --alerts.per-alertname-limit allows."
+                );
+            }
             Ok(a) => stored.push(state.store.put(a, now)),
             Err(e) => errors.push(e),
         }
@@ -201,6 +241,9 @@ pub(super) fn post(state: &ApiState, req: &Req) -> Response {
         Ok(p) => p,
         Err(r) => return r,
     };
+    if let Err(r) = too_many(state, &req.path, postables.len()) {
+        return r;
+    }
     for (i, p) in postables.iter().enumerate() {
         if p.labels.is_none() {
             return swagger_error(
@@ -259,6 +302,9 @@ pub(super) fn post_webhook(state: &ApiState, req: &Req) -> Response {
                 payload.version.unwrap_or_default()
             ),
         );
+    }
+    if let Err(r) = too_many(state, &req.path, payload.alerts.len()) {
+        return r;
     }
     for (i, p) in payload.alerts.iter().enumerate() {
         if p.labels.is_none() {

@@ -14,6 +14,7 @@
 mod alerts;
 mod delivery;
 pub mod heartbeats;
+pub mod limits;
 mod notifications;
 mod ops;
 mod preview;
@@ -99,6 +100,12 @@ pub struct ApiState {
     /// The longest wait for the next piece of a request body (408 past it): a client that
     /// stops sending cannot hold a request open (`--web.read-header-timeout`).
     pub body_timeout: std::time::Duration,
+    /// Alerts per request, labels per alert, label size, ingest rate per client.
+    pub limits: limits::IngestLimits,
+    /// `--web.ingest-rate-limit`'s per-address buckets.
+    pub ingest_rate: limits::IngestRate,
+    /// `--alerts.per-alertname-limit`.
+    pub per_alertname: crate::alerts::limit::PerAlertnameLimit,
 }
 
 /// Whether this peer's cluster is still settling (never when running alone).
@@ -201,17 +208,58 @@ pub(crate) struct Req {
     pub remote: Option<std::net::SocketAddr>,
 }
 
-async fn read_body(
+/// The most of a refused body read (and thrown away) before answering: a client that sent it
+/// whole gets the answer, where closing on unread data would reset the connection under it.
+const DRAIN_BYTES: usize = 256 << 20;
+
+/// Reads and drops the rest of a refused body, up to [`DRAIN_BYTES`] and while it keeps coming.
+async fn drain(
     mut stream: impl futures_util::Stream<Item = Result<impl bytes::Buf, warp::Error>> + Unpin,
-    max: usize,
     idle: std::time::Duration,
+) {
+    let mut left = DRAIN_BYTES;
+    while let Ok(Some(Ok(chunk))) = tokio::time::timeout(idle, stream.next()).await {
+        let Some(rest) = left.checked_sub(chunk.remaining()) else {
+            return;
+        };
+        left = rest;
+    }
+}
+
+/// Reads the body, up to `--web.max-request-bytes` (413) and with at most
+/// `--web.read-header-timeout` between two pieces (408); both refusals name their flag, are
+/// counted, and come in Alertmanager's JSON error shape under `/api/v2`.
+async fn read_body(
+    state: &ApiState,
+    path: &str,
+    headers: &HeaderMap,
+    mut stream: impl futures_util::Stream<Item = Result<impl bytes::Buf, warp::Error>> + Unpin,
 ) -> Result<Bytes, Response> {
+    let (max, idle) = (state.max_body_bytes, state.body_timeout);
+    let too_large = || {
+        limits::count(&state.metrics, "web.max-request-bytes");
+        limits::refusal(
+            path,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("request body larger than --web.max-request-bytes={max} bytes"),
+        )
+    };
+    let declared = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        drain(stream, idle).await;
+        return Err(too_large());
+    }
     let mut out = BytesMut::new();
     loop {
         let next = match tokio::time::timeout(idle, stream.next()).await {
             Ok(n) => n,
             Err(_) => {
-                return Err(text(
+                limits::count(&state.metrics, "web.read-header-timeout");
+                return Err(limits::refusal(
+                    path,
                     StatusCode::REQUEST_TIMEOUT,
                     &format!(
                         "request body not received: nothing for {} (--web.read-header-timeout)",
@@ -224,10 +272,9 @@ async fn read_body(
         let mut chunk =
             chunk.map_err(|e| text(StatusCode::BAD_REQUEST, &format!("reading body: {e}")))?;
         if out.len() + chunk.remaining() > max {
-            return Err(text(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("request body larger than {max} bytes (--web.max-request-bytes)"),
-            ));
+            drop(out);
+            drain(stream, idle).await;
+            return Err(too_large());
         }
         while chunk.has_remaining() {
             let c = chunk.chunk();
@@ -237,6 +284,14 @@ async fn read_body(
         }
     }
     Ok(out.freeze())
+}
+
+/// `--web.ingest-rate-limit`'s 429 for a client over its rate.
+fn ingest_refused(state: &ApiState, req: &Req) -> Option<Response> {
+    let ip = req.remote?.ip();
+    let wait = state.ingest_rate.check(ip).err()?;
+    limits::count(&state.metrics, "web.ingest-rate-limit");
+    Some(state.ingest_rate.refusal(wait))
 }
 
 /// The whole HTTP surface as one warp filter.
@@ -260,12 +315,8 @@ pub fn routes(
                 let state = Arc::clone(&state);
                 async move {
                     let handle = async {
-                        let body = match read_body(
-                            Box::pin(body),
-                            state.max_body_bytes,
-                            state.body_timeout,
-                        )
-                        .await
+                        let body = match read_body(&state, path.as_str(), &headers, Box::pin(body))
+                            .await
                         {
                             Ok(b) => b,
                             Err(r) => return r,
@@ -368,6 +419,12 @@ async fn route(state: &Arc<ApiState>, mut req: Req) -> Response {
     let path = req.path.trim_end_matches('/');
     let m = &req.method;
     let get = m == Method::GET || m == Method::HEAD;
+    if m == Method::POST
+        && matches!(path, "/api/v2/alerts" | "/api/tocsin/v1/webhook")
+        && let Some(refused) = ingest_refused(state, &req)
+    {
+        return refused;
+    }
     // Reads of the API share `--web.get-concurrency` slots; health checks and metrics do not,
     // so no read load can make a liveness probe fail.
     let permit = if get && path.starts_with("/api/v2/") {

@@ -234,7 +234,8 @@ async fn handle<F>(shared: &Shared, req: Request<Incoming>, filter: &F) -> Respo
 where
     F: Service<Request<Incoming>, Response = Response, Error = Infallible> + Sync,
 {
-    if let Some(refused) = too_big(&shared.opts, &req) {
+    if let Some((flag, refused)) = too_big(&shared.opts, &req) {
+        super::limits::count(&shared.state.metrics, flag);
         return refused;
     }
     let Some(loader) = &shared.opts.web_config else {
@@ -267,8 +268,8 @@ where
 }
 
 /// 414 or 431 for a head over the limits, with a body that says why (Alertmanager's JSON error
-/// shape under `/api/v2`, plain text elsewhere).
-fn too_big<B>(opts: &ServeOptions, req: &Request<B>) -> Option<Response> {
+/// shape under `/api/v2`, plain text elsewhere), and the flag of the limit.
+fn too_big<B>(opts: &ServeOptions, req: &Request<B>) -> Option<(&'static str, Response)> {
     let url = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     let fields = req.headers().len();
     let head = url
@@ -277,8 +278,9 @@ fn too_big<B>(opts: &ServeOptions, req: &Request<B>) -> Option<Response> {
             .iter()
             .map(|(k, v)| k.as_str().len() + v.len() + 4)
             .sum::<usize>();
-    let (status, message) = if url > opts.max_url_bytes {
+    let (flag, status, message) = if url > opts.max_url_bytes {
         (
+            "web.max-url-bytes",
             StatusCode::URI_TOO_LONG,
             format!(
                 "request URL is {url} bytes, more than --web.max-url-bytes={}",
@@ -287,11 +289,16 @@ fn too_big<B>(opts: &ServeOptions, req: &Request<B>) -> Option<Response> {
         )
     } else if fields > MAX_HEADERS {
         (
+            "web.max-header-bytes",
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            format!("request has {fields} header fields, more than {MAX_HEADERS}"),
+            format!(
+                "request has {fields} header fields, more than {MAX_HEADERS} (the field limit \
+                 that goes with --web.max-header-bytes)"
+            ),
         )
     } else if head > opts.max_header_bytes {
         (
+            "web.max-header-bytes",
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             format!(
                 "request headers are {head} bytes, more than --web.max-header-bytes={}",
@@ -301,11 +308,10 @@ fn too_big<B>(opts: &ServeOptions, req: &Request<B>) -> Option<Response> {
     } else {
         return None;
     };
-    Some(if req.uri().path().starts_with("/api/v2/") {
-        super::swagger_error(status, status.as_u16(), &message)
-    } else {
-        text(status, &format!("{message}\n"))
-    })
+    Some((
+        flag,
+        super::limits::refusal(req.uri().path(), status, &message),
+    ))
 }
 
 async fn call<F>(filter: &F, req: Request<Incoming>) -> Response

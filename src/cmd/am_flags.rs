@@ -42,7 +42,8 @@ pub struct AlertmanagerFlags {
     /// Not `--log.silences`.
     #[arg(long = "no-log.silences", hide = true)]
     pub no_log_silences: bool,
-    /// Maximum number of alerts per alertname (accepted; no limit is applied yet).
+    /// The most firing alerts per alertname (0 or less: no limit); past it new alerts of that
+    /// name are dropped (counted in `alertmanager_alerts_limited_total`), known ones updated.
     #[arg(
         long = "alerts.per-alertname-limit",
         value_name = "N",
@@ -96,11 +97,6 @@ impl AlertmanagerFlags {
             "log.silences",
             self.log_silences.is_some() || self.no_log_silences,
             "silence changes are not logged",
-        );
-        no_effect(
-            "alerts.per-alertname-limit",
-            self.alerts_per_alertname_limit.is_some(),
-            "no per-alertname limit is applied",
         );
         no_effect(
             "dispatch.maintenance-interval",

@@ -130,6 +130,28 @@ pub struct RunOpts {
     /// The longest request URL (path and query) accepted; longer ones get 414.
     #[arg(long = "web.max-url-bytes", value_name = "BYTES", default_value_t = 16 << 10)]
     pub web_max_url_bytes: usize,
+    /// The most alerts one POST may carry (0: no limit); more get 413 naming the limit.
+    #[arg(
+        long = "alerts.max-per-request",
+        value_name = "N",
+        default_value_t = 10_000
+    )]
+    pub alerts_max_per_request: usize,
+    /// The most labels one alert may carry (0: no limit); such an alert is refused (400) and the
+    /// rest of its batch kept.
+    #[arg(long = "alerts.max-labels", value_name = "N", default_value_t = 256)]
+    pub alerts_max_labels: usize,
+    /// The largest label name or value, in bytes (0: no limit); such an alert is refused (400)
+    /// and the rest of its batch kept.
+    #[arg(long = "alerts.max-label-bytes", value_name = "BYTES", default_value_t = 256 << 10)]
+    pub alerts_max_label_bytes: usize,
+    /// Alert POSTs per second per client address (0: no limit); more get 429 with Retry-After.
+    #[arg(long = "web.ingest-rate-limit", value_name = "N", default_value_t = 0)]
+    pub web_ingest_rate_limit: u32,
+    /// Alert POSTs a client may send at once before `--web.ingest-rate-limit` applies (0: as
+    /// many as the rate).
+    #[arg(long = "web.ingest-rate-burst", value_name = "N", default_value_t = 0)]
+    pub web_ingest_rate_burst: u32,
     /// How many connections are served at once; more wait in the listen backlog.
     #[arg(long = "web.max-connections", value_name = "N", default_value_t = 4096)]
     pub web_max_connections: usize,
@@ -318,6 +340,14 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
     app_opts.serve.max_header_bytes = opts.web_max_header_bytes;
     app_opts.serve.max_url_bytes = opts.web_max_url_bytes;
     app_opts.max_request_bytes = opts.web_max_request_bytes;
+    app_opts.limits = crate::api::limits::IngestLimits {
+        max_alerts: opts.alerts_max_per_request,
+        max_labels: opts.alerts_max_labels,
+        max_label_bytes: opts.alerts_max_label_bytes,
+        rate: opts.web_ingest_rate_limit,
+        burst: opts.web_ingest_rate_burst,
+    };
+    app_opts.per_alertname_limit = opts.alertmanager.alerts_per_alertname_limit.unwrap_or(0);
     let handle = app::start(app_opts, listener).await?;
     info!(file = %opts.config_file.display(), "Completed loading of configuration file.");
     while let Signal::Reload = signals.next().await {

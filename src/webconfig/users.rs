@@ -1,15 +1,16 @@
 //! `basic_auth_users` (bcrypt hashes, as exporter-toolkit) and the tocsin extension
 //! `tocsin_roles`: what each user may do.
 //!
-//! A password check costs one bcrypt run whether the user exists or not (an unknown user is
-//! checked against a decoy hash of the same cost), and the comparison inside bcrypt is constant
-//! time. Outcomes are remembered in [`AuthCache`], keyed by a digest of user, hash and
+//! A password check costs one bcrypt run whether the user exists or not: an unknown user's
+//! password is checked against the hash of the configured user with the highest cost (and
+//! refused whatever the outcome), so the time taken does not tell whether a user exists; the
+//! comparison inside bcrypt is constant time. Outcomes are remembered in [`AuthCache`], keyed by a digest of user, hash and
 //! password, right or wrong alike: a repeated request costs a lookup either way, and bcrypt runs
 //! only for a combination not seen before.
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr as _;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use crate::config::Secret;
 
@@ -77,23 +78,13 @@ struct User {
 }
 
 /// The basic-auth users; empty means no authentication.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Users {
     users: BTreeMap<String, User>,
-    /// The highest cost among the hashes, for the decoy.
+    /// The highest cost among the hashes.
     cost: u32,
-    /// A hash of the decoy password at `cost`, made on first need.
-    decoy: OnceLock<String>,
-}
-
-impl Clone for Users {
-    fn clone(&self) -> Self {
-        Users {
-            users: self.users.clone(),
-            cost: self.cost,
-            decoy: OnceLock::new(),
-        }
-    }
+    /// The user whose hash (of the highest cost) an unknown user's password is checked against.
+    decoy: String,
 }
 
 impl Users {
@@ -104,6 +95,7 @@ impl Users {
     ) -> Result<Users, (String, String)> {
         let mut out = BTreeMap::new();
         let mut cost = 4;
+        let mut decoy = String::new();
         for (name, hash) in users {
             let parts = bcrypt::HashParts::from_str(hash.expose()).map_err(|e| {
                 (
@@ -111,6 +103,9 @@ impl Users {
                     format!("not a bcrypt hash ({e})"),
                 )
             })?;
+            if decoy.is_empty() || parts.get_cost() > cost {
+                decoy.clone_from(&name);
+            }
             cost = cost.max(parts.get_cost());
             out.insert(
                 name,
@@ -146,7 +141,7 @@ impl Users {
         Ok(Users {
             users: out,
             cost,
-            decoy: OnceLock::new(),
+            decoy,
         })
     }
 
@@ -186,19 +181,25 @@ impl Users {
         out
     }
 
-    /// The slow check: one bcrypt run, against the decoy for an unknown user, so the time taken
-    /// does not tell whether the user exists. CPU-heavy: call it off the async runtime.
+    /// The hash a password for `user` is checked against: the user's own, or for an unknown
+    /// user the decoy (the configured hash of the highest cost).
+    fn checked_hash(&self, user: &str) -> &str {
+        let name = if self.users.contains_key(user) {
+            user
+        } else {
+            &self.decoy
+        };
+        self.users.get(name).map_or("", |u| u.hash.expose())
+    }
+
+    /// The slow check: exactly one bcrypt run, against the decoy for an unknown user (whose
+    /// answer is no whatever the run says), so the time taken does not tell whether the user
+    /// exists. CPU-heavy: call it off the async runtime.
     pub fn verify(&self, user: &str, password: &[u8]) -> bool {
-        match self.users.get(user) {
-            Some(u) => bcrypt::verify(password, u.hash.expose()).unwrap_or(false),
-            None => {
-                let decoy = self.decoy.get_or_init(|| {
-                    bcrypt::hash("tocsin decoy password", self.cost).unwrap_or_default()
-                });
-                let _ = bcrypt::verify(password, decoy);
-                false
-            }
-        }
+        #[cfg(test)]
+        tests::RUNS.with(|r| r.set(r.get() + 1));
+        let right = bcrypt::verify(password, self.checked_hash(user)).unwrap_or(false);
+        right && self.users.contains_key(user)
     }
 }
 
@@ -240,6 +241,47 @@ impl AuthCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// bcrypt runs made by `verify` on this thread.
+        pub(super) static RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    fn runs() -> usize {
+        RUNS.with(|r| r.get())
+    }
+
+    #[test]
+    fn an_unknown_user_costs_one_bcrypt_run_of_the_highest_cost() {
+        let mut m = BTreeMap::new();
+        m.insert(
+            "cheap".to_owned(),
+            Secret::new(bcrypt::hash("a", 4).unwrap()),
+        );
+        let dear = bcrypt::hash("b", 6).unwrap();
+        m.insert("dear".to_owned(), Secret::new(dear.clone()));
+        m.insert("zed".to_owned(), Secret::new(bcrypt::hash("c", 5).unwrap()));
+        let u = Users::new(m, BTreeMap::new()).unwrap();
+        // What an unknown user's password is checked against: a real hash of the highest cost,
+        // the same on a clone (the server verifies on a clone, off the runtime).
+        assert_eq!(u.checked_hash("nobody"), dear);
+        assert_eq!(u.clone().checked_hash("nobody"), dear);
+        let parts = bcrypt::HashParts::from_str(u.checked_hash("nobody")).unwrap();
+        assert_eq!(parts.get_cost(), 6);
+        // One run per check, known or not; even the decoy's own password is refused for an
+        // unknown user.
+        let c = u.clone();
+        for (user, pw, want) in [
+            ("dear", "b", true),
+            ("dear", "x", false),
+            ("nobody", "x", false),
+            ("nobody", "b", false),
+        ] {
+            let before = runs();
+            assert_eq!(c.verify(user, pw.as_bytes()), want, "{user} {pw}");
+            assert_eq!(runs() - before, 1, "{user}");
+        }
+    }
 
     fn users(roles: &[(&str, &[&str])]) -> Users {
         let hash = bcrypt::hash("pw", 4).unwrap();

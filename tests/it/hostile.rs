@@ -92,6 +92,14 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "Go's router redirects the cleaned path (301); tocsin refuses the id (422)",
     ),
     (
+        "POST /api/v2/alerts huge-label",
+        "a 2 MiB label value is over --alerts.max-label-bytes (400); Alertmanager has no limit",
+    ),
+    (
+        "POST /api/v2/alerts many-labels",
+        "20,000 labels are over --alerts.max-labels (400); Alertmanager has no limit",
+    ),
+    (
         "delete-silence-none",
         "Alertmanager 0.25 answers 500 for an unknown silence, 0.26+ and tocsin 404",
     ),
@@ -326,7 +334,19 @@ async fn hostile_battery_keeps_tocsin_answering() {
     let _ = s.read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("(--web.read-header-timeout)"), "{text}");
     healthy(addr);
+    // Each refusal is counted by its limit's flag.
+    let m = d.metrics().await;
+    for (limit, n) in [
+        ("web.max-request-bytes", 1),
+        ("web.max-url-bytes", 1),
+        ("web.max-header-bytes", 2),
+        ("web.read-header-timeout", 1),
+    ] {
+        let line = format!("tocsin_requests_limited_total{{limit=\"{limit}\"}} {n}");
+        assert!(m.lines().any(|l| l == line), "no {line:?} in:\n{m}");
+    }
 
     // Concurrent reloads with broken configs: each fails, the old config stays.
     let url = d.url("/-/reload");

@@ -18,6 +18,7 @@ mod flags;
 mod heartbeats;
 mod hostile;
 mod layering;
+mod limits;
 mod logs;
 mod ordering;
 mod pipeline;

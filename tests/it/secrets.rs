@@ -69,6 +69,7 @@ async fn no_secret_in_any_answer_or_log() {
         "/api/v2/silences",
         "/api/tocsin/v1/heartbeats",
         "/api/tocsin/v1/heartbeats/backup",
+        "/api/tocsin/v1/notifications",
         "/metrics",
         "/",
         "/status",
@@ -126,6 +127,26 @@ async fn no_secret_in_any_answer_or_log() {
         "check-config".into(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     ));
+    // check-web-config's output, on the good file and on one with a broken hash.
+    let broken = dir.path().join("broken.yml");
+    std::fs::write(
+        &broken,
+        format!("basic_auth_users:\n  admin: {}\n", &hash[..hash.len() - 5]),
+    )
+    .unwrap();
+    for file in [dir.path().join("web.yml"), broken] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
+            .args(["check-web-config", &file.display().to_string()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !text.contains(&hash[..hash.len() - 5]),
+            "the hash in {text}"
+        );
+        seen.push((format!("check-web-config {}", file.display()), text));
+    }
     seen.push(("log".into(), d.log_text()));
     for (what, text) in &seen {
         assert!(!text.contains(MARK), "a secret in {what}:\n{text}");
