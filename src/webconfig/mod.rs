@@ -4,10 +4,12 @@
 //! `rate_limit`, plus one tocsin extension, `tocsin_roles` (what each user may do).
 //!
 //! This module parses and validates the file ([`WebConfig::parse`], [`WebConfig::load`]), builds
-//! the rustls server config from it (`tls.rs`), checks passwords (`users.rs`), and re-reads it
+//! the rustls server config from it (`tls.rs`; `san.rs` reads a client certificate's names for
+//! `client_allowed_sans`), checks passwords (`users.rs`), and re-reads it
 //! for each new connection without rebuilding what did not change ([`Loader`]). It never touches
 //! a socket. Layer L1: imports L0 and `config` (for `Secret`).
 
+mod san;
 pub mod tls;
 pub mod users;
 
@@ -170,6 +172,9 @@ pub struct TlsServer {
     pub prefer_server_cipher_suites: bool,
     /// Key exchange groups by Go name, in preference order; empty for rustls's defaults.
     pub curve_preferences: Vec<String>,
+    /// `client_allowed_sans`: a client certificate must carry one of these subject alternative
+    /// names (DNS name, email, IP address or URI, compared exactly); empty for any.
+    pub client_allowed_sans: Vec<String>,
 }
 
 /// `rate_limit`: one token bucket for every request (exporter-toolkit's; 429 past it).
@@ -458,10 +463,12 @@ fn tls_server(
                 .into(),
         ));
     }
-    if t.client_allowed_sans.is_some_and(|s| !s.is_empty()) {
-        return Err((
-            k("client_allowed_sans"),
-            "not supported by tocsin yet".into(),
+    let client_allowed_sans = t.client_allowed_sans.unwrap_or_default();
+    if !client_allowed_sans.is_empty() && client_auth == ClientAuth::NoClientCert {
+        // Go never asks for a certificate then, so the list is never looked at.
+        warnings.push(format!(
+            "{}: no client certificate is asked for (client_auth_type), so it is not checked",
+            k("client_allowed_sans")
         ));
     }
     let min_version = version(
@@ -507,6 +514,7 @@ fn tls_server(
         cipher_suites,
         prefer_server_cipher_suites: t.prefer_server_cipher_suites.unwrap_or(true),
         curve_preferences,
+        client_allowed_sans,
     }))
 }
 

@@ -238,6 +238,16 @@ pub fn server_config_from(
                 .map_err(|e| invalid(file, "client_ca_file", e.to_string()))?,
         ),
     };
+    let verifier = verifier.map(|inner| -> Arc<dyn ClientCertVerifier> {
+        if t.client_allowed_sans.is_empty() {
+            inner
+        } else {
+            Arc::new(AllowedSans {
+                inner,
+                allowed: t.client_allowed_sans.clone(),
+            })
+        }
+    });
     let builder = match verifier {
         Some(v) => builder.with_client_cert_verifier(v),
         None => builder.with_no_client_auth(),
@@ -256,6 +266,71 @@ pub fn server_config_from(
         vec![b"http/1.1".to_vec()]
     };
     Ok(cfg)
+}
+
+/// `client_allowed_sans`: the policy's own check, then one of the certificate's subject
+/// alternative names must be allowed. As in exporter-toolkit, a certificate is then required
+/// whatever the policy (Go's check refuses a handshake without one).
+#[derive(Debug)]
+struct AllowedSans {
+    /// The `client_auth_type` policy's verifier.
+    inner: Arc<dyn ClientCertVerifier>,
+    /// The allowed names.
+    allowed: Vec<String>,
+}
+
+impl ClientCertVerifier for AllowedSans {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        true
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
+        if super::san::allowed(end_entity, &self.allowed) {
+            Ok(verified)
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 /// Go's `RequestClientCert` and `RequireAnyClientCert`: any certificate is taken without

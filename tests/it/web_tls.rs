@@ -261,6 +261,54 @@ async fn client_certificates_required_and_refused() {
 }
 
 #[tokio::test]
+async fn client_allowed_sans_admits_only_certificates_naming_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // VerifyClientCertIfGiven alone would serve a client without a certificate; with
+    // client_allowed_sans one is required (as exporter-toolkit's check refuses none).
+    let ca = setup(
+        dir.path(),
+        "  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ca.crt\n  \
+         client_allowed_sans: [prometheus.example, 192.0.2.9]\n",
+    );
+    let d = start(dir.path());
+    let healthy = https(&d, "/-/healthy");
+    let with = |leaf: &Leaf| {
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(ca.pem.as_bytes()).unwrap()])
+            .identity(
+                reqwest::Identity::from_pem(format!("{}{}", leaf.cert, leaf.key).as_bytes())
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    assert!(
+        client(&ca.pem).get(&healthy).send().await.is_err(),
+        "no client certificate"
+    );
+    assert!(
+        with(&ca.leaf(&["grafana.example"]))
+            .get(&healthy)
+            .send()
+            .await
+            .is_err(),
+        "a name not allowed"
+    );
+    assert!(
+        with(&Leaf::self_signed(&["prometheus.example"]))
+            .get(&healthy)
+            .send()
+            .await
+            .is_err(),
+        "an allowed name on a certificate the CA did not sign"
+    );
+    for names in [&["other", "prometheus.example"][..], &["192.0.2.9"]] {
+        let r = with(&ca.leaf(names)).get(&healthy).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{names:?}");
+    }
+}
+
+#[tokio::test]
 async fn tls_versions_are_honoured() {
     let dir = tempfile::tempdir().unwrap();
     let ca = setup(dir.path(), "  min_version: TLS13\n");
