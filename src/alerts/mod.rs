@@ -95,11 +95,9 @@ impl AlertStore {
             _ => Arc::new(alert),
         };
         if let Some(j) = self.journal.get().filter(|j| j.is_persistent()) {
-            j.push(Change::put(
-                Kind::Alerts,
-                codec::key(stored.fingerprint),
-                codec::encode(&stored),
-            ));
+            j.put_with(Kind::Alerts, &codec::key(stored.fingerprint), |out| {
+                codec::encode_into(&stored, out);
+            });
         }
         shard.insert(stored.fingerprint, Arc::clone(&stored));
         stored

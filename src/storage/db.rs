@@ -14,7 +14,7 @@ pub const DB_FILE: &str = "tocsin.redb";
 
 /// `meta`: "format" -> the format number.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-/// `log`: record number -> a batch of changes (see [`encode_batch`]).
+/// `log`: record number -> a batch of changes (see [`encode_change`]).
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 
 fn table(kind: Kind) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
@@ -128,8 +128,7 @@ pub(super) fn open(dir: &Path, path: &Path, opts: &OpenOptions) -> Result<Opened
         Ok(db) => {
             check_format(path, &db)?;
             let contents = read_all(&db).map_err(|e| damaged(path, e))?;
-            let mut db = db;
-            let unwritable = match checkpoint(&mut db) {
+            let unwritable = match checkpoint(&db) {
                 Ok(()) => None,
                 Err(e) => Some(reason(path, &e)),
             };
@@ -285,9 +284,32 @@ pub(super) fn append(db: &Database, n: u64, batch: &[u8]) -> Result<(), redb::Er
     Ok(())
 }
 
-/// Folds the log into the tables and empties it, in one transaction; stamps the format.
-pub(super) fn checkpoint(db: &mut Database) -> Result<(), redb::Error> {
+/// Folds the whole log into the tables and empties it (in transactions of at most
+/// [`FOLD_CHUNK`] bytes of log); stamps the format.
+pub(super) fn checkpoint(db: &Database) -> Result<(), redb::Error> {
+    while fold(db, FOLD_CHUNK)?.more {}
+    Ok(())
+}
+
+/// How much log one [`fold`] transaction takes at most: bounds the memory a fold holds (the
+/// records it folds) and how long it holds up the commits queued behind it. A fold rewrites
+/// every table page one of its keys falls on, so smaller folds would write the same pages
+/// over and over.
+pub(super) const FOLD_CHUNK: u64 = 64 << 20;
+
+/// What one [`fold`] did.
+pub(super) struct Folded {
+    /// Bytes of log records folded and removed.
+    pub bytes: u64,
+    /// Whether log records remain.
+    pub more: bool,
+}
+
+/// Folds the oldest log records (at least one, then while under `max_bytes` in all) into the
+/// tables and removes them, in one transaction; stamps the format.
+pub(super) fn fold(db: &Database, max_bytes: u64) -> Result<Folded, redb::Error> {
     let tx = write_tx(db)?;
+    let folded;
     {
         let mut meta = tx.open_table(META)?;
         // A file of an older format is read by this one (tables are only ever added): from now
@@ -300,28 +322,59 @@ pub(super) fn checkpoint(db: &mut Database) -> Result<(), redb::Error> {
         for kind in Kind::ALL {
             tables.insert(kind, tx.open_table(table(kind))?);
         }
-        for row in log.iter()? {
-            let (n, batch) = row?;
-            let changes = decode_batch(batch.value()).ok_or_else(|| {
-                redb::Error::Corrupted(format!("log record {} does not decode", n.value()))
-            })?;
-            for c in changes {
-                if let Some(t) = tables.get_mut(&c.kind) {
-                    match &c.value {
+        let mut last = None;
+        let mut more = false;
+        let mut bytes = 0u64;
+        {
+            // Every change of the records taken, borrowed from them (no copy), in log order;
+            // sorted by key (stable, so a key's changes keep their order) and only each key's
+            // last change written: a key put many times since the last fold costs one write, and
+            // the writes walk the tables in key order.
+            let mut records = Vec::new();
+            for row in log.iter()? {
+                let (n, batch) = row?;
+                let len = batch.value().len() as u64;
+                if last.is_some() && bytes + len > max_bytes {
+                    more = true;
+                    break;
+                }
+                bytes += len;
+                last = Some(n.value());
+                records.push((n.value(), batch));
+            }
+            let mut changes = Vec::new();
+            for (n, batch) in &records {
+                parse_batch(batch.value(), &mut changes).ok_or_else(|| {
+                    redb::Error::Corrupted(format!("log record {n} does not decode"))
+                })?;
+            }
+            changes.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            for (i, (kind, key, value)) in changes.iter().enumerate() {
+                if changes
+                    .get(i + 1)
+                    .is_some_and(|next| next.0 == *kind && next.1 == *key)
+                {
+                    continue;
+                }
+                if let Some(t) = tables.get_mut(kind) {
+                    match value {
                         Some(v) => {
-                            t.insert(c.key.as_slice(), v.as_slice())?;
+                            t.insert(*key, *v)?;
                         }
                         None => {
-                            t.remove(c.key.as_slice())?;
+                            t.remove(*key)?;
                         }
                     }
                 }
             }
         }
-        log.retain(|_, _| false)?;
+        if let Some(last) = last {
+            log.retain_in(..=last, |_, _| false)?;
+        }
+        folded = Folded { bytes, more };
     }
     tx.commit()?;
-    Ok(())
+    Ok(folded)
 }
 
 /// Replaces everything in the file with `changes` (the whole state), in one transaction.
@@ -351,27 +404,55 @@ pub(super) fn rewrite(db: &Database, changes: &[Change]) -> Result<(), redb::Err
     Ok(())
 }
 
-/// A batch of changes as one log record: per change, the kind (1 byte), the key length (4 bytes,
-/// little-endian) and key, then 0 for a delete or 1, the value length and the value.
+/// A batch of changes as one log record (tests build records with it; see [`encode_change`]).
+#[cfg(test)]
 pub(super) fn encode_batch(changes: &[Change], out: &mut Vec<u8>) {
     out.clear();
     for c in changes {
-        out.push(c.kind.code());
-        out.extend_from_slice(&(c.key.len() as u32).to_le_bytes());
-        out.extend_from_slice(&c.key);
-        match &c.value {
-            None => out.push(0),
-            Some(v) => {
-                out.push(1);
-                out.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                out.extend_from_slice(v);
-            }
-        }
+        encode_change(c.kind, &c.key, c.value.as_deref(), out);
     }
 }
 
-/// Reads a log record back; None if it is malformed.
-pub(super) fn decode_batch(mut b: &[u8]) -> Option<Vec<Change>> {
+/// Appends one change in the log's encoding; a log record is a sequence of them. Per change: the
+/// kind (1 byte), the key length (4 bytes, little-endian) and key, then 0 for a delete or 1, the
+/// value length and the value.
+pub(super) fn encode_change(kind: Kind, key: &[u8], value: Option<&[u8]>, out: &mut Vec<u8>) {
+    match value {
+        None => {
+            put_key(kind, key, out);
+            out.push(0);
+        }
+        Some(v) => encode_put_with(kind, key, out, |o| o.extend_from_slice(v)),
+    }
+}
+
+fn put_key(kind: Kind, key: &[u8], out: &mut Vec<u8>) {
+    out.push(kind.code());
+    out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    out.extend_from_slice(key);
+}
+
+/// Appends a put whose value `encode` writes in place (its length is filled in afterwards).
+pub(super) fn encode_put_with(
+    kind: Kind,
+    key: &[u8],
+    out: &mut Vec<u8>,
+    encode: impl FnOnce(&mut Vec<u8>),
+) {
+    put_key(kind, key, out);
+    out.push(1);
+    let at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    encode(out);
+    let n = (out.len() - at - 4) as u32;
+    out[at..at + 4].copy_from_slice(&n.to_le_bytes());
+}
+
+/// One change of a log record, borrowed from it: kind, key, value (None: a delete).
+type Parsed<'a> = (Kind, &'a [u8], Option<&'a [u8]>);
+
+/// Appends the changes of a log record to `out`, borrowed from it; None if it is malformed.
+fn parse_batch<'a>(mut b: &'a [u8], out: &mut Vec<Parsed<'a>>) -> Option<()> {
     fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
         if b.len() < n {
             return None;
@@ -384,20 +465,35 @@ pub(super) fn decode_batch(mut b: &[u8]) -> Option<Vec<Change>> {
         let raw: [u8; 4] = take(b, 4)?.try_into().ok()?;
         Some(u32::from_le_bytes(raw) as usize)
     }
-    let mut out = Vec::new();
     while !b.is_empty() {
         let kind = Kind::from_code(take(&mut b, 1)?[0])?;
         let n = len(&mut b)?;
-        let key = take(&mut b, n)?.to_vec();
+        let key = take(&mut b, n)?;
         let value = match take(&mut b, 1)?[0] {
             0 => None,
             1 => {
                 let n = len(&mut b)?;
-                Some(take(&mut b, n)?.to_vec())
+                Some(take(&mut b, n)?)
             }
             _ => return None,
         };
-        out.push(Change { kind, key, value });
+        out.push((kind, key, value));
     }
-    Some(out)
+    Some(())
+}
+
+/// Reads a log record back; None if it is malformed.
+pub(super) fn decode_batch(b: &[u8]) -> Option<Vec<Change>> {
+    let mut parsed = Vec::new();
+    parse_batch(b, &mut parsed)?;
+    Some(
+        parsed
+            .into_iter()
+            .map(|(kind, key, value)| Change {
+                kind,
+                key: key.to_vec(),
+                value: value.map(<[u8]>::to_vec),
+            })
+            .collect(),
+    )
 }

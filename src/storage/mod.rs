@@ -210,14 +210,23 @@ struct Progress {
 struct Queue {
     /// The number of the last change queued.
     head: u64,
-    /// Changes not yet taken by the writer.
-    changes: Vec<Change>,
+    /// Changes not yet taken by the writer, already in the log's encoding (see
+    /// `db::encode_change`): the writer appends them as they are, and submitting costs a copy
+    /// into a buffer whose capacity is reused, not an allocation per change.
+    bytes: Vec<u8>,
+    /// The highest change number someone waits for ([`Journal::durable`]): the writer commits
+    /// as soon as it is above what was written, and lets changes nobody waits for gather for
+    /// up to [`writer::LINGER`].
+    wanted: u64,
+    /// The writer is parked on `wake` (only then does a waiter need to wake it).
+    parked: bool,
     /// Set by [`Store::close`].
     stop: bool,
 }
 
 struct Shared {
-    /// The queue; its mutex is held only to push or to take everything (never across I/O).
+    /// The queue; its mutex is held only to copy bytes in or to swap the buffer out (never
+    /// across encoding or I/O).
     queue: Mutex<Queue>,
     /// Wakes the writer.
     wake: Condvar,
@@ -233,6 +242,15 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+thread_local! {
+    /// Where [`Journal::put_with`] encodes a change before copying it into the queue, so
+    /// encoding happens outside the queue's lock and allocates nothing once warm.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Scratch buffers above this size are dropped after use rather than kept per thread.
+const SCRATCH_KEEP: usize = 1 << 20;
 
 /// A handle to submit changes and wait for them to be durable. Cheap to clone; a journal made
 /// with [`Journal::none`] keeps nothing (tests, `--storage.in-memory`).
@@ -263,25 +281,55 @@ impl Journal {
     }
 
     /// Queues changes; returns the number of the last one (wait for it with
-    /// [`Journal::durable`]). Cheap: a push under a mutex, the write happens on the writer
-    /// thread.
+    /// [`Journal::durable`]). Cheap: a copy into the queue under a mutex; the write happens on
+    /// the writer thread once someone waits for it.
     pub fn submit(&self, changes: impl IntoIterator<Item = Change>) -> u64 {
         let Some(s) = &self.shared else {
             return 0;
         };
-        let mut q = s.queue();
-        let before = q.changes.len();
-        q.changes.extend(changes);
-        q.head += (q.changes.len() - before) as u64;
-        let head = q.head;
-        drop(q);
-        s.wake.notify_one();
-        head
+        SCRATCH.with_borrow_mut(|buf| {
+            buf.clear();
+            let mut n = 0u64;
+            for c in changes {
+                db::encode_change(c.kind, &c.key, c.value.as_deref(), buf);
+                n += 1;
+            }
+            let head = Self::enqueue(s, buf, n);
+            if buf.capacity() > SCRATCH_KEEP {
+                *buf = Vec::new();
+            }
+            head
+        })
     }
 
     /// Queues one change (see [`Journal::submit`]).
     pub fn push(&self, change: Change) -> u64 {
         self.submit(std::iter::once(change))
+    }
+
+    /// Queues a put of `key` in `kind` whose value `encode` appends to the buffer it is given:
+    /// the value is encoded straight into a reused per-thread buffer (no allocation per
+    /// change) and copied into the queue. Returns the change's number (see [`Journal::submit`]).
+    pub fn put_with(&self, kind: Kind, key: &[u8], encode: impl FnOnce(&mut Vec<u8>)) -> u64 {
+        let Some(s) = &self.shared else {
+            return 0;
+        };
+        SCRATCH.with_borrow_mut(|buf| {
+            buf.clear();
+            db::encode_put_with(kind, key, buf, encode);
+            let head = Self::enqueue(s, buf, 1);
+            if buf.capacity() > SCRATCH_KEEP {
+                *buf = Vec::new();
+            }
+            head
+        })
+    }
+
+    fn enqueue(s: &Shared, encoded: &[u8], n: u64) -> u64 {
+        let mut q = s.queue();
+        q.bytes.extend_from_slice(encoded);
+        q.head += n;
+        q.head
     }
 
     /// The number of the last change queued so far: waiting for it covers every change made
@@ -297,6 +345,17 @@ impl Journal {
             return Ok(());
         };
         let mut rx = s.progress.subscribe();
+        if rx.borrow().durable < seq {
+            // Tell the writer someone waits (it commits at once), waking it if it is parked.
+            let mut q = s.queue();
+            if q.wanted < seq {
+                q.wanted = seq;
+                if q.parked {
+                    q.parked = false;
+                    s.wake.notify_one();
+                }
+            }
+        }
         let p = match rx.wait_for(|p| p.done >= seq).await {
             Ok(p) => p.clone(),
             Err(_) => return Err(Unwritable(Arc::from("the storage writer stopped"))),
@@ -374,7 +433,9 @@ impl Store {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
                 head: 0,
-                changes: Vec::new(),
+                bytes: Vec::new(),
+                wanted: 0,
+                parked: false,
                 stop: false,
             }),
             wake: Condvar::new(),
@@ -417,7 +478,10 @@ impl Store {
     /// call it from a blocking thread.
     pub fn close(mut self) {
         if let Some(s) = &self.journal.shared {
-            s.queue().stop = true;
+            let mut q = s.queue();
+            q.stop = true;
+            q.parked = false;
+            drop(q);
             s.wake.notify_one();
         }
         if let Some(t) = self.thread.take() {

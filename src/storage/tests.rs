@@ -320,3 +320,53 @@ fn an_older_format_is_read_and_upgraded() {
         .unwrap();
     assert_eq!(meta.get("format").unwrap().unwrap().value(), FORMAT);
 }
+
+#[tokio::test]
+async fn a_value_encoded_in_place_reads_back_as_a_put() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let j = store.journal();
+    j.put_with(Kind::Alerts, b"in-place", |out| {
+        out.extend_from_slice(b"v1")
+    });
+    j.push(Change::put(
+        Kind::Alerts,
+        b"copied".to_vec(),
+        b"v2".to_vec(),
+    ));
+    let seq = j.put_with(Kind::Alerts, b"empty", |_| {});
+    j.durable(seq).await.unwrap();
+    tokio::task::spawn_blocking(move || store.close())
+        .await
+        .unwrap();
+    let (store, mut contents) = open(dir.path());
+    assert_eq!(
+        sorted(contents.take(Kind::Alerts)),
+        vec![
+            (b"copied".to_vec(), b"v2".to_vec()),
+            (b"empty".to_vec(), Vec::new()),
+            (b"in-place".to_vec(), b"v1".to_vec()),
+        ]
+    );
+    store.close();
+}
+
+#[test]
+fn changes_nobody_waits_for_are_written_within_the_linger() {
+    // Timers and garbage collection queue changes without waiting: the writer commits them on
+    // its own, without a waiter to wake it.
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let j = store.journal();
+    let seq = j.push(Change::put(Kind::Heartbeats, b"c".to_vec(), b"s".to_vec()));
+    let shared = j.shared.clone().unwrap();
+    let deadline = std::time::Instant::now() + writer::LINGER * 20;
+    while shared.progress.borrow().durable < seq {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not written without a waiter"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    store.close();
+}
