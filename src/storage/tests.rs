@@ -47,8 +47,8 @@ fn the_log_is_replayed_over_the_tables() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(DB_FILE);
     {
-        let mut d = db::open_rw(&path).unwrap();
-        db::checkpoint(&mut d).unwrap();
+        let d = db::open_rw(&path).unwrap();
+        db::checkpoint(&d).unwrap();
         let mut buf = Vec::new();
         encode_batch(
             &[
@@ -360,10 +360,10 @@ fn changes_nobody_waits_for_are_written_within_the_linger() {
     let j = store.journal();
     let seq = j.push(Change::put(Kind::Heartbeats, b"c".to_vec(), b"s".to_vec()));
     let shared = j.shared.clone().unwrap();
-    let deadline = std::time::Instant::now() + writer::LINGER * 20;
+    let deadline = crate::clock::instant() + writer::LINGER * 20;
     while shared.progress.borrow().durable < seq {
         assert!(
-            std::time::Instant::now() < deadline,
+            crate::clock::instant() < deadline,
             "not written without a waiter"
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
