@@ -173,13 +173,6 @@ impl ClientKey {
     }
 }
 
-/// Builds a client for one integration from its (global-merged) `http_config`, without sharing.
-/// Per-request parts (auth, headers) are applied by [`RequestAuth`], which re-reads `*_file`
-/// secrets at each send. Prefer [`ClientCache::client`], which shares clients.
-pub fn build_client(http: &HttpConfig) -> Result<reqwest::Client, HttpConfigError> {
-    ClientKey::new(http)?.build()
-}
-
 /// Above this many distinct clients the cache starts over (a process that reloads configs with
 /// ever-changing TLS files must not grow without bound).
 const CACHE_LIMIT: usize = 512;
