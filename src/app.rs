@@ -351,7 +351,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     let parts =
         build(&cfg, &nflog, &metrics, &settings, &sends, &mutes).map_err(anyhow::Error::msg)?;
     for w in &parts.warnings {
-        tracing::warn!(warning = %w, "Configuration warning.");
+        tracing::warn!(file = %opts.config_file.display(), warning = %w, "Configuration warning.");
     }
     loaded(&metrics, &cfg);
     let dispatcher = Dispatcher::with_sends(
@@ -507,7 +507,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
                 let answer = match result {
                     Ok((cfg, parts)) => {
                         for w in &parts.warnings {
-                            tracing::warn!(warning = %w, "Configuration warning.");
+                            tracing::warn!(file = %opts.config_file.display(), warning = %w, "Configuration warning.");
                         }
                         loaded(&metrics, &cfg);
                         let gone = state.heartbeats.reload(&cfg.heartbeats, clock::now());

@@ -7,7 +7,8 @@
 //! `Option` fields need nothing (null is `None`, Go's nil pointer).
 //! Imports: serde only.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
@@ -92,6 +93,26 @@ pub(crate) fn go_options() -> serde_saphyr::Options {
         leading_zero_numbers_as_strings: true,
         underscored_numbers_as_strings: true,
     }
+}
+
+thread_local! {
+    /// The number-like texts (`010`, `1_000`) the document being read wrote only quoted: our
+    /// parser hands them to [`go_integer`] as text whether quoted or not, so this tells it.
+    static QUOTED_ONLY: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+}
+
+/// Reads `text` as Alertmanager's Go decoder does ([`go_options`]), telling [`go_integer`]
+/// which number-like values were written quoted (Go refuses `'010'` in an integer field and
+/// reads a plain `010` as 8). A text written both ways in one document is taken as plain.
+pub(crate) fn from_go_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+) -> Result<T, serde_saphyr::Error> {
+    let quoted =
+        super::yaml_compat::quoted_only(text, |v| go_number(v).is_some() && !typed_when_plain(v));
+    QUOTED_ONLY.with(|q| *q.borrow_mut() = quoted);
+    let out = serde_saphyr::from_str_with_options(text, go_options());
+    QUOTED_ONLY.with(|q| q.borrow_mut().clear());
+    out
 }
 
 /// Go's name of an integer type, for messages as Go's decoder words them.
@@ -238,7 +259,7 @@ where
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
             // Our parser types a plain decimal number itself, so a decimal number arriving as
             // text was quoted: Go's `!!str`. The forms only Go reads as numbers come as text.
-            let quoted = typed_when_plain(v);
+            let quoted = typed_when_plain(v) || QUOTED_ONLY.with(|q| q.borrow().contains(v));
             match go_number(v) {
                 Some(n) if !quoted => fit(n, &format!("`{v}`")),
                 _ => Err(E::custom(format!(
@@ -364,5 +385,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("cannot unmarshal !!str `5`"), "{e}");
+    }
+
+    /// Our parser hands `010` and `1_000` over as text whether they were quoted or not; the
+    /// document's own quoting decides, as it does for Go (amtool 0.25 refuses `'010'` in
+    /// `max_alerts` and reads a plain `010` as 8).
+    #[test]
+    fn quoted_leading_zero_and_underscore_numbers_are_strings() {
+        for text in ["'010'", "\"1_000\"", "'-010'"] {
+            let r = from_go_yaml::<N>(&format!("u: 1\ni: {text}\n"));
+            let e = r.expect_err(text).to_string();
+            assert!(e.contains("cannot unmarshal !!str"), "{text}: {e}");
+        }
+        let n: N = from_go_yaml("u: 010\ni: 1_000\n").unwrap();
+        assert_eq!((n.u, n.i), (8, 1000));
+        // Written plain in one place and quoted in another: the integer field is read plain.
+        #[derive(Debug, Deserialize)]
+        struct Both {
+            #[serde(deserialize_with = "go_integer")]
+            u: u64,
+            s: String,
+        }
+        let b: Both = from_go_yaml("u: 010\ns: '010'\n").unwrap();
+        assert_eq!((b.u, b.s.as_str()), (8, "010"));
+        let b: Both = from_go_yaml("u: 9\ns: '010'\n").unwrap();
+        assert_eq!((b.u, b.s.as_str()), (9, "010"));
     }
 }

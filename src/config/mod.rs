@@ -222,7 +222,7 @@ fn more_type_errors(
         }
         text = next;
         edited.push(path);
-        match serde_saphyr::from_str_with_options::<Option<RawConfig>>(&text, de::go_options()) {
+        match de::from_go_yaml::<Option<RawConfig>>(&text) {
             Err(e) => {
                 let d = type_error(&e, &text, true, index);
                 // The same place again (the edit did not help) or a place the original does
@@ -307,9 +307,7 @@ impl Config {
         let first = yaml_compat::first_document(text);
         let merged = yaml_compat::go_merges(first);
         let source = merged.as_deref().unwrap_or(first);
-        let options = de::go_options();
-        let parsed: Result<Option<RawConfig>, _> =
-            serde_saphyr::from_str_with_options(source, options);
+        let parsed: Result<Option<RawConfig>, _> = de::from_go_yaml(source);
         let index = PathIndex::build(first);
         let raw = match parsed {
             Ok(Some(r)) => r,

@@ -11,7 +11,7 @@
 //! Each walks the parser's events only when the text could hold what it looks for.
 //! Imports: std and serde-saphyr's parser (granit-parser, re-exported).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
 
@@ -73,6 +73,36 @@ pub(crate) fn libyaml_refusals(text: &str) -> Vec<Refusal> {
         }
     }
     out
+}
+
+/// The scalar values for which `wanted` holds that `text` writes quoted and never plain. The
+/// parser's events are walked only when a quote is followed by a digit or a sign.
+pub(crate) fn quoted_only(text: &str, wanted: impl Fn(&str) -> bool) -> HashSet<String> {
+    let b = text.as_bytes();
+    let maybe = b.windows(2).any(|w| {
+        matches!(w[0], b'\'' | b'"') && (w[1].is_ascii_digit() || matches!(w[1], b'-' | b'+'))
+    });
+    if !maybe {
+        return HashSet::new();
+    }
+    let mut quoted = HashSet::new();
+    let mut plain = HashSet::new();
+    for item in Parser::new_from_str(text) {
+        let Ok((event, _)) = item else {
+            break;
+        };
+        if let Event::Scalar(value, style, ..) = event
+            && wanted(&value)
+        {
+            if style == ScalarStyle::Plain {
+                plain.insert(value.into_owned());
+            } else {
+                quoted.insert(value.into_owned());
+            }
+        }
+    }
+    quoted.retain(|v| !plain.contains(v));
+    quoted
 }
 
 /// Keys whose Go type is a map: a second decoding into them (a merged value, then the same key

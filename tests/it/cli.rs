@@ -152,3 +152,26 @@ fn run_loads_the_config_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// A misspelt option or subcommand names the one meant, and fails with clap's usage code.
+#[test]
+fn misspelt_options_and_commands_name_the_closest() {
+    let run = tocsin().arg("--config.fiel=x.yml").output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("unexpected argument '--config.fiel'")
+            && err.contains("a similar argument exists: '--config.file'"),
+        "{err}"
+    );
+    let run = tocsin().args(["chek-config", "x.yml"]).output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("'check-config'"), "{err}");
+    let run = tocsin()
+        .args(["routes", "show", "--config.flie=x.yml"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("'--config.file'"), "{err}");
+}

@@ -176,3 +176,161 @@ async fn json_lines_are_flat() {
     );
     assert!(first.get("fields").is_none(), "{log}");
 }
+
+/// Waits until the daemon's log holds `what` (the log is a file the daemon appends to).
+async fn log_shows(d: &Daemon, what: &str) -> String {
+    let mut text = String::new();
+    crate::support::daemon::eventually(Duration::from_secs(30), || {
+        text = d.log_text();
+        text.contains(what)
+    })
+    .await;
+    text
+}
+
+/// A failed send says why, as the operator needs it: the cause under reqwest's "error sending
+/// request" (here: the connection was refused), and a receiver's error page cut short instead
+/// of logged whole on every retry.
+#[tokio::test]
+async fn failed_sends_log_the_cause_and_a_cut_body() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_addr = closed.local_addr().unwrap();
+    drop(closed);
+    // A receiver that answers 500 with a 200 KB HTML page of many lines.
+    let page = format!(
+        "<html>\n<body>\n{}</body>\n</html>\n",
+        "<p>upstream exploded</p>\n".repeat(8_000)
+    );
+    use warp::Filter;
+    let route = warp::any().map(move || {
+        warp::reply::with_status(
+            warp::reply::html(page.clone()),
+            warp::http::StatusCode::INTERNAL_SERVER_ERROR,
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let html_addr = listener.local_addr().unwrap();
+    tokio::spawn(warp::serve(route).incoming(listener).run());
+
+    let config = format!(
+        "route:\n  receiver: refused\n  group_wait: 0s\n  routes:\n    - {{receiver: html, matchers: [to=html]}}\n\
+         receivers:\n  - name: refused\n    webhook_configs: [{{url: 'http://{closed_addr}/hook'}}]\n\
+         \x20 - name: html\n    webhook_configs: [{{url: 'http://{html_addr}/hook'}}]\n"
+    );
+    let d = Daemon::start(&config);
+    let body = serde_json::json!([
+        {"labels": {"alertname": "A", "to": "refused"}},
+        {"labels": {"alertname": "B", "to": "html"}},
+    ]);
+    let status = reqwest::Client::new()
+        .post(d.url("/api/v2/alerts"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+
+    let text = log_shows(&d, "unexpected status code 500").await;
+    let text = if text.to_lowercase().contains("connection refused") {
+        text
+    } else {
+        log_shows(&d, "onnection refused").await
+    };
+    let records: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let failed = |receiver: &str| -> Vec<&Value> {
+        records
+            .iter()
+            .filter(|r| {
+                r["receiver"] == receiver
+                    && r["msg"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("Notify failed"))
+            })
+            .collect()
+    };
+    let refused = failed("refused");
+    assert!(
+        !refused.is_empty(),
+        "no failed send for the refused receiver:\n{text}"
+    );
+    let error = refused[0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.to_lowercase().contains("connection refused"),
+        "the cause is missing: {}",
+        refused[0]
+    );
+    let html = failed("html");
+    assert!(
+        !html.is_empty(),
+        "no failed send for the html receiver:\n{text}"
+    );
+    for r in &html {
+        let error = r["error"].as_str().unwrap_or_default();
+        assert!(
+            error.len() < 1_000,
+            "a receiver's error page is logged whole ({} bytes): {}...",
+            error.len(),
+            &error[..300]
+        );
+        assert!(
+            error.contains("upstream exploded"),
+            "the body's start is kept: {r}"
+        );
+    }
+    // One log record per retry: the HTML page's lines did not become log lines.
+    assert!(
+        !text.lines().any(|l| l.starts_with("<p>")),
+        "the page's lines leaked into the log:\n{text}"
+    );
+}
+
+/// Nothing configured is silently unapplied: a receiver list tocsin does not send to is named
+/// in a start-up warning, with the config file it came from, and again when a reload brings one.
+#[tokio::test]
+async fn unsent_integrations_are_warned_about_at_start_and_reload() {
+    let config =
+        "route: {receiver: ops}\nreceivers:\n  - name: ops\n    opsgenie_configs: [{api_key: k}]\n";
+    let d = Daemon::start(config);
+    let text = log_shows(&d, "opsgenie is not supported by tocsin").await;
+    let warning = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|r| {
+            r.to_string()
+                .contains("opsgenie is not supported by tocsin")
+        })
+        .unwrap_or_else(|| panic!("no start-up warning:\n{text}"));
+    assert_eq!(warning["level"], "warn", "{warning}");
+    assert!(
+        warning["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("receivers[0].opsgenie_configs")),
+        "{warning}"
+    );
+    let file = d.config_path().display().to_string();
+    assert_eq!(
+        warning["file"].as_str(),
+        Some(file.as_str()),
+        "the warning does not name the file: {warning}"
+    );
+
+    d.write_config(
+        "route: {receiver: ops}\nreceivers:\n  - name: ops\n    victorops_configs: [{api_key: k, routing_key: r}]\n",
+    );
+    let status = reqwest::Client::new()
+        .post(d.url("/-/reload"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    let text = log_shows(&d, "victorops is not supported by tocsin").await;
+    assert!(
+        text.contains("victorops is not supported by tocsin"),
+        "{text}"
+    );
+}
