@@ -370,6 +370,7 @@ async fn pages(state: &ApiState, req: &Req) -> Response {
         journal: state.journal.clone(),
         nflog: Arc::clone(&state.nflog),
         live: state.live.clone(),
+        cluster: state.cluster.as_ref().map(|rx| rx.borrow().clone()),
     };
     if crate::web::is_events(&req.path) {
         return crate::web::events(&src);

@@ -66,6 +66,8 @@ pub struct Sources {
     pub nflog: Arc<crate::nflog::Nflog>,
     /// The live-refresh hub (`/events`).
     pub live: Live,
+    /// The cluster's state when clustered (`--cluster.listen-address`), read at the request.
+    pub cluster: Option<crate::cluster::Status>,
 }
 
 /// Whether `path` (as requested, before any trailing slash is trimmed) is one of the pages or

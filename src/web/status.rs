@@ -43,7 +43,28 @@ pub(super) fn page(src: &Sources, root: &str) -> (StatusCode, Markup) {
                 @if let Some(t) = reloaded { " · last success " (when(t, now)) }
             }
             dt { "Config hash" } dd { code { (format!("{:016x}", cfg.hash)) } }
-            dt { "Cluster" } dd { "not clustered (a single node)" }
+            dt { "Cluster" } dd {
+                @match &src.cluster {
+                    None => { span.muted { "not clustered (a single node)" } },
+                    Some(c) => {
+                        @if c.readiness.as_str() == "ready" { span.badge.ok { "ready" } } @else { span.badge.warn { (c.readiness.as_str()) } }
+                        " · this peer " code { (c.name) } " · position " (c.position)
+                        " · " (c.peers.len()) @if c.peers.len() == 1 { " member" } @else { " members" }
+                        @if c.failed > 0 { " · " span.badge.bad { (c.failed) " failed" } }
+                        table.peers {
+                            thead { tr { th { "Peer" } th { "Address" } } }
+                            tbody {
+                                @for p in &c.peers {
+                                    tr {
+                                        td { code { (p.name) } @if p.name == c.name { " (this peer)" } }
+                                        td { code { (p.address) } }
+                                    }
+                                }
+                            }
+                        }
+                    },
+                }
+            }
             dt { "Storage" } dd {
                 @if !src.journal.is_persistent() { span.badge.warn { "in memory" } " (--storage.in-memory: nothing survives a restart)" }
                 @else {

@@ -204,6 +204,7 @@ async fn heartbeat_status_and_asset_pages() {
     assert_eq!(s, 200);
     assert!(html.contains(env!("CARGO_PKG_VERSION")), "{html}");
     assert!(html.contains("db-team"), "the config is shown: {html}");
+    assert!(html.contains("not clustered"), "{html}");
 
     let r = reqwest::get(d.url("/assets/app.js")).await.unwrap();
     assert_eq!(r.status(), 200);
@@ -420,4 +421,45 @@ async fn pages_and_their_event_stream_need_basic_auth() {
         .unwrap();
     assert_eq!(post.status(), 200);
     wait_event(&mut r, &mut seen, "change").await;
+}
+
+/// A clustered daemon's status page names the cluster's readiness and lists its peers (here the
+/// one peer it has: itself, with the address it advertises).
+#[tokio::test]
+async fn status_page_lists_the_cluster_peers() {
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("cluster.key");
+    std::fs::write(&key, "a shared secret for the status page test\n").unwrap();
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = Daemon::start_with(
+        CONFIG,
+        &[
+            &format!("--cluster.listen-address=127.0.0.1:{port}"),
+            "--cluster.peer-name=status-peer",
+            &format!("--cluster.key-file={}", key.display()),
+            "--cluster.gossip-interval=100ms",
+            "--cluster.settle-timeout=1s",
+        ],
+    );
+    let mut html = String::new();
+    let ready = eventually(Duration::from_secs(20), || {
+        html = http_get(&d.url("/status")).map(|r| r.1).unwrap_or_default();
+        html.contains("badge ok\">ready")
+    })
+    .await;
+    assert!(ready, "the cluster never shows ready: {html}");
+    assert!(!html.contains("not clustered"), "{html}");
+    assert!(
+        html.contains("<code>status-peer</code> (this peer)"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("<code>127.0.0.1:{port}</code>")),
+        "{html}"
+    );
+    assert!(html.contains("1 member"), "{html}");
 }
