@@ -172,6 +172,17 @@ async fn on_call_engineer_in_chromium() {
     )
     .await;
     b.screens("heartbeat").await;
+    // At phone width the ping's body is still shown (below its kind, time and source).
+    b.size(390, 844).await;
+    let shown = b
+        .js("const c = document.querySelector('table.pings code.body'); return c !== null && c.offsetParent !== null && c.getBoundingClientRect().width > 0 && c.textContent.includes('12 GB copied')")
+        .await;
+    b.size(1280, 900).await;
+    assert_eq!(
+        shown,
+        serde_json::json!(true),
+        "the ping body is hidden at phone width"
+    );
     b.click("button.hb-action").await;
     b.wait(
         "return document.querySelector('h1 .badge')?.textContent === 'paused'",
