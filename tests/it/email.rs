@@ -167,6 +167,7 @@ receivers:
         smarthost: {smarthost}
         auth_username: {user}
         auth_password: {password}
+        auth_secret: {password}
         auth_identity: {user}
         send_resolved: true
         tls_config: {{ca_file: {ca}}}
@@ -216,9 +217,15 @@ fn comparable(m: &Message) -> Value {
 
 #[tokio::test]
 async fn email_matches_alertmanager_0_25() {
+    // Both servers list CRAM-MD5 first: Alertmanager takes the server's first mechanism it
+    // has credentials for (here the secret), and so must we.
+    let options = || Options {
+        auth: vec!["CRAM-MD5", "PLAIN", "LOGIN"],
+        ..Options::default()
+    };
     let (am_fake, t_fake) = (
-        FakeSmtp::start(Options::default()).await,
-        FakeSmtp::start(Options::default()).await,
+        FakeSmtp::start(options()).await,
+        FakeSmtp::start(options()).await,
     );
     let dir = tempfile::tempdir().unwrap();
     let am_ca = dir.path().join("am-ca.pem");
@@ -263,6 +270,11 @@ async fn email_matches_alertmanager_0_25() {
     );
     assert!(t_fake.violations().is_empty(), "{:?}", t_fake.violations());
     assert_eq!(am_mail.len(), 2, "{am_mail:#?}");
+    assert_eq!(
+        am_mail[0].auth.as_ref().map(|a| a.0.as_str()),
+        Some("CRAM-MD5"),
+        "Alertmanager's choice"
+    );
     assert_eq!(t_mail.len(), 2, "{t_mail:#?}");
     for (a, b) in am_mail.iter().zip(&t_mail) {
         assert_eq!(

@@ -6,11 +6,12 @@
 //!   a server that does not offer STARTTLS then fails the send (retried), with Alertmanager's
 //!   message; with `require_tls: false` STARTTLS is never attempted;
 //! - `EHLO <hello>` (default `localhost`);
-//! - AUTH only when `auth_username` is set and the server offers PLAIN or LOGIN: PLAIN (with
-//!   `auth_identity`) first, except on an unencrypted connection to a host other than
-//!   localhost, where Go's PLAIN refuses to send the password; then LOGIN. The password is
-//!   `auth_password` or `auth_password_file` (read when a connection is opened, so a rotated
-//!   file needs no reload). CRAM-MD5 (`auth_secret`) is refused when the config is loaded;
+//! - AUTH only when `auth_username` is set and the server advertises AUTH: its mechanisms in
+//!   the server's order, the first one usable (Alertmanager's rule): CRAM-MD5 with
+//!   `auth_secret`/`auth_secret_file`, PLAIN (with `auth_identity`) or LOGIN with
+//!   `auth_password`/`auth_password_file` (files read when a connection is opened, so a rotated
+//!   file needs no reload). PLAIN is skipped on an unencrypted connection to a host other than
+//!   localhost, where Go's PLAIN refuses to send the password;
 //! - `MAIL FROM` the one `from` address, `RCPT TO` each `to` address, `DATA` (payload.rs).
 //!
 //! Connections are pooled per smarthost and settings (TLS, hello, credentials, timeout): every
@@ -107,6 +108,8 @@ struct Auth {
     password: Option<ValueSource>,
     /// `auth_identity` (PLAIN's authorization identity).
     identity: String,
+    /// `auth_secret` or `auth_secret_file` (CRAM-MD5).
+    secret: Option<ValueSource>,
 }
 
 /// One smarthost with its settings, and its idle connections.
@@ -155,18 +158,11 @@ impl Email {
             c.auth_password_file.as_deref(),
             "auth_password_file",
         );
-        let has_secret = c
-            .auth_secret
-            .as_ref()
-            .is_some_and(|s| !s.expose().is_empty())
-            || c.auth_secret_file.is_some();
-        if username.is_some() && password.is_none() && has_secret {
-            return Err(BuildCause::Invalid(
-                "auth_secret is for CRAM-MD5, which tocsin does not support: set auth_password \
-                 or auth_password_file (AUTH PLAIN or LOGIN, over TLS)"
-                    .to_owned(),
-            ));
-        }
+        let secret = ValueSource::from_config(
+            c.auth_secret.as_ref().filter(|p| !p.expose().is_empty()),
+            c.auth_secret_file.as_deref(),
+            "auth_secret_file",
+        );
         let security = security(port, c.force_implicit_tls, c.require_tls.unwrap_or(true));
         let tls = tls_parameters(&host, c.tls_config.as_ref())?;
         let configured = (!c.timeout.is_zero()).then(|| c.timeout.std());
@@ -177,6 +173,7 @@ impl Email {
             username,
             password,
             identity: c.auth_identity.clone().unwrap_or_default(),
+            secret,
         });
         let key = pool_key(c, &host, port, security, &hello, timeout);
         let server = Server {
@@ -336,61 +333,153 @@ impl Server {
         Ok(conn)
     }
 
-    /// AUTH PLAIN (with the identity) or LOGIN, whichever the server offers, PLAIN first.
+    /// AUTH as Alertmanager does it: the mechanisms the server advertises, in its order, and
+    /// the first one usable with what is configured: CRAM-MD5 with `auth_secret`, PLAIN (with
+    /// the identity; only over TLS or to localhost, as Go refuses to send a password in clear)
+    /// or LOGIN with `auth_password`. No AUTH advertised: the message goes without.
     async fn authenticate(
         &self,
         conn: &mut AsyncSmtpConnection,
         auth: &Auth,
     ) -> Result<(), NotifyError> {
-        let info = conn.server_info();
-        let offers_plain = info.supports_auth_mechanism(Mechanism::Plain);
-        let plain = offers_plain && (conn.is_encrypted() || is_loopback(&self.host));
-        let login = info.supports_auth_mechanism(Mechanism::Login);
-        if !plain && !login {
-            if offers_plain {
+        // lettre keeps the mechanisms it knows, in a set: ask for the list again (EHLO may be
+        // repeated, RFC 5321 §4.1.4) to have CRAM-MD5 and the server's order.
+        let ehlo = match conn.command(Raw(format!("EHLO {}\r\n", self.hello))).await {
+            Ok(r) => r,
+            Err(e) => {
                 conn.abort().await;
-                return Err(NotifyError::permanent(
-                    FailureReason::AuthError,
-                    format!(
-                        "PLAIN authentication refused: the connection to {} is not encrypted \
-                         (set require_tls: true or use implicit TLS)",
-                        self.label()
-                    ),
-                ));
+                return Err(smtp_error("EHLO", &e));
             }
-            // No AUTH offered: send without, as Alertmanager does.
+        };
+        let mechanisms = auth_mechanisms(ehlo.message());
+        if mechanisms.is_empty() {
             return Ok(());
         }
-        let password = match &auth.password {
-            Some(p) => p.read().await.map_err(NotifyError::from)?,
-            None => {
-                conn.abort().await;
-                return Err(NotifyError::permanent(
-                    FailureReason::AuthError,
-                    "the server asks for AUTH but neither auth_password nor auth_password_file \
-                     is set",
-                ));
-            }
-        };
-        let res = if plain {
-            let token = base64::engine::general_purpose::STANDARD.encode(format!(
-                "{}\0{}\0{}",
-                auth.identity,
-                auth.username,
-                password.expose()
-            ));
-            conn.command(Raw(format!("AUTH PLAIN {token}\r\n"))).await
-        } else {
-            let creds = Credentials::new(auth.username.clone(), password.expose().clone());
-            conn.auth(&[Mechanism::Login], &creds).await
-        };
-        if let Err(e) = res {
-            conn.abort().await;
-            let mech = if plain { "PLAIN" } else { "LOGIN" };
-            return Err(smtp_error(&format!("AUTH {mech}"), &e));
+        let mut problems = Vec::new();
+        for mech in &mechanisms {
+            let res = match mech.as_str() {
+                "CRAM-MD5" => {
+                    let secret = match &auth.secret {
+                        Some(s) => s.read().await.map_err(NotifyError::from)?,
+                        None => {
+                            problems.push("missing secret for CRAM-MD5 auth mechanism".to_owned());
+                            continue;
+                        }
+                    };
+                    self.cram_md5(conn, &auth.username, secret.expose()).await
+                }
+                "PLAIN" | "LOGIN" => {
+                    let password = match &auth.password {
+                        Some(p) => p.read().await.map_err(NotifyError::from)?,
+                        None => {
+                            problems.push(format!("missing password for {mech} auth mechanism"));
+                            continue;
+                        }
+                    };
+                    if mech == "LOGIN" {
+                        let creds =
+                            Credentials::new(auth.username.clone(), password.expose().clone());
+                        conn.auth(&[Mechanism::Login], &creds).await.map(drop)
+                    } else if conn.is_encrypted() || is_loopback(&self.host) {
+                        let token = base64::engine::general_purpose::STANDARD.encode(format!(
+                            "{}\0{}\0{}",
+                            auth.identity,
+                            auth.username,
+                            password.expose()
+                        ));
+                        conn.command(Raw(format!("AUTH PLAIN {token}\r\n")))
+                            .await
+                            .map(drop)
+                    } else {
+                        problems.push(format!(
+                            "PLAIN authentication refused: the connection to {} is not \
+                             encrypted (set require_tls: true or use implicit TLS)",
+                            self.label()
+                        ));
+                        continue;
+                    }
+                }
+                _ => continue,
+            };
+            return match res {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    conn.abort().await;
+                    Err(smtp_error(&format!("AUTH {mech}"), &e))
+                }
+            };
         }
-        Ok(())
+        conn.abort().await;
+        let why = if problems.is_empty() {
+            format!("unknown auth mechanism: {}", mechanisms.join(" "))
+        } else {
+            problems.join("; ")
+        };
+        Err(NotifyError::permanent(FailureReason::AuthError, why))
     }
+
+    /// `AUTH CRAM-MD5` (RFC 2195): the server's challenge answered with the user name and the
+    /// HMAC-MD5 of the challenge keyed with the secret, in hex.
+    async fn cram_md5(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        username: &str,
+        secret: &str,
+    ) -> Result<(), lettre::transport::smtp::Error> {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let challenge = conn.command(Raw("AUTH CRAM-MD5\r\n".to_owned())).await?;
+        let text = challenge.message().next().unwrap_or_default().trim();
+        // A challenge that is not base64 is answered over what was sent; the server refuses.
+        let challenge = b64
+            .decode(text)
+            .unwrap_or_else(|_| text.as_bytes().to_vec());
+        let digest = hmac_md5(secret.as_bytes(), &challenge);
+        let hex = digest.iter().fold(String::with_capacity(32), |mut h, b| {
+            let _ = write!(h, "{b:02x}");
+            h
+        });
+        let answer = b64.encode(format!("{username} {hex}"));
+        conn.command(Raw(format!("{answer}\r\n"))).await.map(drop)
+    }
+}
+
+/// The mechanisms of an EHLO answer's `AUTH` line, upper-cased, in the server's order.
+fn auth_mechanisms<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
+    for line in lines {
+        let line = line.trim();
+        let Some(head) = line.get(..5) else {
+            continue;
+        };
+        if head.eq_ignore_ascii_case("AUTH ") || head.eq_ignore_ascii_case("AUTH=") {
+            return line[5..]
+                .split_ascii_whitespace()
+                .map(|m| m.to_ascii_uppercase())
+                .collect();
+        }
+    }
+    Vec::new()
+}
+
+/// HMAC-MD5 (RFC 2104), which CRAM-MD5 needs.
+fn hmac_md5(key: &[u8], message: &[u8]) -> [u8; 16] {
+    use md5::{Digest, Md5};
+    const BLOCK: usize = 64;
+    let mut k = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        k[..16].copy_from_slice(&Md5::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| k.map(|b| b ^ byte);
+    let inner = Md5::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Md5::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
 }
 
 /// Closes connections unused for [`IDLE`]; ends with the pool, or when none is left.
@@ -456,6 +545,8 @@ fn pool_key(
     add(c.auth_identity.as_deref().unwrap_or(""));
     add(c.auth_password.as_ref().map_or("", |p| p.expose().as_str()));
     add(&format!("{:?}", c.auth_password_file));
+    add(c.auth_secret.as_ref().map_or("", |p| p.expose().as_str()));
+    add(&format!("{:?}", c.auth_secret_file));
     if let Some(t) = &c.tls_config {
         // The files' contents too: a reload after a certificate change makes a new pool.
         let file = |f: &Option<std::path::PathBuf>| {
