@@ -612,15 +612,28 @@ fn pem(
 
 /// lettre's TLS settings from `tls_config`: the server name (default the smarthost's host),
 /// `ca` replacing the system roots (as Go does), the client certificate, `insecure_skip_verify`
-/// and `min_version` (TLS 1.2 is the least rustls speaks).
+/// `min_version` (TLS 1.2 is the least rustls speaks) and `max_version: TLS13`.
 fn tls_parameters(host: &str, t: Option<&TlsConfig>) -> Result<TlsParameters, BuildCause> {
     let invalid = |key: &'static str, reason: String| {
         BuildCause::Http(HttpConfigError::Invalid { key, reason })
     };
     let default = TlsConfig::default();
     let t = t.unwrap_or(&default);
-    if t.max_version.is_some() {
-        return Err(BuildCause::Unsupported("tls_config.max_version"));
+    // TLS 1.3 is the most rustls speaks, so `TLS13` changes nothing; a lower ceiling would need
+    // a TLS setting lettre does not expose.
+    match t.max_version.as_deref() {
+        None | Some("TLS13") => {}
+        Some("TLS10" | "TLS11" | "TLS12") => {
+            return Err(BuildCause::Unsupported(
+                "tls_config.max_version below TLS13 for email",
+            ));
+        }
+        Some(other) => {
+            return Err(invalid(
+                "tls_config.max_version",
+                format!("{other} is not a TLS version (TLS10, TLS11, TLS12, TLS13)"),
+            ));
+        }
     }
     let name = t.server_name.clone().unwrap_or_else(|| host.to_owned());
     let mut b = TlsParameters::builder(name);

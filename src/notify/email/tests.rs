@@ -453,6 +453,7 @@ fn broken_settings_are_refused_at_load() {
         e.contains("max_version") && e.contains("not supported"),
         "{e}"
     );
+    assert_eq!(build("    tls_config: {max_version: TLS13}\n"), None);
 }
 
 #[test]
