@@ -38,6 +38,8 @@ use crate::silence::{self, Silences};
 use crate::storage;
 use crate::template::Templates;
 
+mod replicate;
+
 /// Start-up options (from the command line).
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -344,6 +346,16 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         max_retry: opts.max_retry,
         retention: SignedDuration::try_from(opts.retention).unwrap_or(SignedDuration::MAX),
     };
+    let cluster = match opts.cluster.clone() {
+        Some(o) => {
+            let c = Cluster::start(o, cluster::transport::Udp, Some(Arc::clone(&metrics)))
+                .await
+                .context("starting the cluster")?;
+            metrics.cluster_enabled.set(1);
+            Some(Arc::new(c))
+        }
+        None => None,
+    };
     let mutes = MuteState {
         silences: Arc::clone(&silences),
         inhibitor: Arc::clone(&inhibitor),
@@ -362,16 +374,6 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         sends.clone(),
     );
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
-    let cluster = match opts.cluster.clone() {
-        Some(o) => {
-            let c = Cluster::start(o, cluster::transport::Udp, Some(Arc::clone(&metrics)))
-                .await
-                .context("starting the cluster")?;
-            metrics.cluster_enabled.set(1);
-            Some(Arc::new(c))
-        }
-        None => None,
-    };
     let get_limit = match opts.get_concurrency {
         0 => api::default_get_concurrency(),
         n => n,
@@ -452,9 +454,17 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     let mut tasks = JoinSet::new();
     tasks.spawn(dispatcher.clone().run());
     if let Some(c) = &cluster {
-        tasks.spawn(replicate_silences(
+        tasks.spawn(replicate::replicate(
             Arc::clone(c),
-            Arc::clone(&silences),
+            replicate::SilenceOwner(Arc::clone(&silences)),
+            cancel.clone(),
+        ));
+        tasks.spawn(replicate::replicate(
+            Arc::clone(c),
+            replicate::NflogOwner {
+                nflog: Arc::clone(&nflog),
+                metrics: Arc::clone(&metrics),
+            },
             cancel.clone(),
         ));
     }
@@ -602,69 +612,6 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         dispatcher,
         cluster,
     })
-}
-
-/// The channel silences travel on between peers.
-const SILENCE_CHANNEL: &str = "sil";
-
-/// Silences over the cluster. Every silence this peer holds is published (so a late or
-/// restarted peer catches up from any live one); what other peers publish is merged in with
-/// the store's law (last `updatedAt` wins), which persists it and bumps the store's version,
-/// so the merged result is published in turn. A full pass over the peers' values every 30 s
-/// repairs anything a lost event missed.
-async fn replicate_silences(
-    cluster: Arc<Cluster>,
-    silences: Arc<Silences>,
-    cancel: CancellationToken,
-) {
-    let mut changes = silences.subscribe();
-    let mut inbound = cluster.subscribe(SILENCE_CHANNEL).await;
-    let mut published: std::collections::HashMap<String, String> = Default::default();
-    let mut resync = tokio::time::interval(Duration::from_secs(30));
-    let merge = |updates: Vec<cluster::Update>| {
-        let entries = updates.into_iter().filter_map(|u| {
-            Silences::decode_entry(u.value.as_bytes())
-                .inspect_err(|e| tracing::warn!(peer = %u.from, id = %u.key, error = %e, "Ignoring a silence from a peer."))
-                .ok()
-        });
-        if let Err(e) = silences.merge(entries, clock::now()) {
-            tracing::warn!(error = %e, "A silence from a peer could not be merged.");
-        }
-    };
-    loop {
-        let snapshot = silences.snapshot();
-        let mut held = std::collections::HashSet::with_capacity(snapshot.len());
-        for e in &snapshot {
-            held.insert(e.id.as_str());
-            let value = String::from_utf8(Silences::encode_entry(e)).unwrap_or_default();
-            if published.get(&e.id) != Some(&value) {
-                cluster.publish(SILENCE_CHANNEL, &e.id, &value).await;
-                published.insert(e.id.clone(), value);
-            }
-        }
-        let gone: Vec<String> = published
-            .keys()
-            .filter(|k| !held.contains(k.as_str()))
-            .cloned()
-            .collect();
-        for id in gone {
-            cluster.retract(SILENCE_CHANNEL, &id).await;
-            published.remove(&id);
-        }
-        tokio::select! {
-            () = cancel.cancelled() => return,
-            r = changes.changed() => if r.is_err() { return },
-            u = inbound.recv() => {
-                let Some(u) = u else { return };
-                let mut batch = vec![u];
-                while let Ok(u) = inbound.try_recv() {
-                    batch.push(u);
-                }
-                merge(batch);
-            }
-            _ = resync.tick() => merge(cluster.snapshot(SILENCE_CHANNEL).await),
-        }
-    }
 }
 
 /// What start-up read back from storage that goes on into the pipeline.

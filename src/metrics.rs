@@ -116,6 +116,9 @@ pub struct Metrics {
     pub cluster_health_score: Gauge,
     /// `tocsin_cluster_messages_refused_total`: peer datagrams refused (wrong key or label).
     pub cluster_refused_messages: Counter,
+    /// `tocsin_cluster_replication_lag_seconds`: for each notification log entry learned from a
+    /// peer, the time from its send to its merge here.
+    pub cluster_replication_lag: Histogram,
     /// `alertmanager_build_info{version,revision,branch,goversion}` (always 1).
     pub build_info: Family<Labels, Gauge>,
     /// `tocsin_template_render_failures_total{integration}`: templates that failed at send time
@@ -205,6 +208,9 @@ impl Metrics {
             peer_position: Gauge::default(),
             cluster_health_score: Gauge::default(),
             cluster_refused_messages: Counter::default(),
+            cluster_replication_lag: Histogram::new([
+                0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0,
+            ]),
             build_info: Family::default(),
             template_render_failures: Family::default(),
             ratelimit_queue: Family::default(),
@@ -350,6 +356,11 @@ impl Metrics {
             "tocsin_cluster_messages_refused",
             "Cluster datagrams refused because they failed authentication (another key or label) or framing",
             m.cluster_refused_messages.clone(),
+        );
+        r.register(
+            "tocsin_cluster_replication_lag_seconds",
+            "Time from a notification's send on a peer to its notification log entry's merge here",
+            m.cluster_replication_lag.clone(),
         );
         r.register(
             am("build_info"),

@@ -8,7 +8,10 @@
 //! timestamp are ordered by their content, so every replica keeps the same one (commutative,
 //! associative, idempotent). Keys own their strings, so an entry read back from storage (or a
 //! peer) equals the one written. Every change is also queued to the storage journal, under the
-//! lock, in the order made. Layer L2: imports std, `storage`.
+//! lock, in the order made, and bumps a version on a `watch` ([`Nflog::subscribe`]) that the
+//! cluster replication follows. [`replica_id`], [`encode_replica`] and [`decode_replica`] give
+//! an entry as one string under a short key, for the cluster to carry (entries a peer learns
+//! are merged here, so they are persisted like its own). Layer L2: imports std, `storage`.
 //!
 //! Beside it, [`history`]: every due notification with its attempts and outcome (the log keeps
 //! only the last success per key, which is what dedup needs).
@@ -20,6 +23,7 @@ use std::sync::{Mutex, OnceLock};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 use crate::storage::{Change, Journal, Kind};
 
@@ -71,20 +75,41 @@ impl NflogEntry {
 }
 
 /// The log. Cheap to share behind an `Arc`; its mutex is never held across an `.await`.
-#[derive(Default)]
 pub struct Nflog {
     /// Entries by key.
     entries: Mutex<HashMap<NflogKey, NflogEntry>>,
+    /// Bumped after every change of an entry (logged, merged, expired).
+    version: watch::Sender<u64>,
     /// Where changes go to be stored (set once the stored entries are loaded).
     journal: OnceLock<Journal>,
     /// Every due notification, its attempts and outcome.
     history: history::History,
 }
 
+impl Default for Nflog {
+    fn default() -> Self {
+        Nflog {
+            entries: Mutex::default(),
+            version: watch::channel(0).0,
+            journal: OnceLock::new(),
+            history: history::History::default(),
+        }
+    }
+}
+
 impl Nflog {
     /// An empty log.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A receiver that sees the version change after every change of an entry.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+
+    fn bump(&self) {
+        self.version.send_modify(|v| *v += 1);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<NflogKey, NflogEntry>> {
@@ -126,9 +151,13 @@ impl Nflog {
     /// Records a successful send. Returns the journal number to wait for (see
     /// [`Nflog::stored`]).
     pub fn log(&self, key: NflogKey, entry: NflogEntry) -> u64 {
-        let mut m = self.lock();
-        let seq = self.journal_put(&key, &entry);
-        m.insert(key, entry);
+        let seq = {
+            let mut m = self.lock();
+            let seq = self.journal_put(&key, &entry);
+            m.insert(key, entry);
+            seq
+        };
+        self.bump();
         seq
     }
 
@@ -157,16 +186,22 @@ impl Nflog {
     /// entries.
     pub fn gc(&self, now: Timestamp) -> usize {
         self.history.gc(now);
-        let mut m = self.lock();
-        let before = m.len();
-        m.retain(|k, e| {
-            let keep = e.expires_at > now;
-            if !keep && let Some(j) = self.journal.get() {
-                j.push(Change::delete(Kind::Nflog, encode_key(k)));
-            }
-            keep
-        });
-        before - m.len()
+        let gone = {
+            let mut m = self.lock();
+            let before = m.len();
+            m.retain(|k, e| {
+                let keep = e.expires_at > now;
+                if !keep && let Some(j) = self.journal.get() {
+                    j.push(Change::delete(Kind::Nflog, encode_key(k)));
+                }
+                keep
+            });
+            before - m.len()
+        };
+        if gone > 0 {
+            self.bump();
+        }
+        gone
     }
 
     /// Every entry and history record as storage changes (what a rewrite of the store
@@ -189,18 +224,28 @@ impl Nflog {
             .collect()
     }
 
-    /// Merges entries from elsewhere: per key, the greater by [`NflogEntry::lww_cmp`] wins.
-    pub fn merge(&self, entries: impl IntoIterator<Item = (NflogKey, NflogEntry)>) {
-        let mut m = self.lock();
-        for (k, e) in entries {
-            match m.get(&k) {
-                Some(cur) if cur.lww_cmp(&e).is_ge() => {}
-                _ => {
-                    self.journal_put(&k, &e);
-                    m.insert(k, e);
+    /// Merges entries from elsewhere (storage, a peer): per key, the greater by
+    /// [`NflogEntry::lww_cmp`] wins; what is taken is queued to the journal. Returns how many
+    /// entries were taken.
+    pub fn merge(&self, entries: impl IntoIterator<Item = (NflogKey, NflogEntry)>) -> usize {
+        let mut taken = 0;
+        {
+            let mut m = self.lock();
+            for (k, e) in entries {
+                match m.get(&k) {
+                    Some(cur) if cur.lww_cmp(&e).is_ge() => {}
+                    _ => {
+                        self.journal_put(&k, &e);
+                        m.insert(k, e);
+                        taken += 1;
+                    }
                 }
             }
         }
+        if taken > 0 {
+            self.bump();
+        }
+        taken
     }
 
     /// Number of entries.
@@ -227,6 +272,40 @@ pub fn encode_entry(e: &NflogEntry) -> Vec<u8> {
 /// Reads back a stored (key, entry).
 pub fn decode(key: &[u8], value: &[u8]) -> Result<(NflogKey, NflogEntry), serde_json::Error> {
     Ok((serde_json::from_slice(key)?, serde_json::from_slice(value)?))
+}
+
+/// A short, fixed-length name for `key` (32 hex digits of its SHA-256), the same on every
+/// peer: what the cluster files an entry (and a send claim) under.
+pub fn replica_id(key: &NflogKey) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &encode_key(key));
+    d.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// One entry with its key, as one string (what a peer publishes).
+#[derive(Serialize, Deserialize)]
+struct Replica {
+    /// The key.
+    k: NflogKey,
+    /// The entry.
+    e: NflogEntry,
+}
+
+/// `key` and `entry` as one string for the cluster.
+pub fn encode_replica(key: &NflogKey, entry: &NflogEntry) -> String {
+    serde_json::to_string(&Replica {
+        k: key.clone(),
+        e: entry.clone(),
+    })
+    .unwrap_or_default()
+}
+
+/// Reads back what [`encode_replica`] wrote.
+pub fn decode_replica(s: &str) -> Result<(NflogKey, NflogEntry), serde_json::Error> {
+    let r: Replica = serde_json::from_str(s)?;
+    Ok((r.k, r.e))
 }
 
 #[cfg(test)]
@@ -316,6 +395,19 @@ mod tests {
             let k = NflogKey { group_key: g, receiver: r, integration: i, index: n };
             let e = entry_salted(t, salt);
             let back = decode(&encode_key(&k), &encode_entry(&e)).unwrap();
+            prop_assert_eq!(back, (k, e));
+        }
+
+        #[test]
+        fn replicas_read_back_equal_and_ids_are_stable(
+            g in "\\PC{0,20}", r in "\\PC{0,10}", n in 0usize..5, t in 0i64..1_000_000,
+            salt in any::<u8>(),
+        ) {
+            let k = NflogKey { group_key: g, receiver: r, integration: "webhook".into(), index: n };
+            let e = entry_salted(t, salt);
+            let back = decode_replica(&encode_replica(&k, &e)).unwrap();
+            prop_assert_eq!(replica_id(&back.0), replica_id(&k));
+            prop_assert_eq!(replica_id(&k).len(), 32);
             prop_assert_eq!(back, (k, e));
         }
 
