@@ -30,6 +30,7 @@ use crate::heartbeat::deadman::Health;
 use crate::inhibit::Inhibitor;
 use crate::metrics::Metrics;
 use crate::nflog::Nflog;
+use crate::notify::claim::Claims;
 use crate::notify::deadman;
 use crate::notify::http::ClientCache;
 use crate::notify::mute::{InhibitStage, MuteStages, SilenceStage, TimeIntervalStage};
@@ -211,6 +212,8 @@ struct MuteState {
     silences: Arc<Silences>,
     /// The inhibition rules (swapped on reload) and their source alerts.
     inhibitor: Arc<Inhibitor>,
+    /// In a cluster: send claims (kept across reloads).
+    claims: Option<Arc<Claims>>,
 }
 
 fn build(
@@ -250,6 +253,7 @@ fn build(
                 settings.clone(),
                 cancel.clone(),
             )
+            .with_claims(mutes.claims.clone())
             .with_mute_stages(MuteStages {
                 inhibit: InhibitStage::new(Arc::clone(&mutes.inhibitor)),
                 time_intervals: TimeIntervalStage::new(Arc::new(cfg.time_intervals.clone())),
@@ -348,18 +352,31 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     };
     let cluster = match opts.cluster.clone() {
         Some(o) => {
+            let (peer_timeout, gossip) = (o.peer_timeout, o.gossip_interval);
             let c = Cluster::start(o, cluster::transport::Udp, Some(Arc::clone(&metrics)))
                 .await
                 .context("starting the cluster")?;
             metrics.cluster_enabled.set(1);
-            Some(Arc::new(c))
+            Some((Arc::new(c), peer_timeout, gossip))
         }
         None => None,
     };
+    let claims = cluster.as_ref().map(|(c, peer_timeout, gossip)| {
+        Arc::new(Claims::new(
+            Arc::clone(c),
+            Arc::clone(&nflog),
+            Arc::clone(&metrics),
+            *peer_timeout,
+            *gossip,
+        ))
+    });
+    let cluster = cluster.map(|(c, _, _)| c);
     let mutes = MuteState {
         silences: Arc::clone(&silences),
         inhibitor: Arc::clone(&inhibitor),
+        claims,
     };
+    let claims_gc = mutes.claims.clone();
     let parts =
         build(&cfg, &nflog, &metrics, &settings, &sends, &mutes).map_err(anyhow::Error::msg)?;
     for w in &parts.warnings {
@@ -544,8 +561,9 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         });
     }
     // Garbage collection of resolved alerts, expired nflog entries, inhibiting alerts that
-    // resolved by time, and silences past their retention.
+    // resolved by time, silences past their retention, and old ended send claims.
     {
+        let claims = claims_gc;
         let (c, store, nflog, every) = (
             cancel.clone(),
             Arc::clone(&store),
@@ -575,7 +593,11 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
                         let entries = nflog.gc(now);
                         let sources = inhibitor.gc(now);
                         let silences = silences.gc(now);
-                        tracing::debug!(alerts, entries, sources, silences, "Garbage collection done.");
+                        let claims = match &claims {
+                            Some(c) => c.sweep(now).await,
+                            None => 0,
+                        };
+                        tracing::debug!(alerts, entries, sources, silences, claims, "Garbage collection done.");
                     }
                     _ = c.cancelled() => return,
                 }

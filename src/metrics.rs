@@ -116,6 +116,9 @@ pub struct Metrics {
     pub cluster_health_score: Gauge,
     /// `tocsin_cluster_messages_refused_total`: peer datagrams refused (wrong key or label).
     pub cluster_refused_messages: Counter,
+    /// `tocsin_cluster_claims_total{outcome}`: send claims by how they ended (`sent`,
+    /// `took_over`, `covered`, `conflict_lost`; see `notify::claim`).
+    pub cluster_claims: Family<Labels, Counter>,
     /// `tocsin_cluster_replication_lag_seconds`: for each notification log entry learned from a
     /// peer, the time from its send to its merge here.
     pub cluster_replication_lag: Histogram,
@@ -208,6 +211,7 @@ impl Metrics {
             peer_position: Gauge::default(),
             cluster_health_score: Gauge::default(),
             cluster_refused_messages: Counter::default(),
+            cluster_claims: Family::default(),
             cluster_replication_lag: Histogram::new([
                 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0,
             ]),
@@ -356,6 +360,11 @@ impl Metrics {
             "tocsin_cluster_messages_refused",
             "Cluster datagrams refused because they failed authentication (another key or label) or framing",
             m.cluster_refused_messages.clone(),
+        );
+        r.register(
+            "tocsin_cluster_claims",
+            "Send claims by outcome: sent (this peer claimed and sent), took_over (sent after another peer's claim lapsed), covered (another peer's send made it unnecessary), conflict_lost (a simultaneous claim of a peer sorting first won)",
+            m.cluster_claims.clone(),
         );
         r.register(
             "tocsin_cluster_replication_lag_seconds",

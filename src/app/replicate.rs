@@ -20,6 +20,7 @@ use crate::clock;
 use crate::cluster::{Cluster, Update};
 use crate::metrics::Metrics;
 use crate::nflog::{self, Nflog};
+use crate::notify::claim;
 use crate::silence::Silences;
 
 /// A state owner as the replication loop sees it.
@@ -77,7 +78,7 @@ pub(super) struct NflogOwner {
 }
 
 impl Owner for NflogOwner {
-    const CHANNEL: &'static str = "nfl";
+    const CHANNEL: &'static str = claim::NFLOG;
 
     fn changes(&self) -> watch::Receiver<u64> {
         self.nflog.subscribe()

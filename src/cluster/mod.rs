@@ -91,6 +91,9 @@ pub struct Options {
     pub dns_server: Option<SocketAddr>,
     /// How often peer names are resolved again ([`discovery::REFRESH_INTERVAL`]).
     pub refresh_interval: Duration,
+    /// `--cluster.peer-timeout`: how long a send claim holds without renewal (carried here for
+    /// the claims built over this cluster; the engine does not use it).
+    pub peer_timeout: Duration,
 }
 
 impl Options {
@@ -109,6 +112,7 @@ impl Options {
             reconnect_timeout: Duration::from_secs(6 * 3600),
             dns_server: None,
             refresh_interval: discovery::REFRESH_INTERVAL,
+            peer_timeout: Duration::from_secs(15),
         }
     }
 }
@@ -376,6 +380,28 @@ impl Cluster {
                     }
                 }
                 out
+            })
+            .await
+    }
+
+    /// The value each other peer publishes under `key` in `channel` now (a peer detected dead
+    /// included: [`Update::from`] against [`Status::peers`] tells whether it lives).
+    pub async fn get(&self, channel: &str, key: &str) -> Vec<Update> {
+        let k = format!("{channel}/{key}");
+        let me = self.id.clone();
+        self.handle
+            .with_chitchat(|c| {
+                c.node_states()
+                    .iter()
+                    .filter(|(n, _)| **n != me)
+                    .filter_map(|(n, st)| {
+                        st.get(&k).map(|v| Update {
+                            key: key.to_owned(),
+                            value: v.to_owned(),
+                            from: n.node_id.to_string(),
+                        })
+                    })
+                    .collect()
             })
             .await
     }

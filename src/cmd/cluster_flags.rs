@@ -98,8 +98,9 @@ pub struct ClusterFlags {
     /// This peer's name (default: a ULID, sortable by start time).
     #[arg(long = "cluster.peer-name", value_name = "NAME")]
     pub peer_name: Option<String>,
-    /// Time to wait between peers to send notifications (accepted; no effect yet: every peer
-    /// sends).
+    /// How long a peer's send claim holds without being renewed (a claimer renews it every
+    /// third of this while it sends): a claimer that dies or stalls is replaced after at most
+    /// this long. Default 15s, as Alertmanager's.
     #[arg(long = "cluster.peer-timeout", value_name = "DURATION", value_parser = duration)]
     pub peer_timeout: Option<Duration>,
     /// The longest one DNS query for peers may take.
@@ -191,6 +192,9 @@ impl ClusterFlags {
         o.settle_timeout = self.settle_timeout;
         o.resolve_timeout = self.peers_resolve_timeout;
         o.reconnect_timeout = self.reconnect_timeout;
+        if let Some(t) = self.peer_timeout {
+            o.peer_timeout = t;
+        }
         o.dns_server = self
             .dns_server
             .as_deref()
@@ -269,12 +273,6 @@ impl ClusterFlags {
             self.tls_config.as_deref().is_some_and(|f| !f.is_empty()),
             "mutual TLS between peers is not supported; peer messages are authenticated with --cluster.key-file",
         );
-        {
-            out.push("clustering replicates silences only: notifications are not deduplicated across peers yet, so each peer sends every notification (exactly-once claims and the replicated notification log are not built)".to_owned());
-            if self.peer_timeout.is_some() {
-                out.push("--cluster.peer-timeout is accepted but has no effect in tocsin yet: peers do not wait for each other before sending".to_owned());
-            }
-        }
         out
     }
 }
@@ -355,6 +353,8 @@ mod tests {
         assert_eq!(o.gossip_interval, Duration::from_millis(100));
         assert_eq!(o.settle_timeout, Duration::from_secs(30));
         assert_eq!(o.label, "eu");
+        assert_eq!(o.peer_timeout, Duration::from_secs(15));
+        assert!(!f.warnings().join("\n").contains("peer-timeout"));
         assert_eq!(o.key, b"0123456789abcdef0123");
         assert_eq!(o.dns_server, Some("127.0.0.1:5353".parse().unwrap()));
         let w = f.warnings().join("\n");
@@ -366,8 +366,6 @@ mod tests {
             "reconnect-interval",
             "tls-config",
             "allow-insecure",
-            "peer-timeout",
-            "not deduplicated",
         ] {
             assert!(w.contains(flag), "no warning about {flag}: {w}");
         }

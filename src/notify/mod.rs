@@ -4,6 +4,7 @@
 //! pipeline.rs    Notifier::flush: mute stages -> per integration: dedup -> retry + send -> nflog
 //! mute/          the mute stages, one file each: inhibit.rs, time_interval.rs, silence.rs
 //! dedup.rs       the dedup decision (pure, table-tested)
+//! claim.rs       send claims in a cluster: one peer sends each notification
 //! retry.rs       the retry loop and its backoff / Retry-After policy
 //! sli.rs         due notifications and their one outcome (the page-delivery SLI metrics)
 //! ratelimit.rs   per-integration send rates (governor), waiting in a bounded queue
@@ -17,8 +18,10 @@
 //!                tests.rs
 //! ```
 //!
-//! `dispatch` builds a [`FlushCtx`] and calls [`Notifier::flush`]. Layer L3: imports L0–L2.
+//! `dispatch` builds a [`FlushCtx`] and calls [`Notifier::flush`]. Layer L3: imports L0–L2
+//! (`claim.rs` the cluster, L1).
 
+pub mod claim;
 pub mod data;
 pub mod deadman;
 pub mod dedup;

@@ -7,6 +7,7 @@
 //!   2. per integration of the receiver, concurrently (flush_integration):
 //!        dedup against the nflog (dedup.rs)                           nothing new: done
 //!          (all held back and news to it: one due notification, suppressed; sli.rs)
+//!        -> in a cluster, claim the send (claim.rs)          another peer's send covers it: done
 //!        -> due (sli.rs) -> retry + send (retry.rs, the integration's notify) -> its outcome
 //!        -> record in the nflog, with what the integration asked to keep
 //!   3. the outcome: every integration ok? when is the next repeat due?
@@ -22,6 +23,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use tokio_util::sync::CancellationToken;
 
+use super::claim::{Acquired, Claims};
 use super::data::NotificationData;
 use super::dedup::needs_update;
 use super::error::BuildError;
@@ -125,6 +127,8 @@ pub struct Notifier {
     cancel: CancellationToken,
     /// Held-back states already counted as suppressed due notifications.
     suppressed: SuppressedStates,
+    /// In a cluster: send claims, so that one peer sends each notification.
+    claims: Option<Arc<Claims>>,
 }
 
 impl Notifier {
@@ -147,7 +151,14 @@ impl Notifier {
             settings,
             cancel,
             suppressed: SuppressedStates::default(),
+            claims: None,
         }
+    }
+
+    /// The same notifier claiming each send in the cluster first (see `claim.rs`).
+    pub fn with_claims(mut self, claims: Option<Arc<Claims>>) -> Self {
+        self.claims = claims;
+        self
     }
 
     /// The same notifier with these mute stages.
@@ -288,30 +299,55 @@ impl Notifier {
                 .flatten()
         };
         let send_resolved = integ.send_resolved;
-        let Some(reason) = needs_update(
-            entry.as_ref(),
-            &firing,
-            &resolved,
-            send_resolved,
-            ctx.repeat_interval,
-            now,
-            |since| {
-                let still_firing: Vec<Arc<Alert>> = kept
-                    .iter()
-                    .filter(|a| !a.resolved_at(now))
-                    .cloned()
-                    .collect();
-                self.mute.held_back_since(ctx, since, &still_firing)
-            },
-        ) else {
+        let decide = |entry: Option<&NflogEntry>| {
+            needs_update(
+                entry,
+                &firing,
+                &resolved,
+                send_resolved,
+                ctx.repeat_interval,
+                now,
+                |since| {
+                    let still_firing: Vec<Arc<Alert>> = kept
+                        .iter()
+                        .filter(|a| !a.resolved_at(now))
+                        .cloned()
+                        .collect();
+                    self.mute.held_back_since(ctx, since, &still_firing)
+                },
+            )
+        };
+        let Some(reason) = decide(entry.as_ref()) else {
             return Ok(entry.as_ref().and_then(repeat_due));
         };
-        let previous = entry.map(|e| e.receiver_data).unwrap_or_default();
+        let mut previous = entry.map(|e| e.receiver_data).unwrap_or_default();
         let to_send: Vec<Arc<Alert>> = alerts
             .iter()
             .filter(|a| send_resolved || !a.resolved_at(now))
             .cloned()
             .collect();
+        // In a cluster, one peer sends: claim it, or wait for the peer that did.
+        let mut permit = None;
+        if let Some(claims) = self.claims.as_ref().filter(|_| !to_send.is_empty()) {
+            let needed = |e: Option<&NflogEntry>| decide(e).is_some();
+            match claims
+                .acquire(&key, needed, [&ctx.cancel, &self.cancel])
+                .await
+            {
+                Acquired::Send(p) => {
+                    // Another peer may have sent since (a Slack ts, a Zendesk ticket).
+                    if let Some(e) = self.nflog.query(&key, clock::now()) {
+                        previous = e.receiver_data;
+                    }
+                    permit = Some(p);
+                }
+                Acquired::Covered => {
+                    let e = self.nflog.query(&key, clock::now());
+                    return Ok(e.as_ref().and_then(repeat_due));
+                }
+                Acquired::Cancelled => return Err(()),
+            }
+        }
         // With send_resolved false and nothing firing, nothing is sent, but the entry is still
         // written (its firing set empties), keeping what the integration stored before.
         let receiver_data = if to_send.is_empty() {
@@ -357,6 +393,9 @@ impl Notifier {
                     sent.receiver_data
                 }
                 Err(e) => {
+                    if let Some(p) = permit {
+                        p.release().await;
+                    }
                     if ctx.cancel.is_cancelled() {
                         due.end(Outcome::Superseded);
                     } else if !self.cancel.is_cancelled() {
@@ -377,7 +416,10 @@ impl Notifier {
         };
         let next = repeat_due(&entry);
         // Stored before the group's next flush can read it (that flush waits for this one).
-        let seq = self.nflog.log(key, entry);
+        let seq = self.nflog.log(key, entry.clone());
+        if let Some(p) = permit {
+            p.done(&entry).await;
+        }
         self.nflog.stored(seq).await;
         Ok(next)
     }

@@ -1,0 +1,569 @@
+//! Send claims: in a healthy cluster, each notification goes out from exactly one peer.
+//!
+//! Every peer gets the same alerts and flushes the same groups at about the same time. Before
+//! an integration of a group is sent to, the peer records a *claim* on the group's notification
+//! log key in the replicated state (channel [`CLAIMS`], under the key's [`replica_id`], on this
+//! peer's own gossip node) and the other peers see it within a gossip round:
+//!
+//! ```text
+//! acquire(key)
+//!   pull the key's nflog entries the peers publish; not needed any more? -> Covered
+//!   a live claim of another peer (pending or sending)?     -> wait for it, start again
+//!   publish my claim `pending`, wait `settle` (3 gossip rounds: every claim made at the same
+//!   time is seen by every claimer)
+//!   another `sending` claim, or a `pending` one of a peer
+//!   that sorts before me (peer position)?                  -> mine `released`; wait, start again
+//!   publish `sending` (renewed every peer_timeout / 3)     -> Permit: send
+//! Permit::done(entry)   publish the nflog entry, then the claim `done`
+//! Permit::release()     gave up or stopped: the claim `released`, the next peer sends
+//! ```
+//!
+//! A claim is live while its claimer is a live member, it is `pending` or `sending`, and its
+//! expiry (`--cluster.peer-timeout` after its last renewal) has not passed: a claimer that dies
+//! (detected by the failure detector, or silent past its expiry) or gives up lets the waiting
+//! peers claim again, and the first of them in name order sends. The entry is published before
+//! the claim ends, on the same gossip node, so a peer that sees the claim end already holds the
+//! entry (chitchat hands a node's changes over in version order) and dedup finds the send done.
+//! Under a partition each side sees the other's claims as dead: each side sends, at least once.
+//! Ended claims (`done`, `released`) are withdrawn by [`Claims::sweep`] (the GC loop) once they
+//! are ten peer timeouts old, so the gossiped state does not grow with every group ever sent.
+//!
+//! [`wait_for`] is the pure decision (table-tested); [`Claims`] runs it over the cluster.
+//! Layer L3: imports `cluster`, `nflog`, `metrics`, `clock`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock;
+use crate::cluster::Cluster;
+use crate::metrics::Metrics;
+use crate::nflog::{self, Nflog, NflogEntry, NflogKey, replica_id};
+
+/// The channel claims travel on.
+pub const CLAIMS: &str = "clm";
+/// The channel notification log entries travel on.
+pub const NFLOG: &str = "nfl";
+
+/// Where a claim is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Made, waiting `settle` for claims made at the same time.
+    Pending,
+    /// Its claimer is sending.
+    Sending,
+    /// Sent; the nflog entry is published.
+    Done,
+    /// Given up, lost to another claim, or stopped: others may claim.
+    Released,
+}
+
+/// A claim as published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// Where it is.
+    pub phase: Phase,
+    /// When it lapses unless renewed.
+    pub expires: Timestamp,
+}
+
+/// Another peer's claim as this peer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// The claimer's name.
+    pub peer: String,
+    /// Whether the claimer is a live member.
+    pub live: bool,
+    /// The claim.
+    pub claim: Claim,
+}
+
+impl Seen {
+    /// Whether it still holds: a live claimer, pending or sending, not expired.
+    fn holds(&self, now: Timestamp) -> bool {
+        self.live
+            && matches!(self.claim.phase, Phase::Pending | Phase::Sending)
+            && self.claim.expires > now
+    }
+}
+
+/// Whether `me` must wait for another peer's claim. `before_claiming`: nothing of mine is
+/// published yet (then any live claim makes me wait); otherwise my pending claim settled and
+/// loses only to a sending claim or a pending one of a peer that sorts before me.
+pub fn wait_for(me: &str, others: &[Seen], now: Timestamp, before_claiming: bool) -> bool {
+    others
+        .iter()
+        .filter(|s| s.peer != me && s.holds(now))
+        .any(|s| before_claiming || s.claim.phase == Phase::Sending || s.peer.as_str() < me)
+}
+
+/// How [`Claims::acquire`] ended.
+pub enum Acquired {
+    /// This peer sends; report the outcome through the permit.
+    Send(Permit),
+    /// Another peer's send made it unnecessary (the entry it published is merged here).
+    Covered,
+    /// Stopped (the flush was superseded, or shutdown).
+    Cancelled,
+}
+
+/// Claims over a running cluster.
+pub struct Claims {
+    /// The cluster.
+    cluster: Arc<Cluster>,
+    /// The notification log entries pulled from peers are merged into.
+    nflog: Arc<Nflog>,
+    /// Claim outcome counters.
+    metrics: Arc<Metrics>,
+    /// `--cluster.peer-timeout`: a claim not renewed for this long lapses.
+    peer_timeout: Duration,
+    /// How long a pending claim waits for others made at the same time (3 gossip rounds).
+    settle: Duration,
+    /// How often a waiting peer looks again (a gossip round).
+    poll: Duration,
+    /// This peer's ended claims (done or released) by id, with when they ended.
+    ended: Ended,
+}
+
+/// Ended claims by id and end time (shared with the permits). A std mutex: never held across
+/// an `.await`.
+type Ended = Arc<Mutex<HashMap<String, Timestamp>>>;
+
+fn lock(e: &Ended) -> std::sync::MutexGuard<'_, HashMap<String, Timestamp>> {
+    e.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Claims {
+    /// Claims over `cluster`, gossiping every `gossip_interval`.
+    pub fn new(
+        cluster: Arc<Cluster>,
+        nflog: Arc<Nflog>,
+        metrics: Arc<Metrics>,
+        peer_timeout: Duration,
+        gossip_interval: Duration,
+    ) -> Self {
+        Claims {
+            cluster,
+            nflog,
+            metrics,
+            peer_timeout: peer_timeout.max(Duration::from_millis(300)),
+            settle: gossip_interval * 3,
+            poll: gossip_interval.clamp(Duration::from_millis(20), Duration::from_secs(1)),
+            ended: Ended::default(),
+        }
+    }
+
+    /// Withdraws this peer's claims that ended more than ten peer timeouts (at least a minute)
+    /// ago; returns how many.
+    pub async fn sweep(&self, now: Timestamp) -> usize {
+        let age = (self.peer_timeout * 10).max(Duration::from_secs(60));
+        let cutoff = now.checked_sub(age).unwrap_or(now);
+        let old: Vec<String> = {
+            let mut e = lock(&self.ended);
+            let old: Vec<String> = e
+                .iter()
+                .filter(|(_, t)| **t < cutoff)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in &old {
+                e.remove(k);
+            }
+            old
+        };
+        for id in &old {
+            self.cluster.retract(CLAIMS, id).await;
+        }
+        old.len()
+    }
+
+    /// Merges the entries other peers publish for `key` (newest wins) into the log.
+    async fn pull(&self, id: &str) {
+        let entries = self
+            .cluster
+            .get(NFLOG, id)
+            .await
+            .into_iter()
+            .filter_map(|u| nflog::decode_replica(&u.value).ok());
+        let now = clock::now();
+        for (k, e) in entries {
+            let lag = now.duration_since(e.timestamp).as_secs_f64().max(0.0);
+            if self.nflog.merge([(k, e)]) > 0 {
+                self.metrics.cluster_replication_lag.observe(lag);
+            }
+        }
+    }
+
+    /// The other peers' claims on `id`.
+    async fn seen(&self, id: &str) -> Vec<Seen> {
+        let live = self.cluster.status().peers;
+        self.cluster
+            .get(CLAIMS, id)
+            .await
+            .into_iter()
+            .filter_map(|u| {
+                let claim: Claim = serde_json::from_str(&u.value).ok()?;
+                Some(Seen {
+                    live: live.iter().any(|p| p.name == u.from),
+                    peer: u.from,
+                    claim,
+                })
+            })
+            .collect()
+    }
+
+    async fn publish(&self, id: &str, phase: Phase) {
+        publish(&self.cluster, &self.ended, id, phase, self.peer_timeout).await;
+    }
+
+    fn count(&self, outcome: &str) {
+        self.metrics
+            .cluster_claims
+            .get_or_create(&vec![("outcome", outcome.to_owned())])
+            .inc();
+    }
+
+    /// Waits until this peer may send to `key`'s integration, or another peer's send covers
+    /// it (`needed` asked of the log's entry after each pull), or a token fires.
+    pub async fn acquire(
+        &self,
+        key: &NflogKey,
+        needed: impl Fn(Option<&NflogEntry>) -> bool,
+        cancels: [&CancellationToken; 2],
+    ) -> Acquired {
+        let id = replica_id(key);
+        let me = self.cluster.name().to_owned();
+        let mut waited = false;
+        loop {
+            self.pull(&id).await;
+            if !needed(self.nflog.query(key, clock::now()).as_ref()) {
+                self.count("covered");
+                return Acquired::Covered;
+            }
+            let mut lost = wait_for(&me, &self.seen(&id).await, clock::now(), true);
+            if !lost {
+                let alone = self.cluster.status().peers.len() <= 1;
+                if !alone {
+                    self.publish(&id, Phase::Pending).await;
+                    if !pause(self.settle, cancels).await {
+                        self.publish(&id, Phase::Released).await;
+                        return Acquired::Cancelled;
+                    }
+                    lost = wait_for(&me, &self.seen(&id).await, clock::now(), false);
+                    if lost {
+                        self.count("conflict_lost");
+                        self.publish(&id, Phase::Released).await;
+                    }
+                }
+                if !lost {
+                    self.pull(&id).await;
+                    if !needed(self.nflog.query(key, clock::now()).as_ref()) {
+                        self.publish(&id, Phase::Released).await;
+                        self.count("covered");
+                        return Acquired::Covered;
+                    }
+                    self.publish(&id, Phase::Sending).await;
+                    self.count(if waited { "took_over" } else { "sent" });
+                    return Acquired::Send(Permit::start(self, id, key.clone()));
+                }
+            }
+            waited = true;
+            if !pause(self.poll, cancels).await {
+                return Acquired::Cancelled;
+            }
+        }
+    }
+}
+
+/// Sleeps `d`; false when a token fired first.
+async fn pause(d: Duration, cancels: [&CancellationToken; 2]) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(d) => true,
+        () = cancels[0].cancelled() => false,
+        () = cancels[1].cancelled() => false,
+    }
+}
+
+async fn publish(cluster: &Cluster, ended: &Ended, id: &str, phase: Phase, ttl: Duration) {
+    let now = clock::now();
+    match phase {
+        Phase::Pending | Phase::Sending => lock(ended).remove(id),
+        Phase::Done | Phase::Released => lock(ended).insert(id.to_owned(), now),
+    };
+    let claim = Claim {
+        phase,
+        expires: now.checked_add(ttl).unwrap_or(now),
+    };
+    let value = serde_json::to_string(&claim).unwrap_or_default();
+    cluster.publish(CLAIMS, id, &value).await;
+}
+
+/// This peer holds the claim: a task renews it until [`Permit::done`] or [`Permit::release`]
+/// hands it the end (on drop it stops, and the claim lapses after the peer timeout). The one
+/// task publishes both the renewals and the end, so no renewal can land after the end.
+pub struct Permit {
+    /// The cluster.
+    cluster: Arc<Cluster>,
+    /// The key's replica id.
+    id: String,
+    /// The key.
+    key: NflogKey,
+    /// Tells the renewal task how the claim ended.
+    end: tokio::sync::oneshot::Sender<Phase>,
+    /// The renewal task.
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Permit {
+    fn start(claims: &Claims, id: String, key: NflogKey) -> Permit {
+        let (end, mut ended_rx) = tokio::sync::oneshot::channel::<Phase>();
+        let (cluster, rid, ttl) = (Arc::clone(&claims.cluster), id.clone(), claims.peer_timeout);
+        let ended = Arc::clone(&claims.ended);
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(ttl / 3);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    r = &mut ended_rx => {
+                        if let Ok(phase) = r {
+                            publish(&cluster, &ended, &rid, phase, ttl).await;
+                        }
+                        return;
+                    }
+                    _ = tick.tick() => publish(&cluster, &ended, &rid, Phase::Sending, ttl).await,
+                }
+            }
+        });
+        Permit {
+            cluster: Arc::clone(&claims.cluster),
+            id,
+            key,
+            end,
+            task,
+        }
+    }
+
+    /// Sent: publishes `entry` (the log's new entry for the key), then ends the claim.
+    pub async fn done(self, entry: &NflogEntry) {
+        let value = nflog::encode_replica(&self.key, entry);
+        self.cluster.publish(NFLOG, &self.id, &value).await;
+        self.finish(Phase::Done).await;
+    }
+
+    /// Not sent (given up, superseded, shutdown): the next peer may claim at once.
+    pub async fn release(self) {
+        self.finish(Phase::Released).await;
+    }
+
+    async fn finish(self, phase: Phase) {
+        let _ = self.end.send(phase);
+        let _ = self.task.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(peer: &str, live: bool, phase: Phase, expires: i64) -> Seen {
+        Seen {
+            peer: peer.into(),
+            live,
+            claim: Claim {
+                phase,
+                expires: Timestamp::from_second(expires).unwrap(),
+            },
+        }
+    }
+
+    #[test]
+    fn who_waits_for_whom() {
+        use Phase::*;
+        let now = Timestamp::from_second(100).unwrap();
+        // (others, before claiming, me = "b": wait?)
+        let table: &[(&[Seen], bool, bool)] = &[
+            (&[], true, false),
+            (&[], false, false),
+            // Before claiming, any live claim makes me wait.
+            (&[seen("c", true, Pending, 110)], true, true),
+            (&[seen("a", true, Sending, 110)], true, true),
+            // Settled: a pending claim loses to a lower name only...
+            (&[seen("c", true, Pending, 110)], false, false),
+            (&[seen("a", true, Pending, 110)], false, true),
+            // ...and to any sending claim.
+            (&[seen("c", true, Sending, 110)], false, true),
+            // Dead claimers, expired, done and released claims hold nothing.
+            (&[seen("a", false, Sending, 110)], true, false),
+            (&[seen("a", true, Sending, 100)], true, false),
+            (&[seen("a", true, Done, 110)], true, false),
+            (&[seen("a", true, Released, 110)], false, false),
+            // My own claim (seen through a restart of mine) does not count.
+            (&[seen("b", true, Sending, 110)], true, false),
+        ];
+        for (others, before, want) in table {
+            assert_eq!(
+                wait_for("b", others, now, *before),
+                *want,
+                "{others:?} before={before}"
+            );
+        }
+    }
+
+    use crate::cluster::discovery::PeerSpec;
+    use crate::cluster::transport::MemoryNetwork;
+    use crate::cluster::{Cluster, Options};
+    use std::collections::HashSet;
+
+    fn addr(i: usize) -> std::net::SocketAddr {
+        format!("127.0.0.1:{}", 23_000 + i).parse().unwrap()
+    }
+
+    /// Three peers over the in-memory network, each with its own log and claims.
+    async fn trio(net: &MemoryNetwork, peer_timeout: Duration) -> Vec<(Arc<Nflog>, Arc<Claims>)> {
+        let mut out = Vec::new();
+        for i in 0..3 {
+            let mut o = Options::new(addr(i), b"a shared key of the cluster".to_vec());
+            o.name = Some(format!("peer-{i}"));
+            o.gossip_interval = Duration::from_millis(50);
+            o.peers = (0..3).map(|p| PeerSpec::Addr(addr(p))).collect();
+            let c = Arc::new(Cluster::start(o, net.clone(), None).await.unwrap());
+            let log = Arc::new(Nflog::new());
+            let claims = Claims::new(
+                c,
+                Arc::clone(&log),
+                Arc::new(Metrics::new()),
+                peer_timeout,
+                Duration::from_millis(50),
+            );
+            out.push((log, Arc::new(claims)));
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while out.iter().any(|(_, c)| c.cluster.status().peers.len() < 3) {
+            assert!(tokio::time::Instant::now() < deadline, "no cluster of 3");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        out
+    }
+
+    fn key(g: &str) -> NflogKey {
+        NflogKey {
+            group_key: g.into(),
+            receiver: "r".into(),
+            integration: "webhook".into(),
+            index: 0,
+        }
+    }
+
+    /// Every peer flushes `k` at once and, when it may, "sends" (logs an entry) after
+    /// `send_for`; returns who sent. `crash`: the winner never reports (its permit dropped).
+    async fn flush_all(
+        peers: &[(Arc<Nflog>, Arc<Claims>)],
+        k: &NflogKey,
+        send_for: Duration,
+        crash: bool,
+    ) -> Vec<String> {
+        let tasks: Vec<_> = peers
+            .iter()
+            .map(|(log, claims)| {
+                let (log, claims, k) = (Arc::clone(log), Arc::clone(claims), k.clone());
+                tokio::spawn(async move {
+                    let never = CancellationToken::new();
+                    // Needed while no entry carries alert 1.
+                    let needed = |e: Option<&NflogEntry>| e.is_none_or(|e| !e.firing.contains(&1));
+                    match claims.acquire(&k, needed, [&never, &never]).await {
+                        Acquired::Send(p) => {
+                            tokio::time::sleep(send_for).await;
+                            if crash && claims.cluster.name() == "peer-0" {
+                                drop(p);
+                                return Some("peer-0 (crashed)".to_owned());
+                            }
+                            let now = clock::now();
+                            let e = NflogEntry {
+                                timestamp: now,
+                                firing: HashSet::from([1]),
+                                resolved: HashSet::new(),
+                                expires_at: now
+                                    .checked_add(jiff::SignedDuration::from_hours(1))
+                                    .unwrap(),
+                                receiver_data: Default::default(),
+                            };
+                            log.log(k.clone(), e.clone());
+                            p.done(&e).await;
+                            Some(claims.cluster.name().to_owned())
+                        }
+                        Acquired::Covered | Acquired::Cancelled => None,
+                    }
+                })
+            })
+            .collect();
+        let mut sent = Vec::new();
+        for t in tasks {
+            sent.extend(t.await.unwrap());
+        }
+        sent.sort();
+        sent
+    }
+
+    #[tokio::test]
+    async fn simultaneous_flushes_send_once_even_past_the_peer_timeout() {
+        let net = MemoryNetwork::default();
+        let peers = trio(&net, Duration::from_millis(400)).await;
+        // The first in name order wins the simultaneous claims.
+        assert_eq!(
+            flush_all(&peers, &key("a"), Duration::ZERO, false).await,
+            ["peer-0"]
+        );
+        // A send slower than the peer timeout: renewed, nobody else sends.
+        assert_eq!(
+            flush_all(&peers, &key("b"), Duration::from_millis(1200), false).await,
+            ["peer-0"]
+        );
+        for (log, _) in &peers {
+            assert!(
+                log.query(&key("b"), clock::now()).is_some(),
+                "entry replicated"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_claimer_that_stops_is_replaced_and_a_partition_sends_on_both_sides() {
+        let net = MemoryNetwork::default();
+        let peers = trio(&net, Duration::from_millis(400)).await;
+        // peer-0 wins, then stops without a word: its claim lapses and the next peer sends.
+        assert_eq!(
+            flush_all(&peers, &key("a"), Duration::ZERO, true).await,
+            ["peer-0 (crashed)", "peer-1"]
+        );
+        // Cut peer-2 off: each side sends once (at least once, never zero).
+        net.cut(addr(0), addr(2));
+        net.cut(addr(1), addr(2));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while peers[2].1.cluster.status().peers.len() > 1 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "partition not detected"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let sent = flush_all(&peers, &key("p"), Duration::ZERO, false).await;
+        assert_eq!(sent, ["peer-0", "peer-2"]);
+    }
+
+    #[test]
+    fn two_settled_claims_never_both_send() {
+        use Phase::*;
+        let now = Timestamp::from_second(100).unwrap();
+        for (x, y) in [("a", "b"), ("b", "a"), ("peer-1", "peer-2")] {
+            let sx = seen(x, true, Pending, 110);
+            let sy = seen(y, true, Pending, 110);
+            let x_sends = !wait_for(x, std::slice::from_ref(&sy), now, false);
+            let y_sends = !wait_for(y, std::slice::from_ref(&sx), now, false);
+            assert!(x_sends ^ y_sends, "{x} {y}");
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! Exactly once across three real peers (found through the test DNS server, the same alerts
+//! posted to each, one counting webhook): 100 groups notified once each, also when the
+//! receiver answers slower than `--cluster.peer-timeout` and when it answers 500 then 200; a
+//! peer restarted with an empty store catches up (silences and the notification log); `kill -9`
+//! of the sending peer mid-flush loses no group and duplicates each at most once.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::support::daemon::Daemon;
+use crate::support::dns::DnsServer;
+use crate::support::fake_webhook::{Answer, FakeWebhook, Received};
+
+const SRV: &str = "_tocsin._udp.send.test";
+const NAMES: [&str; 3] = ["peer-1", "peer-2", "peer-3"];
+
+/// Three peers behind one SRV name, sharing a key.
+struct Trio {
+    /// The DNS server the peers ask.
+    dns: DnsServer,
+    /// Holds the key file.
+    keys: tempfile::TempDir,
+    /// Each peer's cluster port.
+    ports: [u16; 3],
+    /// The peers (None once killed).
+    peers: [Option<Daemon>; 3],
+    /// The config every peer runs.
+    config: String,
+    /// `--cluster.peer-timeout`.
+    peer_timeout: &'static str,
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Trio {
+    async fn start(webhook: &FakeWebhook, peer_timeout: &'static str) -> Trio {
+        let dns = DnsServer::start();
+        let ports = [free_udp_port(), free_udp_port(), free_udp_port()];
+        dns.set_a("send.test", &[Ipv4Addr::LOCALHOST]);
+        dns.set_srv(
+            SRV,
+            &[
+                (ports[0], "send.test"),
+                (ports[1], "send.test"),
+                (ports[2], "send.test"),
+            ],
+        );
+        let keys = tempfile::tempdir().unwrap();
+        std::fs::write(keys.path().join("key"), "exactly once, please!").unwrap();
+        let config = format!(
+            "route:\n  receiver: r\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 10m\n  repeat_interval: 1h\nreceivers:\n- name: r\n  webhook_configs:\n  - url: {}\n",
+            webhook.url()
+        );
+        let mut t = Trio {
+            dns,
+            keys,
+            ports,
+            peers: [None, None, None],
+            config,
+            peer_timeout,
+        };
+        for i in 0..3 {
+            t.peers[i] = Some(t.spawn(i));
+        }
+        for i in 0..3 {
+            t.wait_members(i, &NAMES).await;
+        }
+        t
+    }
+
+    /// Starts peer `i` on a fresh, empty store.
+    fn spawn(&self, i: usize) -> Daemon {
+        Daemon::start_with(
+            &self.config,
+            &[
+                &format!("--cluster.listen-address=127.0.0.1:{}", self.ports[i]),
+                &format!("--cluster.peer=dns+srv://{SRV}"),
+                &format!("--cluster.peer-name={}", NAMES[i]),
+                &format!("--cluster.dns-server={}", self.dns.addr),
+                &format!(
+                    "--cluster.key-file={}",
+                    self.keys.path().join("key").display()
+                ),
+                "--cluster.gossip-interval=100ms",
+                "--cluster.settle-timeout=10s",
+                &format!("--cluster.peer-timeout={}", self.peer_timeout),
+            ],
+        )
+    }
+
+    fn peer(&self, i: usize) -> &Daemon {
+        self.peers[i].as_ref().expect("a running peer")
+    }
+
+    fn live(&self) -> impl Iterator<Item = &Daemon> {
+        self.peers.iter().flatten()
+    }
+
+    async fn wait_members(&self, i: usize, want: &[&str]) {
+        let d = self.peer(i);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = d.get_json("/api/v2/status").await;
+            let names: Vec<&str> = s["cluster"]["peers"]
+                .as_array()
+                .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+                .unwrap_or_default();
+            if names == want && s["cluster"]["status"] == "ready" {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: members {names:?}, want {want:?}; log:\n{}",
+                NAMES[i],
+                d.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Posts one alert per name to every running peer.
+    async fn post(&self, names: &[String]) {
+        let alerts: Vec<serde_json::Value> = names
+            .iter()
+            .map(|n| serde_json::json!({"labels": {"alertname": n, "job": "t"}}))
+            .collect();
+        let c = reqwest::Client::new();
+        for d in self.live() {
+            let r = c
+                .post(d.url("/api/v2/alerts"))
+                .json(&alerts)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    }
+
+    /// Claim decisions taken so far, summed over the running peers, by outcome.
+    async fn claims(&self) -> HashMap<String, u64> {
+        let mut out = HashMap::new();
+        for d in self.live() {
+            for (k, v) in claim_counts(&d.metrics().await) {
+                *out.entry(k).or_default() += v;
+            }
+        }
+        out
+    }
+
+    /// Waits until the running peers decided `n` times in all (sent, took over or covered):
+    /// every peer has settled every group it flushed, so no send is still to come.
+    async fn wait_decisions(&self, n: u64, webhook: &FakeWebhook) -> HashMap<String, u64> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let c = self.claims().await;
+            let decided: u64 = ["sent", "took_over", "covered"]
+                .iter()
+                .map(|o| c.get(*o).copied().unwrap_or(0))
+                .sum();
+            if decided >= n {
+                return c;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{decided} of {n} claim decisions ({c:?}); {} webhook requests; log of peer-1:\n{}",
+                webhook.received().len(),
+                self.live().next().map(|d| d.log_text()).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// `tocsin_cluster_claims_total{outcome="x"} n` lines of a metrics text.
+fn claim_counts(metrics: &str) -> HashMap<String, u64> {
+    metrics
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("tocsin_cluster_claims_total{outcome=\"")?;
+            let (outcome, value) = rest.split_once("\"} ")?;
+            Some((outcome.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Requests per group key among `received` (those matching `prefix` in their group key).
+fn per_group<'a>(
+    received: impl IntoIterator<Item = &'a Received>,
+    prefix: &str,
+) -> HashMap<String, Vec<u16>> {
+    let mut out: HashMap<String, Vec<u16>> = HashMap::new();
+    for r in received {
+        let g = r.body["groupKey"].as_str().unwrap_or("").to_owned();
+        if g.contains(&format!("alertname=\"{prefix}")) {
+            out.entry(g).or_default().push(r.status);
+        }
+    }
+    out
+}
+
+fn names(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i:03}")).collect()
+}
+
+#[tokio::test]
+async fn three_peers_notify_each_group_exactly_once_and_a_restarted_peer_catches_up() {
+    let webhook = FakeWebhook::start().await;
+    let mut trio = Trio::start(&webhook, "1s").await;
+
+    // 100 groups, the same alerts on every peer: one request each.
+    trio.post(&names("Fast", 100)).await;
+    let c = trio.wait_decisions(300, &webhook).await;
+    let got = per_group(&webhook.received(), "Fast");
+    assert_eq!(got.len(), 100, "groups notified: {}", got.len());
+    let dup: Vec<_> = got.iter().filter(|(_, v)| v.len() != 1).collect();
+    assert!(
+        dup.is_empty(),
+        "notified more than once: {dup:?}; claims {c:?}"
+    );
+    assert_eq!(c.get("sent").copied().unwrap_or(0), 100, "{c:?}");
+
+    // A receiver slower (3 s) than the peer timeout (1 s): the sender's claim is renewed
+    // while it waits, nobody else sends.
+    webhook.set_delay(Duration::from_secs(3));
+    trio.post(&names("Slow", 10)).await;
+    trio.wait_decisions(330, &webhook).await;
+    webhook.set_delay(Duration::ZERO);
+    let got = per_group(&webhook.received(), "Slow");
+    assert_eq!(got.len(), 10);
+    assert!(
+        got.values().all(|v| v.len() == 1),
+        "slow receiver got duplicates: {got:?}"
+    );
+
+    // 500 then 200: the claimer retries; nobody else sends.
+    let errors = vec![
+        Answer {
+            status: 500,
+            retry_after: None,
+        };
+        10
+    ];
+    webhook.script(&errors);
+    trio.post(&names("Flaky", 10)).await;
+    trio.wait_decisions(360, &webhook).await;
+    let got = per_group(&webhook.received(), "Flaky");
+    assert_eq!(got.len(), 10);
+    for (g, statuses) in &got {
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "{g}: {statuses:?}"
+        );
+        assert!(statuses.len() <= 2, "{g}: {statuses:?}");
+    }
+
+    // Peer 3 dies; a silence is made meanwhile; it comes back with an empty store.
+    trio.peers[2] = None;
+    let body = serde_json::json!({
+        "matchers": [{"name": "alertname", "value": "Later", "isRegex": false, "isEqual": true}],
+        "startsAt": "2020-01-01T00:00:00Z",
+        "endsAt": "2099-01-01T00:00:00Z",
+        "createdBy": "test",
+        "comment": "made while peer-3 was away",
+    });
+    let c = reqwest::Client::new();
+    let r = c
+        .post(trio.peer(0).url("/api/v2/silences"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let id = r.json::<serde_json::Value>().await.unwrap()["silenceID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    trio.peers[2] = Some(trio.spawn(2));
+    trio.wait_members(2, &NAMES).await;
+    let fresh = trio.peer(2);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = fresh.get_json("/api/tocsin/v1/notifications").await;
+        let entries = log.as_array().map_or(0, |a| a.len());
+        let silence = c
+            .get(fresh.url(&format!("/api/v2/silence/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if entries == 120 && silence == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "restarted peer holds {entries} of 120 log entries, silence {silence}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // What it learned is its own: the same alerts posted to it alone notify nobody again.
+    let before = webhook.received().len();
+    let alerts: Vec<serde_json::Value> = names("Fast", 100)
+        .iter()
+        .map(|n| serde_json::json!({"labels": {"alertname": n, "job": "t"}}))
+        .collect();
+    let r = c
+        .post(fresh.url("/api/v2/alerts"))
+        .json(&alerts)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Its groups flush after group_wait and find the log entries: no claim, no send. Its
+    // dispatcher shows them flushed once the groups exist past group_wait.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let m = fresh.metrics().await;
+        let nflog_queries = m
+            .lines()
+            .find_map(|l| l.strip_prefix("alertmanager_nflog_queries_total "))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if nflog_queries >= 100 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no flush on the restarted peer:\n{m}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        webhook.received().len(),
+        before,
+        "the restarted peer notified again"
+    );
+    assert!(claim_counts(&fresh.metrics().await).is_empty());
+}
+
+#[tokio::test]
+async fn kill_9_of_the_sending_peer_loses_no_group() {
+    let webhook = FakeWebhook::start().await;
+    let mut trio = Trio::start(&webhook, "1s").await;
+    // Answers take 2 s, so the sender is mid-flush when it dies.
+    webhook.set_delay(Duration::from_secs(2));
+    trio.post(&names("Kill", 30)).await;
+    webhook.wait_for(30, Duration::from_secs(20)).await;
+    // The sender: the peer whose claims were sent.
+    let mut sender = None;
+    for (i, d) in trio.peers.iter().enumerate() {
+        let d = d.as_ref().unwrap();
+        if claim_counts(&d.metrics().await)
+            .get("sent")
+            .copied()
+            .unwrap_or(0)
+            > 0
+        {
+            sender = Some(i);
+        }
+    }
+    let sender = sender.expect("a peer sent");
+    trio.peers[sender] = None; // SIGKILL
+    let killed = Instant::now();
+    trio.wait_decisions(60, &webhook).await;
+    let received = webhook.received();
+    let after: Vec<&Received> = received.iter().filter(|r| r.at >= killed).collect();
+    let first_after = after
+        .iter()
+        .map(|r| r.at)
+        .min()
+        .expect("a send after the kill");
+    eprintln!(
+        "failover: first send {:?} after the kill",
+        first_after.duration_since(killed)
+    );
+    let resent = per_group(after.iter().copied(), "Kill");
+    assert_eq!(
+        resent.len(),
+        30,
+        "groups sent again after the kill: {}",
+        resent.len()
+    );
+    let all = per_group(&received, "Kill");
+    assert!(
+        all.values().all(|v| v.len() <= 2),
+        "more than one duplicate: {all:?}"
+    );
+    let c = trio.claims().await;
+    assert_eq!(c.get("took_over").copied().unwrap_or(0), 30, "{c:?}");
+}
