@@ -119,6 +119,9 @@ pub struct Metrics {
     /// `tocsin_cluster_claims_total{outcome}`: send claims by how they ended (`sent`,
     /// `took_over`, `covered`, `conflict_lost`; see `notify::claim`).
     pub cluster_claims: Family<Labels, Counter>,
+    /// `tocsin_cluster_claims_waiting`: sends waiting now on another peer's claim (or on the
+    /// cluster settling).
+    pub cluster_claims_waiting: Gauge,
     /// `tocsin_cluster_replication_lag_seconds`: for each notification log entry learned from a
     /// peer, the time from its send to its merge here.
     pub cluster_replication_lag: Histogram,
@@ -212,6 +215,7 @@ impl Metrics {
             cluster_health_score: Gauge::default(),
             cluster_refused_messages: Counter::default(),
             cluster_claims: Family::default(),
+            cluster_claims_waiting: Gauge::default(),
             cluster_replication_lag: Histogram::new([
                 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0,
             ]),
@@ -365,6 +369,11 @@ impl Metrics {
             "tocsin_cluster_claims",
             "Send claims by outcome: sent (this peer claimed and sent), took_over (sent after another peer's claim lapsed), covered (another peer's send made it unnecessary), conflict_lost (a simultaneous claim of a peer sorting first won)",
             m.cluster_claims.clone(),
+        );
+        r.register(
+            "tocsin_cluster_claims_waiting",
+            "Sends waiting now on another peer's send claim, or on the cluster settling",
+            m.cluster_claims_waiting.clone(),
         );
         r.register(
             "tocsin_cluster_replication_lag_seconds",

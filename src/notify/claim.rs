@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! acquire(key)
+//!   the cluster still settling (first sync)?                -> wait until it is ready
 //!   pull the key's nflog entries the peers publish; not needed any more? -> Covered
 //!   a live claim of another peer (pending or sending)?     -> wait for it, start again
 //!   publish my claim `pending`, wait `settle` (3 gossip rounds: every claim made at the same
@@ -40,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock;
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Readiness};
 use crate::metrics::Metrics;
 use crate::nflog::{self, Nflog, NflogEntry, NflogKey, replica_id};
 
@@ -237,7 +238,15 @@ impl Claims {
     ) -> Acquired {
         let id = replica_id(key);
         let me = self.cluster.name().to_owned();
+        let _waiting = Waiting::new(&self.metrics);
         let mut waited = false;
+        // As Alertmanager: nothing is sent before the first sync with the peers (or the
+        // settle timeout), when this peer would not see their claims or log yet.
+        while self.cluster.status().readiness == Readiness::Settling {
+            if !pause(self.poll, cancels).await {
+                return Acquired::Cancelled;
+            }
+        }
         loop {
             self.pull(&id).await;
             if !needed(self.nflog.query(key, clock::now()).as_ref()) {
@@ -276,6 +285,22 @@ impl Claims {
                 return Acquired::Cancelled;
             }
         }
+    }
+}
+
+/// Counts an [`Claims::acquire`] in `tocsin_cluster_claims_waiting` while it runs.
+struct Waiting<'a>(&'a Metrics);
+
+impl<'a> Waiting<'a> {
+    fn new(m: &'a Metrics) -> Self {
+        m.cluster_claims_waiting.inc();
+        Waiting(m)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.cluster_claims_waiting.dec();
     }
 }
 

@@ -156,23 +156,35 @@ impl Trio {
         out
     }
 
-    /// Waits until the running peers decided `n` times in all (sent, took over or covered):
-    /// every peer has settled every group it flushed, so no send is still to come.
-    async fn wait_decisions(&self, n: u64, webhook: &FakeWebhook) -> HashMap<String, u64> {
+    /// Waits until every running peer flushed `groups` groups in all (nflog queries) and none
+    /// is sending or waiting on a claim, with the webhook's count steady over two looks: no
+    /// send is still to come. Returns the claim outcomes summed over the peers.
+    async fn wait_settled(&self, groups: u64, webhook: &FakeWebhook) -> HashMap<String, u64> {
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut last = usize::MAX;
         loop {
-            let c = self.claims().await;
-            let decided: u64 = ["sent", "took_over", "covered"]
-                .iter()
-                .map(|o| c.get(*o).copied().unwrap_or(0))
-                .sum();
-            if decided >= n {
-                return c;
+            let mut done = true;
+            for d in self.live() {
+                let m = d.metrics().await;
+                let value = |name: &str| -> f64 {
+                    m.lines()
+                        .filter(|l| l.starts_with(name))
+                        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+                        .sum()
+                };
+                done &= value("alertmanager_nflog_queries_total ") >= groups as f64
+                    && value("tocsin_cluster_claims_waiting ") == 0.0
+                    && value("tocsin_notifications_pending{") == 0.0;
             }
+            let now = webhook.received().len();
+            if done && now == last {
+                return self.claims().await;
+            }
+            last = now;
             assert!(
                 Instant::now() < deadline,
-                "{decided} of {n} claim decisions ({c:?}); {} webhook requests; log of peer-1:\n{}",
-                webhook.received().len(),
+                "peers not settled after 60 s ({:?}); {now} webhook requests; log of peer-1:\n{}",
+                self.claims().await,
                 self.live().next().map(|d| d.log_text()).unwrap_or_default()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -214,11 +226,11 @@ fn names(prefix: &str, n: usize) -> Vec<String> {
 #[tokio::test]
 async fn three_peers_notify_each_group_exactly_once_and_a_restarted_peer_catches_up() {
     let webhook = FakeWebhook::start().await;
-    let mut trio = Trio::start(&webhook, "1s").await;
+    let mut trio = Trio::start(&webhook, "2s").await;
 
     // 100 groups, the same alerts on every peer: one request each.
     trio.post(&names("Fast", 100)).await;
-    let c = trio.wait_decisions(300, &webhook).await;
+    let c = trio.wait_settled(100, &webhook).await;
     let got = per_group(&webhook.received(), "Fast");
     assert_eq!(got.len(), 100, "groups notified: {}", got.len());
     let dup: Vec<_> = got.iter().filter(|(_, v)| v.len() != 1).collect();
@@ -228,11 +240,11 @@ async fn three_peers_notify_each_group_exactly_once_and_a_restarted_peer_catches
     );
     assert_eq!(c.get("sent").copied().unwrap_or(0), 100, "{c:?}");
 
-    // A receiver slower (3 s) than the peer timeout (1 s): the sender's claim is renewed
+    // A receiver slower (3 s) than the peer timeout (2 s): the sender's claim is renewed
     // while it waits, nobody else sends.
     webhook.set_delay(Duration::from_secs(3));
     trio.post(&names("Slow", 10)).await;
-    trio.wait_decisions(330, &webhook).await;
+    trio.wait_settled(110, &webhook).await;
     webhook.set_delay(Duration::ZERO);
     let got = per_group(&webhook.received(), "Slow");
     assert_eq!(got.len(), 10);
@@ -251,7 +263,7 @@ async fn three_peers_notify_each_group_exactly_once_and_a_restarted_peer_catches
     ];
     webhook.script(&errors);
     trio.post(&names("Flaky", 10)).await;
-    trio.wait_decisions(360, &webhook).await;
+    trio.wait_settled(120, &webhook).await;
     let got = per_group(&webhook.received(), "Flaky");
     assert_eq!(got.len(), 10);
     for (g, statuses) in &got {
@@ -349,7 +361,7 @@ async fn three_peers_notify_each_group_exactly_once_and_a_restarted_peer_catches
 #[tokio::test]
 async fn kill_9_of_the_sending_peer_loses_no_group() {
     let webhook = FakeWebhook::start().await;
-    let mut trio = Trio::start(&webhook, "1s").await;
+    let mut trio = Trio::start(&webhook, "2s").await;
     // Answers take 2 s, so the sender is mid-flush when it dies.
     webhook.set_delay(Duration::from_secs(2));
     trio.post(&names("Kill", 30)).await;
@@ -370,7 +382,7 @@ async fn kill_9_of_the_sending_peer_loses_no_group() {
     let sender = sender.expect("a peer sent");
     trio.peers[sender] = None; // SIGKILL
     let killed = Instant::now();
-    trio.wait_decisions(60, &webhook).await;
+    trio.wait_settled(30, &webhook).await;
     let received = webhook.received();
     let after: Vec<&Received> = received.iter().filter(|r| r.at >= killed).collect();
     let first_after = after
