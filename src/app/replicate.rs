@@ -124,7 +124,12 @@ pub(super) async fn replicate<O: Owner>(
     let mut published: HashMap<String, String> = HashMap::new();
     // Its first tick is at once: what the peers hold already is merged first.
     let mut resync = tokio::time::interval(Duration::from_secs(30));
+    // A pass reads every value the owner holds, so a burst of changes (10,000 silences posted
+    // one by one) would cost n passes of n values: after a change the next pass waits ten
+    // times as long as the last one took (20 ms to 1 s), which keeps the loop under a tenth of
+    // a core and coalesces a burst into a few passes.
     loop {
+        let started = tokio::time::Instant::now();
         let values = owner.values();
         let mut held = HashSet::with_capacity(values.len());
         for (k, v) in values {
@@ -143,9 +148,19 @@ pub(super) async fn replicate<O: Owner>(
             cluster.retract(O::CHANNEL, &k).await;
             published.remove(&k);
         }
+        let pass_took = started.elapsed();
         tokio::select! {
             () = cancel.cancelled() => return,
-            r = changes.changed() => if r.is_err() { return },
+            r = changes.changed() => {
+                if r.is_err() {
+                    return;
+                }
+                let gap = (pass_took * 10).clamp(Duration::from_millis(20), Duration::from_secs(1));
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep(gap) => {}
+                }
+            }
             u = inbound.recv() => {
                 let Some(u) = u else { return };
                 let mut batch = vec![u];
