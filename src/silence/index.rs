@@ -9,12 +9,23 @@
 //! Failing that, a regex with a literal prefix and no alternation (`host-12\..*`, the usual
 //! "this host" silence) files the silence under `(name, prefix)`, and the prefix lengths in use
 //! are kept per label name: an alert's label is looked up once per length in use for its name.
-//! Silences with neither (only negative or general regex matchers) sit in a list checked for
-//! every alert. Expired silences leave the index; the map of all silences keeps them until
-//! retention ends.
+//!
+//! Failing that too, a general regex that every match must contain a literal in (`.+-12\..*`,
+//! `(web|db)-eu-.*`: the longest run of literal text outside any alternation or optional part,
+//! read from the parsed regex) files the silence under `(name, literal)`; per label name, one
+//! Aho-Corasick automaton over those literals (built on the first look-up after a change) finds
+//! every literal an alert's value contains in one pass over the value, so an alert costs one
+//! scan of each such label's value, not one regex per silence. Such a literal is also used
+//! instead of a prefix when it is longer (`host-.*-12` is filed under `-12`, not `host-`).
+//! Silences with none of these (only negative matchers, or regexes such as `(?i)web.*` with no
+//! literal text) sit in a list checked for every alert. Expired silences leave the index; the
+//! map of all silences keeps them until retention ends.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex_syntax::hir::{Hir, HirKind};
 
 use jiff::Timestamp;
 
@@ -31,8 +42,53 @@ pub(super) struct Index {
     /// The prefix lengths (bytes) in `prefixed` per label name, each with how many silences
     /// use it.
     prefix_lens: HashMap<String, BTreeMap<usize, usize>>,
+    /// Silences by a literal their regex's every match contains, per label name.
+    literal: HashMap<String, Literals>,
     /// Silences with no anchor: checked for every label set.
     scan: Vec<Arc<Silence>>,
+}
+
+/// The silences filed under literals of one label name, and the automaton finding those
+/// literals in a value.
+#[derive(Default)]
+struct Literals {
+    /// Silences by literal.
+    by_literal: HashMap<Box<[u8]>, Vec<Arc<Silence>>>,
+    /// The automaton over the keys of `by_literal` (pattern i is `keys[i]`), built on first use
+    /// after a change; None when it could not be built (the silences are then all tried).
+    finder: OnceLock<Option<Finder>>,
+}
+
+struct Finder {
+    ac: AhoCorasick,
+    keys: Vec<Box<[u8]>>,
+}
+
+impl Literals {
+    fn finder(&self) -> Option<&Finder> {
+        self.finder
+            .get_or_init(|| {
+                let keys: Vec<Box<[u8]>> = self.by_literal.keys().cloned().collect();
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(&keys)
+                    .ok()
+                    .map(|ac| Finder { ac, keys })
+            })
+            .as_ref()
+    }
+
+    fn remove(&mut self, lit: &[u8], id: &str) -> bool {
+        let Some(b) = self.by_literal.get_mut(lit) else {
+            return false;
+        };
+        b.retain(|x| *x.id != *id);
+        if b.is_empty() {
+            self.by_literal.remove(lit);
+            self.finder = OnceLock::new();
+        }
+        true
+    }
 }
 
 /// Where a silence is filed.
@@ -42,6 +98,55 @@ enum Anchor<'a> {
     Values(&'a str, Vec<String>),
     /// The label's value must start with this literal prefix.
     Prefix(&'a str, String),
+    /// The label's value must contain this literal.
+    Contains(&'a str, Vec<u8>),
+}
+
+/// The longest literal every string `h` matches contains (a run of literal text that no
+/// alternation, class or optional repetition can skip), if any.
+fn required_literal(h: &Hir) -> Option<Vec<u8>> {
+    match h.kind() {
+        HirKind::Literal(l) => Some(l.0.to_vec()),
+        HirKind::Capture(c) => required_literal(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => required_literal(&r.sub),
+        HirKind::Concat(parts) => {
+            // Adjacent literals are merged by the parser; joining runs across captures is
+            // possible but rare in silences.
+            let mut best: Option<Vec<u8>> = None;
+            let mut run: Vec<u8> = Vec::new();
+            for p in parts {
+                if let HirKind::Literal(l) = p.kind() {
+                    run.extend_from_slice(&l.0);
+                    continue;
+                }
+                if run.len() > best.as_ref().map_or(0, Vec::len) {
+                    best = Some(std::mem::take(&mut run));
+                }
+                run.clear();
+                if let Some(inner) = required_literal(p)
+                    && inner.len() > best.as_ref().map_or(0, Vec::len)
+                {
+                    best = Some(inner);
+                }
+            }
+            if run.len() > best.as_ref().map_or(0, Vec::len) {
+                best = Some(run);
+            }
+            best.filter(|b| !b.is_empty())
+        }
+        _ => None,
+    }
+}
+
+/// The required literal of a matcher's regex (parsed as the matcher compiles it: anchored), if
+/// any.
+fn regex_literal(pattern: &str) -> Option<Vec<u8>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .nest_limit(100)
+        .build()
+        .parse(&format!("^(?:{pattern})$"))
+        .ok()?;
+    required_literal(&hir).filter(|l| !l.is_empty())
 }
 
 /// The characters `regex` treats as meta: escaped, they stand for themselves (other escapes are
@@ -146,6 +251,7 @@ fn literal_prefix(pattern: &str) -> Option<String> {
 fn anchor(ms: &[Matcher]) -> Option<Anchor<'_>> {
     let mut best: Option<(&str, Vec<String>)> = None;
     let mut prefix: Option<(&str, String)> = None;
+    let mut contains: Option<(&str, Vec<u8>)> = None;
     for m in ms {
         let values = match m.op {
             MatchType::Equal if !m.value.is_empty() => vec![m.value.clone()],
@@ -158,6 +264,12 @@ fn anchor(ms: &[Matcher]) -> Option<Anchor<'_>> {
                     {
                         prefix = Some((&m.name, p));
                     }
+                    if best.is_none()
+                        && let Some(l) = regex_literal(&m.value)
+                        && contains.as_ref().is_none_or(|(_, q)| l.len() > q.len())
+                    {
+                        contains = Some((&m.name, l));
+                    }
                     continue;
                 }
             },
@@ -168,10 +280,12 @@ fn anchor(ms: &[Matcher]) -> Option<Anchor<'_>> {
             best = Some((&m.name, values));
         }
     }
-    match (best, prefix) {
-        (Some((n, v)), _) => Some(Anchor::Values(n, v)),
-        (None, Some((n, p))) => Some(Anchor::Prefix(n, p)),
-        (None, None) => None,
+    match (best, prefix, contains) {
+        (Some((n, v)), _, _) => Some(Anchor::Values(n, v)),
+        (None, Some((_, p)), Some((cn, c))) if c.len() > p.len() => Some(Anchor::Contains(cn, c)),
+        (None, Some((n, p)), _) => Some(Anchor::Prefix(n, p)),
+        (None, None, Some((n, c))) => Some(Anchor::Contains(n, c)),
+        (None, None, None) => None,
     }
 }
 
@@ -198,6 +312,17 @@ impl Index {
                     .entry(key(name, &p))
                     .or_default()
                     .push(Arc::clone(&s));
+            }
+            Some(Anchor::Contains(name, lit)) => {
+                let l = self.literal.entry(name.to_owned()).or_default();
+                let b = l
+                    .by_literal
+                    .entry(lit.into_boxed_slice())
+                    .or_insert_with(|| {
+                        l.finder = OnceLock::new();
+                        Vec::new()
+                    });
+                b.push(s);
             }
             None => self.scan.push(s),
         }
@@ -230,6 +355,14 @@ impl Index {
                     self.prefixed.remove(&k);
                 }
                 self.forget_prefix(name, p.len(), removed);
+            }
+            Some(Anchor::Contains(name, lit)) => {
+                if let Some(l) = self.literal.get_mut(name) {
+                    l.remove(&lit, id);
+                    if l.by_literal.is_empty() {
+                        self.literal.remove(name);
+                    }
+                }
             }
             None => self.scan.retain(|x| x.id != *id),
         }
@@ -277,6 +410,17 @@ impl Index {
                 self.forget_prefix(name, p.len(), 1);
             }
         }
+        self.literal.retain(|_, l| {
+            let before = l.by_literal.len();
+            l.by_literal.retain(|_, b| {
+                b.retain(keep);
+                !b.is_empty()
+            });
+            if l.by_literal.len() != before {
+                l.finder = OnceLock::new();
+            }
+            !l.by_literal.is_empty()
+        });
         self.scan.retain(keep);
     }
 
@@ -312,6 +456,38 @@ impl Index {
                             if !f(s) {
                                 return;
                             }
+                        }
+                    }
+                }
+            }
+        }
+        if !self.literal.is_empty() {
+            for (name, value) in labels.iter() {
+                let Some(l) = self.literal.get(name) else {
+                    continue;
+                };
+                let Some(finder) = l.finder() else {
+                    // No automaton (it could not be built): try them all.
+                    for b in l.by_literal.values() {
+                        for s in b {
+                            if !f(s) {
+                                return;
+                            }
+                        }
+                    }
+                    continue;
+                };
+                for m in finder.ac.find_overlapping_iter(value.as_bytes()) {
+                    let Some(b) = finder
+                        .keys
+                        .get(m.pattern().as_usize())
+                        .and_then(|k| l.by_literal.get(k))
+                    else {
+                        continue;
+                    };
+                    for s in b {
+                        if !f(s) {
+                            return;
                         }
                     }
                 }
@@ -363,12 +539,77 @@ mod tests {
             anchor(&prefixed),
             Some(Anchor::Prefix("d", "host-1.".to_owned()))
         );
-        let none = vec![
+        let contains = vec![
             Matcher::new("a", MatchType::Regex, ".*x").unwrap(),
+            Matcher::new("e", MatchType::Regex, "(a|b)-web-.*").unwrap(),
+            Matcher::new("b", MatchType::Equal, "").unwrap(),
+        ];
+        assert_eq!(
+            anchor(&contains),
+            Some(Anchor::Contains("e", b"-web-".to_vec()))
+        );
+        // A literal longer than the prefix wins over the prefix.
+        let longer = vec![
+            Matcher::new("i", MatchType::Regex, r"host-.*-1234\..*").unwrap(),
+            Matcher::new("j", MatchType::Regex, r"db-.*").unwrap(),
+        ];
+        assert_eq!(
+            anchor(&longer),
+            Some(Anchor::Contains("i", b"-1234.".to_vec()))
+        );
+        let none = vec![
+            Matcher::new("a", MatchType::Regex, "(?i)x.*").unwrap(),
             Matcher::new("b", MatchType::Equal, "").unwrap(),
             Matcher::new("c", MatchType::Regex, "p|").unwrap(),
+            Matcher::new("d", MatchType::NotRegex, "abc.*").unwrap(),
+            Matcher::new("e", MatchType::Regex, "x?yz?").unwrap(),
+            Matcher::new("e", MatchType::Regex, "(ab|cd)").unwrap(),
         ];
-        assert_eq!(anchor(&none), None);
+        // `y` of `x?yz?` is required.
+        assert_eq!(anchor(&none), Some(Anchor::Contains("e", b"y".to_vec())));
+        assert_eq!(anchor(&none[..4]), None);
+    }
+
+    #[test]
+    fn required_literals() {
+        let lit = |p: &str| regex_literal(p).map(|l| String::from_utf8(l).unwrap());
+        assert_eq!(lit(r".+-4242\..*").as_deref(), Some("-4242."));
+        assert_eq!(lit(r"(?:db)+-(eu|us)-\d+").as_deref(), Some("db"));
+        assert_eq!(lit(r"(web|db)-eu-[0-9]+").as_deref(), Some("-eu-"));
+        assert_eq!(lit(r"a(b)c").as_deref(), Some("a"));
+        assert_eq!(lit(r"x*y?").as_deref(), None);
+        assert_eq!(lit(r"(ab|cd)").as_deref(), None);
+        assert_eq!(lit(r"(?i)abc").as_deref(), None);
+        assert_eq!(lit(r"[ab]{2,}").as_deref(), None);
+        assert_eq!(lit(r"(").as_deref(), None);
+        assert_eq!(lit(r"a)|(b").as_deref(), None);
+        assert_eq!(lit(r"ä.*ö{1,3}").as_deref(), Some("ä"));
+    }
+
+    #[test]
+    fn literal_silences_are_found_through_the_automaton() {
+        let mut ix = Index::default();
+        let (a, b, c) = (
+            prefix_silence("a", r".+-12\..*"),
+            prefix_silence("b", r".+-123\..*"),
+            prefix_silence("c", r"(web|db)-eu-.*"),
+        );
+        for s in [&a, &b, &c] {
+            ix.insert(Arc::clone(s));
+        }
+        assert_eq!(candidates(&ix, "host-12.example"), vec!["a"]);
+        assert_eq!(candidates(&ix, "host-123.example"), vec!["b"]);
+        assert_eq!(candidates(&ix, "db-eu-3"), vec!["c"]);
+        assert!(candidates(&ix, "host-1.example").is_empty());
+        // A change rebuilds the automaton.
+        ix.remove(&b);
+        assert!(candidates(&ix, "host-123.example").is_empty());
+        let d = prefix_silence("d", r".*-123\..*");
+        ix.insert(Arc::clone(&d));
+        assert_eq!(candidates(&ix, "host-123.example"), vec!["d"]);
+        ix.prune_expired(Timestamp::from_second(3_000).unwrap(), |_| true);
+        assert!(candidates(&ix, "host-12.example").is_empty());
+        assert!(ix.literal.is_empty());
     }
 
     fn prefix_silence(id: &str, pattern: &str) -> Arc<Silence> {

@@ -373,9 +373,31 @@ fn snapshot_round_trip() {
 fn arb_matcher() -> impl Strategy<Value = Matcher> {
     let names = prop::sample::select(vec!["a", "b", "c"]);
     let values = prop::sample::select(vec![
-        "", "x", "y", "x|y", "x|", "x.*", r"y\.z", "y.z",
+        "",
+        "x",
+        "y",
+        "x|y",
+        "x|",
+        "x.*",
+        r"y\.z",
+        "y.z",
         // Literal prefixes (the prefix index).
-        "xx*", "x.+", r"y\.z.*", "ya.?", "yab?", "é.*",
+        "xx*",
+        "x.+",
+        r"y\.z.*",
+        "ya.?",
+        "yab?",
+        "é.*",
+        // Literals inside general regexes (the literal index).
+        ".*z",
+        ".+a.*",
+        "(y|x)az?",
+        "(?:ya)+z?",
+        ".*é.?",
+        "[xy]+.z",
+        "(?i)Y.*",
+        "x(a|b)?",
+        ".*a.*|x",
     ]);
     let ops = prop::sample::select(vec![
         MatchType::Equal,
@@ -390,7 +412,8 @@ fn arb_labels() -> impl Strategy<Value = LabelSet> {
     prop::collection::btree_map(
         prop::sample::select(vec!["a", "b", "c", "d"]),
         prop::sample::select(vec![
-            "x", "y", "y.z", "yaz", "x|y", "xx", "y.zq", "ya", "yab", "é", "éa",
+            "x", "y", "y.z", "yaz", "x|y", "xx", "y.zq", "ya", "yab", "é", "éa", "xaz", "yaya",
+            "zaz", "Yé",
         ]),
         0..4,
     )
