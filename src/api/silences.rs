@@ -51,11 +51,6 @@ struct PostableSilence {
     duration: Option<String>,
 }
 
-/// `2026-01-02T03:04:05.678Z`: go-swagger's `strfmt.DateTime` form (UTC, milliseconds).
-pub(crate) fn millis(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
 fn unprocessable(message: &str) -> Response {
     swagger_error(StatusCode::UNPROCESSABLE_ENTITY, 602, message)
 }
@@ -236,18 +231,18 @@ pub(super) async fn post(state: &ApiState, req: &Req) -> Response {
 struct Gettable<'a> {
     id: &'a str,
     status: Status,
-    #[serde(rename = "updatedAt")]
-    updated_at: String,
+    #[serde(rename = "updatedAt", serialize_with = "super::v2read::millis")]
+    updated_at: Timestamp,
     #[serde(skip_serializing_if = "is_empty_labels")]
     annotations: &'a LabelSet,
     comment: &'a str,
     #[serde(rename = "createdBy")]
     created_by: &'a str,
-    #[serde(rename = "endsAt")]
-    ends_at: String,
+    #[serde(rename = "endsAt", serialize_with = "super::v2read::millis")]
+    ends_at: Timestamp,
     matchers: Vec<WireOut<'a>>,
-    #[serde(rename = "startsAt")]
-    starts_at: String,
+    #[serde(rename = "startsAt", serialize_with = "super::v2read::millis")]
+    starts_at: Timestamp,
 }
 
 fn is_empty_labels(l: &&LabelSet) -> bool {
@@ -275,11 +270,11 @@ fn gettable(s: &Silence, now: Timestamp) -> Gettable<'_> {
         status: Status {
             state: s.state(now).as_str(),
         },
-        updated_at: millis(s.updated_at),
+        updated_at: s.updated_at,
         annotations: &s.annotations,
         comment: &s.comment,
         created_by: &s.created_by,
-        ends_at: millis(s.ends_at),
+        ends_at: s.ends_at,
         matchers: s
             .matchers
             .iter()
@@ -290,7 +285,7 @@ fn gettable(s: &Silence, now: Timestamp) -> Gettable<'_> {
                 value: &m.value,
             })
             .collect(),
-        starts_at: millis(s.starts_at),
+        starts_at: s.starts_at,
     }
 }
 
@@ -410,11 +405,28 @@ pub(super) async fn delete(state: &ApiState, id: &str) -> Response {
 mod tests {
     use super::*;
 
+    /// A time as a silence's `startsAt`, `endsAt` and `updatedAt` print it.
+    fn millis(t: Timestamp) -> String {
+        let mut out = Vec::new();
+        super::super::v2read::millis(&t, &mut serde_json::Serializer::new(&mut out)).unwrap();
+        serde_json::from_slice(&out).unwrap()
+    }
+
     #[test]
     fn millisecond_timestamps_like_go_swagger() {
         let t: Timestamp = "2026-12-02T01:23:12.821987Z".parse().unwrap();
         assert_eq!(millis(t), "2026-12-02T01:23:12.821Z");
         let t: Timestamp = "2026-12-02T02:23:12+01:00".parse().unwrap();
         assert_eq!(millis(t), "2026-12-02T01:23:12.000Z");
+        // The fast path prints what strftime prints.
+        for t in [
+            "1970-01-01T00:00:00Z",
+            "2000-02-29T23:59:59.999999Z",
+            "0001-01-01T00:00:00.001Z",
+            "9999-12-30T21:59:59.999Z",
+        ] {
+            let t: Timestamp = t.parse().unwrap();
+            assert_eq!(millis(t), t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        }
     }
 }

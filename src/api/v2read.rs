@@ -109,17 +109,47 @@ fn parse_filters(query: &str) -> Result<Filters, Response> {
 
 /// A time as go-openapi prints one (`strfmt.DateTime`): milliseconds, truncated.
 pub(super) fn millis<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-    let d = jiff::tz::Offset::UTC.to_datetime(*t);
-    s.collect_str(&format_args!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        d.year(),
-        d.month(),
-        d.day(),
-        d.hour(),
-        d.minute(),
-        d.second(),
-        d.subsec_nanosecond() / 1_000_000
-    ))
+    match millis_bytes(*t) {
+        Some(b) => s.serialize_str(std::str::from_utf8(&b).unwrap_or_default()),
+        None => {
+            let d = jiff::tz::Offset::UTC.to_datetime(*t);
+            s.collect_str(&format_args!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                d.year(),
+                d.month(),
+                d.day(),
+                d.hour(),
+                d.minute(),
+                d.second(),
+                d.subsec_nanosecond() / 1_000_000
+            ))
+        }
+    }
+}
+
+/// `t` as [`millis`] prints it, written digit by digit into a fixed buffer (a list of 10,000
+/// silences prints 30,000 of them); None for a year outside 0-9999.
+pub(super) fn millis_bytes(t: Timestamp) -> Option<[u8; 24]> {
+    fn put(b: &mut [u8; 24], at: usize, width: usize, v: i64) {
+        let mut v = v.unsigned_abs();
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+    let d = jiff::tz::Offset::UTC.to_datetime(t);
+    if !(0..=9999).contains(&d.year()) {
+        return None;
+    }
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    put(&mut b, 0, 4, i64::from(d.year()));
+    put(&mut b, 5, 2, i64::from(d.month()));
+    put(&mut b, 8, 2, i64::from(d.day()));
+    put(&mut b, 11, 2, i64::from(d.hour()));
+    put(&mut b, 14, 2, i64::from(d.minute()));
+    put(&mut b, 17, 2, i64::from(d.second()));
+    put(&mut b, 20, 3, i64::from(d.subsec_nanosecond() / 1_000_000));
+    Some(b)
 }
 
 #[derive(Serialize)]
@@ -526,6 +556,23 @@ mod tests {
             "\"2026-12-02T01:22:43.459Z\""
         );
         assert_eq!(json("0001-01-01T00:00:00Z"), "\"0001-01-01T00:00:00.000Z\"");
+        assert_eq!(
+            json("9999-12-30T21:59:59.999Z"),
+            "\"9999-12-30T21:59:59.999Z\""
+        );
+        assert_eq!(
+            json("1969-12-31T23:59:59.5Z"),
+            "\"1969-12-31T23:59:59.500Z\""
+        );
+        // Outside 0-9999 the general path prints it.
+        let bc = Timestamp::from_second(-62_200_000_000).unwrap();
+        let mut out = Vec::new();
+        millis(&bc, &mut serde_json::Serializer::new(&mut out)).unwrap();
+        assert!(
+            out.starts_with(b"\"-00"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
     }
 
     #[test]
