@@ -5,16 +5,21 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
 
-use super::{Change, FORMAT, Kind, OpenError, OpenOptions, io_reason};
+use super::{Change, FORMAT, Kind, OpenError, OpenOptions, io_reason, wal};
 
 /// The file's name under `--storage.path`.
 pub const DB_FILE: &str = "tocsin.redb";
 
 /// `meta`: "format" -> the format number.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-/// `log`: record number -> a batch of changes (see [`encode_change`]).
+/// The `meta` key holding the first log segment the tables do not hold.
+const WAL_FROM: &str = "wal_from";
+/// `log`: record number -> a batch of changes (see [`encode_change`]); written by format 3 and
+/// older (now the log is in segment files, `wal.rs`), read and folded at start-up.
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 
 fn table(kind: Kind) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
@@ -55,6 +60,11 @@ pub(super) struct Opened {
     pub contents: Contents,
     /// Why it cannot be written now, if so.
     pub unwritable: Option<Arc<str>>,
+    /// The log segments not yet folded into the tables (by number, ascending): sealed, for the
+    /// folder.
+    pub segments: Vec<u64>,
+    /// The number the next segment gets.
+    pub next_segment: u64,
 }
 
 /// A failure of a write, classified: the reason `/-/ready` shows.
@@ -122,12 +132,25 @@ pub(super) fn open(dir: &Path, path: &Path, opts: &OpenOptions) -> Result<Opened
             action: "moving the old store aside for --storage.reset",
             source,
         })?;
+        // Its log goes with it (replayed over the new, empty store it would bring it back).
+        let segments = wal::list(path).map_err(|source| OpenError::Io {
+            path: dir.to_path_buf(),
+            action: "listing the store's log for --storage.reset",
+            source,
+        })?;
+        for (n, seg) in segments {
+            std::fs::rename(&seg, wal::segment_path(&copy, n)).map_err(|source| OpenError::Io {
+                path: seg.clone(),
+                action: "moving the old store's log aside for --storage.reset",
+                source,
+            })?;
+        }
         tracing::warn!(file = %path.display(), copy = %copy.display(), "Storage reset: the old store is kept as a copy; starting empty.");
     }
     match open_rw(path) {
         Ok(db) => {
             check_format(path, &db)?;
-            let contents = read_all(&db).map_err(|e| damaged(path, e))?;
+            let (contents, wal) = read_all(path, &db, true)?;
             let unwritable = match checkpoint(&db) {
                 Ok(()) => None,
                 Err(e) => Some(reason(path, &e)),
@@ -136,6 +159,8 @@ pub(super) fn open(dir: &Path, path: &Path, opts: &OpenOptions) -> Result<Opened
                 db: unwritable.is_none().then_some(db),
                 contents,
                 unwritable,
+                segments: wal.segments,
+                next_segment: wal.next,
             })
         }
         Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(OpenError::Locked {
@@ -148,6 +173,8 @@ pub(super) fn open(dir: &Path, path: &Path, opts: &OpenOptions) -> Result<Opened
                     db: None,
                     contents: Contents::default(),
                     unwritable: Some(why),
+                    segments: Vec::new(),
+                    next_segment: 1,
                 });
             }
             // Read what is there; writes wait until the file can be written again.
@@ -163,11 +190,13 @@ pub(super) fn open(dir: &Path, path: &Path, opts: &OpenOptions) -> Result<Opened
                     e => damaged(path, e),
                 })?;
             check_format(path, &ro)?;
-            let contents = read_all(&ro).map_err(|e| damaged(path, e))?;
+            let (contents, wal) = read_all(path, &ro, false)?;
             Ok(Opened {
                 db: None,
                 contents,
                 unwritable: Some(why),
+                segments: wal.segments,
+                next_segment: wal.next,
             })
         }
         Err(redb::DatabaseError::Storage(redb::StorageError::Io(source)))
@@ -222,48 +251,148 @@ pub(super) fn check_format(path: &Path, db: &impl ReadableDatabase) -> Result<()
     }
 }
 
-/// Reads every table, then replays the log over them.
-fn read_all(db: &impl ReadableDatabase) -> Result<Contents, redb::Error> {
-    let rtx = db.begin_read()?;
-    let mut maps: HashMap<Kind, HashMap<Vec<u8>, Vec<u8>>> = HashMap::new();
-    for kind in Kind::ALL {
+/// The log segments start-up found.
+pub(super) struct WalState {
+    /// The segments the tables do not hold yet, ascending.
+    pub segments: Vec<u64>,
+    /// The number the next segment gets.
+    pub next: u64,
+}
+
+/// `meta` `wal_from`: the first log segment the tables do not hold (0 when never set).
+fn wal_from(rtx: &redb::ReadTransaction) -> Result<u64, redb::Error> {
+    match rtx.open_table(META) {
+        Ok(t) => Ok(t.get(WAL_FROM)?.map_or(0, |v| v.value())),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Applies the changes of a log record to `maps`; false if it is malformed.
+fn replay(maps: &mut HashMap<Kind, HashMap<Vec<u8>, Vec<u8>>>, record: &[u8]) -> bool {
+    let mut parsed = Vec::new();
+    if parse_batch(record, &mut parsed).is_none() {
+        return false;
+    }
+    for (kind, key, value) in parsed {
         let m = maps.entry(kind).or_default();
-        match rtx.open_table(table(kind)) {
-            Ok(t) => {
-                for row in t.iter()? {
-                    let (k, v) = row?;
-                    m.insert(k.value().to_vec(), v.value().to_vec());
+        match value {
+            Some(v) => {
+                if let Some(old) = m.get_mut(key) {
+                    old.clear();
+                    old.extend_from_slice(v);
+                } else {
+                    m.insert(key.to_vec(), v.to_vec());
+                }
+            }
+            None => {
+                m.remove(key);
+            }
+        }
+    }
+    true
+}
+
+/// Reads every table, then replays the log over them: the `log` table (files of format 3 and
+/// older), then the log segments from `wal_from` on. With `writable`, a torn end of the last
+/// segment (a crash during its write) is cut off the file; anywhere else a record that does not
+/// check is damage.
+fn read_all(
+    path: &Path,
+    db: &impl ReadableDatabase,
+    writable: bool,
+) -> Result<(Contents, WalState), OpenError> {
+    let rtx = db.begin_read().map_err(|e| damaged(path, e))?;
+    let mut maps: HashMap<Kind, HashMap<Vec<u8>, Vec<u8>>> = HashMap::new();
+    let mut tables = || -> Result<(), redb::Error> {
+        for kind in Kind::ALL {
+            let m = maps.entry(kind).or_default();
+            match rtx.open_table(table(kind)) {
+                Ok(t) => {
+                    m.reserve(t.len()? as usize);
+                    for row in t.iter()? {
+                        let (k, v) = row?;
+                        m.insert(k.value().to_vec(), v.value().to_vec());
+                    }
+                }
+                Err(redb::TableError::TableDoesNotExist(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match rtx.open_table(LOG) {
+            Ok(log) => {
+                for row in log.iter()? {
+                    let (n, batch) = row?;
+                    if !replay(&mut maps, batch.value()) {
+                        return Err(redb::Error::Corrupted(format!(
+                            "log record {} does not decode",
+                            n.value()
+                        )));
+                    }
                 }
             }
             Err(redb::TableError::TableDoesNotExist(_)) => {}
             Err(e) => return Err(e.into()),
         }
-    }
-    match rtx.open_table(LOG) {
-        Ok(log) => {
-            for row in log.iter()? {
-                let (n, batch) = row?;
-                let changes = decode_batch(batch.value()).ok_or_else(|| {
-                    redb::Error::Corrupted(format!("log record {} does not decode", n.value()))
-                })?;
-                for c in changes {
-                    let m = maps.entry(c.kind).or_default();
-                    match c.value {
-                        Some(v) => m.insert(c.key, v),
-                        None => m.remove(&c.key),
-                    };
-                }
+        Ok(())
+    };
+    tables().map_err(|e| damaged(path, e))?;
+    let from = wal_from(&rtx).map_err(|e| damaged(path, e))?;
+    let all = wal::list(path).map_err(|source| OpenError::Io {
+        path: path.to_path_buf(),
+        action: "listing the store's log",
+        source,
+    })?;
+    let next = all.last().map_or(from, |(n, _)| n + 1).max(from).max(1);
+    let live: Vec<&(u64, PathBuf)> = all.iter().filter(|(n, _)| *n >= from).collect();
+    let mut segments = Vec::new();
+    for (i, (n, seg)) in live.iter().enumerate() {
+        let bytes = std::fs::read(seg).map_err(|source| OpenError::Io {
+            path: seg.clone(),
+            action: "reading the store's log",
+            source,
+        })?;
+        let (recs, whole) = wal::records(&bytes);
+        for r in recs {
+            if !replay(&mut maps, r) {
+                return Err(damaged(seg, "a log record does not decode"));
             }
         }
-        Err(redb::TableError::TableDoesNotExist(_)) => {}
-        Err(e) => return Err(e.into()),
+        if whole < bytes.len() {
+            if i + 1 < live.len() {
+                return Err(damaged(
+                    seg,
+                    format!("a log record at byte {whole} does not check"),
+                ));
+            }
+            if writable {
+                let cut = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(seg)
+                    .and_then(|f| f.set_len(whole as u64).and_then(|()| f.sync_all()));
+                if let Err(e) = cut {
+                    tracing::warn!(file = %seg.display(), error = %e, "Cutting the torn end of the log failed.");
+                }
+            }
+            tracing::warn!(file = %seg.display(), kept = whole, dropped = bytes.len() - whole, "The log ended in a torn record (a crash during a write that was never acknowledged); it is dropped.");
+        }
+        segments.push(*n);
     }
-    Ok(Contents {
-        entries: maps
-            .into_iter()
-            .map(|(k, m)| (k, m.into_iter().collect()))
-            .collect(),
-    })
+    // Segments the tables already hold are left from a fold whose clean-up did not finish.
+    for (n, seg) in &all {
+        if *n < from && writable {
+            let _ = std::fs::remove_file(seg);
+        }
+    }
+    Ok((
+        Contents {
+            entries: maps
+                .into_iter()
+                .map(|(k, m)| (k, m.into_iter().collect()))
+                .collect(),
+        },
+        WalState { segments, next },
+    ))
 }
 
 fn write_tx(db: &Database) -> Result<redb::WriteTransaction, redb::Error> {
@@ -273,7 +402,9 @@ fn write_tx(db: &Database) -> Result<redb::WriteTransaction, redb::Error> {
     Ok(tx)
 }
 
-/// Appends one batch as log record `n` and commits (fsync).
+/// Appends one batch as record `n` of the `log` table and commits (how format 3 logged; tests
+/// make such files with it).
+#[cfg(test)]
 pub(super) fn append(db: &Database, n: u64, batch: &[u8]) -> Result<(), redb::Error> {
     let tx = write_tx(db)?;
     {
@@ -284,30 +415,22 @@ pub(super) fn append(db: &Database, n: u64, batch: &[u8]) -> Result<(), redb::Er
     Ok(())
 }
 
-/// Folds the whole log into the tables and empties it (in transactions of at most
-/// [`FOLD_CHUNK`] bytes of log); stamps the format.
+/// Folds the whole `log` table (left by format 3 and older) into the tables and empties it (in
+/// transactions of at most [`FOLD_CHUNK`] bytes of log); stamps the format. Start-up runs it:
+/// it also tells whether the file can be written.
 pub(super) fn checkpoint(db: &Database) -> Result<(), redb::Error> {
-    while fold(db, FOLD_CHUNK)?.more {}
+    while fold(db, FOLD_CHUNK)? {}
     Ok(())
 }
 
-/// How much log one [`fold`] transaction takes at most: bounds the memory a fold holds (the
-/// records it folds) and how long it holds up the commits queued behind it. A fold rewrites
-/// every table page one of its keys falls on, so smaller folds would write the same pages
-/// over and over.
-pub(super) const FOLD_CHUNK: u64 = 64 << 20;
+/// How much of the `log` table one [`fold`] transaction takes at most: bounds the memory a
+/// fold holds (the records it folds).
+const FOLD_CHUNK: u64 = 64 << 20;
 
-/// What one [`fold`] did.
-pub(super) struct Folded {
-    /// Bytes of log records folded and removed.
-    pub bytes: u64,
-    /// Whether log records remain.
-    pub more: bool,
-}
-
-/// Folds the oldest log records (at least one, then while under `max_bytes` in all) into the
-/// tables and removes them, in one transaction; stamps the format.
-pub(super) fn fold(db: &Database, max_bytes: u64) -> Result<Folded, redb::Error> {
+/// Folds the oldest records of the `log` table (at least one, then while under `max_bytes` in
+/// all) into the tables and removes them, in one transaction; stamps the format. Returns
+/// whether records remain.
+fn fold(db: &Database, max_bytes: u64) -> Result<bool, redb::Error> {
     let tx = write_tx(db)?;
     let folded;
     {
@@ -348,41 +471,89 @@ pub(super) fn fold(db: &Database, max_bytes: u64) -> Result<Folded, redb::Error>
                     redb::Error::Corrupted(format!("log record {n} does not decode"))
                 })?;
             }
-            changes.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-            for (i, (kind, key, value)) in changes.iter().enumerate() {
-                if changes
-                    .get(i + 1)
-                    .is_some_and(|next| next.0 == *kind && next.1 == *key)
-                {
-                    continue;
-                }
-                if let Some(t) = tables.get_mut(kind) {
-                    match value {
-                        Some(v) => {
-                            t.insert(*key, *v)?;
-                        }
-                        None => {
-                            t.remove(*key)?;
-                        }
-                    }
-                }
-            }
+            write_last_per_key(&mut changes, &mut tables)?;
         }
         if let Some(last) = last {
             log.retain_in(..=last, |_, _| false)?;
         }
-        folded = Folded { bytes, more };
+        folded = more;
     }
     tx.commit()?;
     Ok(folded)
 }
 
-/// Replaces everything in the file with `changes` (the whole state), in one transaction.
-pub(super) fn rewrite(db: &Database, changes: &[Change]) -> Result<(), redb::Error> {
+/// Folds the records of log segment `n` (its bytes) into the tables and records that the
+/// tables hold every segment up to `n`, in one transaction.
+pub(super) fn fold_segment(db: &Database, n: u64, bytes: &[u8]) -> Result<(), redb::Error> {
+    let (recs, _) = wal::records(bytes);
+    let mut changes = Vec::new();
+    for r in recs {
+        parse_batch(r, &mut changes).ok_or_else(|| {
+            redb::Error::Corrupted(format!("a record of log segment {n} does not decode"))
+        })?;
+    }
+    let tx = write_tx(db)?;
+    let stale = {
+        let meta = tx.open_table(META)?;
+        meta.get(WAL_FROM)?.is_some_and(|v| v.value() > n)
+    };
+    if stale {
+        // A rewrite since holds everything this segment did, and more.
+        tx.abort()?;
+        return Ok(());
+    }
+    {
+        let mut meta = tx.open_table(META)?;
+        if meta.get("format")?.is_none_or(|v| v.value() < FORMAT) {
+            meta.insert("format", FORMAT)?;
+        }
+        meta.insert(WAL_FROM, n + 1)?;
+        let mut tables: HashMap<Kind, redb::Table<&[u8], &[u8]>> = HashMap::new();
+        for kind in Kind::ALL {
+            tables.insert(kind, tx.open_table(table(kind))?);
+        }
+        write_last_per_key(&mut changes, &mut tables)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Writes each key's last change of `changes` (in log order) to its table, in key order.
+fn write_last_per_key<'a>(
+    changes: &mut [Parsed<'a>],
+    tables: &mut HashMap<Kind, redb::Table<&[u8], &[u8]>>,
+) -> Result<(), redb::Error> {
+    // Stable: a key's changes keep their order.
+    changes.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    for (i, (kind, key, value)) in changes.iter().enumerate() {
+        if changes
+            .get(i + 1)
+            .is_some_and(|next| next.0 == *kind && next.1 == *key)
+        {
+            continue;
+        }
+        if let Some(t) = tables.get_mut(kind) {
+            match value {
+                Some(v) => {
+                    t.insert(*key, *v)?;
+                }
+                None => {
+                    t.remove(*key)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Replaces everything in the file with `changes` (the whole state), in one transaction; the
+/// log segments before `wal_from` are no longer read.
+pub(super) fn rewrite(db: &Database, changes: &[Change], wal_from: u64) -> Result<(), redb::Error> {
     let tx = write_tx(db)?;
     {
         let mut meta = tx.open_table(META)?;
         meta.insert("format", FORMAT)?;
+        meta.insert(WAL_FROM, wal_from)?;
     }
     tx.delete_table(LOG)?;
     for kind in Kind::ALL {
@@ -483,6 +654,7 @@ fn parse_batch<'a>(mut b: &'a [u8], out: &mut Vec<Parsed<'a>>) -> Option<()> {
 }
 
 /// Reads a log record back; None if it is malformed.
+#[cfg(test)]
 pub(super) fn decode_batch(b: &[u8]) -> Option<Vec<Change>> {
     let mut parsed = Vec::new();
     parse_batch(b, &mut parsed)?;

@@ -7,14 +7,15 @@
 //! the journal in and loads what [`Store::open`] read back. This module knows tables, bytes and
 //! durability, nothing of what the bytes mean.
 //!
-//! How a change becomes durable (`writer.rs`): changes queue in memory; one writer thread takes
-//! everything queued, appends it to the `log` table as one record and commits with an fsync
-//! (group commit: concurrent requests share one fsync), then publishes the sequence number now
-//! durable. A request that must not answer before its change is durable waits for that number
-//! ([`Journal::durable`]). Now and then (when the log passes a size, or when writes pause) the
-//! writer folds the log into the per-kind tables, one entry per key, so a key written many times
-//! (an alert re-sent every evaluation) costs one table write per checkpoint. Start-up reads the
-//! tables and replays the log over them.
+//! How a change becomes durable (`writer.rs`, `wal.rs`): changes queue in memory; one writer
+//! thread takes everything queued, appends it to the current log segment (a plain file beside
+//! the redb file) as one record and `fdatasync`s it (group commit: concurrent requests share one
+//! sync), then publishes the sequence number now durable. A request that must not answer before
+//! its change is durable waits for that number ([`Journal::durable`]). When a segment passes a
+//! size, or writes pause, it is sealed, and a folder thread folds it into the per-kind tables in
+//! the background, one entry per key, so a key written many times (an alert re-sent every
+//! evaluation) costs one table write per fold and a fold never holds up a commit. Start-up reads
+//! the tables and replays the segments they do not hold yet over them.
 //!
 //! When a write fails (disk full, read-only file system) the writer marks the store unwritable:
 //! waiters get the reason (the API answers 503 with it, `/-/ready` says it), the daemon keeps
@@ -27,6 +28,7 @@
 //! `--storage.reset`, which keeps a copy). Layer L1: imports std, redb, tokio's `watch`.
 
 mod db;
+mod wal;
 mod writer;
 
 #[cfg(test)]
@@ -41,8 +43,9 @@ pub use db::{Contents, DB_FILE, Entry};
 
 /// The storage format this build writes and reads. Bumped whenever a table or an encoding
 /// changes; a file with a greater number is refused at start-up. 2: the `groups` table. 3: the
-/// `notification_history` table.
-pub const FORMAT: u64 = 3;
+/// `notification_history` table. 4: the log in segment files beside the file (`wal.rs`), `meta`
+/// `wal_from`.
+pub const FORMAT: u64 = 4;
 
 /// What kind of state a key belongs to: one table each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -442,7 +445,13 @@ impl Store {
             progress,
             resync: Mutex::new(None),
         });
-        let mut w = writer::Writer::new(path.clone(), opened.db, opened.unwritable);
+        let mut w = writer::Writer::new(
+            path.clone(),
+            opened.db,
+            opened.unwritable,
+            opened.segments,
+            opened.next_segment,
+        );
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("tocsin-storage".into())

@@ -370,3 +370,180 @@ fn changes_nobody_waits_for_are_written_within_the_linger() {
     }
     store.close();
 }
+
+/// Writes log segment `n` beside the store in `dir` with one record per batch.
+fn write_segment(dir: &Path, n: u64, batches: &[&[Change]]) {
+    let mut seg = wal::Segment::create(&dir.join(DB_FILE), n).unwrap();
+    let mut buf = Vec::new();
+    for b in batches {
+        encode_batch(b, &mut buf);
+        seg.append(&buf).unwrap();
+    }
+}
+
+#[test]
+fn log_segments_are_replayed_in_order_and_folded() {
+    // A kill -9 leaves segments the tables do not hold: start-up replays them in order, the
+    // folder folds them, and the files go.
+    let dir = tempfile::tempdir().unwrap();
+    open(dir.path()).0.close();
+    write_segment(
+        dir.path(),
+        7,
+        &[&[
+            Change::put(Kind::Alerts, b"a".to_vec(), b"1".to_vec()),
+            Change::put(Kind::Alerts, b"gone".to_vec(), b"x".to_vec()),
+        ]],
+    );
+    write_segment(
+        dir.path(),
+        8,
+        &[
+            &[Change::put(Kind::Alerts, b"a".to_vec(), b"2".to_vec())],
+            &[Change::delete(Kind::Alerts, b"gone".to_vec())],
+        ],
+    );
+    let (store, mut contents) = open(dir.path());
+    assert_eq!(
+        contents.take(Kind::Alerts),
+        vec![(b"a".to_vec(), b"2".to_vec())]
+    );
+    store.close();
+    assert!(wal::list(&dir.path().join(DB_FILE)).unwrap().is_empty());
+    let (store, mut contents) = open(dir.path());
+    assert_eq!(
+        contents.take(Kind::Alerts),
+        vec![(b"a".to_vec(), b"2".to_vec())]
+    );
+    // New writes go to a segment numbered after the old ones.
+    let j = store.journal();
+    let seq = j.push(Change::put(Kind::Alerts, b"b".to_vec(), b"3".to_vec()));
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(j.durable(seq))
+        .unwrap();
+    let segs = wal::list(&dir.path().join(DB_FILE)).unwrap();
+    assert!(segs.iter().all(|(n, _)| *n > 8), "{segs:?}");
+    store.close();
+    let (store, contents) = open(dir.path());
+    assert_eq!(contents.len(Kind::Alerts), 2);
+    store.close();
+}
+
+#[test]
+fn a_torn_end_of_the_last_segment_is_dropped_and_damage_elsewhere_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join(DB_FILE);
+    open(dir.path()).0.close();
+    write_segment(
+        dir.path(),
+        3,
+        &[&[Change::put(Kind::Silences, b"s".to_vec(), b"1".to_vec())]],
+    );
+    write_segment(
+        dir.path(),
+        4,
+        &[&[Change::put(Kind::Silences, b"t".to_vec(), b"2".to_vec())]],
+    );
+    // A record whose write was cut short (never acknowledged).
+    let last = wal::segment_path(&db_path, 4);
+    let whole = std::fs::metadata(&last).unwrap().len();
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&last)
+            .unwrap();
+        f.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9])
+            .unwrap();
+    }
+    let (store, mut contents) = open(dir.path());
+    assert_eq!(
+        sorted(contents.take(Kind::Silences)),
+        vec![
+            (b"s".to_vec(), b"1".to_vec()),
+            (b"t".to_vec(), b"2".to_vec())
+        ]
+    );
+    store.close();
+
+    // The same in a segment that is not the last one is damage, named with its file.
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join(DB_FILE);
+    open(dir.path()).0.close();
+    write_segment(
+        dir.path(),
+        3,
+        &[&[Change::put(Kind::Silences, b"s".to_vec(), b"1".to_vec())]],
+    );
+    write_segment(
+        dir.path(),
+        4,
+        &[&[Change::put(Kind::Silences, b"t".to_vec(), b"2".to_vec())]],
+    );
+    let first = wal::segment_path(&db_path, 3);
+    let mut bytes = std::fs::read(&first).unwrap();
+    let at = bytes.len() - 1;
+    bytes[at] ^= 0xff;
+    std::fs::write(&first, bytes).unwrap();
+    let err = match Store::open(dir.path(), &OpenOptions::default()) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("damage in a sealed segment was accepted"),
+    };
+    assert!(
+        err.contains(&first.display().to_string()) && err.contains("damaged"),
+        "{err}"
+    );
+    assert!(whole > 0);
+}
+
+#[test]
+fn reset_moves_the_log_aside_too() {
+    let dir = tempfile::tempdir().unwrap();
+    open(dir.path()).0.close();
+    write_segment(
+        dir.path(),
+        2,
+        &[&[Change::put(Kind::Alerts, b"a".to_vec(), b"1".to_vec())]],
+    );
+    let (store, contents) = Store::open(dir.path(), &OpenOptions { reset: true }).unwrap();
+    assert_eq!(contents.len(Kind::Alerts), 0);
+    store.close();
+    assert!(wal::list(&dir.path().join(DB_FILE)).unwrap().is_empty());
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("tocsin.redb.reset-") && n.contains(".wal-")),
+        "{names:?}"
+    );
+}
+
+proptest! {
+    #[test]
+    fn segment_records_check_and_a_cut_anywhere_keeps_the_whole_ones(
+        payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..100), 1..6),
+        cut in any::<proptest::sample::Index>(),
+    ) {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for p in &payloads {
+            bytes.extend_from_slice(&(p.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&wal::check(p).to_le_bytes());
+            bytes.extend_from_slice(p);
+            ends.push(bytes.len());
+        }
+        let (recs, whole) = wal::records(&bytes);
+        prop_assert_eq!(recs.len(), payloads.len());
+        prop_assert_eq!(whole, bytes.len());
+        let at = cut.index(bytes.len());
+        let (recs, whole) = wal::records(&bytes[..at]);
+        let n = ends.iter().filter(|e| **e <= at).count();
+        prop_assert_eq!(recs.len(), n);
+        prop_assert_eq!(whole, if n == 0 { 0 } else { ends[n - 1] });
+    }
+}

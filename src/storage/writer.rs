@@ -1,75 +1,191 @@
-//! The writer thread: group commit, checkpoints, and the way back after a failed write.
+//! The writer thread: group commit into the log segments, and the way back after a failed
+//! write; and the folder thread, which folds sealed segments into the tables.
 //!
 //! One loop: wait until someone waits for a queued change (or changes nobody waits for have
 //! lingered for [`LINGER`]); take everything queued (already encoded, by swapping buffers);
-//! append it as one log record and commit (one fsync for every request that queued meanwhile);
-//! publish how far is durable. Submitting never wakes the writer: only a waiter does, so a
-//! request's changes are all queued before the commit that covers them starts. When the log
-//! has grown past [`CHECKPOINT_BYTES`], or writes paused for [`IDLE_CHECKPOINT`], fold it into
-//! the tables. After a failure the store is unwritable: queued changes are refused at once (their
-//! waiters get the reason), and every [`RETRY`] the writer reopens the file and rewrites it from
-//! the app's resync source; when that works, everything in memory is durable again.
+//! append it to the current log segment as one record and `fdatasync` (one sync for every
+//! request that queued meanwhile); publish how far is durable. Submitting never wakes the
+//! writer: only a waiter does, so a request's changes are all queued before the sync that
+//! covers them starts. When the segment has grown past [`CHECKPOINT_BYTES`], or writes paused
+//! for [`IDLE_CHECKPOINT`], it is sealed and handed to the folder, and the next write starts a
+//! new one: folding (a B-tree write per key, about as much CPU as ingesting the alert, and a
+//! large commit) never holds up a commit. After a failure the store is unwritable: queued
+//! changes are refused at once (their waiters get the reason), and every [`RETRY`] the writer
+//! reopens the file and rewrites it from the app's resync source, then drops every older log
+//! segment; when that works, everything in memory is durable again.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use redb::Database;
 
 use super::Shared;
 use super::db;
+use super::wal;
 use crate::clock;
 
-/// The log is folded into the tables once writes paused for [`IDLE_CHECKPOINT`], or once it
-/// holds this many bytes (about 90,000 alerts' worth). Folding costs a B-tree write per key
-/// changed since the last fold (about as much CPU as ingesting the alert), and a fold over many
-/// records rewrites each table page once however many of its keys changed: fewer, larger folds
-/// cost less per alert than many small ones.
+/// A log segment is sealed and folded into the tables once writes paused for
+/// [`IDLE_CHECKPOINT`], or once it holds this many bytes (about 90,000 alerts' worth). A fold
+/// rewrites each table page one of its keys falls on once however many of its keys changed:
+/// fewer, larger folds cost less per alert than many small ones.
 const CHECKPOINT_BYTES: u64 = 64 << 20;
-/// How long writes must pause before the log is folded.
+/// How long writes must pause before the current segment is sealed and folded.
 const IDLE_CHECKPOINT: Duration = Duration::from_secs(5);
 /// How long changes nobody waits for (timers' state, garbage collection) may stay queued.
 pub(super) const LINGER: Duration = Duration::from_millis(200);
 /// A batch buffer above this capacity is dropped after use rather than kept.
 const BUF_KEEP: usize = 4 << 20;
-/// How often an unwritable store tries again.
+/// How often an unwritable store (or a failed fold) tries again.
 pub(super) const RETRY: Duration = Duration::from_secs(1);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What the writer and the folder share.
+struct Folder {
+    /// The file.
+    path: PathBuf,
+    /// The database; held by the folder for a fold, by the writer for a rewrite. None while it
+    /// must be reopened (after a failure).
+    db: Mutex<Option<Database>>,
+    /// Sealed segments waiting to be folded, oldest first, and whether to stop once they are.
+    queue: Mutex<(VecDeque<u64>, bool)>,
+    /// Wakes the folder.
+    wake: Condvar,
+}
+
+impl Folder {
+    /// The open database, reopened if a failure closed it.
+    fn db<'a>(&self, slot: &'a mut Option<Database>) -> Result<&'a Database, redb::Error> {
+        if slot.is_none() {
+            let db = db::open_rw(&self.path)?;
+            db::check_format(&self.path, &db).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+            *slot = Some(db);
+        }
+        slot.as_ref()
+            .ok_or_else(|| redb::Error::Corrupted("not open".into()))
+    }
+
+    /// The folder thread: folds sealed segments in order until told to stop (and they are all
+    /// folded, or one fails while stopping: it stays for start-up to replay).
+    fn run(&self) {
+        loop {
+            let (n, stopping) = {
+                let mut q = lock(&self.queue);
+                loop {
+                    if let Some(&n) = q.0.front() {
+                        break (n, q.1);
+                    }
+                    if q.1 {
+                        return;
+                    }
+                    q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            let seg = wal::segment_path(&self.path, n);
+            let r = match std::fs::read(&seg) {
+                Ok(bytes) => {
+                    let mut slot = lock(&self.db);
+                    // The writer may have rewritten the store (and dropped this segment) while
+                    // the file was read: fold_segment skips a segment the tables are past.
+                    let still = lock(&self.queue).0.front() == Some(&n);
+                    if still {
+                        let r = match self.db(&mut slot) {
+                            Ok(db) => db::fold_segment(db, n, &bytes),
+                            Err(e) => Err(e),
+                        };
+                        if r.is_err() {
+                            *slot = None;
+                        }
+                        r
+                    } else {
+                        Ok(())
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(redb::Error::Io(e)),
+            };
+            match r {
+                Ok(()) => {
+                    let mut q = lock(&self.queue);
+                    if q.0.front() == Some(&n) {
+                        q.0.pop_front();
+                    }
+                    drop(q);
+                    // The tables hold it now (meta wal_from says so): the file is garbage.
+                    let _ = std::fs::remove_file(&seg);
+                }
+                Err(e) => {
+                    tracing::warn!(file = %seg.display(), error = %e, "Folding the log into the state store failed; the log keeps it, retrying.");
+                    if stopping {
+                        return;
+                    }
+                    let q = lock(&self.queue);
+                    let _ = self.wake.wait_timeout(q, RETRY);
+                }
+            }
+        }
+    }
+}
 
 pub(super) struct Writer {
     /// The file.
     path: PathBuf,
-    /// The database while it is open for writing.
-    db: Option<Database>,
+    /// What the folder shares.
+    folder: Arc<Folder>,
+    /// The folder thread.
+    folder_thread: Option<std::thread::JoinHandle<()>>,
     /// Why the store is unwritable, if it is.
     broken: Option<Arc<str>>,
-    /// The next log record number.
-    record: u64,
-    /// Bytes appended to the log since the last checkpoint.
-    log_bytes: u64,
+    /// The segment being appended to (created on the first write after a seal).
+    seg: Option<wal::Segment>,
+    /// The number the next segment gets.
+    next_segment: u64,
     /// The batch being written: swapped with the queue's buffer, so both keep their capacity.
     buf: Vec<u8>,
     /// The number of the last change taken from the queue.
     taken: u64,
-    /// A fold is under way: the writer folds a chunk of log per turn, taking and committing
-    /// what requests wait for in between, until the log is empty.
-    folding: bool,
 }
 
 impl Writer {
-    pub(super) fn new(path: PathBuf, db: Option<Database>, broken: Option<Arc<str>>) -> Self {
+    pub(super) fn new(
+        path: PathBuf,
+        db: Option<Database>,
+        broken: Option<Arc<str>>,
+        segments: Vec<u64>,
+        next_segment: u64,
+    ) -> Self {
+        let broken = if db.is_none() {
+            broken.or_else(|| Some(Arc::from("not open")))
+        } else {
+            broken
+        };
+        let folder = Arc::new(Folder {
+            path: path.clone(),
+            db: Mutex::new(db),
+            queue: Mutex::new((segments.into_iter().collect(), false)),
+            wake: Condvar::new(),
+        });
+        let f = Arc::clone(&folder);
+        let folder_thread = std::thread::Builder::new()
+            .name("tocsin-fold".into())
+            .spawn(move || f.run())
+            .inspect_err(|e| {
+                tracing::error!(error = %e, "Starting the storage folder failed; the log is folded at the next start-up.");
+            })
+            .ok();
         Writer {
             path,
-            broken: if db.is_none() {
-                broken.or_else(|| Some(Arc::from("not open")))
-            } else {
-                broken
-            },
-            db,
-            record: 1,
-            log_bytes: 0,
+            folder,
+            folder_thread,
+            broken,
+            seg: None,
+            next_segment,
             buf: Vec::new(),
             taken: 0,
-            folding: false,
         }
     }
 
@@ -81,6 +197,10 @@ impl Writer {
             }
             p.error = error;
         });
+    }
+
+    fn seg_bytes(&self) -> u64 {
+        self.seg.as_ref().map_or(0, |s| s.bytes)
     }
 
     /// The loop; returns after [`super::Store::close`].
@@ -96,16 +216,11 @@ impl Writer {
                     if pending && (q.wanted > self.taken || lingered) {
                         break;
                     }
-                    if self.folding && self.log_bytes > 0 && self.broken.is_none() {
-                        // Back to the next chunk; what nobody waits for yet stays queued.
-                        self.buf.clear();
-                        break;
-                    }
                     let wait = if pending {
                         LINGER
                     } else if self.broken.is_some() {
                         RETRY
-                    } else if self.log_bytes > 0 {
+                    } else if self.seg_bytes() > 0 {
                         IDLE_CHECKPOINT
                     } else {
                         Duration::from_secs(3600)
@@ -150,14 +265,20 @@ impl Writer {
             if self.buf.capacity() > BUF_KEEP {
                 self.buf = Vec::new();
             }
-            if self.broken.is_none()
-                && self.log_bytes > 0
-                && (self.folding || self.log_bytes >= CHECKPOINT_BYTES || timed_out || stop)
-            {
-                self.fold(shared, head, stop);
+            let bytes = self.seg_bytes();
+            if bytes > 0 && (bytes >= CHECKPOINT_BYTES || timed_out || stop) {
+                self.seal();
             }
             if stop {
-                if let Some(db) = self.db.take()
+                {
+                    let mut q = lock(&self.folder.queue);
+                    q.1 = true;
+                }
+                self.folder.wake.notify_all();
+                if let Some(t) = self.folder_thread.take() {
+                    let _ = t.join();
+                }
+                if let Some(db) = lock(&self.folder.db).take()
                     && let Err(e) = db.close()
                 {
                     tracing::warn!(file = %self.path.display(), error = %e, "Closing the state store failed.");
@@ -171,57 +292,46 @@ impl Writer {
         let why = db::reason(&self.path, e);
         tracing::error!(reason = %why, "Storage write failed; answering 503 to writes and retrying every second.");
         self.broken = Some(Arc::clone(&why));
-        self.db = None;
+        self.seg = None;
         Self::publish(shared, head, None, Some(why));
     }
 
     fn append(&mut self, shared: &Shared, head: u64) {
-        let Some(db) = &self.db else {
+        if self.seg.is_none() {
+            match wal::Segment::create(&self.path, self.next_segment) {
+                Ok(s) => {
+                    self.next_segment += 1;
+                    self.seg = Some(s);
+                }
+                Err(e) => return self.fail(shared, head, &redb::Error::Io(e)),
+            }
+        }
+        let Some(seg) = &mut self.seg else {
             return;
         };
-        match db::append(db, self.record, &self.buf) {
-            Ok(()) => {
-                self.record += 1;
-                self.log_bytes += self.buf.len() as u64;
-                Self::publish(shared, head, Some(head), None);
-            }
-            Err(e) => self.fail(shared, head, &e),
+        match seg.append(&self.buf) {
+            Ok(()) => Self::publish(shared, head, Some(head), None),
+            Err(e) => self.fail(shared, head, &redb::Error::Io(e)),
         }
     }
 
-    /// Folds one chunk of the log (all of it when stopping).
-    fn fold(&mut self, shared: &Shared, head: u64, all: bool) {
-        let Some(db) = &self.db else {
+    /// Seals the current segment: the folder folds it; the next write starts a new one.
+    fn seal(&mut self) {
+        let Some(seg) = self.seg.take() else {
             return;
         };
-        let r = if all {
-            db::checkpoint(db).map(|()| db::Folded {
-                bytes: self.log_bytes,
-                more: false,
-            })
-        } else {
-            db::fold(db, db::FOLD_CHUNK)
-        };
-        match r {
-            Ok(f) => {
-                self.log_bytes = if f.more {
-                    self.log_bytes.saturating_sub(f.bytes).max(1)
-                } else {
-                    0
-                };
-                self.folding = f.more;
-            }
-            Err(e) => {
-                self.folding = false;
-                self.fail(shared, head, &e);
-            }
-        }
+        lock(&self.folder.queue).0.push_back(seg.n);
+        self.folder.wake.notify_all();
     }
 
-    /// Reopens the file and writes the whole state from memory. Changes queued before the
-    /// snapshot was taken are in it (each was applied to memory before it was queued).
+    /// Reopens the file and writes the whole state from memory, then drops every log segment
+    /// (the rewrite holds all they did). Changes queued before the snapshot was taken are in it
+    /// (each was applied to memory before it was queued).
     fn resync(&mut self, shared: &Shared) {
-        self.db = None;
+        self.seg = None;
+        // Waits for a fold under way.
+        let mut slot = lock(&self.folder.db);
+        *slot = None;
         let db = match db::open_rw(&self.path) {
             Ok(db) => db,
             Err(e) => {
@@ -251,13 +361,21 @@ impl Writer {
                 None => return,
             }
         };
-        match db::rewrite(&db, &all) {
+        // Segments numbered below this one are no longer read.
+        let from = self.next_segment;
+        match db::rewrite(&db, &all, from) {
             Ok(()) => {
+                lock(&self.folder.queue).0.clear();
+                if let Ok(segs) = wal::list(&self.path) {
+                    for (n, p) in segs {
+                        if n < from {
+                            let _ = std::fs::remove_file(p);
+                        }
+                    }
+                }
                 tracing::info!(file = %self.path.display(), entries = all.len(), "Storage writable again; the state in memory is written.");
                 self.broken = None;
-                self.db = Some(db);
-                self.log_bytes = 0;
-                self.folding = false;
+                *slot = Some(db);
                 Self::publish(shared, head, Some(head), None);
             }
             Err(e) => {
