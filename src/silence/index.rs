@@ -477,12 +477,15 @@ impl Index {
                     }
                     continue;
                 };
+                // A literal found many times in one value (`a` in `aaaa...`) is tried once.
+                let mut seen: Vec<usize> = Vec::new();
                 for m in finder.ac.find_overlapping_iter(value.as_bytes()) {
-                    let Some(b) = finder
-                        .keys
-                        .get(m.pattern().as_usize())
-                        .and_then(|k| l.by_literal.get(k))
-                    else {
+                    let p = m.pattern().as_usize();
+                    if seen.contains(&p) {
+                        continue;
+                    }
+                    seen.push(p);
+                    let Some(b) = finder.keys.get(p).and_then(|k| l.by_literal.get(k)) else {
                         continue;
                     };
                     for s in b {
@@ -601,6 +604,8 @@ mod tests {
         assert_eq!(candidates(&ix, "host-123.example"), vec!["b"]);
         assert_eq!(candidates(&ix, "db-eu-3"), vec!["c"]);
         assert!(candidates(&ix, "host-1.example").is_empty());
+        // Found many times in one value, a literal's silences are tried once.
+        assert_eq!(candidates(&ix, "db-eu-db-eu-db-eu-1"), vec!["c"]);
         // A change rebuilds the automaton.
         ix.remove(&b);
         assert!(candidates(&ix, "host-123.example").is_empty());
