@@ -136,10 +136,24 @@ impl IngestRate {
 /// A refusal with a body that says why: Alertmanager's JSON error shape under `/api/v2`, plain
 /// text elsewhere.
 pub fn refusal(path: &str, status: warp::http::StatusCode, message: &str) -> warp::reply::Response {
+    let (content_type, body) = refusal_body(path, status, message);
+    super::raw(status, content_type, body)
+}
+
+/// The content type and body of [`refusal`] (also written raw by [`super::head`]).
+pub fn refusal_body(
+    path: &str,
+    status: warp::http::StatusCode,
+    message: &str,
+) -> (&'static str, Vec<u8>) {
     if path.contains("/api/v2/") {
-        super::swagger_error(status, status.as_u16(), message)
+        let body = serde_json::json!({"code": status.as_u16(), "message": message});
+        ("application/json", body.to_string().into_bytes())
     } else {
-        super::text(status, &format!("{message}\n"))
+        (
+            "text/plain; charset=utf-8",
+            format!("{message}\n").into_bytes(),
+        )
     }
 }
 

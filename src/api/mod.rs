@@ -13,6 +13,7 @@
 
 mod alerts;
 mod delivery;
+pub mod head;
 pub mod heartbeats;
 pub mod limits;
 mod notifications;

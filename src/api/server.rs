@@ -2,6 +2,9 @@
 //! headers) and the connection limits, and hands each request to the warp filter of
 //! [`super::routes`] as a hyper service.
 //!
+//! Every HTTP/1 head is read by [`super::head`] first (targets Go takes encoded for hyper,
+//! refusals with a body).
+//!
 //! The web config is re-read for every new connection (a replaced certificate is served on the
 //! next handshake, without a restart) and, as exporter-toolkit does, for every request (a removed
 //! user is refused at once, even on a kept-alive connection); an unchanged file costs one read.
@@ -20,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use warp::http::{self, HeaderValue, Request, StatusCode};
 use warp::reply::Response;
 
+use super::head::{Guarded, HeadLimits, Refusal};
 use super::{ApiState, text};
 use crate::webconfig::users::AuthCache;
 use crate::webconfig::{Loader, RateLimit, Role, WebConfig};
@@ -190,15 +194,34 @@ async fn connection<F>(
             }
         })
     };
+    // Heads are read by `head::Guarded` first, under these limits; hyper's are looser, so that
+    // every refusal is ours, with a body that says why.
+    let max_head = shared.opts.max_header_bytes.saturating_mul(2).max(8192);
+    let limits = HeadLimits {
+        max_head,
+        max_url: shared.opts.max_url_bytes,
+        max_fields: MAX_HEADERS * 4,
+        timeout,
+        h2: http2,
+        head_flag: "web.max-header-bytes",
+        head_flag_value: shared.opts.max_header_bytes,
+    };
+    let metrics = Arc::clone(&shared.state.metrics);
+    let on_refusal = move |r: &Refusal| {
+        tracing::debug!(peer = %peer, status = r.status.as_u16(), reason = %r.message, "Request refused.");
+        if let Some(flag) = r.limit {
+            super::limits::count(&metrics, flag);
+        }
+    };
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(timeout)
-        // Room past our own limits, so that the answer to a head over them is ours (with a
-        // body that says why), not the HTTP layer's bare status.
-        .max_headers(MAX_HEADERS * 4)
-        .max_buf_size(shared.opts.max_header_bytes.saturating_mul(2).max(8192));
+        // A backstop: a begun head times out in `Guarded` (408 with a body); this closes
+        // connections that stay idle without sending a byte.
+        .header_read_timeout(timeout + Duration::from_secs(1))
+        .max_headers(MAX_HEADERS * 4 + 1)
+        .max_buf_size(max_head + 8192);
     if !http2 {
         builder = builder.http1_only();
     }
@@ -216,11 +239,13 @@ async fn connection<F>(
                     return;
                 }
             };
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+            let io = Guarded::new(stream, limits, on_refusal);
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
             watcher.watch(conn.into_owned()).await
         }
         None => {
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), svc);
+            let io = Guarded::new(tcp, limits, on_refusal);
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
             watcher.watch(conn.into_owned()).await
         }
     };

@@ -55,13 +55,14 @@ fn healthy(addr: SocketAddr) {
     assert!(took < Duration::from_secs(2), "health check took {took:?}");
 }
 
-/// Checks one answer: no 5xx, an error says why.
+/// Checks one answer: no 5xx (but 505, Alertmanager's answer to a request line of another
+/// HTTP version), an error says why.
 fn check(case: &str, got: Option<(u16, Vec<u8>)>) {
     let Some((status, body)) = got else {
         panic!("{case}: no answer");
     };
     assert!(
-        status < 500,
+        status < 500 || status == 505 && case.ends_with("-version"),
         "{case}: {status} {}",
         String::from_utf8_lossy(&body)
     );
@@ -102,6 +103,10 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
         "delete-silence-none",
         "Alertmanager 0.25 answers 500 for an unknown silence, 0.26+ and tocsin 404",
+    ),
+    (
+        "unknown-transfer-encoding",
+        "Go answers 501 Not Implemented; tocsin 400, as RFC 9112 6.3 says for a request",
     ),
 ];
 
@@ -211,6 +216,66 @@ fn battery() -> Vec<(String, String, Vec<u8>)> {
             Vec::new(),
         );
     }
+    // Request targets with bytes Go takes raw and hyper's URI parser refuses (curl sends them
+    // as typed): taken as Alertmanager takes them.
+    let raw_targets = [
+        "/api/v2/alerts?filter=alertname=\"x\"",
+        "/api/v2/alerts?filter=a=~\"<b>\"",
+        "/api/v2/alerts?filter=a=~\"x{1,2}\"",
+        "/api/v2/alerts/groups?filter=a!=\"`x`\"",
+        "/api/v2/alerts?filter=a=\"é\"",
+        "/api/v2/silences?filter=a=\"b#c\"",
+        "/api/v2/silence/\"x\"",
+        "/api/v2/silence/<x>",
+        "/api/v2/status?<script>",
+        "/api/v2/status#frag",
+        "/-/healthy?\"<>\"",
+        "/ping/\"x\"",
+    ];
+    for t in raw_targets {
+        add(
+            &format!("GET {t}"),
+            &format!("GET {t} HTTP/1.1"),
+            Vec::new(),
+        );
+    }
+    // Heads the HTTP layer refuses: refused with a body that says why.
+    let heads = [
+        ("bad-method", "G@T /api/v2/alerts HTTP/1.1"),
+        ("bad-version", "GET /api/v2/alerts HTTP/1.7"),
+        ("http-2-version", "GET /api/v2/alerts HTTP/2.0"),
+        ("garbled-version", "GET /api/v2/alerts HTTQ/1.1"),
+        ("space-in-target", "GET /api/v2/alerts?a=b c HTTP/1.1"),
+        ("control-in-target", "GET /api/v2/alerts?a=\x01 HTTP/1.1"),
+        (
+            "bad-header-name",
+            "GET /api/v2/alerts HTTP/1.1\r\nBad Name: x",
+        ),
+        (
+            "bad-header-value",
+            "GET /api/v2/alerts HTTP/1.1\r\nX-A: \x07",
+        ),
+        (
+            "bad-content-length",
+            "POST /api/v2/alerts HTTP/1.1\r\nContent-Length: 1x",
+        ),
+        (
+            "two-content-lengths",
+            "POST /api/v2/alerts HTTP/1.1\r\nContent-Length: 5",
+        ),
+        (
+            "unknown-transfer-encoding",
+            "POST /api/v2/alerts HTTP/1.1\r\nTransfer-Encoding: gzip",
+        ),
+        ("absolute-form", "GET http://t/api/v2/status HTTP/1.1"),
+        (
+            "absolute-form-bad-host",
+            "GET http://<>/api/v2/status HTTP/1.1",
+        ),
+    ];
+    for (name, head) in heads {
+        add(name, head, Vec::new());
+    }
     for m in ["PUT", "PATCH", "OPTIONS", "TRACE", "BREW"] {
         add(m, &format!("{m} /api/v2/alerts HTTP/1.1"), Vec::new());
     }
@@ -252,6 +317,7 @@ async fn hostile_battery_keeps_tocsin_answering() {
             check(name, got);
             healthy(addr);
             let path = head.split(' ').nth(1).unwrap_or("");
+            let path = path.strip_prefix("http://t").unwrap_or(path);
             if let Some(am) = am_addr.filter(|_| path.starts_with("/api/v2/")) {
                 let theirs = send(am, head, body).map(|g| g.0);
                 if theirs != ours && !KNOWN_DIFFERENCES.iter().any(|(n, _)| n == name) {
@@ -317,13 +383,11 @@ async fn hostile_battery_keeps_tocsin_answering() {
     for s in &mut slow {
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut buf = Vec::new();
-        // Closed by the server (EOF, with or without an error status first).
+        // Answered 408 with the reason, and closed.
         let _ = s.read_to_end(&mut buf);
-        assert!(
-            buf.is_empty() || buf.starts_with(b"HTTP/1.1 408"),
-            "{}",
-            String::from_utf8_lossy(&buf)
-        );
+        let text = String::from_utf8_lossy(&buf);
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+        assert!(text.ends_with("(--web.read-header-timeout)\n"), "{text}");
     }
     // A body that stops arriving is given up on, with an answer.
     let mut s = TcpStream::connect(addr).unwrap();
@@ -342,7 +406,7 @@ async fn hostile_battery_keeps_tocsin_answering() {
         ("web.max-request-bytes", 1),
         ("web.max-url-bytes", 1),
         ("web.max-header-bytes", 2),
-        ("web.read-header-timeout", 1),
+        ("web.read-header-timeout", 51),
     ] {
         let line = format!("tocsin_requests_limited_total{{limit=\"{limit}\"}} {n}");
         assert!(m.lines().any(|l| l == line), "no {line:?} in:\n{m}");
@@ -450,9 +514,6 @@ fn request() -> impl Strategy<Value = (String, String, Vec<u8>)> {
         } else {
             b
         };
-        // Encoded as every client (Go's url package, curl's --data-urlencode) sends it: a raw
-        // '"' in a request target gets the HTTP layer's bare 400 (README "Not yet").
-        let q = q.replace('"', "%22");
         (m.to_owned(), format!("{p}{q}"), b)
     })
 }

@@ -1,0 +1,518 @@
+//! HTTP/1 request heads, read before hyper reads them, so that no request gets the HTTP layer's
+//! bare answer (a status with an empty body) and request targets Alertmanager takes are taken.
+//!
+//! Go's server (Alertmanager) accepts a raw `"`, `<`, `>`, `` ` ``, `#` or a byte over 0x7f in a
+//! request target (curl sends `?filter=alertname="x"` as typed); hyper's URI parser refuses them
+//! with a 400 and no body. [`Heads`] sees every head of a connection first: it percent-encodes
+//! those bytes (the API decodes them again, so the request means what it meant to Go), and
+//! answers what hyper would refuse (a malformed head, an invalid `Content-Length`, a head over
+//! the size limits, a head that stops arriving) itself, with a body that says why, in
+//! Alertmanager's JSON error shape under `/api/v2` and plain text elsewhere.
+//!
+//! To find the next head it follows the message framing: a `Content-Length` body is passed on
+//! untouched. After a chunked body, an upgrade, `CONNECT` or an HTTP/2 preface it stops looking
+//! and passes the rest of the connection through as it comes (hyper still refuses what it
+//! refuses there; no client sends alerts that way). [`Heads`] is the sans-IO core,
+//! [`Guarded`] the stream wrapper the server puts between the socket (or TLS) and hyper.
+
+mod guarded;
+
+use std::time::Duration;
+
+use warp::http::StatusCode;
+
+pub use guarded::Guarded;
+
+/// The limits a head is read under.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadLimits {
+    /// The largest head read (request line and headers); over it, 431 (414 while the request
+    /// line is not even complete).
+    pub max_head: usize,
+    /// The longest request target (`--web.max-url-bytes`; 414 above).
+    pub max_url: usize,
+    /// The most header fields read (431 above).
+    pub max_fields: usize,
+    /// `--web.read-header-timeout`: how long a begun head may take to arrive (408 after).
+    pub timeout: Duration,
+    /// Whether an HTTP/2 preface is served (TLS with `http2`); if not, it is refused with 505.
+    pub h2: bool,
+    /// The flag `max_head` comes from, named in the refusal.
+    pub head_flag: &'static str,
+    /// The value of that flag.
+    pub head_flag_value: usize,
+}
+
+/// A head refused: the answer to send before closing the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The status code.
+    pub status: StatusCode,
+    /// Why, as the body says it.
+    pub message: String,
+    /// The request path, when it could be read (picks the JSON or the text shape).
+    pub path: String,
+    /// The limit's flag when a limit refused it (counted in `tocsin_requests_limited_total`).
+    pub limit: Option<&'static str>,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, path: &str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            message: message.into(),
+            path: path.to_owned(),
+            limit: None,
+        }
+    }
+
+    /// The whole HTTP/1.1 answer, closing the connection.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let (content_type, body) =
+            super::limits::refusal_body(&self.path, self.status, &self.message);
+        let mut out = format!(
+            "HTTP/1.1 {} {}\r\ncontent-type: {content_type}\r\ncache-control: no-store\r\n\
+             connection: close\r\ncontent-length: {}\r\n\r\n",
+            self.status.as_u16(),
+            self.status.canonical_reason().unwrap_or(""),
+            body.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(&body);
+        out
+    }
+}
+
+/// What the bytes being read are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// The first bytes of a connection that may be an HTTP/2 preface.
+    Preface,
+    /// A request head (possibly not begun).
+    Head,
+    /// So many bytes of a `Content-Length` body.
+    Body(u64),
+    /// Everything as it comes, to the end of the connection.
+    Through,
+    /// A head was refused; nothing more is read.
+    Refused,
+}
+
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// The heads of one connection (sans-IO): bytes in, the same bytes out with each head's target
+/// encoded where hyper would refuse it, or a [`Refusal`].
+#[derive(Debug)]
+pub struct Heads {
+    state: State,
+    /// The head read so far (empty between messages).
+    head: Vec<u8>,
+    /// How much of `head` has been searched for its end.
+    scanned: usize,
+    limits: HeadLimits,
+}
+
+impl Heads {
+    /// A new connection's.
+    pub fn new(limits: HeadLimits) -> Heads {
+        Heads {
+            state: State::Preface,
+            head: Vec::new(),
+            scanned: 0,
+            limits,
+        }
+    }
+
+    /// Whether a head has begun and is not complete (the read timeout runs).
+    pub fn head_begun(&self) -> bool {
+        matches!(self.state, State::Preface | State::Head) && !self.head.is_empty()
+    }
+
+    /// Whether the rest of the connection passes through untouched.
+    pub fn through(&self) -> bool {
+        self.state == State::Through
+    }
+
+    /// The bytes of a body still to come, when a body is being read.
+    pub fn body_left(&self) -> Option<u64> {
+        match self.state {
+            State::Body(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Notes that `n` body bytes were passed on without [`Heads::feed`].
+    pub fn body_read(&mut self, n: u64) {
+        if let State::Body(left) = self.state {
+            let left = left.saturating_sub(n);
+            self.state = if left == 0 {
+                State::Head
+            } else {
+                State::Body(left)
+            };
+        }
+    }
+
+    /// The refusal for a head that did not arrive within the timeout.
+    pub fn timed_out(&mut self) -> Refusal {
+        self.state = State::Refused;
+        let path = guess_path(&self.head);
+        Refusal {
+            limit: Some("web.read-header-timeout"),
+            ..Refusal::new(
+                StatusCode::REQUEST_TIMEOUT,
+                &path,
+                format!(
+                    "request headers not received within {:?} (--web.read-header-timeout)",
+                    self.limits.timeout
+                ),
+            )
+        }
+    }
+
+    /// Moves `input` on to `out`, each completed head checked and its target encoded where
+    /// needed. After a refusal nothing more is accepted.
+    pub fn feed(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), Refusal> {
+        while !input.is_empty() {
+            match self.state {
+                State::Refused => return Ok(()),
+                State::Through => {
+                    out.extend_from_slice(input);
+                    return Ok(());
+                }
+                State::Body(left) => {
+                    let n = input.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                    out.extend_from_slice(&input[..n]);
+                    input = &input[n..];
+                    self.body_read(n as u64);
+                }
+                State::Preface => {
+                    let n = input.len().min(PREFACE.len() - self.head.len());
+                    self.head.extend_from_slice(&input[..n]);
+                    input = &input[n..];
+                    if self.head == PREFACE {
+                        if !self.limits.h2 {
+                            return Err(self.refuse(Refusal::new(
+                                StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+                                "",
+                                "HTTP/2 is served only over TLS with http2 enabled in \
+                                 --web.config.file; use HTTP/1.1",
+                            )));
+                        }
+                        out.extend_from_slice(&self.head);
+                        self.head.clear();
+                        self.state = State::Through;
+                    } else if !PREFACE.starts_with(&self.head) {
+                        // Not a preface: read what came as a head.
+                        self.state = State::Head;
+                        let begun = std::mem::take(&mut self.head);
+                        self.feed(&begun, out)?;
+                    }
+                }
+                State::Head => {
+                    if self.head.is_empty() {
+                        // Empty lines before a request line are ignored (RFC 9112, 2.2).
+                        let skip = input
+                            .iter()
+                            .take_while(|&&b| b == b'\r' || b == b'\n')
+                            .count();
+                        input = &input[skip..];
+                        if input.is_empty() {
+                            return Ok(());
+                        }
+                    }
+                    // At most one byte past the limit is kept, to know it was passed.
+                    let room = (self.limits.max_head + 1).saturating_sub(self.head.len());
+                    let take = input.len().min(room);
+                    let start = self.head.len();
+                    self.head.extend_from_slice(&input[..take]);
+                    match head_end(&self.head, self.scanned) {
+                        Some(end) => {
+                            input = &input[end - start..];
+                            self.head.truncate(end);
+                            self.finish(out)?;
+                        }
+                        None => {
+                            input = &input[take..];
+                            self.scanned = self.head.len();
+                            if self.head.len() > self.limits.max_head {
+                                return Err(self.too_long());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn refuse(&mut self, r: Refusal) -> Refusal {
+        self.state = State::Refused;
+        self.head.clear();
+        r
+    }
+
+    /// 431 for a head over the limit, 414 when not even its request line fitted.
+    fn too_long(&mut self) -> Refusal {
+        let path = guess_path(&self.head);
+        let limits = self.limits;
+        let r = if !self.head.contains(&b'\n') {
+            Refusal {
+                limit: Some("web.max-url-bytes"),
+                ..Refusal::new(
+                    StatusCode::URI_TOO_LONG,
+                    &path,
+                    url_message(None, limits.max_url),
+                )
+            }
+        } else {
+            Refusal {
+                limit: Some(limits.head_flag),
+                ..Refusal::new(
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    &path,
+                    format!(
+                        "request headers are more than {} bytes (--{}={})",
+                        limits.max_head, limits.head_flag, limits.head_flag_value
+                    ),
+                )
+            }
+        };
+        self.refuse(r)
+    }
+
+    /// Checks the complete head in `self.head`, writes it (its target encoded if need be) to
+    /// `out`, and sets what comes next.
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), Refusal> {
+        let mut head = std::mem::take(&mut self.head);
+        self.scanned = 0;
+        go_version(&mut head);
+        let checked = check_head(&head, &self.limits);
+        self.head = head;
+        let (next, target) = match checked {
+            Ok(c) => c,
+            Err(r) => return Err(self.refuse(r)),
+        };
+        match target {
+            None => out.extend_from_slice(&self.head),
+            Some((range, encoded)) => {
+                out.extend_from_slice(&self.head[..range.start]);
+                out.extend_from_slice(encoded.as_bytes());
+                out.extend_from_slice(&self.head[range.end..]);
+            }
+        }
+        self.head.clear();
+        self.state = next;
+        Ok(())
+    }
+}
+
+/// Go serves any `HTTP/1.x` as HTTP/1.1 (httparse knows only 1.0 and 1.1): the minor digit of
+/// a request line's `HTTP/1.2` to `HTTP/1.9` becomes 1.
+fn go_version(head: &mut [u8]) {
+    let line = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let end = if line > 0 && head[line - 1] == b'\r' {
+        line - 1
+    } else {
+        line
+    };
+    let spaces = head[..end].iter().filter(|&&b| b == b' ').count();
+    if spaces == 2
+        && end >= 8
+        && head[end - 8..end - 1] == *b"HTTP/1."
+        && matches!(head[end - 1], b'2'..=b'9')
+        && head[end - 9] == b' '
+    {
+        head[end - 1] = b'1';
+    }
+}
+
+/// The end of the head in `buf` (just past its blank line), searching from about `from`.
+fn head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let from = from.saturating_sub(2).max(1);
+    (from..buf.len()).find_map(|i| {
+        let blank = buf[i] == b'\n'
+            && (buf[i - 1] == b'\n' || (buf[i - 1] == b'\r' && i >= 2 && buf[i - 2] == b'\n'));
+        blank.then_some(i + 1)
+    })
+}
+
+/// The request path of a head that may not parse (for the shape of its refusal).
+fn guess_path(head: &[u8]) -> String {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let target = line.split(|&b| b == b' ').nth(1).unwrap_or_default();
+    let path = target.split(|&b| b == b'?').next().unwrap_or_default();
+    String::from_utf8_lossy(path).into_owned()
+}
+
+fn url_message(len: Option<usize>, max: usize) -> String {
+    match len {
+        Some(n) => format!("request URL is {n} bytes, more than --web.max-url-bytes={max}"),
+        None => format!("request URL is more than --web.max-url-bytes={max}"),
+    }
+}
+
+/// A target with its offending bytes encoded: where it sits in the head, and the new text.
+type Rewrite = (std::ops::Range<usize>, String);
+
+/// What follows a well-formed head, and its target rewritten if it must be; or why it is
+/// refused.
+fn check_head(head: &[u8], limits: &HeadLimits) -> Result<(State, Option<Rewrite>), Refusal> {
+    let mut fields = vec![httparse::EMPTY_HEADER; limits.max_fields];
+    let mut req = httparse::Request::new(&mut fields);
+    let path = guess_path(head);
+    let bad = |msg: String| Refusal::new(StatusCode::BAD_REQUEST, &path, msg);
+    match req.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(bad("incomplete request head".into())),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Refusal {
+                limit: Some(limits.head_flag),
+                ..Refusal::new(
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    &path,
+                    format!("request has more than {} header fields", limits.max_fields),
+                )
+            });
+        }
+        Err(httparse::Error::Version) => {
+            // Go answers a well-formed version other than 1.x with 505.
+            let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let version = line.splitn(3, |&b| b == b' ').nth(2).unwrap_or_default();
+            let status = match version {
+                [b'H', b'T', b'T', b'P', b'/', m, b'.', n]
+                    if m.is_ascii_digit() && n.is_ascii_digit() =>
+                {
+                    StatusCode::HTTP_VERSION_NOT_SUPPORTED
+                }
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return Err(Refusal::new(
+                status,
+                &path,
+                format!(
+                    "malformed request line {:?}: unsupported HTTP version (HTTP/1.0 and HTTP/1.1 \
+                     are served)",
+                    String::from_utf8_lossy(&line[..line.len().min(200)]).trim_end()
+                ),
+            ));
+        }
+        Err(e) => {
+            let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+            return Err(bad(format!(
+                "malformed request: {e} (request line {:?})",
+                String::from_utf8_lossy(&line[..line.len().min(200)]).trim_end()
+            )));
+        }
+    }
+    let (Some(method), Some(target), Some(version)) = (req.method, req.path, req.version) else {
+        return Err(bad("incomplete request line".into()));
+    };
+    if warp::http::Method::from_bytes(method.as_bytes()).is_err() {
+        return Err(bad(format!("invalid method {method:?}")));
+    }
+    if target.len() > limits.max_url {
+        return Err(Refusal {
+            limit: Some("web.max-url-bytes"),
+            ..Refusal::new(
+                StatusCode::URI_TOO_LONG,
+                &path,
+                url_message(Some(target.len()), limits.max_url),
+            )
+        });
+    }
+    let rewrite = match target_rewrite(target) {
+        Ok(None) => None,
+        Ok(Some(encoded)) => {
+            let start = target.as_ptr() as usize - head.as_ptr() as usize;
+            Some((start..start + target.len(), encoded))
+        }
+        Err(e) => {
+            return Err(bad(format!("invalid request target {target:?}: {e}")));
+        }
+    };
+    // The framing, as hyper reads it (RFC 9112, 6.3).
+    let mut next = State::Head;
+    let mut length: Option<u64> = None;
+    let mut chunked = None;
+    for h in req.headers.iter() {
+        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            if version == 0 {
+                return Err(bad("Transfer-Encoding in an HTTP/1.0 request".into()));
+            }
+            let last = h.value.rsplit(|&b| b == b',').next().unwrap_or_default();
+            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if h.name.eq_ignore_ascii_case("content-length") {
+            for v in h.value.split(|&b| b == b',') {
+                let n = parse_length(v.trim_ascii()).ok_or_else(|| {
+                    bad(format!(
+                        "invalid Content-Length {:?}",
+                        String::from_utf8_lossy(h.value)
+                    ))
+                })?;
+                if length.is_some_and(|l| l != n) {
+                    return Err(bad(
+                        "Content-Length given twice with different values".into()
+                    ));
+                }
+                length = Some(n);
+            }
+        } else if h.name.eq_ignore_ascii_case("upgrade") {
+            next = State::Through;
+        }
+    }
+    if method == "CONNECT" {
+        next = State::Through;
+    }
+    match chunked {
+        Some(true) => next = State::Through,
+        Some(false) => {
+            return Err(bad(
+                "Transfer-Encoding must end with chunked in a request".into()
+            ));
+        }
+        None => {
+            if let (State::Head, Some(n)) = (next, length.filter(|&n| n > 0)) {
+                next = State::Body(n);
+            }
+        }
+    }
+    Ok((next, rewrite))
+}
+
+/// A `Content-Length` value: digits only.
+fn parse_length(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+/// The bytes of an origin-form target encoded (`%XX`) so that hyper takes it: those Go takes
+/// raw and the URI parser refuses (`"`, `<`, `>`, `` ` ``, bytes over 0x7e), and `#`, which
+/// Go reads as part of the target (hyper would cut the rest off as a fragment). `None` when
+/// the target is taken as it is.
+fn target_rewrite(target: &str) -> Result<Option<String>, warp::http::uri::InvalidUri> {
+    fn keep(b: u8) -> bool {
+        matches!(b, 0x21 | 0x24..=0x3B | 0x3D | 0x3F..=0x5F | 0x61..=0x7E)
+    }
+    let parsed = warp::http::Uri::try_from(target);
+    let needs = target.starts_with('/') && target.bytes().any(|b| !keep(b));
+    if !needs {
+        return parsed.map(|_| None);
+    }
+    let mut encoded = String::with_capacity(target.len() + 16);
+    for b in target.bytes() {
+        if keep(b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    warp::http::Uri::try_from(encoded.as_str())?;
+    Ok(Some(encoded))
+}
+
+#[cfg(test)]
+mod tests;
