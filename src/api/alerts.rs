@@ -14,7 +14,7 @@ use crate::model::{Alert, LabelSet, NameValidation};
 
 /// One element of the POST body.
 #[derive(Deserialize)]
-struct Postable {
+pub(super) struct Postable {
     labels: Option<LabelSet>,
     #[serde(default)]
     annotations: Option<LabelSet>,
@@ -71,7 +71,7 @@ fn go_lossy_utf8(mut bytes: &[u8]) -> String {
 
 /// Reads a POST body as go-swagger does: an empty body is 422 "required", `null` is an empty
 /// list, and invalid UTF-8 inside strings is replaced rather than refused.
-fn parse_postables(body: &[u8], what: &str) -> Result<Vec<Postable>, Response> {
+pub(super) fn parse_postables(body: &[u8], what: &str) -> Result<Vec<Postable>, Response> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(swagger_error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -91,7 +91,7 @@ fn parse_postables(body: &[u8], what: &str) -> Result<Vec<Postable>, Response> {
 }
 
 /// Applies Alertmanager's defaults and validation to one alert.
-fn build(
+pub(super) fn build(
     p: Postable,
     now: Timestamp,
     resolve_timeout: SignedDuration,

@@ -13,6 +13,8 @@
 
 mod alerts;
 mod delivery;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod head;
 pub mod heartbeats;
 pub mod limits;

@@ -8,7 +8,7 @@ use warp::reply::Response;
 
 use super::{ApiState, Req, json};
 use crate::clock;
-use crate::template::{Data, RenderContext, render_preview, render_preview_html};
+use crate::template::{Data, RenderContext, Templates, render_preview, render_preview_html};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +32,14 @@ struct Failure {
 
 /// Renders the posted template.
 pub(super) fn render(state: &ApiState, req: &Req) -> Response {
-    let body: Body = match serde_json::from_slice(&req.body) {
+    let templates =
+        std::sync::Arc::clone(&state.templates.lock().unwrap_or_else(|p| p.into_inner()));
+    answer(&templates, &req.body, clock::now())
+}
+
+/// The answer to a preview request with `body`, rendered against `templates` at `now`.
+pub(super) fn answer(templates: &Templates, body: &[u8], now: jiff::Timestamp) -> Response {
+    let body: Body = match serde_json::from_slice(body) {
         Ok(b) => b,
         Err(e) => {
             return json(
@@ -45,13 +52,11 @@ pub(super) fn render(state: &ApiState, req: &Req) -> Response {
             );
         }
     };
-    let templates =
-        std::sync::Arc::clone(&state.templates.lock().unwrap_or_else(|p| p.into_inner()));
-    let ctx = RenderContext::system_zone(clock::now());
+    let ctx = RenderContext::system_zone(now);
     let out = if body.html {
-        render_preview_html(&templates, &body.template, &body.data, &ctx)
+        render_preview_html(templates, &body.template, &body.data, &ctx)
     } else {
-        render_preview(&templates, &body.template, &body.data, &ctx)
+        render_preview(templates, &body.template, &body.data, &ctx)
     };
     match out {
         Ok(output) => json(StatusCode::OK, &Output { output }),

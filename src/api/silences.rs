@@ -127,35 +127,27 @@ async fn saved(state: &ApiState) -> Result<(), Response> {
     super::durable(state).await
 }
 
-/// `POST /api/v2/silences`.
-pub(super) async fn post(state: &ApiState, req: &Req) -> Response {
-    if let Err(r) = super::alerts::media_type_ok(req) {
-        return r;
-    }
+/// Reads a POST body into the silence it asks for, as Alertmanager reads it (go-swagger's
+/// required fields, then the times and matchers); the store validates the rest.
+pub(crate) fn parse_post(body: &[u8], now: Timestamp) -> Result<Silence, Response> {
     // As go-swagger reads the body: none at all is a missing parameter, `null` an empty object.
-    let body: &[u8] = match req.body.trim_ascii() {
-        b"" => return unprocessable("silence in body is required"),
+    let body: &[u8] = match body.trim_ascii() {
+        b"" => return Err(unprocessable("silence in body is required")),
         b"null" => b"{}",
         b => b,
     };
-    let p: PostableSilence = match serde_json::from_slice(body) {
-        Ok(p) => p,
-        Err(e) => {
-            return swagger_error(
-                StatusCode::BAD_REQUEST,
-                400,
-                &format!("parsing silence body from \"\" failed, because {e}"),
-            );
-        }
-    };
-    if let Err(r) = required(&p) {
-        return r;
-    }
-    let now = clock::now();
+    let p: PostableSilence = serde_json::from_slice(body).map_err(|e| {
+        swagger_error(
+            StatusCode::BAD_REQUEST,
+            400,
+            &format!("parsing silence body from \"\" failed, because {e}"),
+        )
+    })?;
+    required(&p)?;
     let starts_at = p.starts_at.unwrap_or(now);
     let ends_at = match (p.ends_at, p.duration.as_deref()) {
         (Some(_), Some(_)) => {
-            return bad_request("give either endsAt or duration, not both");
+            return Err(bad_request("give either endsAt or duration, not both"));
         }
         (Some(e), None) => e,
         (None, Some(d)) => match Duration::parse(d) {
@@ -163,16 +155,14 @@ pub(super) async fn post(state: &ApiState, req: &Req) -> Response {
                 let d = SignedDuration::try_from(d.std()).unwrap_or(SignedDuration::MAX);
                 match starts_at.checked_add(d) {
                     Ok(e) => e,
-                    Err(_) => return bad_request(&format!("duration {d:?} is too long")),
+                    Err(_) => return Err(bad_request(&format!("duration {d:?} is too long"))),
                 }
             }
-            Err(e) => return bad_request(&format!("invalid duration {d:?}: {e}")),
+            Err(e) => return Err(bad_request(&format!("invalid duration {d:?}: {e}"))),
         },
-        (None, None) => return unprocessable("endsAt in body is required"),
+        (None, None) => return Err(unprocessable("endsAt in body is required")),
     };
-    if let Err(e) = check_times(starts_at, ends_at, now) {
-        return bad_request(&e.to_string());
-    }
+    check_times(starts_at, ends_at, now).map_err(|e| bad_request(&e.to_string()))?;
     let wire: Vec<WireMatcher> = p
         .matchers
         .unwrap_or_default()
@@ -184,11 +174,8 @@ pub(super) async fn post(state: &ApiState, req: &Req) -> Response {
             is_equal: m.is_equal.unwrap_or(true),
         })
         .collect();
-    let matchers = match build_matchers(&wire) {
-        Ok(m) => m,
-        Err(e) => return refused(&e),
-    };
-    let silence = Silence {
+    let matchers = build_matchers(&wire).map_err(|e| refused(&e))?;
+    Ok(Silence {
         id: Arc::from(p.id.unwrap_or_default()),
         matchers,
         starts_at,
@@ -201,6 +188,18 @@ pub(super) async fn post(state: &ApiState, req: &Req) -> Response {
             .unwrap_or_default()
             .into_iter()
             .collect::<LabelSet>(),
+    })
+}
+
+/// `POST /api/v2/silences`.
+pub(super) async fn post(state: &ApiState, req: &Req) -> Response {
+    if let Err(r) = super::alerts::media_type_ok(req) {
+        return r;
+    }
+    let now = clock::now();
+    let silence = match parse_post(&req.body, now) {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let replaces = state.silences.get(&silence.id);
     let changed = silence.clone();

@@ -49,7 +49,7 @@ pub(super) fn url_decode(s: &str) -> String {
 }
 
 /// The query parameters of `GET /alerts` and `/alerts/groups`.
-struct Filters {
+pub(super) struct Filters {
     active: bool,
     silenced: bool,
     inhibited: bool,
@@ -70,7 +70,7 @@ fn go_bool(v: &str) -> bool {
         )
 }
 
-fn parse_filters(query: &str) -> Result<Filters, Response> {
+pub(super) fn parse_filters(query: &str) -> Result<Filters, Response> {
     let mut f = Filters {
         active: true,
         silenced: true,
