@@ -531,6 +531,43 @@ pub struct Loaded {
 /// The bytes a load came from (the file, then each PEM file) and what was built from them.
 type LastLoad = (Vec<Vec<u8>>, Arc<Loaded>);
 
+/// What identifies a version of a file without reading it: device, inode, size, and the
+/// modification and change times in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: i128,
+    ctime: i128,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        Some(Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime: ns(m.mtime(), m.mtime_nsec()),
+            ctime: ns(m.ctime(), m.ctime_nsec()),
+        })
+    }
+
+    /// Whether a later change of the file is sure to change the stamp: file times come from a
+    /// coarse clock (a tick of some milliseconds), so a write in the same tick as the last one
+    /// may leave them as they were; a second after it, it cannot.
+    fn settled(&self) -> bool {
+        let now = crate::clock::now().as_nanosecond();
+        now - self.mtime.max(self.ctime) > 1_000_000_000
+    }
+}
+
+/// The config [`Loader::config`] last read, with the stamp its file had just before.
+type Seen = (Stamp, Arc<WebConfig>);
+
 /// Re-reads the web config file and the files it names for each new connection (as
 /// exporter-toolkit does, so a replaced certificate is served without a restart), rebuilding
 /// only when a byte changed.
@@ -539,6 +576,9 @@ pub struct Loader {
     path: PathBuf,
     /// The last good load and the bytes it came from (file, then each PEM file).
     last: Mutex<Option<LastLoad>>,
+    /// The config a request last read, if its file had settled then: a request that finds the
+    /// file with the same stamp uses it without reading the file (one `stat`, not a read).
+    seen: Mutex<Option<Seen>>,
 }
 
 impl Loader {
@@ -547,6 +587,7 @@ impl Loader {
         Loader {
             path: path.into(),
             last: Mutex::new(None),
+            seen: Mutex::new(None),
         }
     }
 
@@ -556,17 +597,32 @@ impl Loader {
     }
 
     /// The config as the file is now, for one request: reads the file alone (not the PEM files
-    /// it names) and reuses the last load when its text is unchanged.
+    /// it names) and reuses the last load when its text is unchanged. When the file's stamp is
+    /// the one a request saw last and the file had settled then, not even the read is needed.
     pub fn config(&self) -> Result<Arc<WebConfig>, WebConfigError> {
+        // Stamped before the read: a change during the read leaves a stamp the next request
+        // does not find, so that one reads again.
+        let stamp = Stamp::of(&self.path);
+        if let (Some(s), Some((seen, cfg))) =
+            (stamp, &*self.seen.lock().unwrap_or_else(|p| p.into_inner()))
+            && s == *seen
+        {
+            return Ok(Arc::clone(cfg));
+        }
         let text = read_file(&self.path)?;
         let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((bytes, loaded)) = &*last
-            && bytes.first().is_some_and(|b| b == text.as_bytes())
-        {
-            return Ok(Arc::clone(&loaded.config));
-        }
-        drop(last);
-        Ok(Arc::new(WebConfig::parse(&text, &self.path)?))
+        let cfg = match &*last {
+            Some((bytes, loaded)) if bytes.first().is_some_and(|b| b == text.as_bytes()) => {
+                Arc::clone(&loaded.config)
+            }
+            _ => {
+                drop(last);
+                Arc::new(WebConfig::parse(&text, &self.path)?)
+            }
+        };
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) =
+            stamp.filter(Stamp::settled).map(|s| (s, Arc::clone(&cfg)));
+        Ok(cfg)
     }
 
     /// The config as the files are now. An error (a file removed, broken or unreadable) is

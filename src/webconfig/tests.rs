@@ -221,3 +221,36 @@ fn the_loader_rebuilds_only_when_a_byte_changed() {
         "a broken file is an error, not the old config"
     );
 }
+
+#[test]
+fn a_request_sees_every_change_of_the_file_with_or_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("web.yml");
+    let burst = |l: &Loader| l.config().unwrap().rate_limit.unwrap().burst.to_string();
+    let write = |v: &str| {
+        std::fs::write(&path, format!("rate_limit: {{burst: {v}, interval: 1s}}\n")).unwrap()
+    };
+    write("1");
+    let loader = Loader::new(&path);
+    assert_eq!(burst(&loader), "1");
+    // Rewritten in place at once, same size: the file is not settled, so it is read again.
+    write("2");
+    assert_eq!(burst(&loader), "2");
+    // A second later the stamp is trusted...
+    crate::clock::set_now_for_test(crate::clock::now() + jiff::SignedDuration::from_secs(5));
+    assert_eq!(burst(&loader), "2");
+    assert!(loader.seen.lock().unwrap().is_some());
+    // ...and a same-size rewrite that puts the old modification time back still changes it.
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    write("3");
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(burst(&loader), "3");
+    // A file gone is an error, not the last config.
+    std::fs::remove_file(&path).unwrap();
+    assert!(loader.config().is_err());
+}

@@ -98,6 +98,9 @@ enum State {
     Refused,
 }
 
+/// The most header fields [`HeadLimits::max_fields`] may allow.
+pub const MAX_FIELDS: usize = 512;
+
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// The heads of one connection (sans-IO): bytes in, the same bytes out with each head's target
@@ -358,11 +361,13 @@ type Rewrite = (std::ops::Range<usize>, String);
 /// What follows a well-formed head, and its target rewritten if it must be; or why it is
 /// refused.
 fn check_head(head: &[u8], limits: &HeadLimits) -> Result<(State, Option<Rewrite>), Refusal> {
-    let mut fields = vec![httparse::EMPTY_HEADER; limits.max_fields];
-    let mut req = httparse::Request::new(&mut fields);
+    // Uninitialised on the stack: no allocation nor zeroing per head.
+    let mut fields =
+        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_FIELDS];
+    let mut req = httparse::Request::new(&mut []);
     let path = guess_path(head);
     let bad = |msg: String| Refusal::new(StatusCode::BAD_REQUEST, &path, msg);
-    match req.parse(head) {
+    match req.parse_with_uninit_headers(head, &mut fields[..limits.max_fields.min(MAX_FIELDS)]) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err(bad("incomplete request head".into())),
         Err(httparse::Error::TooManyHeaders) => {
