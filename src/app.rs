@@ -292,6 +292,12 @@ impl deadman::Facts for DeadmanFacts {
     fn alerts(&self) -> Vec<Arc<crate::model::Alert>> {
         self.0.store.list()
     }
+    fn pinger(&self) -> bool {
+        self.0
+            .cluster
+            .as_ref()
+            .is_none_or(|rx| rx.borrow().position == 0)
+    }
 }
 
 /// The path everything is served under, as Alertmanager derives it: `--web.route-prefix`, else

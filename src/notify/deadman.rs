@@ -29,6 +29,11 @@ pub trait Facts: Send + Sync + 'static {
     fn health(&self) -> Health;
     /// The alerts in the store.
     fn alerts(&self) -> Vec<Arc<Alert>>;
+    /// Whether this peer is the one that pings: always on a single node; in a cluster, once it
+    /// has settled, the live member first by name (position 0), so the service is pinged once
+    /// per interval and, when that peer dies, the next one takes over as soon as the failure
+    /// detector drops it. No peer pings while settling (as no peer sends notifications then).
+    fn pinger(&self) -> bool;
 }
 
 /// One target's client and schedule.
@@ -130,7 +135,15 @@ pub async fn run(facts: Arc<dyn Facts>, metrics: Arc<Metrics>, cancel: Cancellat
             .filter(|(_, t)| t.next <= now)
             .map(|(n, _)| n.clone())
             .collect();
-        if !due.is_empty() {
+        if !due.is_empty() && !facts.pinger() {
+            // Another peer pings: keep the schedule, say nothing to the service.
+            for name in &due {
+                if let Some(t) = targets.get_mut(name) {
+                    t.next = now + t.cfg.interval.std().max(Duration::from_millis(100));
+                    t.healthy = false;
+                }
+            }
+        } else if !due.is_empty() {
             let (health, alerts) = (facts.health(), facts.alerts());
             let wall = clock::now();
             for name in due {

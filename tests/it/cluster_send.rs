@@ -2,7 +2,8 @@
 //! posted to each, one counting webhook): 100 groups notified once each, also when the
 //! receiver answers slower than `--cluster.peer-timeout` and when it answers 500 then 200; a
 //! peer restarted with an empty store catches up (silences and the notification log); `kill -9`
-//! of the sending peer mid-flush loses no group and duplicates each at most once.
+//! of the sending peer mid-flush loses no group and duplicates each at most once; the dead
+//! man's switch is pinged by one peer, and by the next when it dies.
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -43,6 +44,11 @@ fn free_udp_port() -> u16 {
 
 impl Trio {
     async fn start(webhook: &FakeWebhook, peer_timeout: &'static str) -> Trio {
+        Trio::start_with(webhook, peer_timeout, "").await
+    }
+
+    /// [`Trio::start`] with `extra` appended to the config.
+    async fn start_with(webhook: &FakeWebhook, peer_timeout: &'static str, extra: &str) -> Trio {
         let dns = DnsServer::start();
         let ports = [free_udp_port(), free_udp_port(), free_udp_port()];
         dns.set_a("send.test", &[Ipv4Addr::LOCALHOST]);
@@ -57,7 +63,7 @@ impl Trio {
         let keys = tempfile::tempdir().unwrap();
         std::fs::write(keys.path().join("key"), "exactly once, please!").unwrap();
         let config = format!(
-            "route:\n  receiver: r\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 10m\n  repeat_interval: 1h\nreceivers:\n- name: r\n  webhook_configs:\n  - url: {}\n",
+            "route:\n  receiver: r\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 10m\n  repeat_interval: 1h\nreceivers:\n- name: r\n  webhook_configs:\n  - url: {}\n{extra}",
             webhook.url()
         );
         let mut t = Trio {
@@ -410,4 +416,73 @@ async fn kill_9_of_the_sending_peer_loses_no_group() {
     );
     let c = trio.claims().await;
     assert_eq!(c.get("took_over").copied().unwrap_or(0), 30, "{c:?}");
+}
+
+/// Pings of the dead man's switch (`target`) this peer made, whatever their outcome.
+fn dms_pings(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("tocsin_dead_mans_switch_pings_total{")
+                && !l.contains("result=\"skipped\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// [`dms_pings`] of each running peer.
+async fn dms_counts(t: &Trio) -> Vec<u64> {
+    let mut c = Vec::new();
+    for d in t.live() {
+        c.push(dms_pings(&d.metrics().await));
+    }
+    c
+}
+
+/// The dead man's switch is pinged by one peer, the first by name; when it dies, the next one
+/// takes over.
+#[tokio::test]
+async fn one_peer_pings_the_dead_mans_switch_and_the_next_takes_over() {
+    let webhook = FakeWebhook::start().await;
+    let hc = crate::support::fake_healthchecks::FakeHealthchecks::start().await;
+    let extra = format!(
+        "dead_mans_switch:\n  url: {}\n  interval: 200ms\n",
+        hc.url()
+    );
+    let mut t = Trio::start_with(&webhook, "2s", &extra).await;
+    // Right after start a peer's failure detector may not count a member live for a round or
+    // two, and a peer that sees itself first pings once: harmless for a heartbeat. What counts
+    // is the steady state: over two seconds (about ten intervals) only peer-1 pings.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let first = dms_counts(&t).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let second = dms_counts(&t).await;
+    let delta: Vec<u64> = second.iter().zip(&first).map(|(b, a)| b - a).collect();
+    assert!(delta[0] >= 5, "peer-1 pings: {delta:?}");
+    assert!(
+        delta[1] <= 1 && delta[2] <= 1,
+        "only peer-1 pings: {delta:?}"
+    );
+    let before = hc.pings().len();
+    assert!(before >= 3, "the service got {before} pings");
+
+    if let Some(mut d) = t.peers[0].take() {
+        d.signal("KILL");
+        d.wait_exit(Duration::from_secs(10));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let p2 = dms_pings(&t.peer(1).metrics().await) - second[1];
+        let p3 = dms_pings(&t.peer(2).metrics().await) - second[2];
+        if p2 >= 5 {
+            assert!(p3 <= 1, "peer-3 pings too: {p3}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nobody took over: peer-2 {p2}, peer-3 {p3}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(hc.pings().len() > before);
 }
