@@ -453,7 +453,11 @@ async fn one_peer_pings_the_dead_mans_switch_and_the_next_takes_over() {
     // Right after start a peer's failure detector may not count a member live for a round or
     // two, and a peer that sees itself first pings once: harmless for a heartbeat. What counts
     // is the steady state: over two seconds (about ten intervals) only peer-1 pings.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while dms_pings(&t.peer(0).metrics().await) < 2 {
+        assert!(Instant::now() < deadline, "peer-1 never pings");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let first = dms_counts(&t).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let second = dms_counts(&t).await;
