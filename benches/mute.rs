@@ -6,10 +6,15 @@
 //! - silence matching of one alert against 10,000 active silences (target: ≤ 20 µs): silences on
 //!   `alertname` + `instance`, on a regex alternation of instances, on a regex with a literal
 //!   prefix (`host-N\..*`), on a general regex whose required literal the index files it under
-//!   (`.+-N\..*` under `-N.`, found by an automaton over the alert's value), and a worst case
-//!   where no silence has a useful literal (each digit a class: only `-` and `.` are
+//!   (`.+-N\..*` under `-N.`, found by an automaton over the alert's value), on the same with
+//!   each digit a class of two (filed under every spelling), and a worst case where no silence
+//!   has a useful literal (each digit a class too wide to spell out: only `-` and `.` are
 //!   required, and every alert's instance has them; every one is tried, as Alertmanager tries
 //!   every silence).
+//!
+//! Each silence check is measured twice: the same alert again (answered from the match cache
+//! while no silence changes, as an alert is checked at every flush of its group) and an alert
+//! seen for the first time (`first check`: through the index).
 //!
 //! `MUTE_ITERS=N` runs each check N times without criterion, for instruction counts under
 //! `valgrind --tool=callgrind` or `perf stat`.
@@ -17,7 +22,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{Criterion, criterion_group};
+use criterion::{BatchSize, Criterion, criterion_group};
 use jiff::{SignedDuration, Timestamp};
 use tocsin::config::InhibitRule;
 use tocsin::inhibit::Inhibitor;
@@ -25,6 +30,16 @@ use tocsin::model::{Alert, LabelSet, MatchType, Matcher};
 use tocsin::silence::{Limits, Silence, Silences};
 
 const N: usize = 10_000;
+
+/// The kinds of silence the checks run against (see the module's comment).
+const KINDS: [&str; 6] = [
+    "equal",
+    "alternation",
+    "prefix",
+    "literal",
+    "classes",
+    "unindexed",
+];
 
 fn now() -> Timestamp {
     Timestamp::from_second(1_800_000_000).unwrap()
@@ -112,17 +127,33 @@ fn silences(kind: &str) -> Silences {
                 m("instance", MatchType::Regex, &format!(".+-{i}\\..*")),
                 m("severity", MatchType::NotEqual, "info"),
             ],
-            _ => vec![
+            "classes" => vec![
                 m(
                     "instance",
                     MatchType::Regex,
-                    // Each digit a class: the only literals left are `-` and `.`, in every
-                    // instance, so every silence is a candidate.
+                    // Each digit a class of two: filed under the sixteen spellings of
+                    // `-4242.` and the like.
                     &format!(
                         ".+-{}\\..*",
                         i.to_string()
                             .chars()
                             .map(|d| format!("[{d}_]"))
+                            .collect::<String>()
+                    ),
+                ),
+                m("severity", MatchType::NotEqual, "info"),
+            ],
+            _ => vec![
+                m(
+                    "instance",
+                    MatchType::Regex,
+                    // Each digit a class too wide to spell out: the only literals left are
+                    // `-` and `.`, in every instance, so every silence is a candidate.
+                    &format!(
+                        ".+-{}\\..*",
+                        i.to_string()
+                            .chars()
+                            .map(|d| format!("[{d}\\x{{100}}-\\x{{140}}]"))
                             .collect::<String>()
                     ),
                 ),
@@ -168,7 +199,7 @@ fn checks() -> Vec<(String, Box<dyn Fn() -> bool>)> {
         "inhibit 10k sources, not inhibited".into(),
         Box::new(move || ih.mutes(&free, t)),
     ));
-    for kind in ["equal", "alternation", "prefix", "literal", "unindexed"] {
+    for kind in KINDS {
         let s = Arc::new(silences(kind));
         let hit = alert_labels(4242, "warning");
         let miss = alert_labels(3 * N + 7, "warning");
@@ -197,6 +228,30 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("mute");
     for (name, f) in &checks {
         g.bench_function(name.as_str(), |b| b.iter(|| black_box(f())));
+    }
+    // The same alert checked again is answered from the match cache while no silence changes
+    // (above); an alert seen for the first time goes through the index: a label set that differs
+    // in each iteration (an extra `probe` label no silence names) measures that.
+    let t = now() + SignedDuration::from_secs(1);
+    for kind in KINDS {
+        let s = silences(kind);
+        for (which, i) in [("silenced", 4242), ("not silenced", 3 * N + 7)] {
+            let base = alert_labels(i, "warning");
+            let mut n = 0u64;
+            g.bench_function(format!("silence 10k {kind}, {which}, first check"), |b| {
+                b.iter_batched(
+                    || {
+                        n += 1;
+                        let probe = n.to_string();
+                        let mut pairs: Vec<(&str, &str)> = base.iter().collect();
+                        pairs.push(("probe", &probe));
+                        labels(&pairs)
+                    },
+                    |l| black_box(s.silenced_by(&l, t)),
+                    BatchSize::SmallInput,
+                )
+            });
+        }
     }
     g.finish();
 }

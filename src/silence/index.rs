@@ -10,14 +10,17 @@
 //! "this host" silence) files the silence under `(name, prefix)`, and the prefix lengths in use
 //! are kept per label name: an alert's label is looked up once per length in use for its name.
 //!
-//! Failing that too, a general regex that every match must contain a literal in (`.+-12\..*`,
-//! `(web|db)-eu-.*`: the longest run of literal text outside any alternation or optional part,
-//! read from the parsed regex) files the silence under `(name, literal)`; per label name, one
-//! Aho-Corasick automaton over those literals (built on the first look-up after a change) finds
-//! every literal an alert's value contains in one pass over the value, so an alert costs one
-//! scan of each such label's value, not one regex per silence. Such a literal is also used
-//! instead of a prefix when it is longer (`host-.*-12` is filed under `-12`, not `host-`).
-//! Silences with none of these (only negative matchers, or regexes such as `(?i)web.*` with no
+//! Failing that too, a general regex whose every match must contain one of a few literals
+//! (`.+-12\..*` contains `-12.`; `(web|db)-eu-.*` contains `web-eu-` or `db-eu-`; `(?i)web`
+//! one of its eight spellings; `.+-[4_]2\..*` `-42.` or `-_2.`: runs of literal text, classes of
+//! a few characters and alternations multiplied out up to 32 strings, read from the parsed
+//! regex, the set with the longest shortest member chosen) files the silence under
+//! `(name, literal)` for each literal of the set; per label name, one Aho-Corasick automaton
+//! over those literals (built on the first look-up after a change) finds every literal an
+//! alert's value contains in one pass over the value, so an alert costs one scan of each such
+//! label's value, not one regex per silence. Such a set is also used instead of a prefix when
+//! its shortest literal is longer (`host-.*-12` is filed under `-12`, not `host-`).
+//! Silences with none of these (only negative matchers, or regexes such as `.*` or `\d+` with no
 //! literal text) sit in a list checked for every alert. Expired silences leave the index; the
 //! map of all silences keeps them until retention ends.
 
@@ -98,55 +101,199 @@ enum Anchor<'a> {
     Values(&'a str, Vec<String>),
     /// The label's value must start with this literal prefix.
     Prefix(&'a str, String),
-    /// The label's value must contain this literal.
-    Contains(&'a str, Vec<u8>),
+    /// The label's value must contain one of these literals.
+    Contains(&'a str, Vec<Vec<u8>>),
 }
 
-/// The longest literal every string `h` matches contains (a run of literal text that no
-/// alternation, class or optional repetition can skip), if any.
-fn required_literal(h: &Hir) -> Option<Vec<u8>> {
-    match h.kind() {
-        HirKind::Literal(l) => Some(l.0.to_vec()),
-        HirKind::Capture(c) => required_literal(&c.sub),
-        HirKind::Repetition(r) if r.min >= 1 => required_literal(&r.sub),
-        HirKind::Concat(parts) => {
-            // Adjacent literals are merged by the parser; joining runs across captures is
-            // possible but rare in silences.
-            let mut best: Option<Vec<u8>> = None;
-            let mut run: Vec<u8> = Vec::new();
-            for p in parts {
-                if let HirKind::Literal(l) = p.kind() {
-                    run.extend_from_slice(&l.0);
-                    continue;
-                }
-                if run.len() > best.as_ref().map_or(0, Vec::len) {
-                    best = Some(std::mem::take(&mut run));
-                }
-                run.clear();
-                if let Some(inner) = required_literal(p)
-                    && inner.len() > best.as_ref().map_or(0, Vec::len)
-                {
-                    best = Some(inner);
-                }
-            }
-            if run.len() > best.as_ref().map_or(0, Vec::len) {
-                best = Some(run);
-            }
-            best.filter(|b| !b.is_empty())
-        }
-        _ => None,
+/// At most this many strings in a literal set: a silence is filed under each of them.
+const SET_LIMIT: usize = 32;
+
+/// What a part of a regex tells about the strings it matches: all of them (`exact`, when few and
+/// finite) and a set of literals one of which every match contains (`required`).
+#[derive(Debug, Default)]
+struct Facts {
+    exact: Option<Vec<Vec<u8>>>,
+    required: Option<Vec<Vec<u8>>>,
+}
+
+/// How well a literal set narrows the candidates: longer shortest member first (up to 8 bytes,
+/// beyond which every literal is selective enough), then fewer members. None when a member is
+/// empty (it is in every value) or when there are many short ones (`[a-z]+` needs one of 26
+/// letters: nearly every value has one, and the silence would be tried once per letter found).
+fn score(set: &[Vec<u8>]) -> Option<(usize, std::cmp::Reverse<usize>, usize)> {
+    let min = set.iter().map(Vec::len).min()?;
+    (min > 0 && set.len() <= 8 * min).then_some((min.min(8), std::cmp::Reverse(set.len()), min))
+}
+
+/// The better of two literal sets.
+fn better(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
+    let (sa, sb) = (a.as_deref().and_then(score), b.as_deref().and_then(score));
+    match (sa, sb) {
+        (Some(x), Some(y)) if y > x => b,
+        (Some(_), _) => a,
+        (None, Some(_)) => b,
+        (None, None) => None,
     }
 }
 
-/// The required literal of a matcher's regex (parsed as the matcher compiles it: anchored), if
-/// any.
-fn regex_literal(pattern: &str) -> Option<Vec<u8>> {
+/// Every concatenation of a string of `a` with one of `b`, if there are at most
+/// [`SET_LIMIT`].
+fn product(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if a.len().saturating_mul(b.len()) > SET_LIMIT {
+        return None;
+    }
+    let mut out: Vec<Vec<u8>> = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            let mut s = x.clone();
+            s.extend_from_slice(y);
+            out.push(s);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Some(out)
+}
+
+/// The union of literal sets, if every one is known and there are at most [`SET_LIMIT`].
+fn union(sets: impl Iterator<Item = Option<Vec<Vec<u8>>>>) -> Option<Vec<Vec<u8>>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for s in sets {
+        out.extend(s?);
+        if out.len() > SET_LIMIT * 2 {
+            return None;
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    (out.len() <= SET_LIMIT).then_some(out)
+}
+
+/// [`Facts`] of a parsed regex: which literals every match must contain. A class of a few
+/// characters (`[4_]`, or a letter under `(?i)`) and an alternation count as their few
+/// strings, so `.+-[4_]2\..*` requires one of `-42.`, `-_2.` and `(web|db)-eu` one of `web-eu`,
+/// `db-eu`.
+fn facts(h: &Hir) -> Facts {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => Facts {
+            exact: Some(vec![Vec::new()]),
+            required: None,
+        },
+        HirKind::Literal(l) => Facts {
+            exact: Some(vec![l.0.to_vec()]),
+            required: Some(vec![l.0.to_vec()]),
+        },
+        HirKind::Class(c) => {
+            let set = class_strings(c);
+            Facts {
+                required: set.clone(),
+                exact: set,
+            }
+        }
+        HirKind::Capture(c) => facts(&c.sub),
+        HirKind::Repetition(r) => {
+            if r.max == Some(0) {
+                return Facts {
+                    exact: Some(vec![Vec::new()]),
+                    required: None,
+                };
+            }
+            if r.min == 0 {
+                return Facts::default();
+            }
+            let sub = facts(&r.sub);
+            // `x{3,}` contains `xxx`: the set raised to the minimum count.
+            let mut power = sub.exact.clone().map(|_| vec![Vec::new()]);
+            for _ in 0..r.min.min(16) {
+                power = match (&power, &sub.exact) {
+                    (Some(p), Some(e)) => product(p, e),
+                    _ => None,
+                };
+            }
+            let exact = if r.max == Some(r.min) && r.min <= 16 {
+                power.clone()
+            } else {
+                None
+            };
+            Facts {
+                exact,
+                required: better(sub.required, power),
+            }
+        }
+        HirKind::Alternation(branches) => {
+            let all: Vec<Facts> = branches.iter().map(facts).collect();
+            Facts {
+                exact: union(all.iter().map(|f| f.exact.clone())),
+                required: union(all.into_iter().map(|f| f.required)),
+            }
+        }
+        HirKind::Concat(parts) => {
+            // The product of a run of exact parts is required; so is each part's own set.
+            let mut best: Option<Vec<Vec<u8>>> = None;
+            let mut run: Vec<Vec<u8>> = vec![Vec::new()];
+            let mut whole = true;
+            for p in parts {
+                let f = facts(p);
+                if let Some(e) = &f.exact
+                    && let Some(joined) = product(&run, e)
+                {
+                    run = joined;
+                    continue;
+                }
+                whole = false;
+                best = better(best, Some(std::mem::take(&mut run)));
+                best = better(best, f.required);
+                run = f.exact.unwrap_or_else(|| vec![Vec::new()]);
+            }
+            let exact = whole.then(|| run.clone());
+            Facts {
+                exact,
+                required: better(best, Some(run)),
+            }
+        }
+    }
+}
+
+/// The strings of a class of at most [`SET_LIMIT`] characters (or bytes), else None.
+fn class_strings(c: &regex_syntax::hir::Class) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    match c {
+        regex_syntax::hir::Class::Unicode(u) => {
+            for r in u.ranges() {
+                let n = u32::from(r.end()) - u32::from(r.start()) + 1;
+                if out.len() + n as usize > SET_LIMIT {
+                    return None;
+                }
+                for ch in (u32::from(r.start())..=u32::from(r.end())).filter_map(char::from_u32) {
+                    let mut buf = [0u8; 4];
+                    out.push(ch.encode_utf8(&mut buf).as_bytes().to_vec());
+                }
+            }
+        }
+        regex_syntax::hir::Class::Bytes(b) => {
+            for r in b.ranges() {
+                let n = usize::from(r.end() - r.start()) + 1;
+                if out.len() + n > SET_LIMIT {
+                    return None;
+                }
+                out.extend((r.start()..=r.end()).map(|b| vec![b]));
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The literals one of which every match of a matcher's regex contains (parsed as the matcher
+/// compiles it: anchored), if there is such a set of non-empty literals.
+fn regex_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::ParserBuilder::new()
         .nest_limit(100)
         .build()
         .parse(&format!("^(?:{pattern})$"))
         .ok()?;
-    required_literal(&hir).filter(|l| !l.is_empty())
+    let set = facts(&hir).required?;
+    score(&set)?;
+    Some(set)
 }
 
 /// The characters `regex` treats as meta: escaped, they stand for themselves (other escapes are
@@ -251,7 +398,7 @@ fn literal_prefix(pattern: &str) -> Option<String> {
 fn anchor(ms: &[Matcher]) -> Option<Anchor<'_>> {
     let mut best: Option<(&str, Vec<String>)> = None;
     let mut prefix: Option<(&str, String)> = None;
-    let mut contains: Option<(&str, Vec<u8>)> = None;
+    let mut contains: Option<(&str, Vec<Vec<u8>>)> = None;
     for m in ms {
         let values = match m.op {
             MatchType::Equal if !m.value.is_empty() => vec![m.value.clone()],
@@ -265,8 +412,8 @@ fn anchor(ms: &[Matcher]) -> Option<Anchor<'_>> {
                         prefix = Some((&m.name, p));
                     }
                     if best.is_none()
-                        && let Some(l) = regex_literal(&m.value)
-                        && contains.as_ref().is_none_or(|(_, q)| l.len() > q.len())
+                        && let Some(l) = regex_literals(&m.value)
+                        && contains.as_ref().is_none_or(|(_, q)| score(&l) > score(q))
                     {
                         contains = Some((&m.name, l));
                     }
@@ -282,7 +429,11 @@ fn anchor(ms: &[Matcher]) -> Option<Anchor<'_>> {
     }
     match (best, prefix, contains) {
         (Some((n, v)), _, _) => Some(Anchor::Values(n, v)),
-        (None, Some((_, p)), Some((cn, c))) if c.len() > p.len() => Some(Anchor::Contains(cn, c)),
+        (None, Some((_, p)), Some((cn, c)))
+            if c.iter().map(Vec::len).min().unwrap_or(0) > p.len() =>
+        {
+            Some(Anchor::Contains(cn, c))
+        }
         (None, Some((n, p)), _) => Some(Anchor::Prefix(n, p)),
         (None, None, Some((n, c))) => Some(Anchor::Contains(n, c)),
         (None, None, None) => None,
@@ -313,16 +464,18 @@ impl Index {
                     .or_default()
                     .push(Arc::clone(&s));
             }
-            Some(Anchor::Contains(name, lit)) => {
+            Some(Anchor::Contains(name, lits)) => {
                 let l = self.literal.entry(name.to_owned()).or_default();
-                let b = l
-                    .by_literal
-                    .entry(lit.into_boxed_slice())
-                    .or_insert_with(|| {
-                        l.finder = OnceLock::new();
-                        Vec::new()
-                    });
-                b.push(s);
+                for lit in lits {
+                    let b = l
+                        .by_literal
+                        .entry(lit.into_boxed_slice())
+                        .or_insert_with(|| {
+                            l.finder = OnceLock::new();
+                            Vec::new()
+                        });
+                    b.push(Arc::clone(&s));
+                }
             }
             None => self.scan.push(s),
         }
@@ -356,9 +509,11 @@ impl Index {
                 }
                 self.forget_prefix(name, p.len(), removed);
             }
-            Some(Anchor::Contains(name, lit)) => {
+            Some(Anchor::Contains(name, lits)) => {
                 if let Some(l) = self.literal.get_mut(name) {
-                    l.remove(&lit, id);
+                    for lit in lits {
+                        l.remove(&lit, id);
+                    }
                     if l.by_literal.is_empty() {
                         self.literal.remove(name);
                     }
@@ -429,7 +584,7 @@ impl Index {
     pub(super) fn for_each_candidate(
         &self,
         labels: &LabelSet,
-        mut f: impl FnMut(&Silence) -> bool,
+        mut f: impl FnMut(&Arc<Silence>) -> bool,
     ) {
         if !self.buckets.is_empty() {
             for (name, value) in labels.iter() {
@@ -549,7 +704,10 @@ mod tests {
         ];
         assert_eq!(
             anchor(&contains),
-            Some(Anchor::Contains("e", b"-web-".to_vec()))
+            Some(Anchor::Contains(
+                "e",
+                vec![b"a-web-".to_vec(), b"b-web-".to_vec()]
+            ))
         );
         // A literal longer than the prefix wins over the prefix.
         let longer = vec![
@@ -558,9 +716,9 @@ mod tests {
         ];
         assert_eq!(
             anchor(&longer),
-            Some(Anchor::Contains("i", b"-1234.".to_vec()))
+            Some(Anchor::Contains("i", vec![b"-1234.".to_vec()]))
         );
-        let none = vec![
+        let few = vec![
             Matcher::new("a", MatchType::Regex, "(?i)x.*").unwrap(),
             Matcher::new("b", MatchType::Equal, "").unwrap(),
             Matcher::new("c", MatchType::Regex, "p|").unwrap(),
@@ -568,25 +726,84 @@ mod tests {
             Matcher::new("e", MatchType::Regex, "x?yz?").unwrap(),
             Matcher::new("e", MatchType::Regex, "(ab|cd)").unwrap(),
         ];
-        // `y` of `x?yz?` is required.
-        assert_eq!(anchor(&none), Some(Anchor::Contains("e", b"y".to_vec())));
-        assert_eq!(anchor(&none[..4]), None);
+        // `ab` or `cd` (two bytes) beats `y` of `x?yz?` and `x` or `X`.
+        assert_eq!(
+            anchor(&few),
+            Some(Anchor::Contains("e", vec![b"ab".to_vec(), b"cd".to_vec()]))
+        );
+        assert_eq!(
+            anchor(&few[..4]),
+            Some(Anchor::Contains("a", vec![b"X".to_vec(), b"x".to_vec()]))
+        );
+        // Nothing any match must contain: checked for every alert.
+        let none = vec![
+            Matcher::new("a", MatchType::Regex, ".*").unwrap(),
+            Matcher::new("b", MatchType::Regex, "x*|y+").unwrap(),
+            Matcher::new("c", MatchType::Regex, r"\d+").unwrap(),
+            Matcher::new("d", MatchType::NotRegex, "abc").unwrap(),
+        ];
+        assert_eq!(anchor(&none), None);
     }
 
     #[test]
     fn required_literals() {
-        let lit = |p: &str| regex_literal(p).map(|l| String::from_utf8(l).unwrap());
-        assert_eq!(lit(r".+-4242\..*").as_deref(), Some("-4242."));
-        assert_eq!(lit(r"(?:db)+-(eu|us)-\d+").as_deref(), Some("db"));
-        assert_eq!(lit(r"(web|db)-eu-[0-9]+").as_deref(), Some("-eu-"));
-        assert_eq!(lit(r"a(b)c").as_deref(), Some("a"));
-        assert_eq!(lit(r"x*y?").as_deref(), None);
-        assert_eq!(lit(r"(ab|cd)").as_deref(), None);
-        assert_eq!(lit(r"(?i)abc").as_deref(), None);
-        assert_eq!(lit(r"[ab]{2,}").as_deref(), None);
-        assert_eq!(lit(r"(").as_deref(), None);
-        assert_eq!(lit(r"a)|(b").as_deref(), None);
-        assert_eq!(lit(r"ä.*ö{1,3}").as_deref(), Some("ä"));
+        let lits = |p: &str| {
+            regex_literals(p).map(|set| {
+                set.into_iter()
+                    .map(|l| String::from_utf8(l).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(lits(r".+-4242\..*").unwrap(), ["-4242."]);
+        assert_eq!(lits(r"(?:db)+-(eu|us)-\d+").unwrap(), ["-eu-", "-us-"]);
+        assert_eq!(lits(r"(web|db)-eu-[0-9]+").unwrap(), ["db-eu-", "web-eu-"]);
+        assert_eq!(lits(r"a(b)c").unwrap(), ["abc"]);
+        assert_eq!(lits(r"x*y?"), None);
+        assert_eq!(lits(r"(ab|cd)").unwrap(), ["ab", "cd"]);
+        assert_eq!(lits(r"(?i)ab").unwrap(), ["AB", "Ab", "aB", "ab"]);
+        assert_eq!(lits(r"[ab]{2,}").unwrap(), ["aa", "ab", "ba", "bb"]);
+        assert_eq!(lits(r"(a|)b").unwrap(), ["ab", "b"]);
+        assert_eq!(lits(r"(").as_deref(), None);
+        // Anchored as Alertmanager anchors it, `^(?:a)|(b)$` needs an `a` or a `b`.
+        assert_eq!(lits(r"a)|(b").unwrap(), ["a", "b"]);
+        assert_eq!(lits(r"ä.*ö{1,3}").unwrap(), ["ä"]);
+        // Each digit a class of two: sixteen literals of six bytes.
+        let set = lits(r".+-[4_][2_][4_][2_]\..*").unwrap();
+        assert_eq!(set.len(), 16);
+        assert!(set.contains(&"-4242.".to_owned()) && set.contains(&"-____.".to_owned()));
+        // Too many strings: the best smaller set instead.
+        let set = lits(r"[0-9a-z]-x[0-9][0-9]").unwrap();
+        assert_eq!(set.len(), 10, "{set:?}");
+        assert!(set.contains(&"-x5".to_owned()));
+        assert_eq!(lits(r".*|a"), None);
+        assert_eq!(lits(r"[a-z]+"), None);
+    }
+
+    #[test]
+    fn literal_sets_are_exact_about_candidates() {
+        // Every value a regex matches contains one of its literals (a wrong set would hide a
+        // silence): checked on values built from each regex's own alphabet.
+        for (pattern, values) in [
+            (
+                r"(?i)host-[0-9a]\..*",
+                &["HOST-1.x", "hOsT-a.", "host-9.y"][..],
+            ),
+            (r"(ab|cd){2}x?", &["abab", "abcd", "cdcdx"][..]),
+            (r"[ab]{3,}z", &["aaaz", "babbz", "bbbbbbz"][..]),
+            (r"(x|y)(1|2)(p|q)", &["x1p", "y2q"][..]),
+        ] {
+            let set = regex_literals(pattern).unwrap();
+            let re = crate::model::Matcher::new("l", MatchType::Regex, pattern).unwrap();
+            for v in values {
+                let labels: LabelSet = [("l", *v)].into_iter().collect();
+                assert!(re.matches(&labels), "{pattern} should match {v}");
+                assert!(
+                    set.iter()
+                        .any(|l| v.as_bytes().windows(l.len()).any(|w| w == &l[..])),
+                    "{pattern}: {v} contains none of {set:?}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -615,6 +832,53 @@ mod tests {
         ix.prune_expired(Timestamp::from_second(3_000).unwrap(), |_| true);
         assert!(candidates(&ix, "host-12.example").is_empty());
         assert!(ix.literal.is_empty());
+    }
+
+    /// Regex pieces, each with strings it matches.
+    const PIECES: &[(&str, &[&str])] = &[
+        ("a", &["a"]),
+        ("b", &["b"]),
+        ("ab", &["ab"]),
+        ("[ab]", &["a", "b"]),
+        ("(a|b)", &["a", "b"]),
+        ("(ab|c)", &["ab", "c"]),
+        ("x?", &["", "x"]),
+        ("y*", &["", "y", "yy"]),
+        ("z+", &["z", "zz"]),
+        ("(?i:c)", &["c", "C"]),
+        (".", &["a", "-", "é"]),
+        ("[a-c]{2}", &["ab", "ca", "cc"]),
+        ("(a|)", &["a", ""]),
+        ("b{2,}", &["bb", "bbb"]),
+        ("(?:xa)+", &["xa", "xaxa"]),
+        ("-", &["-"]),
+        ("[0-9]", &["0", "7"]),
+        ("\\d", &["3"]),
+        ("(?i)k", &["k", "K", "\u{212a}"]),
+    ];
+
+    proptest::proptest! {
+        /// A value a regex matches contains one of the regex's literals: the index never hides
+        /// a silence that matches. Regexes are built from pieces, values from strings each piece
+        /// matches.
+        #[test]
+        fn a_matching_value_contains_a_literal_of_the_set(
+            picks in proptest::collection::vec((0..PIECES.len(), 0..3usize), 1..7),
+        ) {
+            let pattern: String = picks.iter().map(|&(p, _)| PIECES[p].0).collect();
+            let value: String = picks
+                .iter()
+                .map(|&(p, e)| PIECES[p].1[e % PIECES[p].1.len()])
+                .collect();
+            let re = Matcher::new("l", MatchType::Regex, &pattern).unwrap();
+            proptest::prop_assert!(re.matches_value(&value), "{} vs {}", pattern, value);
+            if let Some(set) = regex_literals(&pattern) {
+                proptest::prop_assert!(
+                    set.iter().any(|l| value.as_bytes().windows(l.len()).any(|w| w == &l[..])),
+                    "{} matches {} but contains none of {:?}", pattern, value, set
+                );
+            }
+        }
     }
 
     fn prefix_silence(id: &str, pattern: &str) -> Arc<Silence> {

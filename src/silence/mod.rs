@@ -218,7 +218,32 @@ pub struct Silences {
     ids: AtomicU64,
     /// Where every change goes to be stored (set once the stored state is loaded).
     journal: std::sync::OnceLock<Journal>,
+    /// The silences each label set was last found to match.
+    matched: MatchCache,
 }
+
+/// The silences whose matchers a label set satisfies, by the set's fingerprint, with the
+/// version they were found at: while no silence changes, an alert checked again (at every
+/// flush of its group) costs one look-up, not a pass over the index, as Alertmanager keeps
+/// each alert's silences with the version it checked them at. Whether each is in force is
+/// decided at every check (a pending silence starts, an active one ends, with no change).
+#[derive(Default)]
+struct MatchCache {
+    shards: [std::sync::Mutex<HashMap<u64, Cached>>; MATCH_CACHE_SHARDS],
+}
+
+/// One cached answer: the version it holds for, and the matching silences sorted by id.
+struct Cached {
+    version: u64,
+    silences: Option<Arc<[Arc<Silence>]>>,
+}
+
+/// Shards of the match cache (fewer waits between concurrent flushes).
+const MATCH_CACHE_SHARDS: usize = 16;
+
+/// A shard holding more label sets than this is emptied before it takes another: at most
+/// 262,144 label sets are remembered (about 40 bytes each, and the matching silences shared).
+const MATCH_CACHE_SHARD_CAP: usize = 16_384;
 
 impl Silences {
     /// An empty store keeping ended silences for `retention`.
@@ -230,6 +255,7 @@ impl Silences {
             version: watch::channel(0).0,
             ids: AtomicU64::new(0),
             journal: std::sync::OnceLock::new(),
+            matched: MatchCache::default(),
         }
     }
 
@@ -446,28 +472,56 @@ impl Silences {
 
     /// The ids of the active silences that match `labels`, sorted (the `silencedBy` list).
     pub fn silenced_by(&self, labels: &LabelSet, now: Timestamp) -> Vec<Arc<str>> {
-        let st = self.read();
-        let mut out = Vec::new();
-        st.index.for_each_candidate(labels, |s| {
-            if s.state(now) == SilenceState::Active && s.matches(labels) {
-                out.push(Arc::clone(&s.id));
+        self.matching(labels).map_or_else(Vec::new, |m| {
+            m.iter()
+                .filter(|s| s.state(now) == SilenceState::Active)
+                .map(|s| Arc::clone(&s.id))
+                .collect()
+        })
+    }
+
+    /// Whether any active silence matches `labels`.
+    pub fn is_silenced(&self, labels: &LabelSet, now: Timestamp) -> bool {
+        self.matching(labels)
+            .is_some_and(|m| m.iter().any(|s| s.state(now) == SilenceState::Active))
+    }
+
+    /// The silences not yet expired whose matchers `labels` satisfies (whatever their state
+    /// now), sorted by id; None for none. From the cache while no silence changed.
+    fn matching(&self, labels: &LabelSet) -> Option<Arc<[Arc<Silence>]>> {
+        let fp = labels.fingerprint().0;
+        // Read before the state: a change lands in the state before its version is bumped, so
+        // an answer stored under this version is never older than the version says.
+        let version = self.version();
+        let shard = &self.matched.shards[(fp % MATCH_CACHE_SHARDS as u64) as usize];
+        let lock = || shard.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = lock().get(&fp)
+            && c.version == version
+        {
+            return c.silences.clone();
+        }
+        let mut found: Vec<Arc<Silence>> = Vec::new();
+        self.read().index.for_each_candidate(labels, |s| {
+            if s.matches(labels) {
+                found.push(Arc::clone(s));
             }
             true
         });
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    /// Whether any active silence matches `labels` (stops at the first).
-    pub fn is_silenced(&self, labels: &LabelSet, now: Timestamp) -> bool {
-        let st = self.read();
-        let mut hit = false;
-        st.index.for_each_candidate(labels, |s| {
-            hit = s.state(now) == SilenceState::Active && s.matches(labels);
-            !hit
-        });
-        hit
+        found.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        found.dedup_by(|a, b| a.id == b.id);
+        let silences: Option<Arc<[Arc<Silence>]>> = (!found.is_empty()).then(|| found.into());
+        let mut map = lock();
+        if map.len() >= MATCH_CACHE_SHARD_CAP {
+            map.clear();
+        }
+        map.insert(
+            fp,
+            Cached {
+                version,
+                silences: silences.clone(),
+            },
+        );
+        silences
     }
 
     /// Silences that ended in `(after, until]` having been in force (`startsAt < endsAt`):

@@ -502,3 +502,50 @@ proptest! {
         prop_assert_eq!(merged(&[&ea, &ea]), merged(&[&ea]));
     }
 }
+
+/// The answers remembered per label set follow every change and the passing of time: a new
+/// silence, an expired one, an update, a merge from a peer, a pending one starting and an
+/// active one ending with no change at all.
+#[test]
+fn remembered_answers_follow_changes_and_time() {
+    let s = store();
+    let a = labels(&[("alertname", "A"), ("instance", "web-1")]);
+    assert!(!s.is_silenced(&a, ts(0)));
+    assert!(s.silenced_by(&a, ts(0)).is_empty());
+    let (id, _) = s
+        .set(sil(vec![eq("alertname", "A")], 0, HOUR), ts(0))
+        .unwrap();
+    assert_eq!(s.silenced_by(&a, ts(1)), vec![Arc::clone(&id)]);
+    // Pending until 100, active until HOUR: no change in between, the state is read anew.
+    let b = labels(&[("alertname", "B")]);
+    let (pending, _) = s
+        .set(
+            sil(vec![m("alertname", MatchType::Regex, "B|C")], 100, HOUR),
+            ts(1),
+        )
+        .unwrap();
+    assert!(!s.is_silenced(&b, ts(50)));
+    assert_eq!(s.silenced_by(&b, ts(150)), vec![Arc::clone(&pending)]);
+    assert!(!s.is_silenced(&b, ts(HOUR + 1)), "ended by time");
+    // Expiring, then a new silence for another label.
+    s.expire(&id, ts(200)).unwrap();
+    assert!(!s.is_silenced(&a, ts(201)));
+    let (by_instance, _) = s
+        .set(
+            sil(vec![m("instance", MatchType::Regex, "web-.*")], 0, HOUR),
+            ts(202),
+        )
+        .unwrap();
+    assert_eq!(s.silenced_by(&a, ts(203)), vec![by_instance.clone()]);
+    // An update that no longer matches (replaced: the old one expires).
+    let mut moved = sil(vec![m("instance", MatchType::Regex, "db-.*")], 202, HOUR);
+    moved.id = by_instance;
+    s.set(moved, ts(204)).unwrap();
+    assert!(!s.is_silenced(&a, ts(205)));
+    // A silence a peer made arrives through a merge.
+    let peer = store();
+    peer.set(sil(vec![eq("instance", "web-1")], 0, HOUR), ts(206))
+        .unwrap();
+    assert_eq!(s.merge(peer.snapshot(), ts(207)).unwrap(), 1);
+    assert!(s.is_silenced(&a, ts(208)));
+}
