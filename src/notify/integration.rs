@@ -36,6 +36,12 @@ pub struct Sent {
     pub service_ids: ReceiverData,
 }
 
+/// At most this many requests of one integration are in flight at once; the rest wait their
+/// turn (outside their request deadline). A thousand groups flushing at once to one webhook
+/// then reuse a few hundred keep-alive connections instead of opening a thousand, which costs
+/// the receiver and tocsin less and delivers sooner (`bench/flush`).
+pub const MAX_IN_FLIGHT: usize = 256;
+
 /// One configured integration: the settings every integration has, and its sender.
 pub struct Integration {
     /// The kind (`webhook`, `pagerduty`...), as metrics and the nflog name it.
@@ -48,6 +54,8 @@ pub struct Integration {
     pub max_alerts: usize,
     /// The integration itself.
     sender: Sender,
+    /// Permits for requests in flight ([`MAX_IN_FLIGHT`]).
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 /// The integrations tocsin sends to.
@@ -172,6 +180,7 @@ impl Builder<'_> {
                 send_resolved,
                 max_alerts,
                 sender,
+                in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
             });
         }
         Ok(())
@@ -227,6 +236,8 @@ impl Integration {
 
     /// Sends one notification (one attempt; the caller retries).
     pub async fn notify(&self, data: &NotificationData) -> Result<Sent, NotifyError> {
+        // The semaphore is never closed; were it, the request goes out unlimited.
+        let _permit = self.in_flight.acquire().await.ok();
         self.sender.notify(data).await
     }
 
@@ -241,6 +252,7 @@ impl Integration {
             index: 0,
             send_resolved,
             max_alerts: 0,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
             sender: Sender::Channel(tx),
         }
     }
@@ -256,6 +268,7 @@ impl Integration {
             index: 0,
             send_resolved: true,
             max_alerts: 0,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
             sender: Sender::Script(tx, std::sync::Mutex::new(errors.into())),
         }
     }
@@ -271,6 +284,7 @@ impl Integration {
             index: 0,
             send_resolved: true,
             max_alerts: 0,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
             sender: Sender::Stall(tx, std::sync::atomic::AtomicUsize::new(hang)),
         }
     }
@@ -371,5 +385,128 @@ receivers:
         }
         let indexes: Vec<usize> = all.integrations.iter().map(|i| i.index).collect();
         assert_eq!(&indexes[..2], &[0, 1]);
+    }
+}
+
+#[cfg(test)]
+mod in_flight_tests {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::MAX_IN_FLIGHT;
+    use crate::model::LabelSet;
+    use crate::notify::data::NotificationData;
+    use crate::notify::testkit::{GROUP_KEY, Rig, alert};
+
+    /// Counts of a webhook receiver that holds every request until released.
+    #[derive(Default)]
+    struct Seen {
+        connections: AtomicUsize,
+        open_requests: AtomicUsize,
+        most_at_once: AtomicUsize,
+        answered: AtomicUsize,
+    }
+
+    /// Reads one request head and its body (Content-Length) off `s`; false at end of stream.
+    async fn read_request(s: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> bool {
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    buf.drain(..end + 4 + len);
+                    return true;
+                }
+            }
+            let mut chunk = [0u8; 4096];
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// A thousand groups flushing at once to one webhook: at most [`MAX_IN_FLIGHT`] requests
+    /// are open at a time, the rest wait and then reuse the connections, and every one is
+    /// delivered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_in_flight_to_one_integration_are_capped() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = std::sync::Arc::new(Seen::default());
+        let (release, released) = tokio::sync::watch::channel(false);
+        {
+            let seen = std::sync::Arc::clone(&seen);
+            tokio::spawn(async move {
+                while let Ok((mut s, _)) = listener.accept().await {
+                    seen.connections.fetch_add(1, SeqCst);
+                    let seen = std::sync::Arc::clone(&seen);
+                    let mut released = released.clone();
+                    tokio::spawn(async move {
+                        let mut buf = Vec::new();
+                        while read_request(&mut s, &mut buf).await {
+                            let now = seen.open_requests.fetch_add(1, SeqCst) + 1;
+                            seen.most_at_once.fetch_max(now, SeqCst);
+                            let _ = released.wait_for(|r| *r).await;
+                            seen.open_requests.fetch_sub(1, SeqCst);
+                            seen.answered.fetch_add(1, SeqCst);
+                            let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+                            if s.write_all(ok).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            });
+        }
+        let rig = Rig::new(
+            "",
+            &format!("    webhook_configs:\n      - url: http://{addr}/hook\n"),
+            Duration::from_secs(60),
+        );
+        let n = MAX_IN_FLIGHT + 100;
+        let data = NotificationData::new(
+            "r",
+            vec![alert(&rig, "a:9100", 100_000)],
+            0,
+            &LabelSet::new(),
+            "http://tocsin.test",
+            GROUP_KEY,
+            "first notification",
+            rig.t0,
+        );
+        let integ = &rig.notifier.receiver("r").unwrap().integrations[0];
+        let sends = futures_util::future::join_all((0..n).map(|_| integ.notify(&data)));
+        let check = async {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            while seen.open_requests.load(SeqCst) < MAX_IN_FLIGHT {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "only {} requests arrived",
+                    seen.open_requests.load(SeqCst)
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            // Time for any request beyond the cap to arrive, were it sent.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            assert_eq!(seen.most_at_once.load(SeqCst), MAX_IN_FLIGHT);
+            release.send(true).unwrap();
+        };
+        let (results, ()) = tokio::join!(sends, check);
+        assert!(results.iter().all(Result::is_ok));
+        assert_eq!(seen.answered.load(SeqCst), n);
+        // The waiting requests went out over connections the first ones opened (a connection
+        // may be back in the pool a moment after its permit: a few new ones are fine).
+        assert!(
+            seen.connections.load(SeqCst) < n,
+            "{} connections for {n} requests",
+            seen.connections.load(SeqCst)
+        );
     }
 }
