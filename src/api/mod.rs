@@ -272,8 +272,16 @@ async fn read_body(
             }
         };
         let Some(chunk) = next else { break };
-        let mut chunk =
-            chunk.map_err(|e| text(StatusCode::BAD_REQUEST, &format!("reading body: {e}")))?;
+        let mut chunk = chunk.map_err(|e| {
+            // hyper's reason (a malformed chunk, a body cut short) is in the source chain.
+            let mut why = format!("reading the request body: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                why = format!("{why}: {s}");
+                source = s.source();
+            }
+            limits::refusal(path, StatusCode::BAD_REQUEST, &why)
+        })?;
         if out.len() + chunk.remaining() > max {
             drop(out);
             drain(stream, idle).await;

@@ -207,11 +207,18 @@ async fn connection<F>(
         head_flag_value: shared.opts.max_header_bytes,
     };
     let metrics = Arc::clone(&shared.state.metrics);
+    let web_config = shared.opts.web_config.clone();
     let on_refusal = move |r: &Refusal| {
         tracing::debug!(peer = %peer, status = r.status.as_u16(), reason = %r.message, "Request refused.");
         if let Some(flag) = r.limit {
             super::limits::count(&metrics, flag);
         }
+        // The headers the file asks for now, as on every other answer.
+        web_config
+            .as_ref()
+            .and_then(|l| l.config().ok())
+            .map(|c| c.headers.clone())
+            .unwrap_or_default()
     };
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -220,9 +227,20 @@ async fn connection<F>(
         // A backstop: a begun head times out in `Guarded` (408 with a body); this closes
         // connections that stay idle without sending a byte.
         .header_read_timeout(timeout + Duration::from_secs(1))
+        // A refused head ends hyper's input (`head::Guarded`): the requests before it, still
+        // being answered, must be answered, not dropped as if the client had gone.
+        .half_close(true)
         .max_headers(MAX_HEADERS * 4 + 1)
         .max_buf_size(max_head + 8192);
-    if !http2 {
+    if http2 {
+        // h2 refuses a header list over its limit itself, with a 431 and no body: let through
+        // what HTTP/1 lets through, so that [`too_big`] answers with one.
+        let list = max_head.saturating_add(MAX_HEADERS * 4 * 32);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(list).unwrap_or(u32::MAX));
+    } else {
         builder = builder.http1_only();
     }
     let result = match tls {
@@ -259,12 +277,15 @@ async fn handle<F>(shared: &Shared, req: Request<Incoming>, filter: &F) -> Respo
 where
     F: Service<Request<Incoming>, Response = Response, Error = Infallible> + Sync,
 {
-    if let Some((flag, refused)) = too_big(&shared.opts, &req) {
+    let too_big = too_big(&shared.opts, &req).map(|(flag, refused)| {
         super::limits::count(&shared.state.metrics, flag);
-        return refused;
-    }
+        refused
+    });
     let Some(loader) = &shared.opts.web_config else {
-        return call(filter, req).await;
+        return match too_big {
+            Some(r) => r,
+            None => call(filter, req).await,
+        };
     };
     let cfg = match loader.config() {
         Ok(c) => c,
@@ -273,7 +294,9 @@ where
             return text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n");
         }
     };
-    let mut resp = if !shared.admit(cfg.rate_limit) {
+    let mut resp = if let Some(r) = too_big {
+        r
+    } else if !shared.admit(cfg.rate_limit) {
         text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n")
     } else {
         match authorize(shared, &cfg, &req).await {

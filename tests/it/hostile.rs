@@ -71,6 +71,50 @@ fn check(case: &str, got: Option<(u16, Vec<u8>)>) {
     }
 }
 
+/// Sends `bytes` as they are on a new connection, nothing more, and reads the answers until the
+/// server closes it; returns each answer's status and body.
+fn exchange(addr: SocketAddr, bytes: &[u8]) -> Vec<(u16, String)> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let _ = s.write_all(bytes);
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let mut answers = Vec::new();
+    let mut rest = &buf[..];
+    while let Some(at) = rest.windows(4).position(|w| w == b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&rest[..at]).to_ascii_lowercase();
+        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok());
+        let len = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(rest.len() - at - 4);
+        let end = (at + 4 + len).min(rest.len());
+        answers.push((
+            status.unwrap_or(0),
+            String::from_utf8_lossy(&rest[at + 4..end]).into_owned(),
+        ));
+        rest = &rest[end..];
+    }
+    answers
+}
+
+/// A chunked POST of `chunks` (each its own chunk) to `path`, kept alive, the last chunk and
+/// the end of the body not sent.
+fn chunked(path: &str, chunks: &[&[u8]]) -> Vec<u8> {
+    let mut r = format!(
+        "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    for c in chunks {
+        r.extend(format!("{:x};ext=1\r\n", c.len()).as_bytes());
+        r.extend(*c);
+        r.extend(b"\r\n");
+    }
+    r
+}
+
 fn nested(depth: usize) -> Vec<u8> {
     let mut v = vec![b'['; depth];
     v.extend(std::iter::repeat_n(b']', depth));
@@ -369,6 +413,101 @@ async fn hostile_battery_keeps_tocsin_answering() {
     assert!(!body.is_empty());
     healthy(addr);
 
+    // Chunked bodies: refused with a body that says why, and the heads after one are read as
+    // after any other body.
+    let mib = vec![b' '; 1 << 20];
+    let mut big: Vec<&[u8]> = vec![&mib[..]; 17];
+    big.push(b"");
+    let mut over = chunked("/api/v2/alerts", &big);
+    over.extend(b"\r\n");
+    let end = b"0\r\n\r\n";
+    let ok = |next: &str| {
+        let mut r = chunked("/api/v2/alerts", &[b"[", b"]"]);
+        r.extend(end);
+        r.extend(next.as_bytes());
+        r
+    };
+    let long_url = format!(
+        "GET /api/v2/alerts?filter={} HTTP/1.1\r\n\r\n",
+        "a".repeat(20 << 10)
+    );
+    let long_header = format!(
+        "GET /-/ready HTTP/1.1\r\nX-Big: {}\r\n\r\n",
+        "h".repeat(200 << 10)
+    );
+    let mut trailers = chunked("/api/v2/alerts", &[b"[]"]);
+    trailers.extend(b"0\r\nX-Trailer: 1\r\n\r\nGET /api/v2/status HTTP/2.0\r\n\r\n");
+    let chunked_cases: Vec<(&str, Vec<u8>, &[u16], &str)> = vec![
+        ("oversized", over, &[413], "16777216"),
+        (
+            "stalled in a chunk",
+            [chunked("/api/v2/alerts", &[]), b"5\r\nab".to_vec()].concat(),
+            &[408],
+            "--web.read-header-timeout",
+        ),
+        (
+            "stalled in a size",
+            [chunked("/api/v2/alerts", &[b"["]), b"1".to_vec()].concat(),
+            &[408],
+            "--web.read-header-timeout",
+        ),
+        (
+            "malformed size",
+            [chunked("/api/v2/alerts", &[b"["]), b"zz\r\n\r\n".to_vec()].concat(),
+            &[400],
+            "chunk",
+        ),
+        (
+            "then a bad method",
+            ok("G@T /api/v2/alerts HTTP/1.1\r\n\r\n"),
+            &[200, 400],
+            "malformed request",
+        ),
+        (
+            "then a long URL",
+            ok(&long_url),
+            &[200, 414],
+            "--web.max-url-bytes",
+        ),
+        (
+            "then long headers",
+            ok(&long_header),
+            &[200, 431],
+            "--web.max-header-bytes",
+        ),
+        (
+            "then a slow head",
+            ok("GET /api/v2/status HTTP/1.1\r\nX-Slow: "),
+            &[200, 408],
+            "--web.read-header-timeout",
+        ),
+        (
+            "trailers, then HTTP/2.0",
+            trailers,
+            &[200, 505],
+            "HTTP version",
+        ),
+    ];
+    let got = tokio::task::spawn_blocking(move || {
+        chunked_cases
+            .into_iter()
+            .map(|(name, bytes, want, why)| (name, exchange(addr, &bytes), want, why))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for (name, answers, want, why) in got {
+        let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+        assert_eq!(statuses, want, "chunked, {name}: {answers:?}");
+        let (status, body) = answers.last().unwrap();
+        assert!(body.contains(why), "chunked, {name}: {status} {body:?}");
+        if status.to_string().starts_with('4') && body.starts_with('{') {
+            let v: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(v["code"], *status, "chunked, {name}");
+        }
+    }
+    healthy(addr);
+
     // Slow clients: a connection that never finishes its headers is closed after
     // --web.read-header-timeout, and others are served meanwhile.
     let mut slow: Vec<TcpStream> = (0..50)
@@ -403,10 +542,10 @@ async fn hostile_battery_keeps_tocsin_answering() {
     // Each refusal is counted by its limit's flag.
     let m = d.metrics().await;
     for (limit, n) in [
-        ("web.max-request-bytes", 1),
-        ("web.max-url-bytes", 1),
-        ("web.max-header-bytes", 2),
-        ("web.read-header-timeout", 51),
+        ("web.max-request-bytes", 2),
+        ("web.max-url-bytes", 2),
+        ("web.max-header-bytes", 3),
+        ("web.read-header-timeout", 54),
     ] {
         let line = format!("tocsin_requests_limited_total{{limit=\"{limit}\"}} {n}");
         assert!(m.lines().any(|l| l == line), "no {line:?} in:\n{m}");

@@ -516,3 +516,152 @@ async fn basic_auth_and_rate_limit_without_tls() {
     assert_eq!(r.status(), 429);
     assert_eq!(r.text().await.unwrap(), "Too Many Requests\n");
 }
+
+/// Sends `request` as it is on a new connection and reads until the server closes it.
+fn raw_exchange(addr: std::net::SocketAddr, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let _ = s.write_all(request);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn refusals_of_the_http_layer_carry_the_configured_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yml");
+    std::fs::write(
+        &web,
+        "http_server_config:\n  headers:\n    Strict-Transport-Security: max-age=31536000\n    X-Content-Type-Options: nosniff\n",
+    )
+    .unwrap();
+    let d = Daemon::start_with(
+        CONFIG,
+        &[
+            &format!("--web.config.file={}", web.display()),
+            "--web.read-header-timeout=1s",
+        ],
+    );
+    let addr = d.addr;
+    let long_url = format!(
+        "GET /api/v2/alerts?x={} HTTP/1.1\r\n\r\n",
+        "a".repeat(20 << 10)
+    );
+    let long_header = format!(
+        "GET /-/ready HTTP/1.1\r\nX-Big: {}\r\n\r\n",
+        "h".repeat(200 << 10)
+    );
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("414", long_url.into_bytes(), "--web.max-url-bytes"),
+        ("431", long_header.into_bytes(), "--web.max-header-bytes"),
+        (
+            "505",
+            b"GET /-/ready HTTP/3.0\r\n\r\n".to_vec(),
+            "HTTP version",
+        ),
+        (
+            "400",
+            b"G@T /-/ready HTTP/1.1\r\n\r\n".to_vec(),
+            "malformed request",
+        ),
+        (
+            "408",
+            b"GET /-/ready HTTP/1.1\r\nX-Slow: ".to_vec(),
+            "--web.read-header-timeout",
+        ),
+    ];
+    let answers = tokio::task::spawn_blocking(move || {
+        cases
+            .into_iter()
+            .map(|(status, req, why)| (status, raw_exchange(addr, &req), why))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for (status, answer, why) in answers {
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{answer}");
+        assert!(
+            head.contains("\r\nStrict-Transport-Security: max-age=31536000\r\n"),
+            "{head}"
+        );
+        assert!(
+            head.contains("\r\nX-Content-Type-Options: nosniff"),
+            "{head}"
+        );
+        assert!(body.contains(why), "{status}: {body}");
+    }
+    // As the file says now: a header removed from it is gone from the next refusal.
+    std::fs::write(
+        &web,
+        "http_server_config:\n  headers:\n    X-Frame-Options: deny\n",
+    )
+    .unwrap();
+    let answer =
+        tokio::task::spawn_blocking(move || raw_exchange(addr, b"GET /-/ready HTTP/3.0\r\n\r\n"))
+            .await
+            .unwrap();
+    assert!(answer.contains("\r\nX-Frame-Options: deny\r\n"), "{answer}");
+    assert!(!answer.contains("Strict-Transport-Security"), "{answer}");
+}
+
+#[tokio::test]
+async fn refusals_over_http2_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = setup(
+        dir.path(),
+        "http_server_config:\n  headers:\n    X-Frame-Options: deny\n",
+    );
+    let d = start(dir.path());
+    let c = client(&ca.pem);
+    // A header list HTTP/1.1 takes is taken over HTTP/2 too (h2's own bound is 16 KiB, and it
+    // refuses with a bare 431).
+    let r = c
+        .get(https(&d, "/-/ready"))
+        .header("x-big", "h".repeat(40 << 10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    assert_eq!(r.status(), 200);
+    // Over the limit: 431 with the reason and the configured headers.
+    let r = c
+        .get(https(&d, "/api/v2/status"))
+        .header("x-big", "h".repeat(100 << 10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    assert_eq!(r.status(), 431);
+    assert_eq!(r.headers()["x-frame-options"], "deny");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["code"], 431);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("--web.max-header-bytes=65536"),
+        "{v}"
+    );
+    let r = c
+        .get(https(&d, &format!("/-/ready?x={}", "u".repeat(20 << 10))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 414);
+    assert!(r.text().await.unwrap().contains("--web.max-url-bytes"));
+    // An oversized body: 413 in Alertmanager's shape.
+    let r = c
+        .post(https(&d, "/api/v2/alerts"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 17 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    assert_eq!(r.status(), 413);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains("16777216"), "{v}");
+}

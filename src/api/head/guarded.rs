@@ -8,6 +8,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::{HeadLimits, Heads, Refusal};
 
+/// Told of each refusal; answers the headers to add to it.
+type OnRefusal = Box<dyn Fn(&Refusal) -> Vec<(String, String)> + Send + Sync>;
+
 /// A connection's stream with its heads read by [`Heads`] first: what hyper reads passes
 /// through it; a refusal is answered when hyper closes the connection (after the answers to the
 /// requests before it, in order).
@@ -23,16 +26,17 @@ pub struct Guarded<S> {
     refusal: Option<(Vec<u8>, usize)>,
     /// Runs while a head is begun (`--web.read-header-timeout`).
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-    /// Told the limit's flag of each refusal.
-    on_refusal: Box<dyn Fn(&Refusal) + Send + Sync>,
+    /// Told of each refusal (to count and log it); answers the headers to add to it.
+    on_refusal: OnRefusal,
 }
 
 impl<S> Guarded<S> {
-    /// Wraps `inner`; `on_refusal` hears of each refusal (to count and log it).
+    /// Wraps `inner`; `on_refusal` hears of each refusal (to count and log it) and answers the
+    /// headers every answer carries (the web config's `http_server_config.headers`).
     pub fn new(
         inner: S,
         limits: HeadLimits,
-        on_refusal: impl Fn(&Refusal) + Send + Sync + 'static,
+        on_refusal: impl Fn(&Refusal) -> Vec<(String, String)> + Send + Sync + 'static,
     ) -> Guarded<S> {
         Guarded {
             inner,
@@ -47,8 +51,8 @@ impl<S> Guarded<S> {
     }
 
     fn refused(&mut self, r: Refusal) {
-        (self.on_refusal)(&r);
-        self.refusal = Some((r.to_bytes(), 0));
+        let headers = (self.on_refusal)(&r);
+        self.refusal = Some((r.to_bytes(&headers), 0));
         self.deadline = None;
     }
 }
@@ -118,8 +122,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
             let fed = this.heads.feed(&data[..n], &mut this.out);
             this.scratch = data;
             if let Err(r) = fed {
-                this.out.clear();
-                this.pos = 0;
+                // What came before the refused head (whole requests) is still hyper's to
+                // answer: `out` holds no byte of the refused head.
                 this.refused(r);
                 continue;
             }

@@ -10,9 +10,10 @@
 //! Alertmanager's JSON error shape under `/api/v2` and plain text elsewhere.
 //!
 //! To find the next head it follows the message framing: a `Content-Length` body is passed on
-//! untouched. After a chunked body, an upgrade, `CONNECT` or an HTTP/2 preface it stops looking
-//! and passes the rest of the connection through as it comes (hyper still refuses what it
-//! refuses there; no client sends alerts that way). [`Heads`] is the sans-IO core,
+//! untouched, and so is a chunked body, whose chunk sizes and trailers are read as hyper reads
+//! them (a body hyper would refuse is left to hyper, whose error the API answers with a body
+//! that says why). After an upgrade, `CONNECT`, a malformed chunked body or an HTTP/2 preface it
+//! stops looking and passes the rest of the connection through as it comes. [`Heads`] is the sans-IO core,
 //! [`Guarded`] the stream wrapper the server puts between the socket (or TLS) and hyper.
 
 mod guarded;
@@ -66,18 +67,28 @@ impl Refusal {
         }
     }
 
-    /// The whole HTTP/1.1 answer, closing the connection.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// The whole HTTP/1.1 answer, closing the connection, with `headers` added (the web
+    /// config's `http_server_config.headers`; a name or value not valid in HTTP is left out, as
+    /// on every other answer).
+    pub fn to_bytes(&self, headers: &[(String, String)]) -> Vec<u8> {
         let (content_type, body) =
             super::limits::refusal_body(&self.path, self.status, &self.message);
         let mut out = format!(
             "HTTP/1.1 {} {}\r\ncontent-type: {content_type}\r\ncache-control: no-store\r\n\
-             connection: close\r\ncontent-length: {}\r\n\r\n",
+             connection: close\r\ncontent-length: {}\r\n",
             self.status.as_u16(),
             self.status.canonical_reason().unwrap_or(""),
             body.len()
         )
         .into_bytes();
+        for (k, v) in headers {
+            if warp::http::HeaderName::from_bytes(k.as_bytes()).is_ok()
+                && warp::http::HeaderValue::from_str(v).is_ok()
+            {
+                out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+            }
+        }
+        out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&body);
         out
     }
@@ -92,10 +103,116 @@ enum State {
     Head,
     /// So many bytes of a `Content-Length` body.
     Body(u64),
+    /// A chunked body, at this point of its framing.
+    Chunked(Chunk),
     /// Everything as it comes, to the end of the connection.
     Through,
     /// A head was refused; nothing more is read.
     Refused,
+}
+
+/// Where a chunked body is (hyper's decoder's states, so both agree where the body ends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// The first digit of a chunk size.
+    Start,
+    /// More digits of a chunk size (the size so far).
+    Size(u64),
+    /// Blanks after the size.
+    SizeLws(u64),
+    /// A chunk extension (the size).
+    Extension(u64),
+    /// The LF ending the size line.
+    SizeLf(u64),
+    /// So many bytes of chunk data.
+    Data(u64),
+    /// The CR after the data.
+    DataCr,
+    /// The LF after the data.
+    DataLf,
+    /// After the last chunk: CR of the final blank line, or a trailer's first byte (trailer
+    /// lines so far, trailer bytes so far).
+    EndCr(usize, usize),
+    /// Inside a trailer line.
+    Trailer(usize, usize),
+    /// The LF ending a trailer line.
+    TrailerLf(usize, usize),
+    /// The final LF.
+    EndLf,
+    /// The body is over.
+    Done,
+}
+
+/// hyper's bound on the chunk extension bytes of one body.
+const CHUNK_EXTENSIONS_LIMIT: u64 = 16 << 10;
+
+/// hyper's bound on a chunked body's trailer bytes (it is given no other).
+const TRAILER_LIMIT: usize = 16 << 10;
+
+impl Chunk {
+    /// The state after `b`, or `None` where hyper's decoder fails; `extensions` counts the
+    /// chunk extension bytes of the body, as hyper does.
+    fn next(self, b: u8, max_trailers: usize, extensions: &mut u64) -> Option<Chunk> {
+        fn digit(b: u8) -> Option<u64> {
+            (b as char).to_digit(16).map(u64::from)
+        }
+        let grow = |size: u64, d: u64| size.checked_mul(16)?.checked_add(d);
+        Some(match self {
+            Chunk::Start => Chunk::Size(digit(b)?),
+            Chunk::Size(n) => match b {
+                b'\t' | b' ' => Chunk::SizeLws(n),
+                b';' => Chunk::Extension(n),
+                b'\r' => Chunk::SizeLf(n),
+                _ => Chunk::Size(grow(n, digit(b)?)?),
+            },
+            Chunk::SizeLws(n) => match b {
+                b'\t' | b' ' => Chunk::SizeLws(n),
+                b';' => Chunk::Extension(n),
+                b'\r' => Chunk::SizeLf(n),
+                _ => return None,
+            },
+            Chunk::Extension(n) => match b {
+                b'\r' => Chunk::SizeLf(n),
+                b'\n' => return None,
+                _ => {
+                    *extensions += 1;
+                    if *extensions >= CHUNK_EXTENSIONS_LIMIT {
+                        return None;
+                    }
+                    Chunk::Extension(n)
+                }
+            },
+            Chunk::SizeLf(n) => match (b, n) {
+                (b'\n', 0) => Chunk::EndCr(0, 0),
+                (b'\n', n) => Chunk::Data(n),
+                _ => return None,
+            },
+            Chunk::Data(_) => return None,
+            Chunk::DataCr => (b == b'\r').then_some(Chunk::DataLf)?,
+            Chunk::DataLf => (b == b'\n').then_some(Chunk::Start)?,
+            Chunk::EndCr(lines, bytes) => match b {
+                b'\r' => Chunk::EndLf,
+                _ => Chunk::Trailer(lines, bytes + 1),
+            },
+            Chunk::Trailer(lines, bytes) => {
+                if bytes + 1 >= TRAILER_LIMIT {
+                    return None;
+                }
+                match b {
+                    b'\r' => Chunk::TrailerLf(lines, bytes + 1),
+                    _ => Chunk::Trailer(lines, bytes + 1),
+                }
+            }
+            Chunk::TrailerLf(lines, bytes) => {
+                if b != b'\n' || lines >= max_trailers || bytes + 1 >= TRAILER_LIMIT {
+                    return None;
+                }
+                Chunk::EndCr(lines + 1, bytes + 1)
+            }
+            Chunk::EndLf => (b == b'\n').then_some(Chunk::Done)?,
+            Chunk::Done => return None,
+        })
+    }
 }
 
 /// The most header fields [`HeadLimits::max_fields`] may allow.
@@ -112,6 +229,8 @@ pub struct Heads {
     head: Vec<u8>,
     /// How much of `head` has been searched for its end.
     scanned: usize,
+    /// The chunk extension bytes of the chunked body being read.
+    extensions: u64,
     limits: HeadLimits,
 }
 
@@ -122,6 +241,7 @@ impl Heads {
             state: State::Preface,
             head: Vec::new(),
             scanned: 0,
+            extensions: 0,
             limits,
         }
     }
@@ -136,23 +256,34 @@ impl Heads {
         self.state == State::Through
     }
 
-    /// The bytes of a body still to come, when a body is being read.
+    /// The bytes of a body (or of a chunk's data) still to come, when they are being read.
     pub fn body_left(&self) -> Option<u64> {
         match self.state {
-            State::Body(n) => Some(n),
+            State::Body(n) | State::Chunked(Chunk::Data(n)) => Some(n),
             _ => None,
         }
     }
 
     /// Notes that `n` body bytes were passed on without [`Heads::feed`].
     pub fn body_read(&mut self, n: u64) {
-        if let State::Body(left) = self.state {
-            let left = left.saturating_sub(n);
-            self.state = if left == 0 {
-                State::Head
-            } else {
-                State::Body(left)
-            };
+        match self.state {
+            State::Body(left) => {
+                let left = left.saturating_sub(n);
+                self.state = if left == 0 {
+                    State::Head
+                } else {
+                    State::Body(left)
+                };
+            }
+            State::Chunked(Chunk::Data(left)) => {
+                let left = left.saturating_sub(n);
+                self.state = State::Chunked(if left == 0 {
+                    Chunk::DataCr
+                } else {
+                    Chunk::Data(left)
+                });
+            }
+            _ => {}
         }
     }
 
@@ -183,11 +314,24 @@ impl Heads {
                     out.extend_from_slice(input);
                     return Ok(());
                 }
-                State::Body(left) => {
+                State::Body(left) | State::Chunked(Chunk::Data(left)) => {
                     let n = input.len().min(usize::try_from(left).unwrap_or(usize::MAX));
                     out.extend_from_slice(&input[..n]);
                     input = &input[n..];
                     self.body_read(n as u64);
+                }
+                State::Chunked(c) => {
+                    out.push(input[0]);
+                    // Trailers: at most as many lines as hyper reads header fields (the server
+                    // lets it read one more than `max_fields`, to find more and refuse them).
+                    let max_trailers = self.limits.max_fields + 1;
+                    self.state = match c.next(input[0], max_trailers, &mut self.extensions) {
+                        Some(Chunk::Done) => State::Head,
+                        Some(next) => State::Chunked(next),
+                        // A malformed body: hyper refuses it, and the API answers why.
+                        None => State::Through,
+                    };
+                    input = &input[1..];
                 }
                 State::Preface => {
                     let n = input.len().min(PREFACE.len() - self.head.len());
@@ -306,6 +450,7 @@ impl Heads {
         }
         self.head.clear();
         self.state = next;
+        self.extensions = 0;
         Ok(())
     }
 }
@@ -471,7 +616,8 @@ fn check_head(head: &[u8], limits: &HeadLimits) -> Result<(State, Option<Rewrite
         next = State::Through;
     }
     match chunked {
-        Some(true) => next = State::Through,
+        Some(true) if next == State::Head => next = State::Chunked(Chunk::Start),
+        Some(true) => {}
         Some(false) => {
             return Err(bad(
                 "Transfer-Encoding must end with chunked in a request".into()
