@@ -18,7 +18,7 @@ use warp::reply::Response;
 use super::v2read::url_decode;
 use super::{ApiState, Req, json, raw, swagger_error};
 use crate::clock;
-use crate::model::{Duration, LabelSet, Matcher, MatcherSyntax, parse_matcher};
+use crate::model::{Duration, LabelSet, Matcher, parse_filter_matcher};
 use crate::silence::{
     Silence, SilenceError, SilenceState, WireMatcher, build_matchers, check_times, is_uuid,
 };
@@ -306,7 +306,7 @@ pub(super) fn list(state: &ApiState, req: &Req) -> Response {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let (k, v) = (url_decode(k), url_decode(v));
         match k.as_str() {
-            "filter" => match parse_matcher(&v, MatcherSyntax::Fallback) {
+            "filter" => match parse_filter_matcher(&v) {
                 Ok(m) => filters.push(m),
                 Err(e) => return bad_request(&e.to_string()),
             },

@@ -258,12 +258,18 @@ pub fn parse_matcher(input: &str, syntax: MatcherSyntax) -> Result<Matcher, Matc
     Ok(ms.remove(0))
 }
 
-/// Parses one matcher given on its own, as Alertmanager's API reads a `filter` parameter: the
-/// classic single-matcher form first (everything after the operator is the value, so
-/// `foo=x,y` means `foo="x,y"`), else the UTF-8 syntax.
+/// Parses one matcher given on its own, as Alertmanager 0.25's API reads a `filter` parameter:
+/// the classic single-matcher form (everything after the operator is the value, so `foo=x,y`
+/// means `foo="x,y"`; no braces: `{foo="x"}` is refused). A quoted label name (`"a b"="x"`,
+/// for the UTF-8 names tocsin takes as Alertmanager 0.28+ does) is read in the UTF-8 syntax.
 pub fn parse_filter_matcher(input: &str) -> Result<Matcher, MatcherError> {
-    parse_classic_one(input)
-        .or_else(|classic| parse_matcher(input, MatcherSyntax::Utf8Strict).map_err(|_| classic))
+    parse_classic_one(input).or_else(|classic| {
+        if input.trim_start().starts_with('"') {
+            parse_matcher(input, MatcherSyntax::Utf8Strict).map_err(|_| classic)
+        } else {
+            Err(classic)
+        }
+    })
 }
 
 // ---- UTF-8 syntax -------------------------------------------------------------------------

@@ -152,3 +152,18 @@ proptest! {
         let _ = parse_matchers(&s, MatcherSyntax::Utf8Strict);
     }
 }
+
+#[test]
+fn a_filter_is_one_classic_matcher_as_in_alertmanager_0_25() {
+    let m = parse_filter_matcher(r#" alertname = "a,b" "#).unwrap();
+    assert_eq!((m.name.as_str(), m.value.as_str()), ("alertname", "a,b"));
+    assert_eq!(parse_filter_matcher("a=x,y").unwrap().value, "x,y");
+    // Braces are 0.27+'s; 0.25 refuses them, whatever is inside.
+    for f in [r#"{a="b"}"#, "{a=b}", " {}", r#"{"a b"="c"}"#] {
+        let e = parse_filter_matcher(f).unwrap_err().to_string();
+        assert_eq!(e, format!("bad matcher format: {f}"));
+    }
+    // A quoted UTF-8 name (tocsin takes such names, as 0.28+ does).
+    let m = parse_filter_matcher(r#""a b"=~"c.*""#).unwrap();
+    assert_eq!((m.name.as_str(), m.op), ("a b", MatchType::Regex));
+}
