@@ -167,6 +167,23 @@ async fn basic_auth_with_roles_over_tls() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // A changed password too: the old one (right a moment ago, its outcome remembered) is
+    // refused on the next request, the new one taken.
+    let h = bcrypt::hash("admin-pw2", 4).unwrap();
+    std::fs::write(
+        dir.path().join("web.yml"),
+        format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  admin: {h}\n"),
+    )
+    .unwrap();
+    for (pw, want) in [("admin-pw", 401), ("admin-pw2", 200), ("admin-pw", 401)] {
+        let r = c
+            .get(&alerts)
+            .basic_auth("admin", Some(pw))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want, "{pw}");
+    }
     // Plain HTTP to the TLS port gets no answer it could mistake for the API.
     assert!(
         reqwest::get(d.url("/-/healthy"))
