@@ -426,10 +426,6 @@ impl HttpConfig {
             if let Some(t) = &mut o.tls_config {
                 t.validate(ctx, &format!("{op}.tls_config"));
             }
-            ctx.warn(
-                &op,
-                "oauth2 is parsed but not supported by tocsin yet; requests go without a token",
-            );
         }
         ctx.resolve_opt(&mut self.bearer_token_file);
         if let Some(t) = &mut self.tls_config {

@@ -82,7 +82,7 @@ async fn send(
                 .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
                 .body(b.clone());
         }
-        let result = match t.auth.apply(req) {
+        let result = match t.auth.apply(req).await {
             Err(e) => return Err(e.to_string()),
             Ok(req) => match req.send().await {
                 Ok(r) if r.status().is_success() => return Ok(()),

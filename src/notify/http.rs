@@ -61,9 +61,6 @@ struct TlsKey {
 impl ClientKey {
     /// Checks what the client will not support and reads the TLS files.
     fn new(http: &HttpConfig) -> Result<ClientKey, HttpConfigError> {
-        if http.oauth2.is_some() {
-            return Err(HttpConfigError::Unsupported("oauth2"));
-        }
         let tls = match &http.tls_config {
             None => None,
             Some(tls) => {
@@ -252,6 +249,8 @@ pub struct RequestAuth {
     bearer: Option<ValueSource>,
     /// Extra headers, in config order.
     headers: Vec<(String, HeaderValue)>,
+    /// `oauth2`: the client-credentials token source.
+    oauth2: Option<std::sync::Arc<super::oauth2::TokenSource>>,
 }
 
 impl RequestAuth {
@@ -308,14 +307,19 @@ impl RequestAuth {
             authorization,
             bearer,
             headers,
+            oauth2: http
+                .oauth2
+                .as_ref()
+                .map(|o| std::sync::Arc::new(super::oauth2::TokenSource::new(o))),
         }
     }
 
-    /// Adds authentication and headers to a request.
-    pub fn apply(
+    /// Adds authentication and headers to a request (fetching an OAuth 2.0 token first when
+    /// `oauth2` is set and none is kept).
+    pub async fn apply(
         &self,
         mut req: reqwest::RequestBuilder,
-    ) -> Result<reqwest::RequestBuilder, ReadError> {
+    ) -> Result<reqwest::RequestBuilder, NotifyError> {
         if let Some((user, pass)) = &self.basic {
             let user = user.read_now()?;
             let pass = pass.as_ref().map(ValueSource::read_now).transpose()?;
@@ -328,6 +332,10 @@ impl RequestAuth {
         }
         if let Some(tok) = &self.bearer {
             req = req.bearer_auth(tok.read_now()?.expose());
+        }
+        if let Some(o) = &self.oauth2 {
+            let h = o.header().await?;
+            req = req.header(reqwest::header::AUTHORIZATION, h.expose().as_str());
         }
         for (name, v) in &self.headers {
             req = match v {

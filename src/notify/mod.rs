@@ -32,6 +32,7 @@ pub mod fakes;
 pub mod http;
 pub mod integration;
 pub mod mute;
+pub mod oauth2;
 pub mod pagerduty;
 pub mod pipeline;
 pub mod ratelimit;

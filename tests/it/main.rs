@@ -21,6 +21,7 @@ mod hostile;
 mod layering;
 mod limits;
 mod logs;
+mod oauth2;
 mod ordering;
 mod pipeline;
 mod real_clients;

@@ -134,7 +134,7 @@ impl PagerDuty {
             .post(&self.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(event.body);
-        req = self.auth.apply(req)?;
+        req = self.auth.apply(req).await?;
         req = req.timeout(self.timeout.unwrap_or(data.timeout));
         let resp = req.send().await.map_err(transport_error)?;
         if resp.status().is_success() {

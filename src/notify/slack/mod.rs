@@ -299,7 +299,7 @@ impl Slack {
                 "application/json; charset=utf-8",
             )
             .body(body);
-        req = self.auth.apply(req).map_err(NotifyError::from)?;
+        req = self.auth.apply(req).await?;
         if let Some(t) = token {
             req = req.bearer_auth(t.expose());
         }

@@ -89,7 +89,7 @@ impl Webhook {
             .post(url.expose())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        req = self.auth.apply(req)?;
+        req = self.auth.apply(req).await?;
         req = req.timeout(self.timeout.unwrap_or(data.timeout));
         let resp = req.send().await.map_err(transport_error)?;
         let status = resp.status().as_u16();

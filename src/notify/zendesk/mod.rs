@@ -92,6 +92,15 @@ impl Zendesk {
         .ok_or(BuildCause::Missing(
             "zendesk_config needs api_token or api_token_file",
         ))?;
+        if c.http_config.oauth2.is_some() {
+            // Zendesk authenticates with the email and API token; a token from elsewhere would
+            // be dropped without a word.
+            return Err(BuildCause::Invalid(
+                "http_config.oauth2 is not used by zendesk_configs (Zendesk authenticates with \
+                 email and api_token)"
+                    .to_owned(),
+            ));
+        }
         let mut base = c.base_url();
         if !base.ends_with('/') {
             base.push('/');
