@@ -366,6 +366,11 @@ async fn call<F>(filter: &F, req: Request<Incoming>) -> Response
 where
     F: Service<Request<Incoming>, Response = Response, Error = Infallible>,
 {
+    // A target with no path (`CONNECT host:443`) names no page of ours; warp's path filters
+    // would panic on it. Alertmanager answers 404.
+    if req.uri().path_and_query().is_none() {
+        return text(StatusCode::NOT_FOUND, "404 page not found");
+    }
     match filter.call(req).await {
         Ok(r) => r,
         Err(never) => match never {},
