@@ -491,6 +491,17 @@ async fn hostile_battery_keeps_tocsin_answering() {
             &[200, 505],
             "HTTP version",
         ),
+        // Not chunked: an upgrade request (as `curl --http2` sends over plain HTTP) is answered
+        // as HTTP/1.1, and the heads after it are read as any.
+        (
+            "(none) an upgrade to h2c, then a bad method",
+            b"GET /-/healthy HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+              Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n\
+              G@T /api/v2/alerts HTTP/1.1\r\n\r\n"
+                .to_vec(),
+            &[200, 400],
+            "malformed request",
+        ),
     ];
     let got = tokio::task::spawn_blocking(move || {
         chunked_cases

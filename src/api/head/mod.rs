@@ -12,8 +12,10 @@
 //! To find the next head it follows the message framing: a `Content-Length` body is passed on
 //! untouched, and so is a chunked body, whose chunk sizes and trailers are read as hyper reads
 //! them (a body hyper would refuse is left to hyper, whose error the API answers with a body
-//! that says why). After an upgrade, `CONNECT`, a malformed chunked body or an HTTP/2 preface it
-//! stops looking and passes the rest of the connection through as it comes. [`Heads`] is the sans-IO core,
+//! that says why). A request asking for an upgrade goes on as HTTP/1.1 (no route of ours
+//! switches protocols; its `Upgrade` header is renamed so hyper does not wait for one). After
+//! `CONNECT`, a malformed chunked body or an HTTP/2 preface it stops looking and passes the rest
+//! of the connection through as it comes. [`Heads`] is the sans-IO core,
 //! [`Guarded`] the stream wrapper the server puts between the socket (or TLS) and hyper.
 
 mod guarded;
@@ -436,10 +438,15 @@ impl Heads {
         go_version(&mut head);
         let checked = check_head(&head, &self.limits);
         self.head = head;
-        let (next, target) = match checked {
+        let (next, target, upgrades) = match checked {
             Ok(c) => c,
             Err(r) => return Err(self.refuse(r)),
         };
+        for at in upgrades {
+            if let Some(name) = self.head.get_mut(at..at + UPGRADE_RENAMED.len()) {
+                name.copy_from_slice(UPGRADE_RENAMED);
+            }
+        }
         match target {
             None => out.extend_from_slice(&self.head),
             Some((range, encoded)) => {
@@ -454,6 +461,9 @@ impl Heads {
         Ok(())
     }
 }
+
+/// What an `Upgrade` header's name becomes (as long, so nothing else moves).
+const UPGRADE_RENAMED: &[u8; 7] = b"Ignored";
 
 /// Go serves any `HTTP/1.x` as HTTP/1.1 (httparse knows only 1.0 and 1.1): the minor digit of
 /// a request line's `HTTP/1.2` to `HTTP/1.9` becomes 1.
@@ -505,7 +515,10 @@ type Rewrite = (std::ops::Range<usize>, String);
 
 /// What follows a well-formed head, and its target rewritten if it must be; or why it is
 /// refused.
-fn check_head(head: &[u8], limits: &HeadLimits) -> Result<(State, Option<Rewrite>), Refusal> {
+fn check_head(
+    head: &[u8],
+    limits: &HeadLimits,
+) -> Result<(State, Option<Rewrite>, Vec<usize>), Refusal> {
     // Uninitialised on the stack: no allocation nor zeroing per head.
     let mut fields =
         [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_FIELDS];
@@ -586,6 +599,7 @@ fn check_head(head: &[u8], limits: &HeadLimits) -> Result<(State, Option<Rewrite
     let mut next = State::Head;
     let mut length: Option<u64> = None;
     let mut chunked = None;
+    let mut upgrades = Vec::new();
     for h in req.headers.iter() {
         if h.name.eq_ignore_ascii_case("transfer-encoding") {
             if version == 0 {
@@ -609,7 +623,11 @@ fn check_head(head: &[u8], limits: &HeadLimits) -> Result<(State, Option<Rewrite
                 length = Some(n);
             }
         } else if h.name.eq_ignore_ascii_case("upgrade") {
-            next = State::Through;
+            // No route of ours switches protocols: the connection goes on as HTTP/1.1 (as
+            // `curl --http2` finds after its `Upgrade: h2c`). The header is renamed so hyper
+            // does not hold the connection for an upgrade that never comes (it would close it
+            // without the answer to a refused head after it).
+            upgrades.push(h.name.as_ptr() as usize - head.as_ptr() as usize);
         }
     }
     if method == "CONNECT" {
@@ -629,7 +647,7 @@ fn check_head(head: &[u8], limits: &HeadLimits) -> Result<(State, Option<Rewrite
             }
         }
     }
-    Ok((next, rewrite))
+    Ok((next, rewrite, upgrades))
 }
 
 /// A `Content-Length` value: digits only.

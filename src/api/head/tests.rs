@@ -203,8 +203,23 @@ fn heads_after_chunked_bodies_are_read() {
 }
 
 #[test]
-fn upgrades_and_h2_pass_through() {
-    let input = b"GET / HTTP/1.1\r\nUpgrade: x\r\n\r\n\x00\x01 junk";
+fn upgrades_go_on_as_http1_and_h2_passes_through() {
+    // No route agrees to an upgrade: the header is renamed (hyper would hold the connection
+    // for the upgrade) and the next head on the connection is read like any, refused with a
+    // body when it is bad.
+    let first = "GET / HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\n\r\n";
+    let ok = format!("{first}GET /?a=\"b\" HTTP/1.1\r\nHost: t\r\n\r\n");
+    let (out, r) = run(limits(), ok.as_bytes());
+    r.unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "GET / HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nIgnored: h2c\r\n\r\n\
+         GET /?a=%22b%22 HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    let bad = format!("{first}\x00\x01 junk\r\n\r\n");
+    assert_eq!(run(limits(), bad.as_bytes()).1.unwrap_err().status, 400);
+    // CONNECT still hands the connection over as it comes.
+    let input = b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n\x00\x01 junk";
     let (out, r) = run(limits(), input);
     r.unwrap();
     assert_eq!(out, input);
