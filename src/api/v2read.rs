@@ -24,29 +24,7 @@ use crate::model::{
 use crate::timeinterval::Schedule;
 
 /// Decodes `application/x-www-form-urlencoded` text (`+` is a space).
-pub(super) fn url_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+pub(super) use crate::model::form_decode as url_decode;
 
 /// The query parameters of `GET /alerts` and `/alerts/groups`.
 pub(super) struct Filters {

@@ -1,11 +1,12 @@
 //! Pure value types shared by every layer: label sets and fingerprints, matchers and their two
-//! syntaxes, Prometheus durations, Go string quoting, cron schedules.
+//! syntaxes, Prometheus durations, Go string quoting, cron schedules, URL query encoding.
 //!
 //! Layer L0: imports std and small crates (regex, serde) only; no I/O, no clock.
 
 mod alert;
 mod duration;
 mod fingerprint;
+mod form;
 mod labels;
 mod matcher;
 mod quote;
@@ -16,6 +17,7 @@ pub use alert::{Alert, alert_order};
 pub(crate) use alert::{test_alert, ts as test_ts};
 pub use duration::{Duration, DurationError};
 pub use fingerprint::{Fingerprint, FingerprintParseError};
+pub use form::{form_decode, percent_encode, query_escape};
 pub use labels::{LabelIter, LabelSet, NameValidation, is_classic_label_name, is_valid_label_name};
 pub use matcher::{
     MatchType, Matcher, MatcherError, MatcherSyntax, all_match, compile_anchored,

@@ -17,6 +17,7 @@ use super::error::{FailureReason, NotifyError};
 use super::http::ClientCache;
 use super::value::ValueSource;
 use crate::config::{HttpConfig, OAuth2, Secret};
+use crate::model::{form_decode, query_escape};
 use serde::Deserialize as _;
 
 /// A token is renewed this long before the endpoint says it expires (Go's `expiryDelta`).
@@ -238,7 +239,7 @@ impl Answer {
         let mut a = Answer::default();
         for pair in String::from_utf8_lossy(bytes).split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let v = query_unescape(v);
+            let v = form_decode(v);
             match k {
                 "access_token" => a.access_token = Some(v),
                 "token_type" => a.token_type = Some(v),
@@ -289,57 +290,9 @@ fn fail(msg: String) -> NotifyError {
     NotifyError::retryable(FailureReason::Other, msg)
 }
 
-/// Go's `url.QueryEscape`: unreserved bytes kept, space as `+`, the rest `%XX`.
-pub(crate) fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b));
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// The reverse of [`query_escape`] (bad escapes kept as they are).
-fn query_unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = |c: u8| char::from(c).to_digit(16);
-                match (hex(b[i + 1]), hex(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_as_go_does() {
-        assert_eq!(query_escape("a b&c=d/é~"), "a+b%26c%3Dd%2F%C3%A9~");
-        assert_eq!(query_unescape("a+b%26c%3Dd%2F%C3%A9~"), "a b&c=d/é~");
-        assert_eq!(query_unescape("50%"), "50%");
-        assert_eq!(query_unescape("%zz"), "%zz");
-    }
 
     #[test]
     fn form_answers_are_read() {

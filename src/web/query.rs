@@ -1,6 +1,8 @@
 //! Query strings: reading `a=b&c=d` (form encoding, `+` is a space) and writing links that keep
 //! the page's filters, so a view can be pasted in chat.
 
+pub(super) use crate::model::{form_decode as decode, percent_encode as encode};
+
 /// A parsed query string, pairs in order.
 pub(super) struct Query(Vec<(String, String)>);
 
@@ -26,44 +28,6 @@ impl Query {
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
     }
-}
-
-/// Decodes form encoding (`+` is a space, `%XX` a byte); bad escapes are kept as written.
-pub(super) fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                match (hex(b[i + 1]), hex(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Percent-encodes a query value (everything but unreserved characters).
-pub(super) fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &c in s.as_bytes() {
-        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~') {
-            out.push(c as char);
-        } else {
-            out.push_str(&format!("%{c:02X}"));
-        }
-    }
-    out
 }
 
 /// `?k=v&...` from the pairs whose value is not empty (empty when none is).
