@@ -490,6 +490,14 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
             },
             cancel.clone(),
         ));
+        tasks.spawn(replicate::replicate(
+            Arc::clone(c),
+            replicate::HeartbeatOwner {
+                heartbeats: Arc::clone(&heartbeats),
+                state: Arc::clone(&state),
+            },
+            cancel.clone(),
+        ));
     }
     // A ping stores its check's state before it is answered; what else changes a check
     // (deadlines passing, pause, resume, reload) is stored once a second.

@@ -159,7 +159,7 @@ pub(super) fn admin(state: &ApiState, req: &Req, rest: &str) -> Response {
             }
             Err(e) => not_found(&e),
         },
-        (Some(name), Some("resume"), None) if post => match hb.resume(name) {
+        (Some(name), Some("resume"), None) if post => match hb.resume(name, now) {
             Ok(()) => text(StatusCode::OK, "resumed"),
             Err(e) => not_found(&e),
         },

@@ -1,10 +1,12 @@
-//! State over the cluster: silences (channel `sil`) and the notification log (channel `nfl`),
-//! each by one loop of the same shape ([`replicate`]).
+//! State over the cluster: silences (channel `sil`), the notification log (channel `nfl`) and
+//! the heartbeat checks' states (channel `hb`), each by one loop of the same shape
+//! ([`replicate`]).
 //!
 //! Every value this peer holds is published under its own gossip node (so a late or restarted
 //! peer catches up from any live one, even when the peer that wrote it is gone); what other
 //! peers publish is merged in with the owner's law (silences: last `updatedAt` wins; nflog:
-//! newest wins, ties broken by content), which persists it through the journal and bumps the
+//! newest wins, ties broken by content; heartbeat checks: the newest ping, pause or resume wins,
+//! ping logs joined), which persists it through the journal and bumps the
 //! owner's version, so the merged result is published in turn and the peers converge. A full
 //! pass over the peers' values every 30 s repairs anything a lost event missed. `cluster`
 //! moves strings and knows neither owner; the owners know no sockets.
@@ -16,8 +18,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::ApiState;
 use crate::clock;
 use crate::cluster::{Cluster, Update};
+use crate::heartbeat::{Heartbeats, replica};
 use crate::metrics::Metrics;
 use crate::nflog::{self, Nflog};
 use crate::notify::claim;
@@ -110,6 +114,41 @@ impl Owner for NflogOwner {
                 }
             }
         }
+    }
+}
+
+/// The heartbeat checks: a ping any peer receives counts on every peer. What a merged state
+/// implies (an alert raised elsewhere first, or resolved by a ping elsewhere) goes into the
+/// pipeline as the timer loop's alerts do; the send claims make one peer notify it.
+pub(super) struct HeartbeatOwner {
+    /// The checks.
+    pub heartbeats: Arc<Heartbeats>,
+    /// Where the alerts a merge implies go.
+    pub state: Arc<ApiState>,
+}
+
+impl Owner for HeartbeatOwner {
+    const CHANNEL: &'static str = "hb";
+
+    fn changes(&self) -> watch::Receiver<u64> {
+        self.heartbeats.subscribe()
+    }
+
+    fn values(&self) -> HashMap<String, String> {
+        self.heartbeats.replica_values().into_iter().collect()
+    }
+
+    fn merge(&self, updates: Vec<Update>) {
+        let mut alerts = Vec::new();
+        for u in updates {
+            match replica::decode(&u.value) {
+                Ok(s) => alerts.extend(self.heartbeats.merge_replica(&u.key, &s)),
+                Err(e) => {
+                    tracing::warn!(peer = %u.from, check = %u.key, error = %e, "Ignoring a heartbeat state from a peer.");
+                }
+            }
+        }
+        crate::api::heartbeats::emit(&self.state, alerts);
     }
 }
 

@@ -300,6 +300,11 @@ pub struct CheckState {
     pub n_pings: u64,
     /// The alert raised, while down.
     pub raised: Option<Raised>,
+    /// When the last ping, pause or resume happened: in a cluster, the newest such event's
+    /// state wins (`heartbeat::replica`). A deadline passing is not an event (every peer
+    /// reaches it alone).
+    #[serde(default)]
+    pub changed: Option<Timestamp>,
 }
 
 impl Default for CheckState {
@@ -317,6 +322,7 @@ impl Default for CheckState {
             pings: VecDeque::new(),
             n_pings: 0,
             raised: None,
+            changed: None,
         }
     }
 }
@@ -466,6 +472,7 @@ impl CheckState {
     /// Applies a ping; returns the alert changes.
     pub fn apply(&mut self, spec: &CheckSpec, p: &Ping) -> Vec<Effect> {
         self.n_pings += 1;
+        self.changed = Some(self.changed.map_or(p.at, |c| c.max(p.at)));
         if !p.body.is_empty() {
             self.last_message.clone_from(&p.body);
         }
@@ -636,6 +643,7 @@ impl CheckState {
 
     /// Pauses: no deadlines, and a raised alert resolves.
     pub fn pause(&mut self, now: Timestamp) -> Vec<Effect> {
+        self.changed = Some(self.changed.map_or(now, |c| c.max(now)));
         self.stored = Stored::Paused;
         self.runs.clear();
         self.raised
@@ -647,8 +655,9 @@ impl CheckState {
 
     /// Resumes a paused check as new (no deadline until the next ping), as healthchecks.io
     /// does.
-    pub fn resume(&mut self) {
+    pub fn resume(&mut self, now: Timestamp) {
         if self.stored == Stored::Paused {
+            self.changed = Some(self.changed.map_or(now, |c| c.max(now)));
             self.stored = Stored::New;
             self.last_ping = None;
             self.due = None;

@@ -7,6 +7,8 @@
 //! - `registry`: every check, one heap of deadlines, the alerts transitions produce, and
 //!   `snapshot`/`restore` of the state (no file I/O here: a store persists the snapshot).
 //! - `deadman`: whether tocsin is healthy enough to ping its dead man's switch targets.
+//! - [`replica`]: a check's state across a cluster (the merge law, the published form): a ping
+//!   received by any peer counts on every peer.
 //! - [`Heartbeats`]: the shared handle (a `std::sync::Mutex` around the registry: every
 //!   operation is short and none holds the lock across an `.await`) and [`Heartbeats::run`],
 //!   the one timer loop, which sleeps until the earliest deadline.
@@ -25,6 +27,7 @@
 mod check;
 pub mod deadman;
 mod registry;
+pub mod replica;
 #[cfg(test)]
 mod tests;
 
@@ -66,6 +69,7 @@ pub fn encode_core(s: &CheckState) -> Vec<u8> {
         recent: &'a std::collections::VecDeque<(Timestamp, Option<Timestamp>)>,
         n_pings: u64,
         raised: &'a Option<Raised>,
+        changed: Option<Timestamp>,
     }
     serde_json::to_vec(&Core {
         stored: &s.stored,
@@ -79,6 +83,7 @@ pub fn encode_core(s: &CheckState) -> Vec<u8> {
         recent: &s.recent,
         n_pings: s.n_pings,
         raised: &s.raised,
+        changed: s.changed,
     })
     .unwrap_or_default()
 }
@@ -145,6 +150,8 @@ pub struct Heartbeats {
     dirty: Mutex<Dirty>,
     /// Where check states go to be stored (set once the stored states are restored).
     journal: std::sync::OnceLock<Journal>,
+    /// Bumped after every change of a check's state (the cluster publishes the states then).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// Which checks changed since [`Heartbeats::take_changes`] last ran.
@@ -178,7 +185,42 @@ impl Heartbeats {
         };
         self.alert_fed.store(fed, Ordering::Relaxed);
         self.wake.notify_one();
+        self.bump();
         out
+    }
+
+    fn bump(&self) {
+        self.changes.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// A receiver told after every change of a check's state.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Every check's state as this peer publishes it to the cluster, by name (checks never
+    /// pinged left out): `replica::encode`.
+    pub fn replica_values(&self) -> Vec<(String, String)> {
+        let r = self.lock();
+        r.states()
+            .filter(|(_, s)| !replica::is_blank(s))
+            .map(|(n, s)| (n.to_owned(), replica::encode(s)))
+            .collect()
+    }
+
+    /// Merges a state another peer published for the named check (`replica::merge`); a
+    /// change is stored like any other. Returns the alerts to put (see `Registry::merge`).
+    pub fn merge_replica(&self, name: &str, remote: &CheckState) -> Vec<Alert> {
+        let out = self.lock().merge(name, remote);
+        match out {
+            Some(alerts) => {
+                self.mark(name);
+                self.wake.notify_one();
+                self.bump();
+                alerts
+            }
+            None => Vec::new(),
+        }
     }
 
     fn dirty(&self) -> MutexGuard<'_, Dirty> {
@@ -285,6 +327,9 @@ impl Heartbeats {
         if earlier {
             self.wake.notify_one();
         }
+        if out.is_ok() {
+            self.bump();
+        }
         out
     }
 
@@ -304,9 +349,9 @@ impl Heartbeats {
     }
 
     /// Resumes a check.
-    pub fn resume(&self, name: &str) -> Result<(), CheckError> {
+    pub fn resume(&self, name: &str, now: Timestamp) -> Result<(), CheckError> {
         self.mark(name);
-        self.with(|r| r.resume(name))
+        self.with(|r| r.resume(name, now))
     }
 
     /// Every check as the API shows it.
@@ -346,6 +391,9 @@ impl Heartbeats {
             if let Some(name) = a.labels.value("heartbeat") {
                 self.mark(name);
             }
+        }
+        if !out.is_empty() {
+            self.bump();
         }
         out
     }

@@ -204,14 +204,47 @@ impl Registry {
     }
 
     /// Resumes the named check as new.
-    pub fn resume(&mut self, name: &str) -> Result<(), CheckError> {
+    pub fn resume(&mut self, name: &str, now: Timestamp) -> Result<(), CheckError> {
         let i = *self
             .by_name
             .get(name)
             .ok_or_else(|| CheckError::NotFound(name.to_owned()))?;
-        self.entries[i].state.resume();
+        self.entries[i].state.resume(now);
         self.reschedule(i);
         Ok(())
+    }
+
+    /// Merges a state another peer published for the named check (`super::replica::merge`).
+    /// `None` when no check has that name or nothing changed; otherwise the alerts the change
+    /// implies here: a raised alert this peer did not have, or one it had that the other peer's
+    /// newer ping resolved (at that ping's time, so every peer resolves it alike).
+    pub fn merge(&mut self, name: &str, remote: &CheckState) -> Option<Vec<Alert>> {
+        let i = *self.by_name.get(name)?;
+        let e = &mut self.entries[i];
+        let mut merged = super::replica::merge(&e.state, remote);
+        merged.refresh_due(&e.spec);
+        if merged == e.state {
+            return None;
+        }
+        let old = std::mem::replace(&mut e.state, merged);
+        let new = &e.state;
+        let mut fx = Vec::new();
+        match (&old.raised, &new.raised) {
+            (Some(o), Some(n)) if o == n => {}
+            (Some(o), Some(n)) if o.kind == n.kind && o.since == n.since => {
+                fx.push(Effect::Raise(n.clone()));
+            }
+            (o, n) => {
+                if let Some(o) = o {
+                    let at = new.changed.unwrap_or(o.since).max(o.since);
+                    fx.push(Effect::Resolve(o.clone(), at));
+                }
+                if let Some(n) = n {
+                    fx.push(Effect::Raise(n.clone()));
+                }
+            }
+        }
+        Some(self.effects(i, fx))
     }
 
     /// Entries in the deadline heap (live and superseded).

@@ -467,7 +467,7 @@ fn pause_and_resume() {
     assert_eq!(names(&fx, at(25.0)), [("HeartbeatMissing".into(), false)]);
     assert_eq!(status(&r, "job", at(1000.0)), Status::Paused);
     assert!(r.tick(at(1000.0)).is_empty());
-    r.resume("job").unwrap();
+    r.resume("job", at(1000.0)).unwrap();
     assert_eq!(status(&r, "job", at(1000.0)), Status::New);
     assert!(r.tick(at(5000.0)).is_empty(), "new until the next ping");
     // A ping resumes a paused check too.

@@ -6,208 +6,24 @@
 //! man's switch is pinged by one peer, and by the next when it dies.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::support::daemon::Daemon;
-use crate::support::dns::DnsServer;
 use crate::support::fake_webhook::{Answer, FakeWebhook, Received};
+use crate::support::peers::{NAMES, Peers, claim_counts};
 
-const SRV: &str = "_tocsin._udp.send.test";
-const NAMES: [&str; 3] = ["peer-1", "peer-2", "peer-3"];
-
-/// Three peers behind one SRV name, sharing a key.
-struct Trio {
-    /// The DNS server the peers ask.
-    dns: DnsServer,
-    /// Holds the key file.
-    keys: tempfile::TempDir,
-    /// Each peer's cluster port.
-    ports: [u16; 3],
-    /// The peers (None once killed).
-    peers: [Option<Daemon>; 3],
-    /// The config every peer runs.
-    config: String,
-    /// `--cluster.peer-timeout`.
-    peer_timeout: &'static str,
+/// The webhook config every peer runs, with `extra` appended.
+fn config(webhook: &FakeWebhook, extra: &str) -> String {
+    format!(
+        "route:\n  receiver: r\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 10m\n  repeat_interval: 1h\nreceivers:\n- name: r\n  webhook_configs:\n  - url: {}\n{extra}",
+        webhook.url()
+    )
 }
 
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Trio {
-    async fn start(webhook: &FakeWebhook, peer_timeout: &'static str) -> Trio {
-        Trio::start_with(webhook, peer_timeout, "").await
-    }
-
-    /// [`Trio::start`] with `extra` appended to the config.
-    async fn start_with(webhook: &FakeWebhook, peer_timeout: &'static str, extra: &str) -> Trio {
-        let dns = DnsServer::start();
-        let ports = [free_udp_port(), free_udp_port(), free_udp_port()];
-        dns.set_a("send.test", &[Ipv4Addr::LOCALHOST]);
-        dns.set_srv(
-            SRV,
-            &[
-                (ports[0], "send.test"),
-                (ports[1], "send.test"),
-                (ports[2], "send.test"),
-            ],
-        );
-        let keys = tempfile::tempdir().unwrap();
-        std::fs::write(keys.path().join("key"), "exactly once, please!").unwrap();
-        let config = format!(
-            "route:\n  receiver: r\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 10m\n  repeat_interval: 1h\nreceivers:\n- name: r\n  webhook_configs:\n  - url: {}\n{extra}",
-            webhook.url()
-        );
-        let mut t = Trio {
-            dns,
-            keys,
-            ports,
-            peers: [None, None, None],
-            config,
-            peer_timeout,
-        };
-        for i in 0..3 {
-            t.peers[i] = Some(t.spawn(i));
-        }
-        for i in 0..3 {
-            t.wait_members(i, &NAMES).await;
-        }
-        t
-    }
-
-    /// Starts peer `i` on a fresh, empty store.
-    fn spawn(&self, i: usize) -> Daemon {
-        Daemon::start_with(
-            &self.config,
-            &[
-                &format!("--cluster.listen-address=127.0.0.1:{}", self.ports[i]),
-                &format!("--cluster.peer=dns+srv://{SRV}"),
-                &format!("--cluster.peer-name={}", NAMES[i]),
-                &format!("--cluster.dns-server={}", self.dns.addr),
-                &format!(
-                    "--cluster.key-file={}",
-                    self.keys.path().join("key").display()
-                ),
-                "--cluster.gossip-interval=100ms",
-                "--cluster.settle-timeout=10s",
-                &format!("--cluster.peer-timeout={}", self.peer_timeout),
-            ],
-        )
-    }
-
-    fn peer(&self, i: usize) -> &Daemon {
-        self.peers[i].as_ref().expect("a running peer")
-    }
-
-    fn live(&self) -> impl Iterator<Item = &Daemon> {
-        self.peers.iter().flatten()
-    }
-
-    async fn wait_members(&self, i: usize, want: &[&str]) {
-        let d = self.peer(i);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let s = d.get_json("/api/v2/status").await;
-            let names: Vec<&str> = s["cluster"]["peers"]
-                .as_array()
-                .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
-                .unwrap_or_default();
-            if names == want && s["cluster"]["status"] == "ready" {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{}: members {names:?}, want {want:?}; log:\n{}",
-                NAMES[i],
-                d.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Posts one alert per name to every running peer.
-    async fn post(&self, names: &[String]) {
-        let alerts: Vec<serde_json::Value> = names
-            .iter()
-            .map(|n| serde_json::json!({"labels": {"alertname": n, "job": "t"}}))
-            .collect();
-        let c = reqwest::Client::new();
-        for d in self.live() {
-            let r = c
-                .post(d.url("/api/v2/alerts"))
-                .json(&alerts)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200);
-        }
-    }
-
-    /// Claim decisions taken so far, summed over the running peers, by outcome.
-    async fn claims(&self) -> HashMap<String, u64> {
-        let mut out = HashMap::new();
-        for d in self.live() {
-            for (k, v) in claim_counts(&d.metrics().await) {
-                *out.entry(k).or_default() += v;
-            }
-        }
-        out
-    }
-
-    /// Waits until every running peer flushed `groups` groups in all (nflog queries) and none
-    /// is sending or waiting on a claim, with the webhook's count steady over two looks: no
-    /// send is still to come. Returns the claim outcomes summed over the peers.
-    async fn wait_settled(&self, groups: u64, webhook: &FakeWebhook) -> HashMap<String, u64> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut last = usize::MAX;
-        loop {
-            let mut done = true;
-            for d in self.live() {
-                let m = d.metrics().await;
-                let value = |name: &str| -> f64 {
-                    m.lines()
-                        .filter(|l| l.starts_with(name))
-                        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-                        .sum()
-                };
-                done &= value("alertmanager_nflog_queries_total ") >= groups as f64
-                    && value("tocsin_cluster_claims_waiting ") == 0.0
-                    && value("tocsin_notifications_pending{") == 0.0;
-            }
-            let now = webhook.received().len();
-            if done && now == last {
-                return self.claims().await;
-            }
-            last = now;
-            assert!(
-                Instant::now() < deadline,
-                "peers not settled after 60 s ({:?}); {now} webhook requests; log of peer-1:\n{}",
-                self.claims().await,
-                self.live().next().map(|d| d.log_text()).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-/// `tocsin_cluster_claims_total{outcome="x"} n` lines of a metrics text.
-fn claim_counts(metrics: &str) -> HashMap<String, u64> {
-    metrics
-        .lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix("tocsin_cluster_claims_total{outcome=\"")?;
-            let (outcome, value) = rest.split_once("\"} ")?;
-            Some((outcome.to_owned(), value.trim().parse().ok()?))
-        })
-        .collect()
+/// Three peers sending to `webhook`.
+async fn trio(webhook: &FakeWebhook, peer_timeout: &'static str) -> Peers {
+    Peers::start(config(webhook, ""), peer_timeout).await
 }
 
 /// Requests per group key among `received` (those matching `prefix` in their group key).
@@ -232,11 +48,11 @@ fn names(prefix: &str, n: usize) -> Vec<String> {
 #[tokio::test]
 async fn three_peers_notify_each_group_exactly_once_and_a_restarted_peer_catches_up() {
     let webhook = FakeWebhook::start().await;
-    let mut trio = Trio::start(&webhook, "2s").await;
+    let mut trio = trio(&webhook, "2s").await;
 
     // 100 groups, the same alerts on every peer: one request each.
     trio.post(&names("Fast", 100)).await;
-    let c = trio.wait_settled(100, &webhook).await;
+    let c = trio.wait_settled(100, || webhook.received().len()).await;
     let got = per_group(&webhook.received(), "Fast");
     assert_eq!(got.len(), 100, "groups notified: {}", got.len());
     let dup: Vec<_> = got.iter().filter(|(_, v)| v.len() != 1).collect();
@@ -250,7 +66,7 @@ async fn three_peers_notify_each_group_exactly_once_and_a_restarted_peer_catches
     // while it waits, nobody else sends.
     webhook.set_delay(Duration::from_secs(3));
     trio.post(&names("Slow", 10)).await;
-    trio.wait_settled(110, &webhook).await;
+    trio.wait_settled(110, || webhook.received().len()).await;
     webhook.set_delay(Duration::ZERO);
     let got = per_group(&webhook.received(), "Slow");
     assert_eq!(got.len(), 10);
@@ -269,7 +85,7 @@ async fn three_peers_notify_each_group_exactly_once_and_a_restarted_peer_catches
     ];
     webhook.script(&errors);
     trio.post(&names("Flaky", 10)).await;
-    trio.wait_settled(120, &webhook).await;
+    trio.wait_settled(120, || webhook.received().len()).await;
     let got = per_group(&webhook.received(), "Flaky");
     assert_eq!(got.len(), 10);
     for (g, statuses) in &got {
@@ -303,7 +119,7 @@ async fn three_peers_notify_each_group_exactly_once_and_a_restarted_peer_catches
         .unwrap()
         .to_owned();
     trio.peers[2] = Some(trio.spawn(2));
-    trio.wait_members(2, &NAMES).await;
+    trio.wait_members(2, &NAMES[..3]).await;
     let fresh = trio.peer(2);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -367,7 +183,7 @@ async fn three_peers_notify_each_group_exactly_once_and_a_restarted_peer_catches
 #[tokio::test]
 async fn kill_9_of_the_sending_peer_loses_no_group() {
     let webhook = FakeWebhook::start().await;
-    let mut trio = Trio::start(&webhook, "2s").await;
+    let mut trio = trio(&webhook, "2s").await;
     // Answers take 8 s, so the sender is surely mid-flush when it dies (finding it takes a
     // few metrics requests, slow on a loaded machine); the next sender is answered at once.
     webhook.set_delay(Duration::from_secs(8));
@@ -390,7 +206,7 @@ async fn kill_9_of_the_sending_peer_loses_no_group() {
     trio.peers[sender] = None; // SIGKILL
     let killed = Instant::now();
     webhook.set_delay(Duration::ZERO);
-    trio.wait_settled(30, &webhook).await;
+    trio.wait_settled(30, || webhook.received().len()).await;
     let received = webhook.received();
     let after: Vec<&Received> = received.iter().filter(|r| r.at >= killed).collect();
     let first_after = after
@@ -431,7 +247,7 @@ fn dms_pings(metrics: &str) -> u64 {
 }
 
 /// [`dms_pings`] of each running peer.
-async fn dms_counts(t: &Trio) -> Vec<u64> {
+async fn dms_counts(t: &Peers) -> Vec<u64> {
     let mut c = Vec::new();
     for d in t.live() {
         c.push(dms_pings(&d.metrics().await));
@@ -449,7 +265,7 @@ async fn one_peer_pings_the_dead_mans_switch_and_the_next_takes_over() {
         "dead_mans_switch:\n  url: {}\n  interval: 200ms\n",
         hc.url()
     );
-    let mut t = Trio::start_with(&webhook, "2s", &extra).await;
+    let mut t = Peers::start(config(&webhook, &extra), "2s").await;
     // Right after start a peer's failure detector may not count a member live for a round or
     // two, and a peer that sees itself first pings once: harmless for a heartbeat. What counts
     // is the steady state: over two seconds (about ten intervals) only peer-1 pings.

@@ -6,6 +6,7 @@ mod big_reads;
 mod browser;
 mod cli;
 mod cluster;
+mod cluster_heartbeat;
 mod cluster_send;
 mod config_corpus;
 mod debug_receiver;

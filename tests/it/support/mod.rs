@@ -17,6 +17,7 @@ pub mod fake_webhook;
 #[allow(dead_code)]
 pub mod fake_zendesk;
 pub mod pair;
+pub mod peers;
 pub mod pki;
 #[allow(dead_code)]
 pub mod script;

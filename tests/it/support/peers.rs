@@ -1,0 +1,226 @@
+//! A cluster of real tocsin peers on 127.0.0.1 found through the test DNS server (one SRV name
+//! listing every peer's port), sharing a key, all running one config: started, killed,
+//! restarted and added to by the cluster tests.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::daemon::Daemon;
+use super::dns::DnsServer;
+
+/// The SRV name every peer resolves.
+pub const SRV: &str = "_tocsin._udp.send.test";
+/// The peers' names by index (`peer-0` sorts first: a peer added as index 0 wins claims).
+pub const NAMES: [&str; 4] = ["peer-1", "peer-2", "peer-3", "peer-0"];
+
+/// Peers behind one SRV name.
+pub struct Peers {
+    /// The DNS server the peers ask.
+    pub dns: DnsServer,
+    /// Holds the key file.
+    keys: tempfile::TempDir,
+    /// Each peer's cluster port.
+    pub ports: Vec<u16>,
+    /// The peers (None once killed).
+    pub peers: Vec<Option<Daemon>>,
+    /// The config every peer runs.
+    config: String,
+    /// `--cluster.peer-timeout`.
+    peer_timeout: &'static str,
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Peers {
+    /// Starts three peers running `config` and waits until each sees all three, ready.
+    pub async fn start(config: String, peer_timeout: &'static str) -> Peers {
+        let dns = DnsServer::start();
+        dns.set_a("send.test", &[Ipv4Addr::LOCALHOST]);
+        let keys = tempfile::tempdir().unwrap();
+        std::fs::write(keys.path().join("key"), "exactly once, please!").unwrap();
+        let mut t = Peers {
+            dns,
+            keys,
+            ports: vec![free_udp_port(), free_udp_port(), free_udp_port()],
+            peers: vec![None, None, None],
+            config,
+            peer_timeout,
+        };
+        t.publish_dns();
+        for i in 0..3 {
+            t.peers[i] = Some(t.spawn(i));
+        }
+        for i in 0..3 {
+            t.wait_members(i, &NAMES[..3]).await;
+        }
+        t
+    }
+
+    /// Lists every peer's port under the SRV name.
+    fn publish_dns(&self) {
+        let srv: Vec<(u16, &str)> = self.ports.iter().map(|p| (*p, "send.test")).collect();
+        self.dns.set_srv(SRV, &srv);
+    }
+
+    /// Adds a peer to the DNS records and starts it (on a fresh store); returns its index.
+    pub fn add(&mut self) -> usize {
+        let i = self.ports.len();
+        assert!(i < NAMES.len(), "at most {} peers", NAMES.len());
+        self.ports.push(free_udp_port());
+        self.publish_dns();
+        self.peers.push(Some(self.spawn(i)));
+        i
+    }
+
+    /// Starts peer `i` on a fresh, empty store.
+    pub fn spawn(&self, i: usize) -> Daemon {
+        Daemon::start_with(
+            &self.config,
+            &[
+                &format!("--cluster.listen-address=127.0.0.1:{}", self.ports[i]),
+                &format!("--cluster.peer=dns+srv://{SRV}"),
+                &format!("--cluster.peer-name={}", NAMES[i]),
+                &format!("--cluster.dns-server={}", self.dns.addr),
+                &format!(
+                    "--cluster.key-file={}",
+                    self.keys.path().join("key").display()
+                ),
+                "--cluster.gossip-interval=100ms",
+                "--cluster.settle-timeout=10s",
+                &format!("--cluster.peer-timeout={}", self.peer_timeout),
+            ],
+        )
+    }
+
+    /// Peer `i` (running).
+    pub fn peer(&self, i: usize) -> &Daemon {
+        self.peers[i].as_ref().expect("a running peer")
+    }
+
+    /// The running peers.
+    pub fn live(&self) -> impl Iterator<Item = &Daemon> {
+        self.peers.iter().flatten()
+    }
+
+    /// Waits until peer `i` is ready with exactly the members `want` (in any order).
+    pub async fn wait_members(&self, i: usize, want: &[&str]) {
+        let mut want: Vec<&str> = want.to_vec();
+        want.sort_unstable();
+        let d = self.peer(i);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = d.get_json("/api/v2/status").await;
+            let names: Vec<&str> = s["cluster"]["peers"]
+                .as_array()
+                .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+                .unwrap_or_default();
+            if names == want && s["cluster"]["status"] == "ready" {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: members {names:?}, want {want:?}; log:\n{}",
+                NAMES[i],
+                d.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Posts `alerts` to every running peer.
+    pub async fn post_alerts(&self, alerts: &serde_json::Value) {
+        let c = reqwest::Client::new();
+        for d in self.live() {
+            let r = c
+                .post(d.url("/api/v2/alerts"))
+                .json(alerts)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    }
+
+    /// Posts one alert per name to every running peer.
+    pub async fn post(&self, names: &[String]) {
+        let alerts: Vec<serde_json::Value> = names
+            .iter()
+            .map(|n| serde_json::json!({"labels": {"alertname": n, "job": "t"}}))
+            .collect();
+        self.post_alerts(&serde_json::Value::from(alerts)).await;
+    }
+
+    /// Claim decisions taken so far, summed over the running peers, by outcome.
+    pub async fn claims(&self) -> HashMap<String, u64> {
+        let mut out = HashMap::new();
+        for d in self.live() {
+            for (k, v) in claim_counts(&d.metrics().await) {
+                *out.entry(k).or_default() += v;
+            }
+        }
+        out
+    }
+
+    /// Waits until every running peer flushed `groups` groups in all (nflog queries) and none
+    /// is sending or waiting on a claim, with `sent()` (what the receivers got) steady over two
+    /// looks: no send is still to come. Returns the claim outcomes summed over the peers.
+    pub async fn wait_settled(
+        &self,
+        groups: u64,
+        sent: impl Fn() -> usize,
+    ) -> HashMap<String, u64> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut last = usize::MAX;
+        loop {
+            let mut done = true;
+            for d in self.live() {
+                let m = d.metrics().await;
+                done &= metric_sum(&m, "alertmanager_nflog_queries_total ") >= groups as f64
+                    && metric_sum(&m, "tocsin_cluster_claims_waiting ") == 0.0
+                    && metric_sum(&m, "tocsin_notifications_pending{") == 0.0;
+            }
+            let now = sent();
+            if done && now == last {
+                return self.claims().await;
+            }
+            last = now;
+            assert!(
+                Instant::now() < deadline,
+                "peers not settled after 60 s ({:?}); {now} requests received; log of the first:\n{}",
+                self.claims().await,
+                self.live().next().map(|d| d.log_text()).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The sum of the values of the lines of a metrics text that start with `prefix`.
+pub fn metric_sum(metrics: &str, prefix: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+/// `tocsin_cluster_claims_total{outcome="x"} n` lines of a metrics text.
+pub fn claim_counts(metrics: &str) -> HashMap<String, u64> {
+    metrics
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("tocsin_cluster_claims_total{outcome=\"")?;
+            let (outcome, value) = rest.split_once("\"} ")?;
+            Some((outcome.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
