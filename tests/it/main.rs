@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod cluster_heartbeat;
+mod cluster_join;
 mod cluster_send;
 mod config_corpus;
 mod debug_receiver;
