@@ -63,6 +63,16 @@ pub const MIN_KEY_LEN: usize = 16;
 /// one gossip datagram.
 pub const MAX_VALUE_LEN: usize = 32 * 1024;
 
+/// The failure detector's threshold: a peer is dead once no new heartbeat of it was seen for
+/// this many times the mean interval between its heartbeats (chitchat's phi; its default is
+/// 8). A peer's heartbeat advances once per gossip round and reaches this one directly and
+/// through every other peer, so the mean is about the gossip interval: 6 declares a peer dead
+/// after about 1.2 s of silence at the default 200 ms (8 took 1.6 s, which with the rounds
+/// that follow put failover past 2 s). The mean is learnt per peer, so a peer whose rounds
+/// slow down under load gets a longer allowance rather than being declared dead; a live peer
+/// must fall silent on every path for six of its own rounds.
+pub const PHI_THRESHOLD: f64 = 6.0;
+
 /// Cluster settings (from the `--cluster.*` flags).
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -239,6 +249,7 @@ impl Cluster {
             // Seeds come from our own resolver (hickory, --cluster.dns-server), below.
             seed_nodes: Vec::new(),
             failure_detector_config: FailureDetectorConfig {
+                phi_threshold: PHI_THRESHOLD,
                 initial_interval: (opts.gossip_interval * 5).max(Duration::from_secs(1)),
                 dead_node_grace_period: opts.reconnect_timeout,
                 ..FailureDetectorConfig::default()
@@ -476,15 +487,23 @@ async fn status_loop(l: StatusLoop) {
     let started = tokio::time::Instant::now();
     let mut tick = tokio::time::interval(l.interval.max(Duration::from_millis(50)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Told when the failure detector changes the live set (or a live node's state): a peer
+    // detected dead is out of the status at once, not at the next tick (send claims wait on
+    // the status to take over from a dead claimer).
+    let mut live = l.chitchat.lock().await.live_nodes_watcher();
     let mut ready = false;
     let mut rounds = 0u64;
     let mut counted = 0u64;
     loop {
         tokio::select! {
             () = l.cancel.cancelled() => return,
-            _ = tick.tick() => {}
+            _ = tick.tick() => rounds += 1,
+            r = live.changed() => {
+                if r.is_err() {
+                    return;
+                }
+            }
         }
-        rounds += 1;
         let (peers, failed) = {
             let c = l.chitchat.lock().await;
             let peers: Vec<Peer> = c

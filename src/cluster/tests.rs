@@ -235,3 +235,39 @@ fn ulids_sort_by_time_and_differ() {
     assert_ne!(a, b);
     assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
 }
+
+/// The failure detector's threshold (`PHI_THRESHOLD`) is low enough for a 2 s failover and
+/// still keeps a live peer whose messages are lost: with every other datagram dropped for
+/// 60 gossip rounds, no member is ever declared dead.
+#[tokio::test]
+async fn heavy_message_loss_does_not_make_a_live_peer_dead() {
+    let net = MemoryNetwork::default();
+    let peers = [
+        start(&net, 1, KEY, &[2, 3]).await,
+        start(&net, 2, KEY, &[1, 3]).await,
+        start(&net, 3, KEY, &[1, 2]).await,
+    ];
+    eventually("three members", async || {
+        peers.iter().all(|c| names(c).len() == 3)
+    })
+    .await;
+    // Let the detector learn the intervals, as a running cluster has.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    net.drop_every(2);
+    let until = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < until {
+        for c in &peers {
+            let s = c.status();
+            assert!(
+                s.peers.len() == 3 && s.failed == 0,
+                "{} lost a member under loss: {s:?}",
+                c.name()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    net.drop_every(0);
+    for c in peers {
+        c.shutdown().await;
+    }
+}

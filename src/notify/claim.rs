@@ -22,7 +22,11 @@
 //! A claim is live while its claimer is a live member, it is `pending` or `sending`, and its
 //! expiry (`--cluster.peer-timeout` after its last renewal) has not passed: a claimer that dies
 //! (detected by the failure detector, or silent past its expiry) or gives up lets the waiting
-//! peers claim again, and the first of them in name order sends. The entry is published before
+//! peers claim again, and the first of them in name order sends. A waiting peer looks again
+//! every gossip round and as soon as the membership changes; when the claimer it waited for
+//! died, the first live peer by name sends without the settle wait (`successor`), so
+//! failover takes the failure detection (about 1.2 s at the default gossip interval, see
+//! `cluster::PHI_THRESHOLD`) and a round or two. The entry is published before
 //! the claim ends, on the same gossip node, so a peer that sees the claim end already holds the
 //! entry (chitchat hands a node's changes over in version order) and dedup finds the send done.
 //! Under a partition each side sees the other's claims as dead: each side sends, at least once.
@@ -240,10 +244,13 @@ impl Claims {
         let me = self.cluster.name().to_owned();
         let _waiting = Waiting::new(&self.metrics);
         let mut waited = false;
+        // The claimers this peer last waited for.
+        let mut waited_on: Vec<String> = Vec::new();
+        let mut status = self.cluster.watch_status();
         // As Alertmanager: nothing is sent before the first sync with the peers (or the
         // settle timeout), when this peer would not see their claims or log yet.
         while self.cluster.status().readiness == Readiness::Settling {
-            if !pause(self.poll, cancels).await {
+            if !pause(self.poll, &mut status, cancels).await {
                 return Acquired::Cancelled;
             }
         }
@@ -253,12 +260,20 @@ impl Claims {
                 self.count("covered");
                 return Acquired::Covered;
             }
-            let mut lost = wait_for(&me, &self.seen(&id).await, clock::now(), true);
+            let seen = self.seen(&id).await;
+            let now = clock::now();
+            let mut lost = wait_for(&me, &seen, now, true);
             if !lost {
-                let alone = self.cluster.status().peers.len() <= 1;
-                if !alone {
+                let st = self.cluster.status();
+                let alone = st.peers.len() <= 1;
+                // Taking over from a claimer that died (or stalled past its expiry): the first
+                // live peer by name sends at once; every other one claims as usual and loses to
+                // its `sending` claim (see `successor`).
+                let first = successor(&waited_on, &seen, now) && st.position == 0;
+                if !alone && !first {
                     self.publish(&id, Phase::Pending).await;
-                    if !pause(self.settle, cancels).await {
+                    // The whole settle time: the proof needs it.
+                    if !settle(self.settle, cancels).await {
                         self.publish(&id, Phase::Released).await;
                         return Acquired::Cancelled;
                     }
@@ -281,11 +296,32 @@ impl Claims {
                 }
             }
             waited = true;
-            if !pause(self.poll, cancels).await {
+            waited_on = seen
+                .iter()
+                .filter(|s| s.peer != me && s.holds(now))
+                .map(|s| s.peer.clone())
+                .collect();
+            if !pause(self.poll, &mut status, cancels).await {
                 return Acquired::Cancelled;
             }
         }
     }
+}
+
+/// Whether this peer takes over a send: a claimer it waited for still shows its claim
+/// pending or sending, but the claimer is no longer a live member or let the claim expire
+/// (it died or stalled, and did not end it). Then the first live peer by name may send without
+/// the settle wait: any other peer that claims at the same time waits `settle` and sees its
+/// `sending` claim (the same bound as for simultaneous claims), so the send still goes out
+/// once, and a settle wait sooner.
+fn successor(waited_on: &[String], seen: &[Seen], now: Timestamp) -> bool {
+    waited_on.iter().any(|p| {
+        seen.iter().any(|s| {
+            s.peer == *p
+                && matches!(s.claim.phase, Phase::Pending | Phase::Sending)
+                && !s.holds(now)
+        })
+    })
 }
 
 /// Counts an [`Claims::acquire`] in `tocsin_cluster_claims_waiting` while it runs.
@@ -305,9 +341,30 @@ impl Drop for Waiting<'_> {
 }
 
 /// Sleeps `d`; false when a token fired first.
-async fn pause(d: Duration, cancels: [&CancellationToken; 2]) -> bool {
+async fn settle(d: Duration, cancels: [&CancellationToken; 2]) -> bool {
     tokio::select! {
         () = tokio::time::sleep(d) => true,
+        () = cancels[0].cancelled() => false,
+        () = cancels[1].cancelled() => false,
+    }
+}
+
+/// Sleeps `d`, or less when the cluster's status changes (a claimer may have been detected
+/// dead); false when a token fired first.
+async fn pause(
+    d: Duration,
+    status: &mut tokio::sync::watch::Receiver<crate::cluster::Status>,
+    cancels: [&CancellationToken; 2],
+) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(d) => true,
+        r = status.changed() => {
+            if r.is_err() {
+                // The cluster stopped: sleep out the pause.
+                tokio::time::sleep(d).await;
+            }
+            true
+        }
         () = cancels[0].cancelled() => false,
         () = cancels[1].cancelled() => false,
     }
@@ -577,6 +634,34 @@ mod tests {
         }
         let sent = flush_all(&peers, &key("p"), Duration::ZERO, false).await;
         assert_eq!(sent, ["peer-0", "peer-2"]);
+    }
+
+    #[test]
+    fn the_successor_is_who_waited_for_a_claimer_that_died_or_stalled() {
+        use Phase::*;
+        let now = Timestamp::from_second(100).unwrap();
+        let waited = ["a".to_owned()];
+        // (what is seen now, successor?)
+        let table: &[(Seen, bool)] = &[
+            (seen("a", false, Sending, 110), true),
+            (seen("a", true, Sending, 99), true),
+            (seen("a", false, Pending, 110), true),
+            // Still holding: not yet.
+            (seen("a", true, Sending, 110), false),
+            // Ended by its claimer: the usual claim, with the settle wait.
+            (seen("a", false, Done, 110), false),
+            (seen("a", true, Released, 110), false),
+            // Another claimer's lapse is none of my waiting.
+            (seen("c", false, Sending, 110), false),
+        ];
+        for (s, want) in table {
+            assert_eq!(
+                successor(&waited, std::slice::from_ref(s), now),
+                *want,
+                "{s:?}"
+            );
+        }
+        assert!(!successor(&[], &[seen("a", false, Sending, 110)], now));
     }
 
     #[test]
