@@ -7,8 +7,10 @@
 //!   2. per integration of the receiver, concurrently (flush_integration):
 //!        dedup against the nflog (dedup.rs)                           nothing new: done
 //!          (all held back and news to it: one due notification, suppressed; sli.rs)
-//!        -> in a cluster, claim the send (claim.rs)          another peer's send covers it: done
-//!        -> due (sli.rs) -> retry + send (retry.rs, the integration's notify) -> its outcome
+//!        -> due (sli.rs)
+//!        -> in a cluster, claim the send (claim.rs)     another peer's send covers it: done,
+//!                                                       due delivered by a peer
+//!        -> retry + send (retry.rs, the integration's notify) -> its outcome
 //!        -> record in the nflog, with what the integration asked to keep
 //!   3. the outcome: every integration ok? when is the next repeat due?
 //! ```
@@ -326,6 +328,25 @@ impl Notifier {
             .filter(|a| send_resolved || !a.resolved_at(now))
             .cloned()
             .collect();
+        let kind = if any_firing {
+            Kind::Firing
+        } else {
+            Kind::Resolved
+        };
+        // Due on this peer whichever peer sends it (sli.rs: every peer counts the cluster's
+        // notifications).
+        let due = (!to_send.is_empty()).then(|| {
+            Due::traced(
+                &self.metrics,
+                self.nflog.history(),
+                &Notice {
+                    key: &key,
+                    kind,
+                    firing: &firing,
+                    resolved: &resolved,
+                },
+            )
+        });
         // In a cluster, one peer sends: claim it, or wait for the peer that did.
         let mut permit = None;
         if let Some(claims) = self.claims.as_ref().filter(|_| !to_send.is_empty()) {
@@ -342,67 +363,63 @@ impl Notifier {
                     permit = Some(p);
                 }
                 Acquired::Covered => {
+                    if let Some(due) = due {
+                        due.end(Outcome::DeliveredByPeer);
+                    }
                     let e = self.nflog.query(&key, clock::now());
                     return Ok(e.as_ref().and_then(repeat_due));
                 }
-                Acquired::Cancelled => return Err(()),
+                Acquired::Cancelled => {
+                    if let Some(due) = due
+                        && ctx.cancel.is_cancelled()
+                    {
+                        due.end(Outcome::Superseded);
+                    }
+                    return Err(());
+                }
             }
         }
         // With send_resolved false and nothing firing, nothing is sent, but the entry is still
         // written (its firing set empties), keeping what the integration stored before.
-        let receiver_data = if to_send.is_empty() {
-            previous
-        } else {
-            let mut data = NotificationData::new(
-                receiver,
-                to_send,
-                integ.max_alerts,
-                &ctx.group_labels,
-                &self.settings.external_url,
-                &ctx.group_key,
-                reason.as_str(),
-                now,
-            );
-            data.receiver_data = previous;
-            data.timeout = ctx.group_interval.max(MIN_REQUEST_TIMEOUT);
-            let kind = if any_firing {
-                Kind::Firing
-            } else {
-                Kind::Resolved
-            };
-            let due = Due::traced(
-                &self.metrics,
-                self.nflog.history(),
-                &Notice {
-                    key: &key,
-                    kind,
-                    firing: &firing,
-                    resolved: &resolved,
-                },
-            );
-            let retrier = Retrier {
-                metrics: &self.metrics,
-                max_retry: self.settings.max_retry,
-                cancel: &self.cancel,
-                superseded: &ctx.cancel,
-                due: Some(&due),
-            };
-            match retrier.send(receiver, integ, &data).await {
-                Ok(sent) => {
-                    due.end(Outcome::Delivered);
-                    sent.receiver_data
-                }
-                Err(e) => {
-                    if let Some(p) = permit {
-                        p.release().await;
+        let receiver_data = match due {
+            None => previous,
+            Some(due) => {
+                let mut data = NotificationData::new(
+                    receiver,
+                    to_send,
+                    integ.max_alerts,
+                    &ctx.group_labels,
+                    &self.settings.external_url,
+                    &ctx.group_key,
+                    reason.as_str(),
+                    now,
+                );
+                data.receiver_data = previous;
+                data.timeout = ctx.group_interval.max(MIN_REQUEST_TIMEOUT);
+                let retrier = Retrier {
+                    metrics: &self.metrics,
+                    max_retry: self.settings.max_retry,
+                    cancel: &self.cancel,
+                    superseded: &ctx.cancel,
+                    due: Some(&due),
+                };
+                match retrier.send(receiver, integ, &data).await {
+                    Ok(sent) => {
+                        due.end(Outcome::Delivered);
+                        sent.receiver_data
                     }
-                    if ctx.cancel.is_cancelled() {
-                        due.end(Outcome::Superseded);
-                    } else if !self.cancel.is_cancelled() {
-                        due.end(Outcome::Failed(e.reason));
+                    Err(e) => {
+                        if let Some(p) = permit {
+                            p.release().await;
+                        }
+                        if ctx.cancel.is_cancelled() {
+                            due.end(Outcome::Superseded);
+                        } else if !self.cancel.is_cancelled() {
+                            due.end(Outcome::Failed(e.reason));
+                        }
+                        // Shutdown: no outcome; the notification is due again after the restart.
+                        return Err(());
                     }
-                    // Shutdown: no outcome; the notification is due again after the restart.
-                    return Err(());
                 }
             }
         };

@@ -9,7 +9,8 @@
 //! drop            pending -1 only (shutdown: the notification did not end; see README)
 //! ```
 //!
-//! Outcomes: `delivered` (the service accepted it), `suppressed` (a mute stage held the whole
+//! Outcomes: `delivered` (the service accepted it; in a cluster, reason `peer` when another
+//! peer sent it while this one waited on its claim), `suppressed` (a mute stage held the whole
 //! notification back; reason `silence`, `inhibition`, `mute_time_interval`,
 //! `active_time_interval`), `superseded` (a newer state of the group replaced it before it was
 //! accepted), `failed` (given up; reason as `alertmanager_notifications_failed_total`'s).
@@ -21,6 +22,12 @@
 //! notification of the same group, integration and alerts: the same record, its due time kept
 //! (the delivery time includes the restart), not counted in `due_total` again (the counter of
 //! the process that counted it restarted from zero, as counters do).
+//!
+//! In a cluster every peer decides the same notifications are due, and every peer counts them:
+//! the peer that wins the send claim with its own outcome, the peers that waited on it with
+//! `delivered`/`peer` (or the outcome of their own attempt, if the claimer gave up and they
+//! sent), at the time they learnt of the delivery. So any one peer's metrics and history give
+//! the cluster's figure (and a ratio such as the SLI is the same summed over peers).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -62,6 +69,10 @@ impl Kind {
 pub enum Outcome {
     /// The service accepted it.
     Delivered,
+    /// In a cluster, another peer sent it and the service accepted it (this peer waited on
+    /// that peer's send claim): `outcome="delivered"` with `reason="peer"`, so each peer
+    /// counts every notification of the cluster once.
+    DeliveredByPeer,
     /// A mute stage held it back.
     Suppressed(SuppressReason),
     /// A newer notification for the same group replaced it before it was accepted.
@@ -75,6 +86,7 @@ impl Outcome {
     pub fn labels(self) -> (&'static str, &'static str) {
         match self {
             Outcome::Delivered => ("delivered", ""),
+            Outcome::DeliveredByPeer => ("delivered", "peer"),
             Outcome::Suppressed(r) => ("suppressed", r.as_str()),
             Outcome::Superseded => ("superseded", ""),
             Outcome::Failed(r) => ("failed", r.as_str()),
@@ -84,7 +96,7 @@ impl Outcome {
     /// The history's name of it.
     fn history(self) -> history::Outcome {
         match self {
-            Outcome::Delivered => history::Outcome::Delivered,
+            Outcome::Delivered | Outcome::DeliveredByPeer => history::Outcome::Delivered,
             Outcome::Suppressed(_) => history::Outcome::Suppressed,
             Outcome::Superseded => history::Outcome::Superseded,
             Outcome::Failed(_) => history::Outcome::Failed,
@@ -238,7 +250,7 @@ impl<'a> Due<'a> {
             .notifications_outcome
             .get_or_create(&labels)
             .inc();
-        if outcome == Outcome::Delivered {
+        if matches!(outcome, Outcome::Delivered | Outcome::DeliveredByPeer) {
             self.metrics
                 .notification_delivery
                 .get_or_create(&self.labels)

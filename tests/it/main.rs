@@ -9,6 +9,7 @@ mod cluster;
 mod cluster_heartbeat;
 mod cluster_join;
 mod cluster_send;
+mod cluster_sli;
 mod config_corpus;
 mod debug_receiver;
 mod durable;
