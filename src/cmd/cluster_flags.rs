@@ -137,8 +137,8 @@ pub struct ClusterFlags {
     /// labels refuse each other.
     #[arg(long = "cluster.label", value_name = "LABEL", default_value = "")]
     pub label: String,
-    /// Mutual TLS between peers (not supported: peers authenticate with
-    /// --cluster.key-file).
+    /// Mutual TLS between peers: not supported (start-up stops with an error while clustering
+    /// is on; peers authenticate every message with --cluster.key-file).
     #[arg(long = "cluster.tls-config", value_name = "FILE")]
     pub tls_config: Option<String>,
     /// File holding the shared secret (at least 16 bytes) that authenticates every peer
@@ -164,6 +164,11 @@ impl ClusterFlags {
     pub fn options(&self) -> Result<Option<cluster::Options>, String> {
         if !self.enabled() {
             return Ok(None);
+        }
+        if let Some(f) = self.tls_config.as_deref().filter(|f| !f.is_empty()) {
+            return Err(format!(
+                "--cluster.tls-config={f:?}: mutual TLS between peers is not supported; peers authenticate every message with the shared key of --cluster.key-file (HMAC-SHA256), so remove --cluster.tls-config"
+            ));
         }
         let listen = socket_addr(
             "cluster.listen-address",
@@ -268,11 +273,6 @@ impl ClusterFlags {
             self.reconnect_interval.is_some(),
             "resolved peers that are not members are contacted every 10 gossip rounds",
         );
-        no_effect(
-            "cluster.tls-config",
-            self.tls_config.as_deref().is_some_and(|f| !f.is_empty()),
-            "mutual TLS between peers is not supported; peer messages are authenticated with --cluster.key-file",
-        );
         out
     }
 }
@@ -341,7 +341,7 @@ mod tests {
             "--cluster.reconnect-interval=10s",
             "--cluster.reconnect-timeout=6h0m0s",
             "--cluster.label=eu",
-            "--cluster.tls-config=tls.yml",
+            "--cluster.tls-config=",
             &key_arg,
             "--cluster.dns-server=127.0.0.1:5353",
         ])
@@ -364,7 +364,6 @@ mod tests {
             "probe-timeout",
             "probe-interval",
             "reconnect-interval",
-            "tls-config",
             "allow-insecure",
         ] {
             assert!(w.contains(flag), "no warning about {flag}: {w}");
@@ -379,6 +378,21 @@ mod tests {
         assert_eq!(o.listen, "0.0.0.0:9094".parse().unwrap());
         assert_eq!(o.dns_server, Some("10.0.0.53:53".parse().unwrap()));
         assert!(parse(&["--cluster.gossip-interval=often"]).is_err());
+        // Mutual TLS is not built: a clear refusal, not a silent plain-text cluster.
+        let tls = parse(&[
+            "--cluster.listen-address=127.0.0.1:9094",
+            "--cluster.tls-config=tls.yml",
+            &key_arg,
+        ])
+        .unwrap();
+        let e = tls.options().unwrap_err();
+        assert!(
+            e.contains("--cluster.tls-config") && e.contains("not supported"),
+            "{e}"
+        );
+        let off = parse(&["--cluster.listen-address=", "--cluster.tls-config=tls.yml"]).unwrap();
+        assert!(off.options().unwrap().is_none());
+        assert!(off.warnings()[0].contains("clustering is off"));
         let bad_peer = parse(&["--cluster.peer=nohost", &key_arg]).unwrap();
         assert!(bad_peer.options().unwrap_err().contains("--cluster.peer"));
     }

@@ -279,3 +279,36 @@ async fn clustering_without_a_key_file_refuses_to_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--cluster.key-file"), "{err}");
 }
+
+/// Mutual TLS between peers is not built: asking for it stops start-up with a clear error
+/// instead of running a cluster the operator believes is in TLS.
+#[tokio::test]
+async fn cluster_tls_config_is_refused_as_not_supported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tocsin.yml"), CONFIG).unwrap();
+    std::fs::write(dir.path().join("key"), "a key of sixteen bytes or more").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .arg(format!(
+            "--config.file={}",
+            dir.path().join("tocsin.yml").display()
+        ))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg("--web.listen-address=127.0.0.1:0")
+        .arg("--cluster.listen-address=127.0.0.1:0")
+        .arg(format!(
+            "--cluster.key-file={}",
+            dir.path().join("key").display()
+        ))
+        .arg("--cluster.tls-config=tls.yml")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--cluster.tls-config") && err.contains("not supported"),
+        "{err}"
+    );
+}
