@@ -57,6 +57,10 @@ pub enum ClusterError {
     },
 }
 
+/// The key under which a peer acknowledges the state versions it holds of the others
+/// ([`Cluster::ack`]); outside every channel.
+pub const ACK_KEY: &str = "_ack";
+
 /// The smallest shared key accepted.
 pub const MIN_KEY_LEN: usize = 16;
 /// The largest value published (larger ones are not replicated, with a warning): well under
@@ -413,6 +417,86 @@ impl Cluster {
                         })
                     })
                     .collect()
+            })
+            .await
+    }
+
+    /// Publishes `value` under `key` in `channel` unless `blocked` says no, given the values
+    /// the other peers publish under that key: checked and published under the engine's lock,
+    /// so no change from a peer lands between the two (a peer's later [`Cluster::ack`] then
+    /// shows whether it saw this value). Returns this peer's state version after publishing
+    /// (compare with [`Cluster::acked_by`]), or `None` when blocked.
+    pub async fn publish_unless(
+        &self,
+        channel: &str,
+        key: &str,
+        value: &str,
+        blocked: impl Fn(&[Update]) -> bool,
+    ) -> Option<u64> {
+        let k = format!("{channel}/{key}");
+        let me = self.id.clone();
+        self.handle
+            .with_chitchat(|c| {
+                let others: Vec<Update> = c
+                    .node_states()
+                    .iter()
+                    .filter(|(n, _)| **n != me)
+                    .filter_map(|(n, st)| {
+                        st.get(&k).map(|v| Update {
+                            key: key.to_owned(),
+                            value: v.to_owned(),
+                            from: n.node_id.to_string(),
+                        })
+                    })
+                    .collect();
+                if blocked(&others) {
+                    return None;
+                }
+                let st = c.self_node_state();
+                st.set(&k, value);
+                Some(st.max_version())
+            })
+            .await
+    }
+
+    /// Acknowledges what this peer holds of every other peer: publishes, under [`ACK_KEY`],
+    /// the state version it holds of each (a peer's changes reach the others in version
+    /// order, so holding version v of a peer is holding every change it made up to v).
+    pub async fn ack(&self) {
+        let me = self.id.clone();
+        self.handle
+            .with_chitchat(|c| {
+                let held: std::collections::BTreeMap<String, u64> = c
+                    .node_states()
+                    .iter()
+                    .filter(|(n, _)| **n != me)
+                    .map(|(n, st)| (n.node_id.to_string(), st.max_version()))
+                    .collect();
+                let value = serde_json::to_string(&held).unwrap_or_default();
+                c.self_node_state().set(ACK_KEY, &value);
+            })
+            .await;
+    }
+
+    /// For each other peer that acknowledges ([`Cluster::ack`]): the version of this peer's
+    /// state it last said it holds (0 when it named none).
+    pub async fn acked_by(&self) -> std::collections::HashMap<String, u64> {
+        let me = self.id.clone();
+        self.handle
+            .with_chitchat(|c| {
+                let mut out = std::collections::HashMap::new();
+                for (n, st) in c.node_states() {
+                    if *n == me {
+                        continue;
+                    }
+                    let Some(v) = st.get(ACK_KEY) else { continue };
+                    let held: std::collections::HashMap<String, u64> =
+                        serde_json::from_str(v).unwrap_or_default();
+                    let mine = held.get(&me.node_id.to_string()).copied().unwrap_or(0);
+                    let e = out.entry(n.node_id.to_string()).or_insert(0);
+                    *e = (*e).max(mine);
+                }
+                out
             })
             .await
     }

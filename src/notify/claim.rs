@@ -10,8 +10,8 @@
 //!   the cluster still settling (first sync)?                -> wait until it is ready
 //!   pull the key's nflog entries the peers publish; not needed any more? -> Covered
 //!   a live claim of another peer (pending or sending)?     -> wait for it, start again
-//!   publish my claim `pending`, wait `settle` (3 gossip rounds: every claim made at the same
-//!   time is seen by every claimer)
+//!   publish my claim `pending` (unless one arrived: checked under the engine's lock), wait
+//!   until every live peer acknowledged it (below)
 //!   another `sending` claim, or a `pending` one of a peer
 //!   that sorts before me (peer position)?                  -> mine `released`; wait, start again
 //!   publish `sending` (renewed every peer_timeout / 3)     -> Permit: send
@@ -19,14 +19,26 @@
 //! Permit::release()     gave up or stopped: the claim `released`, the next peer sends
 //! ```
 //!
+//! Acknowledgements make this hold for any number of peers and any gossip delay: every peer
+//! acknowledges the pending claims it receives by publishing the state version it holds of
+//! each other peer ([`Cluster::ack`]). A claimer decides once every live peer's
+//! acknowledgement covers the version its claim was published at. A peer's changes reach the
+//! others in version order, so by then the claimer holds every claim a peer published before
+//! seeing its own, and a peer that saw its claim first waits for it instead of claiming (the
+//! look and the publication are one step): of claims made at the same time, every claimer
+//! sees every other, and the first by name sends. (A fixed wait of 3 gossip rounds did this
+//! only while a change reached every peer within 1.5 rounds: up to 4 peers, no loss.) A peer
+//! that acknowledges nothing (an older tocsin) is waited for 3 rounds; one that never
+//! acknowledges is given up on after the peer timeout (at least once).
+//!
 //! A claim is live while its claimer is a live member, it is `pending` or `sending`, and its
 //! expiry (`--cluster.peer-timeout` after its last renewal) has not passed: a claimer that dies
 //! (detected by the failure detector, or silent past its expiry) or gives up lets the waiting
 //! peers claim again, and the first of them in name order sends. A waiting peer looks again
 //! every gossip round and as soon as the membership changes; when the claimer it waited for
-//! died, the first live peer by name sends without the settle wait (`successor`), so
-//! failover takes the failure detection (about 1.2 s at the default gossip interval, see
-//! `cluster::PHI_THRESHOLD`) and a round or two. The entry is published before
+//! died, the first live peer by name sends without waiting for acknowledgements
+//! (`successor`), so failover takes the failure detection (about 1.2 s at the default gossip
+//! interval, see `cluster::PHI_THRESHOLD`) and a round or two. The entry is published before
 //! the claim ends, on the same gossip node, so a peer that sees the claim end already holds the
 //! entry (chitchat hands a node's changes over in version order) and dedup finds the send done.
 //! Under a partition each side sees the other's claims as dead: each side sends, at least once.
@@ -127,7 +139,8 @@ pub struct Claims {
     metrics: Arc<Metrics>,
     /// `--cluster.peer-timeout`: a claim not renewed for this long lapses.
     peer_timeout: Duration,
-    /// How long a pending claim waits for others made at the same time (3 gossip rounds).
+    /// How long a pending claim waits for a peer that does not acknowledge claims (an older
+    /// tocsin): 3 gossip rounds.
     settle: Duration,
     /// How often a waiting peer looks again (a gossip round).
     poll: Duration,
@@ -152,6 +165,7 @@ impl Claims {
         peer_timeout: Duration,
         gossip_interval: Duration,
     ) -> Self {
+        spawn_acks(Arc::downgrade(&cluster));
         Claims {
             cluster,
             nflog,
@@ -206,19 +220,56 @@ impl Claims {
     /// The other peers' claims on `id`.
     async fn seen(&self, id: &str) -> Vec<Seen> {
         let live = self.cluster.status().peers;
-        self.cluster
-            .get(CLAIMS, id)
-            .await
-            .into_iter()
-            .filter_map(|u| {
-                let claim: Claim = serde_json::from_str(&u.value).ok()?;
-                Some(Seen {
-                    live: live.iter().any(|p| p.name == u.from),
-                    peer: u.from,
-                    claim,
-                })
+        parse_seen(&self.cluster.get(CLAIMS, id).await, &live)
+    }
+
+    /// Publishes this peer's claim `phase` on `id` unless (checked atomically with the
+    /// publication) another live claim now makes it wait; the version to be acknowledged.
+    async fn claim(&self, id: &str, me: &str, phase: Phase) -> Option<u64> {
+        let live = self.cluster.status().peers;
+        let value = claim_value(phase, self.peer_timeout);
+        let v = self
+            .cluster
+            .publish_unless(CLAIMS, id, &value, |others| {
+                wait_for(me, &parse_seen(others, &live), clock::now(), true)
             })
-            .collect()
+            .await;
+        if v.is_some() {
+            lock(&self.ended).remove(id);
+        }
+        v
+    }
+
+    /// Waits until every other live peer acknowledged holding version `v` of this peer's
+    /// state (so each has seen the claim published at `v`, and this peer has seen any claim a
+    /// peer made before it saw mine); a peer that never acknowledges anything (an older
+    /// tocsin) counts after the settle time; at most the peer timeout. False when a token
+    /// fired.
+    async fn await_acks(&self, me: &str, v: u64, cancels: [&CancellationToken; 2]) -> bool {
+        let started = tokio::time::Instant::now();
+        let step = (self.poll / 4).max(Duration::from_millis(10));
+        loop {
+            let live = self.cluster.status().peers;
+            let acks = self.cluster.acked_by().await;
+            let settled = started.elapsed() >= self.settle;
+            let all = live
+                .iter()
+                .filter(|p| p.name != me)
+                .all(|p| acks.get(&p.name).map_or(settled, |a| *a >= v));
+            if all {
+                return true;
+            }
+            if started.elapsed() >= self.peer_timeout {
+                tracing::debug!(
+                    version = v,
+                    "Send claim not acknowledged by every live peer within the peer timeout; deciding."
+                );
+                return true;
+            }
+            if !settle(step, cancels).await {
+                return false;
+            }
+        }
     }
 
     async fn publish(&self, id: &str, phase: Phase) {
@@ -270,17 +321,27 @@ impl Claims {
                 // live peer by name sends at once; every other one claims as usual and loses to
                 // its `sending` claim (see `successor`).
                 let first = successor(&waited_on, &seen, now) && st.position == 0;
-                if !alone && !first {
-                    self.publish(&id, Phase::Pending).await;
-                    // The whole settle time: the proof needs it.
-                    if !settle(self.settle, cancels).await {
-                        self.publish(&id, Phase::Released).await;
-                        return Acquired::Cancelled;
-                    }
-                    lost = wait_for(&me, &self.seen(&id).await, clock::now(), false);
-                    if lost {
-                        self.count("conflict_lost");
-                        self.publish(&id, Phase::Released).await;
+                if !alone {
+                    let phase = if first {
+                        Phase::Sending
+                    } else {
+                        Phase::Pending
+                    };
+                    match self.claim(&id, &me, phase).await {
+                        // A claim arrived since the look above: wait for it.
+                        None => lost = true,
+                        Some(_) if first => {}
+                        Some(v) => {
+                            if !self.await_acks(&me, v, cancels).await {
+                                self.publish(&id, Phase::Released).await;
+                                return Acquired::Cancelled;
+                            }
+                            lost = wait_for(&me, &self.seen(&id).await, clock::now(), false);
+                            if lost {
+                                self.count("conflict_lost");
+                                self.publish(&id, Phase::Released).await;
+                            }
+                        }
                     }
                 }
                 if !lost {
@@ -308,12 +369,65 @@ impl Claims {
     }
 }
 
+/// The claims among `updates` (other peers' values of one key), with their claimers'
+/// liveness from `live`.
+fn parse_seen(updates: &[crate::cluster::Update], live: &[crate::cluster::Peer]) -> Vec<Seen> {
+    updates
+        .iter()
+        .filter_map(|u| {
+            let claim: Claim = serde_json::from_str(&u.value).ok()?;
+            Some(Seen {
+                live: live.iter().any(|p| p.name == u.from),
+                peer: u.from.clone(),
+                claim,
+            })
+        })
+        .collect()
+}
+
+/// A claim in `phase` expiring `ttl` from now, as published.
+fn claim_value(phase: Phase, ttl: Duration) -> String {
+    let now = clock::now();
+    let claim = Claim {
+        phase,
+        expires: now.checked_add(ttl).unwrap_or(now),
+    };
+    serde_json::to_string(&claim).unwrap_or_default()
+}
+
+/// Acknowledges other peers' pending claims ([`Cluster::ack`]) as they arrive, a batch at a
+/// time, until the cluster stops; once at the start, so peers know this one acknowledges.
+/// Holds the cluster weakly: it does not keep a stopped cluster alive.
+fn spawn_acks(cluster: std::sync::Weak<Cluster>) {
+    tokio::spawn(async move {
+        let mut rx = {
+            let Some(c) = cluster.upgrade() else { return };
+            c.ack().await;
+            c.subscribe(CLAIMS).await
+        };
+        let pending = |u: &crate::cluster::Update| {
+            serde_json::from_str::<Claim>(&u.value).is_ok_and(|c| c.phase == Phase::Pending)
+        };
+        while let Some(u) = rx.recv().await {
+            let mut any = pending(&u);
+            while let Ok(u) = rx.try_recv() {
+                any |= pending(&u);
+            }
+            if any {
+                let Some(c) = cluster.upgrade() else { return };
+                c.ack().await;
+            }
+        }
+    });
+}
+
 /// Whether this peer takes over a send: a claimer it waited for still shows its claim
 /// pending or sending, but the claimer is no longer a live member or let the claim expire
-/// (it died or stalled, and did not end it). Then the first live peer by name may send without
-/// the settle wait: any other peer that claims at the same time waits `settle` and sees its
-/// `sending` claim (the same bound as for simultaneous claims), so the send still goes out
-/// once, and a settle wait sooner.
+/// (it died or stalled, and did not end it). Then the first live peer by name publishes its
+/// claim `sending` at once, without waiting for acknowledgements: any other peer that claims at
+/// the same time waits for this peer's acknowledgement, which comes after the `sending` claim
+/// (or this peer saw that claim first and waits for it), so the send still goes out once, and
+/// a wait sooner.
 fn successor(waited_on: &[String], seen: &[Seen], now: Timestamp) -> bool {
     waited_on.iter().any(|p| {
         seen.iter().any(|s| {
@@ -376,12 +490,7 @@ async fn publish(cluster: &Cluster, ended: &Ended, id: &str, phase: Phase, ttl: 
         Phase::Pending | Phase::Sending => lock(ended).remove(id),
         Phase::Done | Phase::Released => lock(ended).insert(id.to_owned(), now),
     };
-    let claim = Claim {
-        phase,
-        expires: now.checked_add(ttl).unwrap_or(now),
-    };
-    let value = serde_json::to_string(&claim).unwrap_or_default();
-    cluster.publish(CLAIMS, id, &value).await;
+    cluster.publish(CLAIMS, id, &claim_value(phase, ttl)).await;
 }
 
 /// This peer holds the claim: a task renews it until [`Permit::done`] or [`Permit::release`]
@@ -506,12 +615,21 @@ mod tests {
 
     /// Three peers over the in-memory network, each with its own log and claims.
     async fn trio(net: &MemoryNetwork, peer_timeout: Duration) -> Vec<(Arc<Nflog>, Arc<Claims>)> {
+        cluster_of(net, 3, peer_timeout).await
+    }
+
+    /// `n` peers over the in-memory network, each with its own log and claims.
+    async fn cluster_of(
+        net: &MemoryNetwork,
+        n: usize,
+        peer_timeout: Duration,
+    ) -> Vec<(Arc<Nflog>, Arc<Claims>)> {
         let mut out = Vec::new();
-        for i in 0..3 {
+        for i in 0..n {
             let mut o = Options::new(addr(i), b"a shared key of the cluster".to_vec());
             o.name = Some(format!("peer-{i}"));
             o.gossip_interval = Duration::from_millis(50);
-            o.peers = (0..3).map(|p| PeerSpec::Addr(addr(p))).collect();
+            o.peers = (0..n).map(|p| PeerSpec::Addr(addr(p))).collect();
             let c = Arc::new(Cluster::start(o, net.clone(), None).await.unwrap());
             let log = Arc::new(Nflog::new());
             let claims = Claims::new(
@@ -523,9 +641,9 @@ mod tests {
             );
             out.push((log, Arc::new(claims)));
         }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while out.iter().any(|(_, c)| c.cluster.status().peers.len() < 3) {
-            assert!(tokio::time::Instant::now() < deadline, "no cluster of 3");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while out.iter().any(|(_, c)| c.cluster.status().peers.len() < n) {
+            assert!(tokio::time::Instant::now() < deadline, "no cluster of {n}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         out
@@ -648,7 +766,7 @@ mod tests {
             (seen("a", false, Pending, 110), true),
             // Still holding: not yet.
             (seen("a", true, Sending, 110), false),
-            // Ended by its claimer: the usual claim, with the settle wait.
+            // Ended by its claimer: the usual claim, acknowledged.
             (seen("a", false, Done, 110), false),
             (seen("a", true, Released, 110), false),
             // Another claimer's lapse is none of my waiting.
@@ -662,6 +780,22 @@ mod tests {
             );
         }
         assert!(!successor(&[], &[seen("a", false, Sending, 110)], now));
+    }
+
+    /// Claims hold for any number of peers: a claimer decides once every live peer has
+    /// acknowledged its claim, not after a fixed number of rounds that suits small clusters.
+    /// Nine peers, a third of the datagrams lost (so a change takes several rounds to reach
+    /// everyone), every peer flushing the same groups at once: each group is sent once.
+    #[tokio::test]
+    async fn nine_peers_losing_messages_still_send_each_group_once() {
+        let net = MemoryNetwork::default();
+        let peers = cluster_of(&net, 9, Duration::from_secs(5)).await;
+        net.drop_every(3);
+        for g in ["a", "b", "c", "d", "e", "f"] {
+            let sent = flush_all(&peers, &key(g), Duration::ZERO, false).await;
+            assert_eq!(sent.len(), 1, "group {g} sent by {sent:?}");
+        }
+        net.drop_every(0);
     }
 
     #[test]
