@@ -116,6 +116,10 @@ pub struct Metrics {
     pub cluster_health_score: Gauge,
     /// `tocsin_cluster_messages_refused_total`: peer datagrams refused (wrong key or label).
     pub cluster_refused_messages: Counter,
+    /// `tocsin_cluster_bytes_sent_total`: bytes of the datagrams sent to peers (sealed).
+    pub cluster_bytes_sent: Counter,
+    /// `tocsin_cluster_bytes_received_total`: bytes of the peer datagrams accepted (sealed).
+    pub cluster_bytes_received: Counter,
     /// `tocsin_cluster_claims_total{outcome}`: send claims by how they ended (`sent`,
     /// `took_over`, `covered`, `conflict_lost`; see `notify::claim`).
     pub cluster_claims: Family<Labels, Counter>,
@@ -214,6 +218,8 @@ impl Metrics {
             peer_position: Gauge::default(),
             cluster_health_score: Gauge::default(),
             cluster_refused_messages: Counter::default(),
+            cluster_bytes_sent: Counter::default(),
+            cluster_bytes_received: Counter::default(),
             cluster_claims: Family::default(),
             cluster_claims_waiting: Gauge::default(),
             cluster_replication_lag: Histogram::new([
@@ -364,6 +370,16 @@ impl Metrics {
             "tocsin_cluster_messages_refused",
             "Cluster datagrams refused because they failed authentication (another key or label) or framing",
             m.cluster_refused_messages.clone(),
+        );
+        r.register(
+            "tocsin_cluster_bytes_sent",
+            "Bytes of the datagrams sent to cluster peers, sealed (the gossip's bandwidth out)",
+            m.cluster_bytes_sent.clone(),
+        );
+        r.register(
+            "tocsin_cluster_bytes_received",
+            "Bytes of the cluster peers' datagrams accepted, sealed (the gossip's bandwidth in)",
+            m.cluster_bytes_received.clone(),
         );
         r.register(
             "tocsin_cluster_claims",

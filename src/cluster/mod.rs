@@ -577,7 +577,7 @@ async fn status_loop(l: StatusLoop) {
     let mut live = l.chitchat.lock().await.live_nodes_watcher();
     let mut ready = false;
     let mut rounds = 0u64;
-    let mut counted = 0u64;
+    let mut counted = [0u64; 3];
     loop {
         tokio::select! {
             () = l.cancel.cancelled() => return,
@@ -642,10 +642,19 @@ async fn status_loop(l: StatusLoop) {
             // plus one while settling.
             m.cluster_health_score
                 .set(status.failed as i64 + i64::from(!ready));
-            let refused = l.stats.refused.load(Ordering::Relaxed);
+            // The transport's counters, as increments since the last round.
+            let now = [
+                l.stats.refused.load(Ordering::Relaxed),
+                l.stats.sent_bytes.load(Ordering::Relaxed),
+                l.stats.received_bytes.load(Ordering::Relaxed),
+            ];
             m.cluster_refused_messages
-                .inc_by(refused.saturating_sub(counted));
-            counted = refused;
+                .inc_by(now[0].saturating_sub(counted[0]));
+            m.cluster_bytes_sent
+                .inc_by(now[1].saturating_sub(counted[1]));
+            m.cluster_bytes_received
+                .inc_by(now[2].saturating_sub(counted[2]));
+            counted = now;
         }
         l.status_tx.send_if_modified(|cur| {
             if *cur == status {

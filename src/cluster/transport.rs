@@ -232,6 +232,10 @@ pub struct TransportStats {
     pub sent: AtomicU64,
     /// Messages received and accepted.
     pub received: AtomicU64,
+    /// Bytes of the datagrams sent (sealed).
+    pub sent_bytes: AtomicU64,
+    /// Bytes of the datagrams received and accepted (sealed).
+    pub received_bytes: AtomicU64,
 }
 
 /// The gossip engine's transport: seals what it sends, refuses what does not open.
@@ -349,6 +353,9 @@ impl Socket for SealedSocket {
             num_bytes_sent += p.len();
         }
         self.stats.sent.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .sent_bytes
+            .fetch_add(num_bytes_sent as u64, Ordering::Relaxed);
         Ok(SendOutcome { num_bytes_sent })
     }
 
@@ -359,7 +366,13 @@ impl Socket for SealedSocket {
                 .recv_from()
                 .await
                 .context("receiving from cluster peers")?;
-            let message = match self.sealer.open(from, &datagram, Instant::now()) {
+            let opened = self.sealer.open(from, &datagram, Instant::now());
+            if opened.is_ok() {
+                self.stats
+                    .received_bytes
+                    .fetch_add(datagram.len() as u64, Ordering::Relaxed);
+            }
+            let message = match opened {
                 Ok(Some(m)) => m,
                 Ok(None) => continue,
                 Err(why) => {

@@ -137,6 +137,17 @@ async fn three_peers_found_by_dns_share_silences_and_refuse_a_wrong_key() {
     ] {
         assert!(m.lines().any(|l| l == line), "no {line:?} in:\n{m}");
     }
+    // The gossip's bandwidth, both ways.
+    for name in [
+        "tocsin_cluster_bytes_sent_total ",
+        "tocsin_cluster_bytes_received_total ",
+    ] {
+        let bytes = m
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        assert!(bytes.is_some_and(|b| b > 0.0), "{name}{bytes:?} in:\n{m}");
+    }
     if let Some(amtool) = crate::support::debian_tool("amtool") {
         let out = std::process::Command::new(amtool)
             .arg(format!("--alertmanager.url=http://{}/", p1.addr))
