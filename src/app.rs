@@ -495,6 +495,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
             replicate::HeartbeatOwner {
                 heartbeats: Arc::clone(&heartbeats),
                 state: Arc::clone(&state),
+                encoded: Default::default(),
             },
             cancel.clone(),
         ));

@@ -125,6 +125,9 @@ pub(super) struct HeartbeatOwner {
     pub heartbeats: Arc<Heartbeats>,
     /// Where the alerts a merge implies go.
     pub state: Arc<ApiState>,
+    /// The published form of every check, re-encoded only for the checks that changed (10,000
+    /// checks pinged every minute would otherwise encode every state many times a second).
+    pub encoded: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl Owner for HeartbeatOwner {
@@ -135,7 +138,22 @@ impl Owner for HeartbeatOwner {
     }
 
     fn values(&self) -> HashMap<String, String> {
-        self.heartbeats.replica_values().into_iter().collect()
+        let (changed, all) = self.heartbeats.take_replica();
+        let mut cache = self.encoded.lock().unwrap_or_else(|p| p.into_inner());
+        if all {
+            cache.clear();
+        }
+        for (name, v) in changed {
+            match v {
+                Some(v) => {
+                    cache.insert(name, v);
+                }
+                None => {
+                    cache.remove(&name);
+                }
+            }
+        }
+        cache.clone()
     }
 
     fn merge(&self, updates: Vec<Update>) {

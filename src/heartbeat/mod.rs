@@ -152,6 +152,8 @@ pub struct Heartbeats {
     journal: std::sync::OnceLock<Journal>,
     /// Bumped after every change of a check's state (the cluster publishes the states then).
     changes: tokio::sync::watch::Sender<u64>,
+    /// The checks changed since the cluster last took their states ([`Heartbeats::take_replica`]).
+    replica: Mutex<Dirty>,
 }
 
 /// Which checks changed since [`Heartbeats::take_changes`] last ran.
@@ -185,27 +187,52 @@ impl Heartbeats {
         };
         self.alert_fed.store(fed, Ordering::Relaxed);
         self.wake.notify_one();
-        self.bump();
+        self.bump(None);
         out
     }
 
-    fn bump(&self) {
+    /// A check's state changed (`None`: any may have): the cluster publishes it.
+    fn bump(&self, name: Option<&str>) {
+        {
+            let mut d = self.replica.lock().unwrap_or_else(|p| p.into_inner());
+            match name {
+                Some(n) if !d.all => {
+                    if !d.names.contains(n) {
+                        d.names.insert(n.to_owned());
+                    }
+                }
+                Some(_) => {}
+                None => d.all = true,
+            }
+        }
         self.changes.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// The published form of the checks changed since the last call (`replica::encode`; `None`
+    /// for a check now blank or gone), and whether every check may have changed (then every
+    /// check is in the answer).
+    pub fn take_replica(&self) -> (Vec<(String, Option<String>)>, bool) {
+        let Dirty { names, all } =
+            std::mem::take(&mut *self.replica.lock().unwrap_or_else(|p| p.into_inner()));
+        let r = self.lock();
+        let encode = |s: &CheckState| (!replica::is_blank(s)).then(|| replica::encode(s));
+        if all {
+            let out = r.states().map(|(n, s)| (n.to_owned(), encode(s))).collect();
+            return (out, true);
+        }
+        let out = names
+            .into_iter()
+            .map(|n| {
+                let v = r.state_of(&n).and_then(encode);
+                (n, v)
+            })
+            .collect();
+        (out, false)
     }
 
     /// A receiver told after every change of a check's state.
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.changes.subscribe()
-    }
-
-    /// Every check's state as this peer publishes it to the cluster, by name (checks never
-    /// pinged left out): `replica::encode`.
-    pub fn replica_values(&self) -> Vec<(String, String)> {
-        let r = self.lock();
-        r.states()
-            .filter(|(_, s)| !replica::is_blank(s))
-            .map(|(n, s)| (n.to_owned(), replica::encode(s)))
-            .collect()
     }
 
     /// Merges a state another peer published for the named check (`replica::merge`); a
@@ -216,7 +243,7 @@ impl Heartbeats {
             Some(alerts) => {
                 self.mark(name);
                 self.wake.notify_one();
-                self.bump();
+                self.bump(Some(name));
                 alerts
             }
             None => Vec::new(),
@@ -328,7 +355,7 @@ impl Heartbeats {
             self.wake.notify_one();
         }
         if out.is_ok() {
-            self.bump();
+            self.bump(Some(name));
         }
         out
     }
@@ -390,10 +417,8 @@ impl Heartbeats {
         for a in &out {
             if let Some(name) = a.labels.value("heartbeat") {
                 self.mark(name);
+                self.bump(Some(name));
             }
-        }
-        if !out.is_empty() {
-            self.bump();
         }
         out
     }

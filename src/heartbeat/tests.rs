@@ -659,3 +659,50 @@ fn stored_states_and_ping_logs_read_back_equal() {
     }
     assert_eq!(decode_stored(core_only).unwrap(), want);
 }
+
+/// What the cluster publishes: every check after a reload or restore, then only the checks
+/// that changed (a ping, a deadline, a peer's state), each in its published form; a check
+/// never pinged has none.
+#[test]
+fn the_cluster_takes_only_the_changed_checks() {
+    let yaml = "route: {receiver: r}\nreceivers: [{name: r}]\nheartbeats:\n- {name: a, period: 1m, grace: 1m}\n- {name: b, period: 1h}\n";
+    let cfg = Config::from_yaml(yaml, Path::new("."), "t.yml").unwrap();
+    let h = Heartbeats::new(&cfg.heartbeats);
+    let (first, all) = h.take_replica();
+    assert!(all);
+    assert_eq!(first.len(), 2);
+    assert!(
+        first.iter().all(|(_, v)| v.is_none()),
+        "never pinged: {first:?}"
+    );
+    assert_eq!(h.take_replica(), (Vec::new(), false));
+    h.ping("a", &ping(PingKind::Success, 0.0)).unwrap();
+    let (changed, all) = h.take_replica();
+    assert!(!all);
+    assert_eq!(changed.len(), 1);
+    let (name, value) = &changed[0];
+    assert_eq!(name, "a");
+    let published = replica::decode(value.as_deref().unwrap()).unwrap();
+    assert_eq!(published.last_ping, Some(at(0.0)));
+    // A peer's newer ping of b, merged: b is published in turn.
+    let mut remote = CheckState::default();
+    assert!(h.merge_replica("b", &remote).is_empty(), "nothing new");
+    assert_eq!(h.take_replica(), (Vec::new(), false));
+    let spec = h.spec("b").unwrap();
+    let _ = remote.apply(&spec, &ping(PingKind::Success, 5.0));
+    assert!(h.merge_replica("b", &remote).is_empty());
+    let (changed, _) = h.take_replica();
+    assert_eq!(
+        changed.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["b"]
+    );
+    assert_eq!(h.snapshot()["b"].last_ping, Some(at(5.0)));
+    // The deadline of a passes: it is published again.
+    let fired = h.tick(at(200.0));
+    assert_eq!(fired.len(), 1);
+    let (changed, _) = h.take_replica();
+    assert_eq!(
+        changed.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["a"]
+    );
+}
