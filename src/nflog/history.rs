@@ -373,6 +373,21 @@ impl History {
         }
     }
 
+    /// Adds what the service gave back for notification `id` without an attempt of this
+    /// peer's (in a cluster, another peer sent it: the ids come with its log entry).
+    pub fn service_ids(&self, id: &str, service_ids: &ReceiverData) {
+        if service_ids.is_empty() {
+            return;
+        }
+        let mut g = self.lock();
+        if let Some(r) = g.records.get_mut(id) {
+            r.service_ids
+                .extend(service_ids.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let r = r.clone();
+            self.store(&r);
+        }
+    }
+
     /// Ends notification `id` (once: an ended record stays as it is).
     pub fn end(&self, id: &str, outcome: Outcome, reason: &str, at: Timestamp) {
         let mut g = self.lock();

@@ -363,10 +363,14 @@ impl Notifier {
                     permit = Some(p);
                 }
                 Acquired::Covered => {
-                    if let Some(due) = due {
-                        due.end(Outcome::DeliveredByPeer);
-                    }
                     let e = self.nflog.query(&key, clock::now());
+                    if let Some(due) = due {
+                        due.end_by_peer(
+                            &e.as_ref()
+                                .map(|e| e.receiver_data.clone())
+                                .unwrap_or_default(),
+                        );
+                    }
                     return Ok(e.as_ref().and_then(repeat_due));
                 }
                 Acquired::Cancelled => {

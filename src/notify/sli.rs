@@ -240,6 +240,16 @@ impl<'a> Due<'a> {
         );
     }
 
+    /// Another peer of the cluster delivered it: ends it [`Outcome::DeliveredByPeer`], its
+    /// history record given the ids the service gave that peer (`service_ids`, from the peer's
+    /// log entry: Slack's `ts`, Zendesk's `ticket_id`).
+    pub fn end_by_peer(self, service_ids: &crate::nflog::ReceiverData) {
+        if let Some(t) = &self.trace {
+            t.history.service_ids(&t.id, service_ids);
+        }
+        self.end(Outcome::DeliveredByPeer);
+    }
+
     /// Ends it with `outcome` (once: the value is consumed).
     pub fn end(mut self, outcome: Outcome) {
         let (name, reason) = outcome.labels();

@@ -210,4 +210,26 @@ receivers:
         .filter(|r| r.method != "GET")
         .collect();
     assert_eq!(writes.len(), 2, "one create, one update: {writes:#?}");
+    // Every peer's history traces the ticket, whichever peer made it.
+    let ticket = tickets[0].id.to_string();
+    for (i, d) in peers.live().enumerate() {
+        let h = d
+            .get_json("/api/tocsin/v1/notifications?view=history&receiver=oncall")
+            .await;
+        let zendesk: Vec<&serde_json::Value> = h
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|r| r["integration"] == "zendesk")
+            .collect();
+        assert_eq!(zendesk.len(), 2, "peer {i}: firing and resolved: {h:#}");
+        for r in zendesk {
+            assert_eq!(r["outcome"], "delivered", "peer {i}: {r:#}");
+            assert_eq!(
+                r["serviceIds"]["ticket_id"],
+                ticket.as_str(),
+                "peer {i}: {r:#}"
+            );
+        }
+    }
 }
