@@ -17,13 +17,14 @@
 //! and repetition of what they receive. Clocks: the event times are the receiving peer's, so
 //! peers' clocks must roughly agree (as for silences).
 //!
-//! What travels ([`encode`]) is the state with only its last [`REPLICA_PINGS`] pings and the
+//! What travels ([`encode`]) is the state with only its last [`REPLICA_PINGS`] pings (those a
+//! received alert made left out: every peer receives every alert and records its own) and the
 //! last message cut to [`REPLICA_MESSAGE`] bytes, so a value stays well under a gossip datagram;
 //! a peer builds its full log from the pings it learns one by one.
 
 use std::cmp::Ordering;
 
-use super::check::{CheckState, PING_HISTORY, PingRecord, Stored};
+use super::check::{CheckState, PING_HISTORY, PingKind, PingRecord, Stored};
 
 /// How many of the newest pings a published state carries.
 pub const REPLICA_PINGS: usize = 10;
@@ -81,6 +82,9 @@ pub fn is_blank(s: &CheckState) -> bool {
 /// to [`REPLICA_MESSAGE`] bytes.
 pub fn encode(s: &CheckState) -> String {
     let mut out = s.clone();
+    // Every peer receives every alert, so each records its own alert-fed pings: the others'
+    // would only repeat them.
+    out.pings.retain(|p| p.kind != PingKind::Alert);
     let skip = out.pings.len().saturating_sub(REPLICA_PINGS);
     out.pings.drain(..skip);
     if out.last_message.len() > REPLICA_MESSAGE {
@@ -101,7 +105,7 @@ pub fn decode(s: &str) -> Result<CheckState, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::heartbeat::check::{AlertKind, PingKind, Raised};
+    use crate::heartbeat::check::{AlertKind, Raised};
     use jiff::Timestamp;
     use proptest::prelude::*;
 
@@ -110,8 +114,13 @@ mod tests {
     }
 
     fn arb_ping() -> impl Strategy<Value = PingRecord> {
-        (0i64..20, 0u8..3, "[ab]{0,2}").prop_map(|(t, k, body)| PingRecord {
-            kind: [PingKind::Success, PingKind::Start, PingKind::Fail][k as usize],
+        (0i64..20, 0u8..4, "[ab]{0,2}").prop_map(|(t, k, body)| PingRecord {
+            kind: [
+                PingKind::Success,
+                PingKind::Start,
+                PingKind::Fail,
+                PingKind::Alert,
+            ][k as usize],
             at: ts(t),
             source: "10.0.0.1".into(),
             rid: None,
@@ -235,6 +244,15 @@ mod tests {
         // A published state carries the newest few.
         let sent = decode(&encode(&m)).unwrap();
         assert_eq!(sent.pings.len(), REPLICA_PINGS);
+        assert_eq!(sent.pings.back().unwrap().at, ts(159));
+        // Alert-fed pings stay home: every peer records its own.
+        let mut fed = m.clone();
+        fed.pings.push_back(PingRecord {
+            kind: PingKind::Alert,
+            ..rec(200)
+        });
+        let sent = decode(&encode(&fed)).unwrap();
+        assert!(sent.pings.iter().all(|p| p.kind != PingKind::Alert));
         assert_eq!(sent.pings.back().unwrap().at, ts(159));
     }
 }
