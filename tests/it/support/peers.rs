@@ -136,17 +136,19 @@ impl Peers {
         }
     }
 
-    /// Posts `alerts` to every running peer.
+    /// Posts `alerts` to every running peer at once (as Prometheus sends to each).
     pub async fn post_alerts(&self, alerts: &serde_json::Value) {
         let c = reqwest::Client::new();
-        for d in self.live() {
-            let r = c
-                .post(d.url("/api/v2/alerts"))
-                .json(alerts)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200);
+        let posts: Vec<_> = self
+            .live()
+            .map(|d| {
+                let req = c.post(d.url("/api/v2/alerts")).json(alerts);
+                tokio::spawn(async move { req.send().await.map(|r| r.status()) })
+            })
+            .collect();
+        for p in posts {
+            let status = p.await.unwrap().unwrap();
+            assert_eq!(status, 200);
         }
     }
 
