@@ -243,8 +243,8 @@ impl Claims {
     /// Waits until every other live peer acknowledged holding version `v` of this peer's
     /// state (so each has seen the claim published at `v`, and this peer has seen any claim a
     /// peer made before it saw mine); a peer that never acknowledges anything (an older
-    /// tocsin) counts after the settle time; at most the peer timeout. False when a token
-    /// fired.
+    /// tocsin) counts after the settle time; at most the longer of the peer timeout and 10
+    /// settle times. False when a token fired.
     async fn await_acks(&self, me: &str, v: u64, cancels: [&CancellationToken; 2]) -> bool {
         let started = tokio::time::Instant::now();
         let step = (self.poll / 4).max(Duration::from_millis(10));
@@ -259,10 +259,13 @@ impl Claims {
             if all {
                 return true;
             }
-            if started.elapsed() >= self.peer_timeout {
+            // A live peer that stays silent this long is about to be detected dead: decide
+            // (at least once). Not shorter than 10 settle times, so a short peer timeout does
+            // not cut the acknowledgements of a loaded peer short.
+            if started.elapsed() >= self.peer_timeout.max(self.settle * 10) {
                 tracing::debug!(
                     version = v,
-                    "Send claim not acknowledged by every live peer within the peer timeout; deciding."
+                    "Send claim not acknowledged by every live peer in time; deciding."
                 );
                 return true;
             }
