@@ -52,6 +52,8 @@ pub struct Options {
     pub storage_reset: bool,
     /// `--storage.in-memory`: keep nothing on disk.
     pub storage_in_memory: bool,
+    /// The size a log segment is sealed at (0: the default); tests set a small one.
+    pub storage_segment_bytes: u64,
     /// `--web.external-url`; defaults to `http://<hostname>:<port>`.
     pub external_url: Option<String>,
     /// `--web.route-prefix`: the path everything is served under; defaults to the external
@@ -95,6 +97,7 @@ impl Options {
             storage_path: PathBuf::from("data/"),
             storage_reset: false,
             storage_in_memory: false,
+            storage_segment_bytes: 0,
             external_url: None,
             route_prefix: None,
             retention: Duration::from_secs(120 * 3600),
@@ -347,8 +350,11 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     nflog.history().set_retention(retention);
     let heartbeats = Arc::new(Heartbeats::new(&cfg.heartbeats));
     let (storage, journal, mut restored) = open_storage(&opts, &store, &silences, &nflog)?;
-    if journal.is_persistent() {
-        heartbeats.set_journal(journal.clone());
+    let heartbeat_journal = storage
+        .as_ref()
+        .map_or_else(storage::Journal::none, storage::Store::heartbeat_journal);
+    if heartbeat_journal.is_persistent() {
+        heartbeats.set_journal(heartbeat_journal.clone());
     }
     let inhibitor = Arc::new(Inhibitor::new(&cfg.inhibit_rules));
     let settings = NotifySettings {
@@ -421,6 +427,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         ),
         silences: Arc::clone(&silences),
         journal: journal.clone(),
+        heartbeat_journal,
         nflog: Arc::clone(&nflog),
         inhibitor: Arc::clone(&inhibitor),
         get_slots: Arc::new(tokio::sync::Semaphore::new(get_limit)),
@@ -684,6 +691,7 @@ fn open_storage(
         &opts.storage_path,
         &storage::OpenOptions {
             reset: opts.storage_reset,
+            segment_bytes: opts.storage_segment_bytes,
         },
     )?;
     let path = db.path().to_path_buf();

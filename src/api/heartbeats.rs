@@ -65,8 +65,15 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// `/ping/...`.
-pub(super) fn ping(state: &ApiState, req: &Req, rest: &str) -> Response {
+/// `/ping/...`: the answer, and whether the ping raised or resolved an alert (put into the
+/// alert store; the caller waits for it too).
+pub(super) fn ping(state: &ApiState, req: &Req, rest: &str) -> (Response, bool) {
+    let mut emitted = false;
+    let r = ping_inner(state, req, rest, &mut emitted);
+    (r, emitted)
+}
+
+fn ping_inner(state: &ApiState, req: &Req, rest: &str, emitted: &mut bool) -> Response {
     if !matches!(req.method, Method::GET | Method::HEAD | Method::POST) {
         return ping_answer(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
     }
@@ -123,6 +130,7 @@ pub(super) fn ping(state: &ApiState, req: &Req, rest: &str) -> Response {
     };
     match hb.ping(name, &p) {
         Ok(alerts) => {
+            *emitted = !alerts.is_empty();
             emit(state, alerts);
             ping_answer(StatusCode::OK, "OK")
         }

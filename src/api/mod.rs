@@ -85,6 +85,9 @@ pub struct ApiState {
     pub silences: Arc<Silences>,
     /// The storage journal: a write waits until its changes are durable before answering.
     pub journal: crate::storage::Journal,
+    /// The heartbeat states' journal (their own file): a ping waits only for it, and for the
+    /// main journal when it raised or resolved an alert.
+    pub heartbeat_journal: crate::storage::Journal,
     /// The notification log (who was told, for the pages).
     pub nflog: Arc<crate::nflog::Nflog>,
     /// The inhibition rules and their source alerts.
@@ -154,6 +157,24 @@ async fn after_ingest(state: &ApiState, r: Response) -> Response {
         Ok(()) => r,
         Err(e) => e,
     }
+}
+
+/// A ping's answer, held back until the check's new state is durable, and the alerts it put
+/// when `emitted` (a 200 becomes a 503 naming the reason when the store cannot take writes).
+/// The state is in the heartbeat file, whose commits are small and never wait behind an ingest
+/// batch's.
+async fn after_ping(state: &ApiState, r: Response, emitted: bool) -> Response {
+    if r.status() != StatusCode::OK {
+        return r;
+    }
+    let hb = &state.heartbeat_journal;
+    if let Err(e) = hb.durable(hb.head()).await {
+        return text(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}\n"));
+    }
+    if emitted {
+        return after_ingest(state, r).await;
+    }
+    r
 }
 
 /// A JSON response with Alertmanager's `Cache-Control: no-store`.
@@ -509,9 +530,11 @@ async fn route(state: &Arc<ApiState>, mut req: Req) -> Response {
             after_ingest(state, alerts::post_webhook(state, &req)).await
         }
         "/api/tocsin/v1/templates/render" if m == Method::POST => preview::render(state, &req),
-        // A ping is answered once the check's new state is stored.
+        // A ping is answered once the check's new state is stored (and the alert it raised or
+        // resolved, if any).
         p if p.starts_with("/ping/") => {
-            after_ingest(state, heartbeats::ping(state, &req, &p["/ping/".len()..])).await
+            let (r, emitted) = heartbeats::ping(state, &req, &p["/ping/".len()..]);
+            after_ping(state, r, emitted).await
         }
         "/api/tocsin/v1/notifications" if get => notifications::list(state, &req),
         "/api/tocsin/v1/delivery" if get => delivery::get(state, &req),

@@ -55,6 +55,10 @@ pub struct RunOpts {
     /// Keep no state on disk (as Alertmanager keeps alerts): a restart forgets everything.
     #[arg(long = "storage.in-memory")]
     pub storage_in_memory: bool,
+    /// The size in bytes at which a log segment is sealed and folded into the store (0: 64 MiB).
+    /// For tests: a small size exercises sealing, folding and recycling.
+    #[arg(long = "storage.wal-segment-bytes", hide = true, default_value_t = 0)]
+    pub storage_segment_bytes: u64,
     /// Address the HTTP API listens on. Repeatable, as in Alertmanager; tocsin listens on the
     /// first and warns about the others.
     #[arg(
@@ -320,6 +324,7 @@ pub async fn run(opts: RunOpts) -> anyhow::Result<()> {
     app_opts.storage_path = opts.storage_path.clone();
     app_opts.storage_reset = opts.storage_reset;
     app_opts.storage_in_memory = opts.storage_in_memory;
+    app_opts.storage_segment_bytes = opts.storage_segment_bytes;
     app_opts.external_url = opts.web_external_url.clone();
     app_opts.route_prefix = opts.alertmanager.web_route_prefix.clone();
     app_opts.retention = opts.data_retention.std();

@@ -13,11 +13,16 @@ use super::{Change, FORMAT, Kind, OpenError, OpenOptions, io_reason, wal};
 
 /// The file's name under `--storage.path`.
 pub const DB_FILE: &str = "tocsin.redb";
+/// The heartbeat check states' file under `--storage.path` (format 5; before, they were in
+/// [`DB_FILE`]).
+pub const HEARTBEATS_FILE: &str = "tocsin-heartbeats.redb";
 
 /// `meta`: "format" -> the format number.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// The `meta` key holding the first log segment the tables do not hold.
 const WAL_FROM: &str = "wal_from";
+/// The `meta` key holding the store's log id, which seeds its segments' checks (format 5).
+const WAL_ID: &str = "wal_id";
 /// `log`: record number -> a batch of changes (see [`encode_change`]); written by format 3 and
 /// older (now the log is in segment files, `wal.rs`), read and folded at start-up.
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
@@ -65,6 +70,10 @@ pub(super) struct Opened {
     pub segments: Vec<u64>,
     /// The number the next segment gets.
     pub next_segment: u64,
+    /// The log id seeding the checks of the segments written from now on.
+    pub wal_id: u64,
+    /// Spare segment files, by number.
+    pub spares: Vec<(u64, PathBuf)>,
 }
 
 /// A failure of a write, classified: the reason `/-/ready` shows.
@@ -150,17 +159,31 @@ pub(super) fn open(dir: &Path, path: &Path, opts: &OpenOptions) -> Result<Opened
     match open_rw(path) {
         Ok(db) => {
             check_format(path, &db)?;
-            let (contents, wal) = read_all(path, &db, true)?;
-            let unwritable = match checkpoint(&db) {
+            let (contents, mut wal) = read_all(path, &db, true)?;
+            let wal_id = if wal.wal_id == 0 {
+                new_wal_id()
+            } else {
+                wal.wal_id
+            };
+            let unwritable = match checkpoint(path, &db, &mut wal, wal_id) {
                 Ok(()) => None,
                 Err(e) => Some(reason(path, &e)),
+            };
+            // Format 4's segments left by a failed upgrade are not folded in the background
+            // (they are unseeded): the writer's rewrite of the whole store supersedes them.
+            let segments = if wal.wal_id == 0 {
+                Vec::new()
+            } else {
+                wal.segments
             };
             Ok(Opened {
                 db: unwritable.is_none().then_some(db),
                 contents,
                 unwritable,
-                segments: wal.segments,
+                segments,
                 next_segment: wal.next,
+                wal_id,
+                spares: spares(path),
             })
         }
         Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(OpenError::Locked {
@@ -175,6 +198,8 @@ pub(super) fn open(dir: &Path, path: &Path, opts: &OpenOptions) -> Result<Opened
                     unwritable: Some(why),
                     segments: Vec::new(),
                     next_segment: 1,
+                    wal_id: new_wal_id(),
+                    spares: Vec::new(),
                 });
             }
             // Read what is there; writes wait until the file can be written again.
@@ -191,12 +216,23 @@ pub(super) fn open(dir: &Path, path: &Path, opts: &OpenOptions) -> Result<Opened
                 })?;
             check_format(path, &ro)?;
             let (contents, wal) = read_all(path, &ro, false)?;
+            // Format 4's segments are not folded in the background (they are unseeded): the
+            // writer's rewrite of the whole store supersedes them.
+            let (segments, wal_id) = if wal.wal_id == 0 {
+                (Vec::new(), new_wal_id())
+            } else {
+                (wal.segments, wal.wal_id)
+            };
+            // The writer rewrites the whole store (and stamps a log id) before it writes a
+            // segment: a store of format 4 is read here as it is.
             Ok(Opened {
                 db: None,
                 contents,
                 unwritable: Some(why),
-                segments: wal.segments,
+                segments,
                 next_segment: wal.next,
+                wal_id,
+                spares: spares(path),
             })
         }
         Err(redb::DatabaseError::Storage(redb::StorageError::Io(source)))
@@ -229,6 +265,22 @@ fn reset_copy_name(path: &Path) -> PathBuf {
     p
 }
 
+/// A new log id: what seeds the checks of a store's segments, so that nothing another store
+/// (or an older segment) left in a recycled file checks. Not a secret: time and process id.
+fn new_wal_id() -> u64 {
+    let nanos = crate::clock::now().as_nanosecond() as u64;
+    let mixed = (nanos ^ (u64::from(std::process::id()) << 40))
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .rotate_left(29);
+    if mixed == 0 { 1 } else { mixed }
+}
+
+/// The spare segment files beside `path` (none when they cannot be listed: segments are then
+/// made afresh).
+fn spares(path: &Path) -> Vec<(u64, PathBuf)> {
+    wal::list_spares(path).unwrap_or_default()
+}
+
 /// Checks the format number (a new file has none yet: the first checkpoint writes ours).
 pub(super) fn check_format(path: &Path, db: &impl ReadableDatabase) -> Result<(), OpenError> {
     let found = {
@@ -257,6 +309,20 @@ pub(super) struct WalState {
     pub segments: Vec<u64>,
     /// The number the next segment gets.
     pub next: u64,
+    /// The store's log id (0: none yet, or a store of format 4 whose segments are unseeded).
+    pub wal_id: u64,
+    /// Why the segment a crash left open could not be sealed (the store is then unwritable
+    /// until the writer rewrites it, so no segment follows an open one).
+    pub seal_failed: Option<std::io::Error>,
+}
+
+/// `meta` `wal_id`: the store's log id (0 when it has none: format 4 and older, or new).
+fn wal_id(rtx: &redb::ReadTransaction) -> Result<u64, redb::Error> {
+    match rtx.open_table(META) {
+        Ok(t) => Ok(t.get(WAL_ID)?.map_or(0, |v| v.value())),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `meta` `wal_from`: the first log segment the tables do not hold (0 when never set).
@@ -338,6 +404,7 @@ fn read_all(
     };
     tables().map_err(|e| damaged(path, e))?;
     let from = wal_from(&rtx).map_err(|e| damaged(path, e))?;
+    let id = wal_id(&rtx).map_err(|e| damaged(path, e))?;
     let all = wal::list(path).map_err(|source| OpenError::Io {
         path: path.to_path_buf(),
         action: "listing the store's log",
@@ -346,35 +413,61 @@ fn read_all(
     let next = all.last().map_or(from, |(n, _)| n + 1).max(from).max(1);
     let live: Vec<&(u64, PathBuf)> = all.iter().filter(|(n, _)| *n >= from).collect();
     let mut segments = Vec::new();
+    let mut seal_failed = None;
     for (i, (n, seg)) in live.iter().enumerate() {
         let bytes = std::fs::read(seg).map_err(|source| OpenError::Io {
             path: seg.clone(),
             action: "reading the store's log",
             source,
         })?;
-        let (recs, whole) = wal::records(&bytes);
-        for r in recs {
+        // Format 4 and older: unseeded, appended, no end record.
+        let seed = if id == 0 { 0 } else { wal::seed(id, *n) };
+        let scan = wal::records(&bytes, seed);
+        for r in &scan.payloads {
             if !replay(&mut maps, r) {
                 return Err(damaged(seg, "a log record does not decode"));
             }
         }
-        if whole < bytes.len() {
-            if i + 1 < live.len() {
+        let last = i + 1 == live.len();
+        if id == 0 {
+            if scan.whole < bytes.len() {
+                if !last {
+                    return Err(damaged(
+                        seg,
+                        format!("a log record at byte {} does not check", scan.whole),
+                    ));
+                }
+                if writable {
+                    let cut = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(seg)
+                        .and_then(|f| f.set_len(scan.whole as u64).and_then(|()| f.sync_all()));
+                    if let Err(e) = cut {
+                        tracing::warn!(file = %seg.display(), error = %e, "Cutting the torn end of the log failed.");
+                    }
+                }
+                tracing::warn!(file = %seg.display(), kept = scan.whole, dropped = bytes.len() - scan.whole, "The log ended in a torn record (a crash during a write that was never acknowledged); it is dropped.");
+            }
+        } else if !scan.sealed {
+            if !last {
                 return Err(damaged(
                     seg,
-                    format!("a log record at byte {whole} does not check"),
+                    format!(
+                        "a log record at byte {} does not check, in a segment that was sealed",
+                        scan.whole
+                    ),
                 ));
             }
+            // The segment a crash left open: what follows its last whole record is a write
+            // cut short (never acknowledged) or what an older segment left in the file.
             if writable {
-                let cut = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(seg)
-                    .and_then(|f| f.set_len(whole as u64).and_then(|()| f.sync_all()));
-                if let Err(e) = cut {
-                    tracing::warn!(file = %seg.display(), error = %e, "Cutting the torn end of the log failed.");
+                match wal::seal_at(seg, seed, scan.whole as u64) {
+                    Ok(()) => {
+                        tracing::info!(file = %seg.display(), kept = scan.whole, "The log's last segment was left open (a crash or kill); it is sealed after its last whole record.")
+                    }
+                    Err(e) => seal_failed = Some(e),
                 }
             }
-            tracing::warn!(file = %seg.display(), kept = whole, dropped = bytes.len() - whole, "The log ended in a torn record (a crash during a write that was never acknowledged); it is dropped.");
         }
         segments.push(*n);
     }
@@ -391,7 +484,12 @@ fn read_all(
                 .map(|(k, m)| (k, m.into_iter().collect()))
                 .collect(),
         },
-        WalState { segments, next },
+        WalState {
+            segments,
+            next,
+            wal_id: id,
+            seal_failed,
+        },
     ))
 }
 
@@ -415,11 +513,56 @@ pub(super) fn append(db: &Database, n: u64, batch: &[u8]) -> Result<(), redb::Er
     Ok(())
 }
 
-/// Folds the whole `log` table (left by format 3 and older) into the tables and empties it (in
-/// transactions of at most [`FOLD_CHUNK`] bytes of log); stamps the format. Start-up runs it:
-/// it also tells whether the file can be written.
-pub(super) fn checkpoint(db: &Database) -> Result<(), redb::Error> {
+/// The log id stored in the file at `path` (0 when none).
+#[cfg(test)]
+pub(super) fn stored_wal_id(path: &Path) -> u64 {
+    let Ok(d) = redb::Database::open(path) else {
+        return 0;
+    };
+    d.begin_read()
+        .ok()
+        .and_then(|rtx| wal_id(&rtx).ok())
+        .unwrap_or(0)
+}
+
+/// Brings the file to this format before the writer starts: folds the whole `log` table (left
+/// by format 3 and older) into the tables and empties it (in transactions of at most
+/// [`FOLD_CHUNK`] bytes of log), folds format 4's unseeded segments (so that every segment from
+/// here on is seeded) and deletes them, then stamps the format and the log id. Start-up runs
+/// it: it also tells whether the file can be written.
+pub(super) fn checkpoint(
+    path: &Path,
+    db: &Database,
+    wal: &mut WalState,
+    wal_id: u64,
+) -> Result<(), redb::Error> {
+    if let Some(e) = wal.seal_failed.take() {
+        return Err(redb::Error::Io(e));
+    }
     while fold(db, FOLD_CHUNK)? {}
+    if wal.wal_id == 0 && !wal.segments.is_empty() {
+        for &n in &wal.segments {
+            let bytes = std::fs::read(wal::segment_path(path, n))?;
+            fold_segment(db, n, &bytes, 0, &LaterKeys::new())?;
+        }
+        for n in std::mem::take(&mut wal.segments) {
+            let _ = std::fs::remove_file(wal::segment_path(path, n));
+        }
+    }
+    let tx = write_tx(db)?;
+    {
+        let mut meta = tx.open_table(META)?;
+        // A file of an older format is read by this one: from now on it carries ours, so an
+        // older tocsin refuses it instead of misreading it.
+        if meta.get("format")?.is_none_or(|v| v.value() < FORMAT) {
+            meta.insert("format", FORMAT)?;
+        }
+        if meta.get(WAL_ID)?.is_none() {
+            meta.insert(WAL_ID, wal_id)?;
+        }
+    }
+    tx.commit()?;
+    wal.wal_id = wal_id;
     Ok(())
 }
 
@@ -434,12 +577,6 @@ fn fold(db: &Database, max_bytes: u64) -> Result<bool, redb::Error> {
     let tx = write_tx(db)?;
     let folded;
     {
-        let mut meta = tx.open_table(META)?;
-        // A file of an older format is read by this one (tables are only ever added): from now
-        // on it carries ours, so an older tocsin refuses it instead of misreading it.
-        if meta.get("format")?.is_none_or(|v| v.value() < FORMAT) {
-            meta.insert("format", FORMAT)?;
-        }
         let mut log = tx.open_table(LOG)?;
         let mut tables: HashMap<Kind, redb::Table<&[u8], &[u8]>> = HashMap::new();
         for kind in Kind::ALL {
@@ -484,13 +621,25 @@ fn fold(db: &Database, max_bytes: u64) -> Result<bool, redb::Error> {
 
 /// Folds the records of log segment `n` (its bytes) into the tables and records that the
 /// tables hold every segment up to `n`, in one transaction.
-pub(super) fn fold_segment(db: &Database, n: u64, bytes: &[u8]) -> Result<(), redb::Error> {
-    let (recs, _) = wal::records(bytes);
+/// `seed` seeds its checks (0 for format 4's segments). Keys in `later` (changed again in a
+/// later sealed segment, which start-up replays until it is folded in turn) are not written:
+/// their later change is what counts.
+pub(super) fn fold_segment(
+    db: &Database,
+    n: u64,
+    bytes: &[u8],
+    seed: u64,
+    later: &LaterKeys,
+) -> Result<(), redb::Error> {
+    let scan = wal::records(bytes, seed);
     let mut changes = Vec::new();
-    for r in recs {
+    for r in scan.payloads {
         parse_batch(r, &mut changes).ok_or_else(|| {
             redb::Error::Corrupted(format!("a record of log segment {n} does not decode"))
         })?;
+    }
+    if !later.is_empty() {
+        changes.retain(|(kind, key, _)| !later.get(kind).is_some_and(|s| s.contains(*key)));
     }
     let tx = write_tx(db)?;
     let stale = {
@@ -504,9 +653,6 @@ pub(super) fn fold_segment(db: &Database, n: u64, bytes: &[u8]) -> Result<(), re
     }
     {
         let mut meta = tx.open_table(META)?;
-        if meta.get("format")?.is_none_or(|v| v.value() < FORMAT) {
-            meta.insert("format", FORMAT)?;
-        }
         meta.insert(WAL_FROM, n + 1)?;
         let mut tables: HashMap<Kind, redb::Table<&[u8], &[u8]>> = HashMap::new();
         for kind in Kind::ALL {
@@ -516,6 +662,28 @@ pub(super) fn fold_segment(db: &Database, n: u64, bytes: &[u8]) -> Result<(), re
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Keys by kind (see [`fold_segment`]).
+pub(super) type LaterKeys = HashMap<Kind, std::collections::HashSet<Vec<u8>>>;
+
+/// Adds the keys a sealed segment's records change to `keys`; false if a record does not
+/// decode.
+pub(super) fn segment_keys(bytes: &[u8], seed: u64, keys: &mut LaterKeys) -> bool {
+    let mut changes = Vec::new();
+    for r in wal::records(bytes, seed).payloads {
+        changes.clear();
+        if parse_batch(r, &mut changes).is_none() {
+            return false;
+        }
+        for (kind, key, _) in &changes {
+            let set = keys.entry(*kind).or_default();
+            if !set.contains(*key) {
+                set.insert(key.to_vec());
+            }
+        }
+    }
+    true
 }
 
 /// Writes each key's last change of `changes` (in log order) to its table, in key order.
@@ -546,14 +714,42 @@ fn write_last_per_key<'a>(
     Ok(())
 }
 
+/// Inserts `entries` into the table of `kind`, in one transaction (the
+/// move of heartbeat states into their own file, before its writer starts).
+pub(super) fn insert_entries(
+    db: &Database,
+    kind: Kind,
+    entries: &[Entry],
+) -> Result<(), redb::Error> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let tx = write_tx(db)?;
+    {
+        let mut t = tx.open_table(table(kind))?;
+        for (k, v) in entries {
+            t.insert(k.as_slice(), v.as_slice())?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// Replaces everything in the file with `changes` (the whole state), in one transaction; the
 /// log segments before `wal_from` are no longer read.
-pub(super) fn rewrite(db: &Database, changes: &[Change], wal_from: u64) -> Result<(), redb::Error> {
+/// `wal_id` is the log id the segments from `wal_from` on are seeded with.
+pub(super) fn rewrite(
+    db: &Database,
+    changes: &[Change],
+    wal_from: u64,
+    wal_id: u64,
+) -> Result<(), redb::Error> {
     let tx = write_tx(db)?;
     {
         let mut meta = tx.open_table(META)?;
         meta.insert("format", FORMAT)?;
         meta.insert(WAL_FROM, wal_from)?;
+        meta.insert(WAL_ID, wal_id)?;
     }
     tx.delete_table(LOG)?;
     for kind in Kind::ALL {

@@ -39,13 +39,15 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
-pub use db::{Contents, DB_FILE, Entry};
+pub use db::{Contents, DB_FILE, Entry, HEARTBEATS_FILE};
 
 /// The storage format this build writes and reads. Bumped whenever a table or an encoding
 /// changes; a file with a greater number is refused at start-up. 2: the `groups` table. 3: the
 /// `notification_history` table. 4: the log in segment files beside the file (`wal.rs`), `meta`
-/// `wal_from`.
-pub const FORMAT: u64 = 4;
+/// `wal_from`. 5: segments written in place and recycled: checks seeded with `meta` `wal_id`
+/// and the segment number, an end record in each sealed segment (format 4's segments are
+/// folded at start-up).
+pub const FORMAT: u64 = 5;
 
 /// What kind of state a key belongs to: one table each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -260,6 +262,9 @@ const SCRATCH_KEEP: usize = 1 << 20;
 #[derive(Clone, Default)]
 pub struct Journal {
     shared: Option<Arc<Shared>>,
+    /// The heartbeat file's writer, when this is the main journal: its failures count in
+    /// [`Journal::health`], and the resync source writes its part of the state.
+    also: Option<Arc<Shared>>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -275,7 +280,10 @@ impl std::fmt::Debug for Journal {
 impl Journal {
     /// A journal that keeps nothing: every change is "durable" at once.
     pub fn none() -> Self {
-        Journal { shared: None }
+        Journal {
+            shared: None,
+            also: None,
+        }
     }
 
     /// Whether changes go to a file.
@@ -379,19 +387,38 @@ impl Journal {
 
     /// Whether the store takes writes now (for `/-/ready`).
     pub fn health(&self) -> Result<(), Unwritable> {
-        let Some(s) = &self.shared else {
-            return Ok(());
-        };
-        match &s.progress.borrow().error {
-            Some(e) => Err(Unwritable(Arc::clone(e))),
-            None => Ok(()),
+        for s in [&self.shared, &self.also].into_iter().flatten() {
+            if let Some(e) = &s.progress.borrow().error {
+                return Err(Unwritable(Arc::clone(e)));
+            }
         }
+        Ok(())
     }
 
-    /// Registers where the whole state comes from when the writer must rebuild the file.
+    /// Registers where the whole state comes from when a writer must rebuild its file (each
+    /// file takes its part: the heartbeat file the heartbeat states, the main file the rest).
     pub fn set_resync(&self, source: ResyncSource) {
+        let source: Arc<ResyncSource> = Arc::new(source);
+        let split = self.also.is_some();
         if let Some(s) = &self.shared {
-            *s.resync.lock().unwrap_or_else(|p| p.into_inner()) = Some(source);
+            let f = Arc::clone(&source);
+            let part: ResyncSource = Box::new(move || {
+                let mut all = f();
+                if split {
+                    all.retain(|c| c.kind != Kind::Heartbeats);
+                }
+                all
+            });
+            *s.resync.lock().unwrap_or_else(|p| p.into_inner()) = Some(part);
+        }
+        if let Some(h) = &self.also {
+            let f = Arc::clone(&source);
+            let part: ResyncSource = Box::new(move || {
+                let mut all = f();
+                all.retain(|c| c.kind == Kind::Heartbeats);
+                all
+            });
+            *h.resync.lock().unwrap_or_else(|p| p.into_inner()) = Some(part);
         }
     }
 }
@@ -401,34 +428,44 @@ impl Journal {
 pub struct OpenOptions {
     /// `--storage.reset`: move an existing file aside (kept as a copy) and start empty.
     pub reset: bool,
+    /// The size at which a log segment is sealed and folded (0: the default, 64 MiB); tests set
+    /// a small one to exercise sealing, folding and recycling.
+    pub segment_bytes: u64,
 }
 
-/// The open store: owns the writer thread. Dropping it without [`Store::close`] leaves the
-/// writer running until the process ends (as after `kill -9`, nothing is lost).
+/// The open store: owns the writer threads of its two files. Dropping it without
+/// [`Store::close`] leaves the writers running until the process ends (as after `kill -9`,
+/// nothing is lost).
 pub struct Store {
     journal: Journal,
-    thread: Option<std::thread::JoinHandle<()>>,
+    heartbeats: Journal,
+    threads: Vec<std::thread::JoinHandle<()>>,
     path: PathBuf,
 }
 
-impl Store {
-    /// Opens (or creates) the store in `dir`, returns it and what it holds. A damaged or newer
-    /// file is an error, and so is one that cannot be written because of the setup (read-only
-    /// file system, no permission: [`OpenError::NotWritable`]); a file that can be read but not
-    /// written because the disk is full opens unwritable: its content is returned, writes wait
-    /// for space.
-    pub fn open(dir: &Path, opts: &OpenOptions) -> Result<(Store, Contents), OpenError> {
-        let path = dir.join(DB_FILE);
-        let opened = db::open(dir, &path, opts)?;
+/// One file and its writer: what [`Store::open`] does twice.
+struct Lane {
+    shared: Arc<Shared>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Lane {
+    /// Opens the file at `path` (see [`Store::open`]): what it holds, not yet written to.
+    fn prepare(dir: &Path, path: &Path, opts: &OpenOptions) -> Result<db::Opened, OpenError> {
+        let opened = db::open(dir, path, opts)?;
         if let Some(why) = &opened.unwritable
             && !why.starts_with("disk full")
         {
             return Err(OpenError::NotWritable {
-                path,
+                path: path.to_path_buf(),
                 reason: Arc::clone(why),
             });
         }
-        let contents = opened.contents;
+        Ok(opened)
+    }
+
+    /// Starts the writer of an opened file.
+    fn start(path: PathBuf, opened: db::Opened, opts: &OpenOptions) -> Result<Lane, OpenError> {
         let (progress, _) = watch::channel(Progress {
             error: opened.unwritable.clone(),
             ..Progress::default()
@@ -448,9 +485,18 @@ impl Store {
         let mut w = writer::Writer::new(
             path.clone(),
             opened.db,
-            opened.unwritable,
-            opened.segments,
-            opened.next_segment,
+            writer::WriterSetup {
+                broken: opened.unwritable,
+                segments: opened.segments,
+                next_segment: opened.next_segment,
+                wal_id: opened.wal_id,
+                spares: opened.spares,
+                checkpoint: if opts.segment_bytes > 0 {
+                    opts.segment_bytes
+                } else {
+                    writer::CHECKPOINT_BYTES
+                },
+            },
         );
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -461,39 +507,125 @@ impl Store {
                 action: "starting the storage writer",
                 source,
             })?;
-        Ok((
-            Store {
-                journal: Journal {
-                    shared: Some(shared),
-                },
-                thread: Some(thread),
-                path,
+        Ok(Lane { shared, thread })
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, returns it and what it holds. A damaged or newer
+    /// file is an error, and so is one that cannot be written because of the setup (read-only
+    /// file system, no permission: [`OpenError::NotWritable`]); a file that can be read but not
+    /// written because the disk is full opens unwritable: its content is returned, writes wait
+    /// for space.
+    ///
+    /// Heartbeat check states live in a file of their own ([`HEARTBEATS_FILE`], with its own
+    /// log and writer), so that a ping's commit is a small write that never waits behind an
+    /// ingest batch's. States an older tocsin kept in the main file are moved to it.
+    pub fn open(dir: &Path, opts: &OpenOptions) -> Result<(Store, Contents), OpenError> {
+        let path = dir.join(DB_FILE);
+        let hb_path = dir.join(HEARTBEATS_FILE);
+        let mut main = Lane::prepare(dir, &path, opts)?;
+        let mut hb = Lane::prepare(dir, &hb_path, opts)?;
+        let mut contents = std::mem::take(&mut main.contents);
+        let hb_entries = hb.contents.take(Kind::Heartbeats);
+        let old = contents.take(Kind::Heartbeats);
+        let have: std::collections::HashSet<Vec<u8>> =
+            hb_entries.iter().map(|(k, _)| k.clone()).collect();
+        let missing: Vec<Entry> = old
+            .iter()
+            .filter(|(k, _)| !have.contains(k))
+            .cloned()
+            .collect();
+        // States in the main file (an older tocsin's) are written straight into the heartbeat
+        // file's tables (its writer has not started), then deleted from the main file through
+        // its log; until that worked they stay where they are.
+        let mut moved: Vec<Vec<u8>> = Vec::new();
+        if !old.is_empty() {
+            let r = match &hb.db {
+                Some(db) => db::insert_entries(db, Kind::Heartbeats, &missing),
+                None => Err(redb::Error::Corrupted("not writable".into())),
+            };
+            match r {
+                Ok(()) => moved = old.into_iter().map(|(k, _)| k).collect(),
+                Err(e) => {
+                    tracing::warn!(file = %hb_path.display(), error = %e, "Moving the heartbeat states to their own file failed; they stay in the main file for now.");
+                }
+            }
+        }
+        let mut merged = missing;
+        merged.extend(hb_entries);
+        contents.entries.insert(Kind::Heartbeats, merged);
+        let main = Lane::start(path.clone(), main, opts)?;
+        let hb = match Lane::start(hb_path, hb, opts) {
+            Ok(l) => l,
+            Err(e) => {
+                Self::stop_lanes(vec![main]);
+                return Err(e);
+            }
+        };
+        let store = Store {
+            journal: Journal {
+                shared: Some(Arc::clone(&main.shared)),
+                also: Some(Arc::clone(&hb.shared)),
             },
-            contents,
-        ))
+            heartbeats: Journal {
+                shared: Some(Arc::clone(&hb.shared)),
+                also: None,
+            },
+            threads: vec![main.thread, hb.thread],
+            path,
+        };
+        if !moved.is_empty() {
+            store.journal.submit(
+                moved
+                    .into_iter()
+                    .map(|k| Change::delete(Kind::Heartbeats, k)),
+            );
+        }
+        Ok((store, contents))
     }
 
-    /// The journal to hand to the state modules.
+    fn stop_lanes(lanes: Vec<Lane>) {
+        for l in lanes {
+            {
+                let mut q = l.shared.queue();
+                q.stop = true;
+                q.parked = false;
+            }
+            l.shared.wake.notify_one();
+            let _ = l.thread.join();
+        }
+    }
+
+    /// The journal to hand to the state modules (heartbeat states excepted).
     pub fn journal(&self) -> Journal {
         self.journal.clone()
     }
 
-    /// The file.
+    /// The journal of the heartbeat check states (their own file).
+    pub fn heartbeat_journal(&self) -> Journal {
+        self.heartbeats.clone()
+    }
+
+    /// The main file.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Writes what is queued, folds the log into the tables and closes the file. Blocking:
+    /// Writes what is queued, folds the logs into the tables and closes the files. Blocking:
     /// call it from a blocking thread.
     pub fn close(mut self) {
-        if let Some(s) = &self.journal.shared {
+        for s in [&self.journal.shared, &self.heartbeats.shared]
+            .into_iter()
+            .flatten()
+        {
             let mut q = s.queue();
             q.stop = true;
             q.parked = false;
             drop(q);
             s.wake.notify_one();
         }
-        if let Some(t) = self.thread.take() {
+        for t in std::mem::take(&mut self.threads) {
             let _ = t.join();
         }
     }

@@ -48,7 +48,6 @@ fn the_log_is_replayed_over_the_tables() {
     let path = dir.path().join(DB_FILE);
     {
         let d = db::open_rw(&path).unwrap();
-        db::checkpoint(&d).unwrap();
         let mut buf = Vec::new();
         encode_batch(
             &[
@@ -138,7 +137,14 @@ fn a_newer_format_stops_start_up_with_the_way_out() {
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     assert!(msg.contains("--storage.reset"), "{msg}");
     // The file is untouched.
-    let (store, _) = Store::open(dir.path(), &OpenOptions { reset: true }).unwrap();
+    let (store, _) = Store::open(
+        dir.path(),
+        &OpenOptions {
+            reset: true,
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
     store.close();
     let copies: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -169,7 +175,14 @@ fn a_damaged_file_stops_start_up_and_reset_keeps_a_copy() {
         garbage,
         "never repaired silently"
     );
-    let (store, contents) = Store::open(dir.path(), &OpenOptions { reset: true }).unwrap();
+    let (store, contents) = Store::open(
+        dir.path(),
+        &OpenOptions {
+            reset: true,
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!(contents.len(Kind::Alerts), 0);
     store.close();
     let copy = std::fs::read_dir(dir.path())
@@ -371,13 +384,19 @@ fn changes_nobody_waits_for_are_written_within_the_linger() {
     store.close();
 }
 
-/// Writes log segment `n` beside the store in `dir` with one record per batch.
-fn write_segment(dir: &Path, n: u64, batches: &[&[Change]]) {
-    let mut seg = wal::Segment::create(&dir.join(DB_FILE), n).unwrap();
+/// Writes log segment `n` beside the store in `dir` with one record per batch, sealed (as
+/// every segment but the last is) or not (as a kill leaves the last one).
+fn write_segment(dir: &Path, n: u64, batches: &[&[Change]], sealed: bool) {
+    let db_path = dir.join(DB_FILE);
+    let seed = wal::seed(db::stored_wal_id(&db_path), n);
+    let mut seg = wal::Segment::create(&db_path, n, seed, None).unwrap();
     let mut buf = Vec::new();
     for b in batches {
         encode_batch(b, &mut buf);
         seg.append(&buf).unwrap();
+    }
+    if sealed {
+        seg.seal().unwrap();
     }
 }
 
@@ -394,6 +413,7 @@ fn log_segments_are_replayed_in_order_and_folded() {
             Change::put(Kind::Alerts, b"a".to_vec(), b"1".to_vec()),
             Change::put(Kind::Alerts, b"gone".to_vec(), b"x".to_vec()),
         ]],
+        true,
     );
     write_segment(
         dir.path(),
@@ -402,6 +422,7 @@ fn log_segments_are_replayed_in_order_and_folded() {
             &[Change::put(Kind::Alerts, b"a".to_vec(), b"2".to_vec())],
             &[Change::delete(Kind::Alerts, b"gone".to_vec())],
         ],
+        false,
     );
     let (store, mut contents) = open(dir.path());
     assert_eq!(
@@ -440,11 +461,13 @@ fn a_torn_end_of_the_last_segment_is_dropped_and_damage_elsewhere_refused() {
         dir.path(),
         3,
         &[&[Change::put(Kind::Silences, b"s".to_vec(), b"1".to_vec())]],
+        true,
     );
     write_segment(
         dir.path(),
         4,
         &[&[Change::put(Kind::Silences, b"t".to_vec(), b"2".to_vec())]],
+        false,
     );
     // A record whose write was cut short (never acknowledged).
     let last = wal::segment_path(&db_path, 4);
@@ -476,11 +499,13 @@ fn a_torn_end_of_the_last_segment_is_dropped_and_damage_elsewhere_refused() {
         dir.path(),
         3,
         &[&[Change::put(Kind::Silences, b"s".to_vec(), b"1".to_vec())]],
+        true,
     );
     write_segment(
         dir.path(),
         4,
         &[&[Change::put(Kind::Silences, b"t".to_vec(), b"2".to_vec())]],
+        false,
     );
     let first = wal::segment_path(&db_path, 3);
     let mut bytes = std::fs::read(&first).unwrap();
@@ -506,8 +531,16 @@ fn reset_moves_the_log_aside_too() {
         dir.path(),
         2,
         &[&[Change::put(Kind::Alerts, b"a".to_vec(), b"1".to_vec())]],
+        false,
     );
-    let (store, contents) = Store::open(dir.path(), &OpenOptions { reset: true }).unwrap();
+    let (store, contents) = Store::open(
+        dir.path(),
+        &OpenOptions {
+            reset: true,
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!(contents.len(Kind::Alerts), 0);
     store.close();
     assert!(wal::list(&dir.path().join(DB_FILE)).unwrap().is_empty());
@@ -523,27 +556,355 @@ fn reset_moves_the_log_aside_too() {
     );
 }
 
+/// A record as the writer writes it, checked with `seed`.
+fn record(seed: u64, p: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&(p.len() as u32).to_le_bytes());
+    b.extend_from_slice(&wal::check(seed, p).to_le_bytes());
+    b.extend_from_slice(p);
+    b
+}
+
 proptest! {
     #[test]
     fn segment_records_check_and_a_cut_anywhere_keeps_the_whole_ones(
-        payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..100), 1..6),
+        payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..100), 1..6),
         cut in any::<proptest::sample::Index>(),
+        seed in any::<u64>(),
     ) {
         let mut bytes = Vec::new();
         let mut ends = Vec::new();
         for p in &payloads {
-            bytes.extend_from_slice(&(p.len() as u32).to_le_bytes());
-            bytes.extend_from_slice(&wal::check(p).to_le_bytes());
-            bytes.extend_from_slice(p);
+            bytes.extend_from_slice(&record(seed, p));
             ends.push(bytes.len());
         }
-        let (recs, whole) = wal::records(&bytes);
-        prop_assert_eq!(recs.len(), payloads.len());
-        prop_assert_eq!(whole, bytes.len());
+        let scan = wal::records(&bytes, seed);
+        prop_assert_eq!(scan.payloads.len(), payloads.len());
+        prop_assert_eq!(scan.whole, bytes.len());
         let at = cut.index(bytes.len());
-        let (recs, whole) = wal::records(&bytes[..at]);
+        let scan = wal::records(&bytes[..at], seed);
         let n = ends.iter().filter(|e| **e <= at).count();
-        prop_assert_eq!(recs.len(), n);
-        prop_assert_eq!(whole, if n == 0 { 0 } else { ends[n - 1] });
+        prop_assert_eq!(scan.payloads.len(), n);
+        prop_assert_eq!(scan.whole, if n == 0 { 0 } else { ends[n - 1] });
+        prop_assert!(!scan.sealed);
     }
+
+    /// A recycled file: an older segment's records (sealed, then filler) are overwritten in
+    /// place by the new segment's, and a kill tears the new segment's write at any byte: the
+    /// scan yields exactly the new segment's whole records before the tear, never a record the
+    /// older segment left, and says the segment is not sealed (start-up seals it there).
+    #[test]
+    fn a_recycled_segment_torn_anywhere_yields_only_its_own_whole_records(
+        old in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..80), 1..8),
+        new in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..80), 1..8),
+        id in any::<u64>(),
+        cut in any::<proptest::sample::Index>(),
+        same_payloads in any::<bool>(),
+    ) {
+        let (n_old, n_new) = (3u64, 9u64);
+        let new = if same_payloads { old.clone() } else { new };
+        let mut file = Vec::new();
+        for p in &old {
+            file.extend_from_slice(&record(wal::seed(id, n_old), p));
+        }
+        file.extend_from_slice(&record(wal::seed(id, n_old), &[]));
+        file.resize(file.len() + 200, 0xFF);
+        let mut written = Vec::new();
+        let mut ends = Vec::new();
+        for p in &new {
+            written.extend_from_slice(&record(wal::seed(id, n_new), p));
+            ends.push(written.len());
+        }
+        let at = cut.index(written.len() + 1);
+        let mut torn = file.clone();
+        if torn.len() < at {
+            torn.resize(at, 0xFF);
+        }
+        torn[..at].copy_from_slice(&written[..at]);
+        let scan = wal::records(&torn, wal::seed(id, n_new));
+        // The whole records: those written before the tear, and any the tear cut where the
+        // bytes it left are the ones that were being written (the same payload again).
+        let n = ends
+            .iter()
+            .take_while(|e| torn.get(..**e) == Some(&written[..**e]))
+            .count();
+        prop_assert_eq!(scan.payloads.len(), n);
+        for (got, want) in scan.payloads.iter().zip(&new) {
+            prop_assert_eq!(*got, want.as_slice());
+        }
+        prop_assert_eq!(scan.whole, if n == 0 { 0 } else { ends[n - 1] });
+        prop_assert!(!scan.sealed);
+        // Sealed after its records, it reads as sealed, with the same records.
+        let mut sealed = torn.clone();
+        let end = record(wal::seed(id, n_new), &[]);
+        let w = scan.whole;
+        if sealed.len() < w + end.len() {
+            sealed.resize(w + end.len(), 0xFF);
+        }
+        sealed[w..w + end.len()].copy_from_slice(&end);
+        let scan2 = wal::records(&sealed, wal::seed(id, n_new));
+        prop_assert!(scan2.sealed);
+        prop_assert_eq!(scan2.payloads.len(), n);
+        // Another store's log id reads nothing of it.
+        prop_assert!(wal::records(&sealed, wal::seed(id ^ 1, n_new)).payloads.is_empty());
+    }
+}
+
+/// Writes batches of about `each` bytes through the journal and waits for each.
+fn write_batches(store: &Store, from: u32, count: u32, each: usize) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let j = store.journal();
+    for i in from..from + count {
+        let seq = j.push(Change::put(
+            Kind::Alerts,
+            format!("k{:03}", i % 300).into_bytes(),
+            vec![(i % 251) as u8; each],
+        ));
+        rt.block_on(j.durable(seq)).unwrap();
+    }
+}
+
+fn expected(upto: u32, each: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut m = BTreeMap::new();
+    for i in 0..upto {
+        m.insert(
+            format!("k{:03}", i % 300).into_bytes(),
+            vec![(i % 251) as u8; each],
+        );
+    }
+    m.into_iter().collect()
+}
+
+#[test]
+fn segments_are_recycled_written_in_place_and_read_back() {
+    // Small segments: a store that writes much seals many, prepares spares, folds the sealed
+    // ones and keeps them as spares, and writes the next segments in place over what older
+    // ones left; every change reads back, across reopenings that reuse the spares.
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join(DB_FILE);
+    let opts = OpenOptions {
+        segment_bytes: 16 << 10,
+        ..OpenOptions::default()
+    };
+    let (store, _) = Store::open(dir.path(), &opts).unwrap();
+    write_batches(&store, 0, 400, 300);
+    store.close();
+    let spares = wal::list_spares(&db_path).unwrap();
+    assert!(!spares.is_empty(), "no spare was kept");
+    let (store, mut contents) = Store::open(dir.path(), &opts).unwrap();
+    assert_eq!(sorted(contents.take(Kind::Alerts)), expected(400, 300));
+    write_batches(&store, 400, 400, 200);
+    store.close();
+    let (store, mut contents) = Store::open(dir.path(), &opts).unwrap();
+    let mut want: BTreeMap<Vec<u8>, Vec<u8>> = expected(400, 300).into_iter().collect();
+    for i in 400..800u32 {
+        want.insert(
+            format!("k{:03}", i % 300).into_bytes(),
+            vec![(i % 251) as u8; 200],
+        );
+    }
+    assert_eq!(
+        sorted(contents.take(Kind::Alerts)),
+        want.into_iter().collect::<Vec<_>>()
+    );
+    store.close();
+}
+
+#[test]
+fn a_recycled_segment_left_open_by_a_kill_replays_its_own_records_only() {
+    // What a kill -9 leaves: a last segment written in place over an older segment's records
+    // (a spare) and not sealed. Start-up replays only its own records and seals it; the next
+    // start-up reads the same.
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join(DB_FILE);
+    open(dir.path()).0.close();
+    let id = db::stored_wal_id(&db_path);
+    let batch = |c: Change| {
+        let mut buf = Vec::new();
+        encode_batch(&[c], &mut buf);
+        buf
+    };
+    let old = wal::seed(id, 5);
+    let mut spare = Vec::new();
+    spare.extend_from_slice(&record(
+        old,
+        &batch(Change::put(Kind::Alerts, b"a".to_vec(), b"old".to_vec())),
+    ));
+    for _ in 0..3 {
+        spare.extend_from_slice(&record(
+            old,
+            &batch(Change::put(Kind::Alerts, b"stale".to_vec(), b"x".to_vec())),
+        ));
+    }
+    spare.extend_from_slice(&record(old, &[]));
+    spare.resize(spare.len() + 4096, 0xFF);
+    std::fs::write(wal::spare_path(&db_path, 1), &spare).unwrap();
+    let mut seg = wal::Segment::create(
+        &db_path,
+        6,
+        wal::seed(id, 6),
+        Some(&wal::spare_path(&db_path, 1)),
+    )
+    .unwrap();
+    assert_eq!(seg.prepared, spare.len() as u64);
+    seg.append(&batch(Change::put(
+        Kind::Alerts,
+        b"a".to_vec(),
+        b"new".to_vec(),
+    )))
+    .unwrap();
+    drop(seg);
+    for _ in 0..2 {
+        let (store, mut contents) = open(dir.path());
+        assert_eq!(
+            sorted(contents.take(Kind::Alerts)),
+            vec![(b"a".to_vec(), b"new".to_vec())],
+            "a record the older segment left was replayed, or the new one lost"
+        );
+        store.close();
+    }
+}
+
+#[test]
+fn a_format_4_store_with_its_log_is_read_and_upgraded() {
+    // Format 4 wrote unseeded, appended segments without end records: start-up reads them
+    // (the last one torn), folds them into the tables, deletes them and stamps format 5.
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join(DB_FILE);
+    {
+        let d = redb::Database::create(&db_path).unwrap();
+        let tx = d.begin_write().unwrap();
+        {
+            let mut meta = tx
+                .open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+                .unwrap();
+            meta.insert("format", 4).unwrap();
+            meta.insert("wal_from", 2).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let v4 = |n: u64, batches: &[&[Change]], torn: bool| {
+        let mut bytes = Vec::new();
+        let mut buf = Vec::new();
+        for b in batches {
+            encode_batch(b, &mut buf);
+            bytes.extend_from_slice(&record(0, &buf));
+        }
+        if torn {
+            bytes.extend_from_slice(&[90, 0, 0, 0, 1, 2, 3]);
+        }
+        std::fs::write(wal::segment_path(&db_path, n), bytes).unwrap();
+    };
+    v4(
+        2,
+        &[
+            &[Change::put(Kind::Silences, b"s1".to_vec(), b"1".to_vec())],
+            &[Change::put(Kind::Silences, b"s2".to_vec(), b"2".to_vec())],
+        ],
+        false,
+    );
+    v4(
+        3,
+        &[&[
+            Change::delete(Kind::Silences, b"s1".to_vec()),
+            Change::put(Kind::Silences, b"s3".to_vec(), b"3".to_vec()),
+        ]],
+        true,
+    );
+    let want = vec![
+        (b"s2".to_vec(), b"2".to_vec()),
+        (b"s3".to_vec(), b"3".to_vec()),
+    ];
+    let (store, mut contents) = open(dir.path());
+    assert_eq!(sorted(contents.take(Kind::Silences)), want);
+    // Folded and gone before the writer wrote anything.
+    assert!(
+        wal::list(&db_path).unwrap().iter().all(|(n, _)| *n > 3),
+        "{:?}",
+        wal::list(&db_path).unwrap()
+    );
+    write_batches(&store, 0, 3, 10);
+    store.close();
+    assert_ne!(db::stored_wal_id(&db_path), 0);
+    let (store, mut contents) = open(dir.path());
+    assert_eq!(sorted(contents.take(Kind::Silences)), want);
+    assert_eq!(contents.len(Kind::Alerts), 3);
+    store.close();
+    let d = redb::Database::open(&db_path).unwrap();
+    let rtx = redb::ReadableDatabase::begin_read(&d).unwrap();
+    let meta = rtx
+        .open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+        .unwrap();
+    assert_eq!(meta.get("format").unwrap().unwrap().value(), FORMAT);
+}
+
+#[test]
+fn heartbeat_states_live_in_their_own_file_and_old_ones_are_moved_there() {
+    // A store of format 4 kept heartbeat states in the main file: start-up moves them to the
+    // heartbeat file (and deletes them from the main one); later writes of heartbeat states go
+    // to the heartbeat file only, and everything reads back.
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join(DB_FILE);
+    let hb_path = dir.path().join(HEARTBEATS_FILE);
+    {
+        let d = redb::Database::create(&db_path).unwrap();
+        let tx = d.begin_write().unwrap();
+        {
+            let mut meta = tx
+                .open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+                .unwrap();
+            meta.insert("format", 4).unwrap();
+            let mut hb = tx
+                .open_table(redb::TableDefinition::<&[u8], &[u8]>::new("heartbeats"))
+                .unwrap();
+            hb.insert(&b"backup"[..], &b"old"[..]).unwrap();
+            hb.insert(&b"nightly"[..], &b"n"[..]).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let (store, mut contents) = open(dir.path());
+    assert_eq!(
+        sorted(contents.take(Kind::Heartbeats)),
+        vec![
+            (b"backup".to_vec(), b"old".to_vec()),
+            (b"nightly".to_vec(), b"n".to_vec())
+        ]
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let hb = store.heartbeat_journal();
+    let seq = hb.push(Change::put(
+        Kind::Heartbeats,
+        b"backup".to_vec(),
+        b"new".to_vec(),
+    ));
+    rt.block_on(hb.durable(seq)).unwrap();
+    rt.block_on(store.journal().sync()).unwrap();
+    store.close();
+    let count = |path: &Path| {
+        let d = redb::Database::open(path).unwrap();
+        let rtx = redb::ReadableDatabase::begin_read(&d).unwrap();
+        match rtx.open_table(redb::TableDefinition::<&[u8], &[u8]>::new("heartbeats")) {
+            Ok(t) => redb::ReadableTableMetadata::len(&t).unwrap(),
+            Err(_) => 0,
+        }
+    };
+    assert_eq!(
+        count(&db_path),
+        0,
+        "the main file still holds heartbeat states"
+    );
+    assert_eq!(count(&hb_path), 2);
+    let (store, mut contents) = open(dir.path());
+    assert_eq!(
+        sorted(contents.take(Kind::Heartbeats)),
+        vec![
+            (b"backup".to_vec(), b"new".to_vec()),
+            (b"nightly".to_vec(), b"n".to_vec())
+        ]
+    );
+    store.close();
 }

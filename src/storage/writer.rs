@@ -29,8 +29,30 @@ use crate::clock;
 /// A log segment is sealed and folded into the tables once writes paused for
 /// [`IDLE_CHECKPOINT`], or once it holds this many bytes (about 90,000 alerts' worth). A fold
 /// rewrites each table page one of its keys falls on once however many of its keys changed:
-/// fewer, larger folds cost less per alert than many small ones.
-const CHECKPOINT_BYTES: u64 = 64 << 20;
+/// fewer, larger folds cost less per alert than many small ones. (`OpenOptions::segment_bytes`
+/// sets another size, for tests.)
+pub(super) const CHECKPOINT_BYTES: u64 = 64 << 20;
+/// At most this many folded segments are kept as spares (the rest are deleted).
+const MAX_SPARES: usize = 2;
+/// While writes go on, sealed segments wait for the folder until there are more than this
+/// many; the oldest is folded then, and all of them once writes pause (or at a stop). A fold
+/// costs about as much CPU as the ingest that wrote the segment, and skips every key a later
+/// sealed segment changes again, so folding late takes that CPU away from a burst of writes and
+/// writes an alert re-sent across segments once. The price: a start-up after a kill in a burst
+/// replays up to this many segments and the open one (each up to [`CHECKPOINT_BYTES`]).
+const FOLD_BACKLOG: usize = 1;
+
+/// The length a prepared spare is filled to: a segment's size and room for the batch that
+/// takes it past it.
+fn prepared_len(checkpoint: u64) -> u64 {
+    checkpoint + checkpoint / 16
+}
+
+/// Once a segment holds this much, the writer wants a spare ready (a store that never writes
+/// this much between pauses never prepares one: it costs disk space and a write of its size).
+fn prep_trigger(checkpoint: u64) -> u64 {
+    (checkpoint / 8).min(1 << 20)
+}
 /// How long writes must pause before the current segment is sealed and folded.
 const IDLE_CHECKPOINT: Duration = Duration::from_secs(5);
 /// How long changes nobody waits for (timers' state, garbage collection) may stay queued.
@@ -44,17 +66,37 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The folder's work.
+#[derive(Default)]
+struct FolderQueue {
+    /// Sealed segments waiting to be folded, oldest first, with the bytes of records written
+    /// to them when known (start-up's are read to their end record).
+    segs: VecDeque<(u64, Option<u64>)>,
+    /// Stop once they are folded.
+    stop: bool,
+    /// The writer wants a spare prepared.
+    prep: bool,
+    /// The writer has a segment open (writes go on): folds wait for a backlog or a pause.
+    writing: bool,
+}
+
 /// What the writer and the folder share.
 struct Folder {
     /// The file.
     path: PathBuf,
+    /// The store's log id (seeds each segment's checks).
+    wal_id: u64,
+    /// The size a segment is sealed at.
+    checkpoint: u64,
     /// The database; held by the folder for a fold, by the writer for a rewrite. None while it
     /// must be reopened (after a failure).
     db: Mutex<Option<Database>>,
-    /// Sealed segments waiting to be folded, oldest first, and whether to stop once they are.
-    queue: Mutex<(VecDeque<u64>, bool)>,
+    /// The folder's work.
+    queue: Mutex<FolderQueue>,
     /// Wakes the folder.
     wake: Condvar,
+    /// Spare segment files ready to be written in place, and the number the next one gets.
+    spares: Mutex<(Vec<PathBuf>, u64)>,
 }
 
 impl Folder {
@@ -69,32 +111,53 @@ impl Folder {
             .ok_or_else(|| redb::Error::Corrupted("not open".into()))
     }
 
-    /// The folder thread: folds sealed segments in order until told to stop (and they are all
-    /// folded, or one fails while stopping: it stays for start-up to replay).
+    /// The folder thread: prepares a spare when the writer wants one, and folds sealed
+    /// segments in order, until told to stop (and they are all folded, or one fails while
+    /// stopping: it stays for start-up to replay).
     fn run(&self) {
         loop {
-            let (n, stopping) = {
+            let (job, stopping) = {
                 let mut q = lock(&self.queue);
                 loop {
-                    if let Some(&n) = q.0.front() {
-                        break (n, q.1);
+                    if let Some(&front) = q.segs.front()
+                        && (q.stop || !q.writing || q.segs.len() > FOLD_BACKLOG)
+                    {
+                        let later: Vec<(u64, Option<u64>)> =
+                            q.segs.iter().skip(1).copied().collect();
+                        break (Some((front, later)), q.stop);
                     }
-                    if q.1 {
+                    // A spare is filled only while writes pause (and once the folds that
+                    // may recycle one are done): filling it costs a write of its size.
+                    if q.prep && !q.stop && !q.writing {
+                        q.prep = false;
+                        if lock(&self.spares).0.is_empty() {
+                            break (None, q.stop);
+                        }
+                        continue;
+                    }
+                    if q.stop {
                         return;
                     }
                     q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
                 }
             };
+            let Some(((n, len), later)) = job else {
+                self.prepare();
+                continue;
+            };
             let seg = wal::segment_path(&self.path, n);
-            let r = match std::fs::read(&seg) {
+            let r = match read_segment(&seg, len) {
                 Ok(bytes) => {
+                    let later = self.later_keys(&later);
                     let mut slot = lock(&self.db);
                     // The writer may have rewritten the store (and dropped this segment) while
                     // the file was read: fold_segment skips a segment the tables are past.
-                    let still = lock(&self.queue).0.front() == Some(&n);
+                    let still = lock(&self.queue).segs.front().map(|f| f.0) == Some(n);
                     if still {
                         let r = match self.db(&mut slot) {
-                            Ok(db) => db::fold_segment(db, n, &bytes),
+                            Ok(db) => {
+                                db::fold_segment(db, n, &bytes, wal::seed(self.wal_id, n), &later)
+                            }
                             Err(e) => Err(e),
                         };
                         if r.is_err() {
@@ -111,12 +174,13 @@ impl Folder {
             match r {
                 Ok(()) => {
                     let mut q = lock(&self.queue);
-                    if q.0.front() == Some(&n) {
-                        q.0.pop_front();
+                    if q.segs.front().map(|f| f.0) == Some(n) {
+                        q.segs.pop_front();
                     }
                     drop(q);
-                    // The tables hold it now (meta wal_from says so): the file is garbage.
-                    let _ = std::fs::remove_file(&seg);
+                    // The tables hold it now (meta wal_from says so): the file is kept as a
+                    // spare when it is large enough, else deleted.
+                    self.recycle(&seg);
                 }
                 Err(e) => {
                     tracing::warn!(file = %seg.display(), error = %e, "Folding the log into the state store failed; the log keeps it, retrying.");
@@ -129,6 +193,67 @@ impl Folder {
             }
         }
     }
+
+    /// The keys the sealed segments `later` change (none when one cannot be read: the fold
+    /// then writes every key, which is always right).
+    fn later_keys(&self, later: &[(u64, Option<u64>)]) -> db::LaterKeys {
+        let mut keys = db::LaterKeys::new();
+        for &(n, len) in later {
+            let ok = read_segment(&wal::segment_path(&self.path, n), len)
+                .is_ok_and(|b| db::segment_keys(&b, wal::seed(self.wal_id, n), &mut keys));
+            if !ok {
+                return db::LaterKeys::new();
+            }
+        }
+        keys
+    }
+
+    /// Keeps a folded segment as a spare (renamed) when there is room and it was sealed for its
+    /// size (one sealed when writes paused is usually small); deletes it otherwise.
+    fn recycle(&self, seg: &std::path::Path) {
+        let big = std::fs::metadata(seg).is_ok_and(|m| m.len() >= self.checkpoint);
+        let mut spares = lock(&self.spares);
+        if big && spares.0.len() < MAX_SPARES {
+            let k = spares.1;
+            spares.1 += 1;
+            let to = wal::spare_path(&self.path, k);
+            if std::fs::rename(seg, &to).is_ok() {
+                spares.0.push(to);
+                return;
+            }
+        }
+        drop(spares);
+        let _ = std::fs::remove_file(seg);
+    }
+
+    /// Fills a new spare (a write of a segment's size, off the commit path).
+    fn prepare(&self) {
+        let k = {
+            let mut spares = lock(&self.spares);
+            spares.1 += 1;
+            spares.1 - 1
+        };
+        match wal::prepare_spare(&self.path, k, prepared_len(self.checkpoint)) {
+            Ok(p) => lock(&self.spares).0.push(p),
+            Err(e) => {
+                let _ = std::fs::remove_file(wal::spare_path(&self.path, k));
+                tracing::debug!(error = %e, "Preparing a log segment failed; segments are appended to instead.");
+            }
+        }
+    }
+}
+
+/// A sealed segment's bytes: its first `len` bytes and its end record when `len` is known,
+/// else the whole file.
+fn read_segment(path: &std::path::Path, len: Option<u64>) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let Some(len) = len else {
+        return std::fs::read(path);
+    };
+    let f = std::fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(len as usize + 16);
+    f.take(len + 16).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 pub(super) struct Writer {
@@ -148,26 +273,55 @@ pub(super) struct Writer {
     buf: Vec<u8>,
     /// The number of the last change taken from the queue.
     taken: u64,
+    /// The store's log id.
+    wal_id: u64,
+    /// The size a segment is sealed at.
+    checkpoint: u64,
+}
+
+/// What [`Writer::new`] is given besides the file and the database.
+pub(super) struct WriterSetup {
+    /// Why the store is unwritable, if it is.
+    pub broken: Option<Arc<str>>,
+    /// Start-up's segments, for the folder.
+    pub segments: Vec<u64>,
+    /// The number the next segment gets.
+    pub next_segment: u64,
+    /// The store's log id.
+    pub wal_id: u64,
+    /// Spare files found at start-up.
+    pub spares: Vec<(u64, PathBuf)>,
+    /// The size a segment is sealed at.
+    pub checkpoint: u64,
 }
 
 impl Writer {
-    pub(super) fn new(
-        path: PathBuf,
-        db: Option<Database>,
-        broken: Option<Arc<str>>,
-        segments: Vec<u64>,
-        next_segment: u64,
-    ) -> Self {
+    pub(super) fn new(path: PathBuf, db: Option<Database>, setup: WriterSetup) -> Self {
+        let WriterSetup {
+            broken,
+            segments,
+            next_segment,
+            wal_id,
+            spares,
+            checkpoint,
+        } = setup;
         let broken = if db.is_none() {
             broken.or_else(|| Some(Arc::from("not open")))
         } else {
             broken
         };
+        let next_spare = spares.last().map_or(1, |(k, _)| k + 1);
         let folder = Arc::new(Folder {
             path: path.clone(),
+            wal_id,
+            checkpoint,
             db: Mutex::new(db),
-            queue: Mutex::new((segments.into_iter().collect(), false)),
+            queue: Mutex::new(FolderQueue {
+                segs: segments.into_iter().map(|n| (n, None)).collect(),
+                ..FolderQueue::default()
+            }),
             wake: Condvar::new(),
+            spares: Mutex::new((spares.into_iter().map(|(_, p)| p).collect(), next_spare)),
         });
         let f = Arc::clone(&folder);
         let folder_thread = std::thread::Builder::new()
@@ -186,6 +340,8 @@ impl Writer {
             next_segment,
             buf: Vec::new(),
             taken: 0,
+            wal_id,
+            checkpoint,
         }
     }
 
@@ -266,14 +422,12 @@ impl Writer {
                 self.buf = Vec::new();
             }
             let bytes = self.seg_bytes();
-            if bytes > 0 && (bytes >= CHECKPOINT_BYTES || timed_out || stop) {
-                self.seal();
+            if bytes > 0 && (bytes >= self.checkpoint || timed_out || stop) {
+                // A segment sealed for its size is followed by another: writes go on.
+                self.seal(shared, !(timed_out || stop));
             }
             if stop {
-                {
-                    let mut q = lock(&self.folder.queue);
-                    q.1 = true;
-                }
+                lock(&self.folder.queue).stop = true;
                 self.folder.wake.notify_all();
                 if let Some(t) = self.folder_thread.take() {
                     let _ = t.join();
@@ -293,15 +447,22 @@ impl Writer {
         tracing::error!(reason = %why, "Storage write failed; answering 503 to writes and retrying every second.");
         self.broken = Some(Arc::clone(&why));
         self.seg = None;
+        lock(&self.folder.queue).writing = false;
+        self.folder.wake.notify_all();
         Self::publish(shared, head, None, Some(why));
     }
 
     fn append(&mut self, shared: &Shared, head: u64) {
         if self.seg.is_none() {
-            match wal::Segment::create(&self.path, self.next_segment) {
+            let n = self.next_segment;
+            let spare = lock(&self.folder.spares).0.pop();
+            let made =
+                wal::Segment::create(&self.path, n, wal::seed(self.wal_id, n), spare.as_deref());
+            match made {
                 Ok(s) => {
                     self.next_segment += 1;
                     self.seg = Some(s);
+                    lock(&self.folder.queue).writing = true;
                 }
                 Err(e) => return self.fail(shared, head, &redb::Error::Io(e)),
             }
@@ -311,16 +472,43 @@ impl Writer {
         };
         match seg.append(&self.buf) {
             Ok(()) => Self::publish(shared, head, Some(head), None),
-            Err(e) => self.fail(shared, head, &redb::Error::Io(e)),
+            Err(e) => return self.fail(shared, head, &redb::Error::Io(e)),
+        }
+        // A store that writes much keeps a spare ready, and moves to it as soon as its
+        // segment is written past its prepared length (every commit then appends, changing
+        // the file's size).
+        let (bytes, prepared) = (seg.bytes, seg.prepared);
+        if bytes >= prep_trigger(self.checkpoint) {
+            let ready = !lock(&self.folder.spares).0.is_empty();
+            if !ready {
+                let mut q = lock(&self.folder.queue);
+                if !q.prep {
+                    q.prep = true;
+                    drop(q);
+                    self.folder.wake.notify_all();
+                }
+            } else if bytes > prepared {
+                self.seal(shared, true);
+            }
         }
     }
 
-    /// Seals the current segment: the folder folds it; the next write starts a new one.
-    fn seal(&mut self) {
-        let Some(seg) = self.seg.take() else {
+    /// Seals the current segment (its end record, synced): the folder folds it; the next write
+    /// starts a new one. `more`: writes go on (a segment sealed for its size), so the fold may
+    /// wait (see [`FOLD_BACKLOG`]). A failure makes the store unwritable (an unsealed segment
+    /// must stay the last one).
+    fn seal(&mut self, shared: &Shared, more: bool) {
+        let Some(mut seg) = self.seg.take() else {
             return;
         };
-        lock(&self.folder.queue).0.push_back(seg.n);
+        if let Err(e) = seg.seal() {
+            return self.fail(shared, self.taken, &redb::Error::Io(e));
+        }
+        {
+            let mut q = lock(&self.folder.queue);
+            q.segs.push_back((seg.n, Some(seg.bytes)));
+            q.writing = more;
+        }
         self.folder.wake.notify_all();
     }
 
@@ -363,9 +551,9 @@ impl Writer {
         };
         // Segments numbered below this one are no longer read.
         let from = self.next_segment;
-        match db::rewrite(&db, &all, from) {
+        match db::rewrite(&db, &all, from, self.wal_id) {
             Ok(()) => {
-                lock(&self.folder.queue).0.clear();
+                lock(&self.folder.queue).segs.clear();
                 if let Ok(segs) = wal::list(&self.path) {
                     for (n, p) in segs {
                         if n < from {

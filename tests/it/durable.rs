@@ -96,14 +96,25 @@ struct Acked {
 
 #[tokio::test]
 async fn kill_9_at_random_moments_loses_nothing_acknowledged() {
+    crash_loop(&[], 20).await;
+}
+
+/// The same with log segments of 4 KiB: segments are sealed, folded, kept as spares and
+/// written over in place all through the rounds, and killed at any point of that.
+#[tokio::test]
+async fn kill_9_while_segments_are_sealed_folded_and_recycled_loses_nothing() {
+    crash_loop(&["--storage.wal-segment-bytes=4096"], 12).await;
+}
+
+async fn crash_loop(extra: &[&str], rounds: u32) {
     let hook = FakeWebhook::start().await;
-    let mut d = Daemon::start(&crash_config(&hook.url()));
+    let mut d = Daemon::start_with(&crash_config(&hook.url()), extra);
     let seed = tocsin::clock::now().as_nanosecond() as u64 | 1;
     eprintln!("crash loop seed {seed}");
     let mut rng = Lcg(seed);
     let mut acked = Acked::default();
     let mut v = 0u64;
-    for round in 0..20 {
+    for round in 0..rounds {
         // The client writes until the kill: alerts (new and updated ones) and silences.
         let until = tocsin::clock::instant() + Duration::from_millis(100 + rng.next(250));
         while tocsin::clock::instant() < until {
@@ -484,6 +495,70 @@ async fn a_ping_answered_survives_kill_9_and_a_deadline_passed_meanwhile_fires()
     })
     .await;
     assert!(fired, "{:#?}", hook.received());
+}
+
+#[tokio::test]
+async fn concurrent_pings_answered_during_ingest_are_all_kept_after_kill_9() {
+    // Pings share commits of the heartbeat file while ingest writes the main one: every ping
+    // answered 200 is on disk at the kill.
+    let hook = FakeWebhook::start().await;
+    let mut cfg = format!("{}heartbeats:\n", PENDING.replace("HOOK", &hook.url()));
+    for i in 0..40 {
+        cfg.push_str(&format!("- {{name: c{i}, period: 1h, grace: 1h}}\n"));
+    }
+    let d = Daemon::start(&cfg);
+    let client = reqwest::Client::new();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ingest = {
+        let (url, client, stop) = (d.url("/api/v2/alerts"), client.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let body: Vec<Value> = (0..50)
+                    .map(|i| json!({"labels": {"alertname": "Load", "i": format!("{n}-{i}")}}))
+                    .collect();
+                let _ = client.post(&url).json(&body).send().await;
+                n += 1;
+            }
+        })
+    };
+    let pings: Vec<_> = (0..40)
+        .map(|i| {
+            let (url, client) = (d.url(&format!("/ping/c{i}")), client.clone());
+            tokio::spawn(async move {
+                client
+                    .get(&url)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .ok()
+            })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for (i, p) in pings.into_iter().enumerate() {
+        if p.await.unwrap() == Some(200) {
+            answered.push(format!("c{i}"));
+        }
+    }
+    // Killed right after the answers, ingest still running.
+    let d = d.restart();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = ingest.await;
+    assert_eq!(answered.len(), 40, "every ping was answered 200");
+    let list = d.get_json("/api/tocsin/v1/heartbeats").await;
+    for name in &answered {
+        let c = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name.as_str())
+            .unwrap();
+        assert_eq!(
+            c["status"], "up",
+            "ping of {name} answered 200 but lost: {c}"
+        );
+    }
 }
 
 #[tokio::test]
