@@ -293,7 +293,7 @@ impl Journal {
 
     /// Queues changes; returns the number of the last one (wait for it with
     /// [`Journal::durable`]). Cheap: a copy into the queue under a mutex; the write happens on
-    /// the writer thread once someone waits for it.
+    /// the writer thread once someone waits for it, or within [`writer::LINGER`].
     pub fn submit(&self, changes: impl IntoIterator<Item = Change>) -> u64 {
         let Some(s) = &self.shared else {
             return 0;
@@ -338,8 +338,17 @@ impl Journal {
 
     fn enqueue(s: &Shared, encoded: &[u8], n: u64) -> u64 {
         let mut q = s.queue();
+        let was_empty = q.bytes.is_empty();
         q.bytes.extend_from_slice(encoded);
         q.head += n;
+        // The first change after a pause wakes a parked writer so that it starts its linger
+        // (it commits after LINGER, or at once when someone waits): without this, a change
+        // nobody waits for would wait for the writer's idle timeout (5 s, or an hour with no
+        // segment open).
+        if was_empty && q.parked {
+            q.parked = false;
+            s.wake.notify_one();
+        }
         q.head
     }
 

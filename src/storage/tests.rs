@@ -371,8 +371,20 @@ fn changes_nobody_waits_for_are_written_within_the_linger() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = open(dir.path());
     let j = store.journal();
-    let seq = j.push(Change::put(Kind::Heartbeats, b"c".to_vec(), b"s".to_vec()));
+    // Twice: once with no segment open, once after a commit (the writer parked in between).
     let shared = j.shared.clone().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let seq = j.push(Change::put(Kind::Alerts, b"c".to_vec(), b"s".to_vec()));
+    let deadline = crate::clock::instant() + writer::LINGER * 20;
+    while shared.progress.borrow().durable < seq {
+        assert!(
+            crate::clock::instant() < deadline,
+            "not written without a waiter"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let seq = j.push(Change::put(Kind::Alerts, b"d".to_vec(), b"s".to_vec()));
     let deadline = crate::clock::instant() + writer::LINGER * 20;
     while shared.progress.borrow().durable < seq {
         assert!(

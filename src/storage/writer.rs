@@ -4,12 +4,13 @@
 //! One loop: wait until someone waits for a queued change (or changes nobody waits for have
 //! lingered for [`LINGER`]); take everything queued (already encoded, by swapping buffers);
 //! append it to the current log segment as one record and `fdatasync` (one sync for every
-//! request that queued meanwhile); publish how far is durable. Submitting never wakes the
-//! writer: only a waiter does, so a request's changes are all queued before the sync that
-//! covers them starts. When the segment has grown past [`CHECKPOINT_BYTES`], or writes paused
-//! for [`IDLE_CHECKPOINT`], it is sealed and handed to the folder, and the next write starts a
-//! new one: folding (a B-tree write per key, about as much CPU as ingesting the alert, and a
-//! large commit) never holds up a commit. After a failure the store is unwritable: queued
+//! request that queued meanwhile); publish how far is durable. Submitting never makes the
+//! writer commit: only a waiter does (the first change after a pause wakes it to start its
+//! linger), so a request's changes are all queued before the sync that covers them starts.
+//! When the segment has grown past [`CHECKPOINT_BYTES`], or writes paused for
+//! [`IDLE_CHECKPOINT`], it is sealed and handed to the folder, and the next write starts a new
+//! one: folding (a B-tree write per key, about as much CPU as ingesting the alert, and a large
+//! commit) never holds up a commit, and waits for a pause in writes or a backlog. After a failure the store is unwritable: queued
 //! changes are refused at once (their waiters get the reason), and every [`RETRY`] the writer
 //! reopens the file and rewrites it from the app's resync source, then drops every older log
 //! segment; when that works, everything in memory is durable again.
