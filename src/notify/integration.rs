@@ -234,6 +234,15 @@ impl Integration {
         Ok(b.out)
     }
 
+    /// The ids the service knows a group's notifications by that follow from the group alone
+    /// (PagerDuty's `dedup_key`), for the history record of a notification another peer sent.
+    pub fn derived_service_ids(&self, group_key: &str) -> crate::nflog::ReceiverData {
+        match &self.sender {
+            Sender::PagerDuty(p) => p.service_ids(group_key),
+            _ => crate::nflog::ReceiverData::new(),
+        }
+    }
+
     /// Sends one notification (one attempt; the caller retries).
     pub async fn notify(&self, data: &NotificationData) -> Result<Sent, NotifyError> {
         // The semaphore is never closed; were it, the request goes out unlimited.

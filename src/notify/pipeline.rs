@@ -365,11 +365,11 @@ impl Notifier {
                 Acquired::Covered => {
                     let e = self.nflog.query(&key, clock::now());
                     if let Some(due) = due {
-                        due.end_by_peer(
-                            &e.as_ref()
-                                .map(|e| e.receiver_data.clone())
-                                .unwrap_or_default(),
-                        );
+                        let mut ids = integ.derived_service_ids(&ctx.group_key);
+                        if let Some(e) = &e {
+                            ids.extend(e.receiver_data.clone());
+                        }
+                        due.end_by_peer(&ids);
                     }
                     return Ok(e.as_ref().and_then(repeat_due));
                 }

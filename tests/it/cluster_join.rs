@@ -210,8 +210,9 @@ receivers:
         .filter(|r| r.method != "GET")
         .collect();
     assert_eq!(writes.len(), 2, "one create, one update: {writes:#?}");
-    // Every peer's history traces the ticket, whichever peer made it.
+    // Every peer's history traces the ticket and the incident, whichever peer sent them.
     let ticket = tickets[0].id.to_string();
+    let dedup_key = &incidents.keys().next().unwrap().1;
     for (i, d) in peers.live().enumerate() {
         let h = d
             .get_json("/api/tocsin/v1/notifications?view=history&receiver=oncall")
@@ -228,6 +229,21 @@ receivers:
             assert_eq!(
                 r["serviceIds"]["ticket_id"],
                 ticket.as_str(),
+                "peer {i}: {r:#}"
+            );
+        }
+        let pagerduty: Vec<&serde_json::Value> = h
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|r| r["integration"] == "pagerduty")
+            .collect();
+        assert_eq!(pagerduty.len(), 2, "peer {i}: trigger and resolve: {h:#}");
+        for r in pagerduty {
+            assert_eq!(r["outcome"], "delivered", "peer {i}: {r:#}");
+            assert_eq!(
+                r["serviceIds"]["dedup_key"],
+                dedup_key.as_str(),
                 "peer {i}: {r:#}"
             );
         }

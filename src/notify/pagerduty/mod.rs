@@ -64,6 +64,16 @@ struct ErrorBody {
 }
 
 impl PagerDuty {
+    /// The id PagerDuty knows a group's incident by (`dedup_key`, v1 `incident_key`): derived
+    /// from the group key, so any peer of a cluster can name it.
+    pub fn service_ids(&self, group_key: &str) -> crate::nflog::ReceiverData {
+        let name = match self.api {
+            Api::V2 => "dedup_key",
+            Api::V1 => "incident_key",
+        };
+        [(name.to_owned(), payload::dedup_key(group_key))].into()
+    }
+
     /// Builds the integration from its config.
     pub fn new(c: &PagerdutyConfig, env: &BuildEnv<'_>) -> Result<Self, BuildCause> {
         let service = ValueSource::from_config(
@@ -139,13 +149,9 @@ impl PagerDuty {
         let resp = req.send().await.map_err(transport_error)?;
         if resp.status().is_success() {
             tracing::debug!(receiver = %data.receiver, action = event.action, "PagerDuty accepted the event.");
-            let name = match self.api {
-                Api::V2 => "dedup_key",
-                Api::V1 => "incident_key",
-            };
             return Ok(Sent {
                 status: Some(resp.status().as_u16()),
-                service_ids: [(name.to_owned(), payload::dedup_key(&data.group_key))].into(),
+                service_ids: self.service_ids(&data.group_key),
                 ..Sent::default()
             });
         }
