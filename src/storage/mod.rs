@@ -293,7 +293,7 @@ impl Journal {
 
     /// Queues changes; returns the number of the last one (wait for it with
     /// [`Journal::durable`]). Cheap: a copy into the queue under a mutex; the write happens on
-    /// the writer thread once someone waits for it, or within [`writer::LINGER`].
+    /// the writer thread once someone waits for it, or within its linger (200 ms).
     pub fn submit(&self, changes: impl IntoIterator<Item = Change>) -> u64 {
         let Some(s) = &self.shared else {
             return 0;
