@@ -40,25 +40,10 @@ async fn a_dns_change_adds_a_fourth_peer_that_catches_up_and_takes_part_in_claim
     let mut peers = Peers::start(config, "2s").await;
     peers.post(&names("Before", 10)).await;
     peers.wait_settled(10, || webhook.received().len()).await;
-    let silence = json!({
-        "matchers": [{"name": "alertname", "value": "Muted", "isRegex": false, "isEqual": true}],
-        "startsAt": "2020-01-01T00:00:00Z",
-        "endsAt": "2099-01-01T00:00:00Z",
-        "createdBy": "test",
-        "comment": "made before the fourth peer",
-    });
+    let id = peers
+        .silence(0, "Muted", "made before the fourth peer")
+        .await;
     let c = reqwest::Client::new();
-    let r = c
-        .post(peers.peer(0).url("/api/v2/silences"))
-        .json(&silence)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let id = r.json::<serde_json::Value>().await.unwrap()["silenceID"]
-        .as_str()
-        .unwrap()
-        .to_owned();
 
     // The SRV record now lists a fourth port; its peer (named to sort first) starts.
     let new = peers.add();

@@ -99,25 +99,8 @@ async fn three_peers_notify_each_group_exactly_once_and_a_restarted_peer_catches
 
     // Peer 3 dies; a silence is made meanwhile; it comes back with an empty store.
     trio.peers[2] = None;
-    let body = serde_json::json!({
-        "matchers": [{"name": "alertname", "value": "Later", "isRegex": false, "isEqual": true}],
-        "startsAt": "2020-01-01T00:00:00Z",
-        "endsAt": "2099-01-01T00:00:00Z",
-        "createdBy": "test",
-        "comment": "made while peer-3 was away",
-    });
+    let id = trio.silence(0, "Later", "made while peer-3 was away").await;
     let c = reqwest::Client::new();
-    let r = c
-        .post(trio.peer(0).url("/api/v2/silences"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let id = r.json::<serde_json::Value>().await.unwrap()["silenceID"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     trio.peers[2] = Some(trio.spawn(2));
     trio.wait_members(2, &NAMES[..3]).await;
     let fresh = trio.peer(2);

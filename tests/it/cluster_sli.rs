@@ -15,21 +15,9 @@ async fn every_peer_counts_each_notification_of_the_cluster_once() {
     );
     let peers = Peers::start(config, "2s").await;
     // One group held back by a silence made on one peer (replicated before the alerts come).
-    let silence = serde_json::json!({
-        "matchers": [{"name": "alertname", "value": "Muted", "isRegex": false, "isEqual": true}],
-        "startsAt": "2020-01-01T00:00:00Z",
-        "endsAt": "2099-01-01T00:00:00Z",
-        "createdBy": "test",
-        "comment": "one suppressed notification",
-    });
-    let c = reqwest::Client::new();
-    let r = c
-        .post(peers.peer(0).url("/api/v2/silences"))
-        .json(&silence)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    peers
+        .silence(0, "Muted", "one suppressed notification")
+        .await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     for i in 1..3 {
         while peers

@@ -161,6 +161,30 @@ impl Peers {
         self.post_alerts(&serde_json::Value::from(alerts)).await;
     }
 
+    /// Creates, through peer `i`, a silence of `alertname` for 2020-2099 with this comment;
+    /// returns its id.
+    pub async fn silence(&self, i: usize, alertname: &str, comment: &str) -> String {
+        let body = serde_json::json!({
+            "matchers": [{"name": "alertname", "value": alertname, "isRegex": false,
+                          "isEqual": true}],
+            "startsAt": "2020-01-01T00:00:00Z",
+            "endsAt": "2099-01-01T00:00:00Z",
+            "createdBy": "test",
+            "comment": comment,
+        });
+        let r = reqwest::Client::new()
+            .post(self.peer(i).url("/api/v2/silences"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json::<serde_json::Value>().await.unwrap()["silenceID"]
+            .as_str()
+            .expect("a silence id")
+            .to_owned()
+    }
+
     /// Claim decisions taken so far, summed over the running peers, by outcome.
     pub async fn claims(&self) -> HashMap<String, u64> {
         let mut out = HashMap::new();
