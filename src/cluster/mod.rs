@@ -405,19 +405,7 @@ impl Cluster {
         let k = format!("{channel}/{key}");
         let me = self.id.clone();
         self.handle
-            .with_chitchat(|c| {
-                c.node_states()
-                    .iter()
-                    .filter(|(n, _)| **n != me)
-                    .filter_map(|(n, st)| {
-                        st.get(&k).map(|v| Update {
-                            key: key.to_owned(),
-                            value: v.to_owned(),
-                            from: n.node_id.to_string(),
-                        })
-                    })
-                    .collect()
-            })
+            .with_chitchat(|c| others_under(c, &me, &k, key))
             .await
     }
 
@@ -437,18 +425,7 @@ impl Cluster {
         let me = self.id.clone();
         self.handle
             .with_chitchat(|c| {
-                let others: Vec<Update> = c
-                    .node_states()
-                    .iter()
-                    .filter(|(n, _)| **n != me)
-                    .filter_map(|(n, st)| {
-                        st.get(&k).map(|v| Update {
-                            key: key.to_owned(),
-                            value: v.to_owned(),
-                            from: n.node_id.to_string(),
-                        })
-                    })
-                    .collect();
+                let others = others_under(c, &me, &k, key);
                 if blocked(&others) {
                     return None;
                 }
@@ -684,6 +661,22 @@ pub fn ulid() -> String {
     (0..26)
         .rev()
         .map(|i| ALPHABET[((n >> (i * 5)) & 31) as usize] as char)
+        .collect()
+}
+
+/// The value each peer but `me` publishes under the full key `k` (`channel/key`), as updates
+/// named by `key`.
+fn others_under(c: &chitchat::Chitchat, me: &ChitchatId, k: &str, key: &str) -> Vec<Update> {
+    c.node_states()
+        .iter()
+        .filter(|(n, _)| *n != me)
+        .filter_map(|(n, st)| {
+            st.get(k).map(|v| Update {
+                key: key.to_owned(),
+                value: v.to_owned(),
+                from: n.node_id.to_string(),
+            })
+        })
         .collect()
 }
 

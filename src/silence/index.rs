@@ -441,6 +441,14 @@ fn anchor(ms: &[Matcher]) -> Option<Anchor<'_>> {
 }
 
 impl Index {
+    /// Whether no silence is filed (none can match anything).
+    pub(super) fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+            && self.prefixed.is_empty()
+            && self.literal.is_empty()
+            && self.scan.is_empty()
+    }
+
     /// Files a silence.
     pub(super) fn insert(&mut self, s: Arc<Silence>) {
         match anchor(&s.matchers) {

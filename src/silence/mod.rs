@@ -489,10 +489,14 @@ impl Silences {
     /// The silences not yet expired whose matchers `labels` satisfies (whatever their state
     /// now), sorted by id; None for none. From the cache while no silence changed.
     fn matching(&self, labels: &LabelSet) -> Option<Arc<[Arc<Silence>]>> {
-        let fp = labels.fingerprint().0;
         // Read before the state: a change lands in the state before its version is bumped, so
         // an answer stored under this version is never older than the version says.
         let version = self.version();
+        // No silence in force or to come: nothing to hash, look up or remember.
+        if self.read().index.is_empty() {
+            return None;
+        }
+        let fp = labels.fingerprint().0;
         let shard = &self.matched.shards[(fp % MATCH_CACHE_SHARDS as u64) as usize];
         let lock = || shard.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = lock().get(&fp)

@@ -269,25 +269,31 @@ async fn three_peers_found_by_dns_share_silences_and_refuse_a_wrong_key() {
     assert_eq!(r.status(), 404, "the intruder must not learn the silence");
 }
 
-#[tokio::test]
-async fn clustering_without_a_key_file_refuses_to_start() {
+/// Starts a clustered tocsin with `extra` flags (`{dir}` stands for a temp dir holding the
+/// config and a key file) that must stop at start-up: its exit code and stderr.
+fn start_refused(extra: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tocsin.yml"), CONFIG).unwrap();
+    std::fs::write(dir.path().join("key"), "a key of sixteen bytes or more").unwrap();
+    let d = dir.path().display().to_string();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
-        .arg(format!(
-            "--config.file={}",
-            dir.path().join("tocsin.yml").display()
-        ))
-        .arg(format!(
-            "--storage.path={}",
-            dir.path().join("data").display()
-        ))
+        .arg(format!("--config.file={d}/tocsin.yml"))
+        .arg(format!("--storage.path={d}/data"))
         .arg("--web.listen-address=127.0.0.1:0")
         .arg("--cluster.listen-address=127.0.0.1:0")
+        .args(extra.iter().map(|a| a.replace("{dir}", &d)))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn clustering_without_a_key_file_refuses_to_start() {
+    let (code, err) = start_refused(&[]);
+    assert_eq!(code, Some(1));
     assert!(err.contains("--cluster.key-file"), "{err}");
 }
 
@@ -295,29 +301,11 @@ async fn clustering_without_a_key_file_refuses_to_start() {
 /// instead of running a cluster the operator believes is in TLS.
 #[tokio::test]
 async fn cluster_tls_config_is_refused_as_not_supported() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("tocsin.yml"), CONFIG).unwrap();
-    std::fs::write(dir.path().join("key"), "a key of sixteen bytes or more").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
-        .arg(format!(
-            "--config.file={}",
-            dir.path().join("tocsin.yml").display()
-        ))
-        .arg(format!(
-            "--storage.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg("--web.listen-address=127.0.0.1:0")
-        .arg("--cluster.listen-address=127.0.0.1:0")
-        .arg(format!(
-            "--cluster.key-file={}",
-            dir.path().join("key").display()
-        ))
-        .arg("--cluster.tls-config=tls.yml")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = start_refused(&[
+        "--cluster.key-file={dir}/key",
+        "--cluster.tls-config=tls.yml",
+    ]);
+    assert_eq!(code, Some(1));
     assert!(
         err.contains("--cluster.tls-config") && err.contains("not supported"),
         "{err}"
