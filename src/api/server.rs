@@ -20,10 +20,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use warp::http::{self, HeaderValue, Request, StatusCode};
+use warp::http::{self, HeaderValue, Method, Request, StatusCode};
 use warp::reply::Response;
 
-use super::head::{Guarded, HeadLimits, Refusal};
+use super::head::{CONNECT_RENAMED, Guarded, HeadLimits, Refusal};
 use super::{ApiState, text};
 use crate::webconfig::users::AuthCache;
 use crate::webconfig::{Loader, RateLimit, Role, WebConfig};
@@ -362,10 +362,14 @@ fn too_big<B>(opts: &ServeOptions, req: &Request<B>) -> Option<(&'static str, Re
     ))
 }
 
-async fn call<F>(filter: &F, req: Request<Incoming>) -> Response
+async fn call<F>(filter: &F, mut req: Request<Incoming>) -> Response
 where
     F: Service<Request<Incoming>, Response = Response, Error = Infallible>,
 {
+    // The head layer renamed it so hyper would not hold the connection for a tunnel.
+    if req.method().as_str() == CONNECT_RENAMED {
+        *req.method_mut() = Method::CONNECT;
+    }
     // A target with no path (`CONNECT host:443`) names no page of ours; warp's path filters
     // would panic on it. Alertmanager answers 404.
     if req.uri().path_and_query().is_none() {

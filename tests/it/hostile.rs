@@ -502,6 +502,26 @@ async fn hostile_battery_keeps_tocsin_answering() {
             &[200, 400],
             "malformed request",
         ),
+        // Nor is a tunnel opened by CONNECT: the requests after it are read as any (hyper's
+        // bare 400 answered this one before).
+        (
+            "(none) CONNECT, then a bad method",
+            b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n\
+              G@T /api/v2/alerts HTTP/1.1\r\n\r\n"
+                .to_vec(),
+            &[404, 400],
+            "malformed request",
+        ),
+        (
+            "(none) CONNECT, then a long URL",
+            [
+                b"CONNECT /api/v2/alerts HTTP/1.1\r\nHost: t\r\n\r\n".as_slice(),
+                long_url.as_bytes(),
+            ]
+            .concat(),
+            &[405, 414],
+            "--web.max-url-bytes",
+        ),
     ];
     let got = tokio::task::spawn_blocking(move || {
         chunked_cases
@@ -558,7 +578,7 @@ async fn hostile_battery_keeps_tocsin_answering() {
     let m = d.metrics().await;
     for (limit, n) in [
         ("web.max-request-bytes", 2),
-        ("web.max-url-bytes", 2),
+        ("web.max-url-bytes", 3),
         ("web.max-header-bytes", 3),
         ("web.read-header-timeout", 54),
     ] {

@@ -13,9 +13,10 @@
 //! untouched, and so is a chunked body, whose chunk sizes and trailers are read as hyper reads
 //! them (a body hyper would refuse is left to hyper, whose error the API answers with a body
 //! that says why). A request asking for an upgrade goes on as HTTP/1.1 (no route of ours
-//! switches protocols; its `Upgrade` header is renamed so hyper does not wait for one). After
-//! `CONNECT`, a malformed chunked body or an HTTP/2 preface it stops looking and passes the rest
-//! of the connection through as it comes. [`Heads`] is the sans-IO core,
+//! switches protocols; its `Upgrade` header is renamed so hyper does not wait for one), and so
+//! does a `CONNECT` (no route opens a tunnel; the method is renamed for hyper and given back by
+//! the server). After a malformed chunked body or an
+//! HTTP/2 preface it stops looking and passes the rest of the connection through as it comes. [`Heads`] is the sans-IO core,
 //! [`Guarded`] the stream wrapper the server puts between the socket (or TLS) and hyper.
 
 mod guarded;
@@ -438,13 +439,13 @@ impl Heads {
         go_version(&mut head);
         let checked = check_head(&head, &self.limits);
         self.head = head;
-        let (next, target, upgrades) = match checked {
+        let (next, target, renames) = match checked {
             Ok(c) => c,
             Err(r) => return Err(self.refuse(r)),
         };
-        for at in upgrades {
-            if let Some(name) = self.head.get_mut(at..at + UPGRADE_RENAMED.len()) {
-                name.copy_from_slice(UPGRADE_RENAMED);
+        for (at, new) in renames {
+            if let Some(old) = self.head.get_mut(at..at + new.len()) {
+                old.copy_from_slice(new);
             }
         }
         match target {
@@ -462,8 +463,18 @@ impl Heads {
     }
 }
 
+/// Bytes of a head replaced by as many others: (offset, new bytes).
+type Rename = (usize, &'static [u8]);
+
 /// What an `Upgrade` header's name becomes (as long, so nothing else moves).
-const UPGRADE_RENAMED: &[u8; 7] = b"Ignored";
+const UPGRADE_RENAMED: &[u8] = b"Ignored";
+
+/// What the method `CONNECT` becomes for hyper (as long): hyper holds a connection after any
+/// `CONNECT` for the tunnel a 2xx would open, and hands it over instead of closing it, so the
+/// refusal of a bad head after it was never written. No route of ours opens a tunnel (they
+/// answer 404 or 405), so the request goes on as any other; the server gives it its method back
+/// ([`CONNECT_RENAMED`] is restored in `server.rs`).
+pub const CONNECT_RENAMED: &str = "CONNECt";
 
 /// Go serves any `HTTP/1.x` as HTTP/1.1 (httparse knows only 1.0 and 1.1): the minor digit of
 /// a request line's `HTTP/1.2` to `HTTP/1.9` becomes 1.
@@ -518,7 +529,7 @@ type Rewrite = (std::ops::Range<usize>, String);
 fn check_head(
     head: &[u8],
     limits: &HeadLimits,
-) -> Result<(State, Option<Rewrite>, Vec<usize>), Refusal> {
+) -> Result<(State, Option<Rewrite>, Vec<Rename>), Refusal> {
     // Uninitialised on the stack: no allocation nor zeroing per head.
     let mut fields =
         [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_FIELDS];
@@ -599,7 +610,7 @@ fn check_head(
     let mut next = State::Head;
     let mut length: Option<u64> = None;
     let mut chunked = None;
-    let mut upgrades = Vec::new();
+    let mut renames: Vec<Rename> = Vec::new();
     for h in req.headers.iter() {
         if h.name.eq_ignore_ascii_case("transfer-encoding") {
             if version == 0 {
@@ -627,11 +638,11 @@ fn check_head(
             // `curl --http2` finds after its `Upgrade: h2c`). The header is renamed so hyper
             // does not hold the connection for an upgrade that never comes (it would close it
             // without the answer to a refused head after it).
-            upgrades.push(h.name.as_ptr() as usize - head.as_ptr() as usize);
+            renames.push((
+                h.name.as_ptr() as usize - head.as_ptr() as usize,
+                UPGRADE_RENAMED,
+            ));
         }
-    }
-    if method == "CONNECT" {
-        next = State::Through;
     }
     match chunked {
         Some(true) if next == State::Head => next = State::Chunked(Chunk::Start),
@@ -647,7 +658,13 @@ fn check_head(
             }
         }
     }
-    Ok((next, rewrite, upgrades))
+    if method == "CONNECT" {
+        renames.push((
+            method.as_ptr() as usize - head.as_ptr() as usize,
+            CONNECT_RENAMED.as_bytes(),
+        ));
+    }
+    Ok((next, rewrite, renames))
 }
 
 /// A `Content-Length` value: digits only.
