@@ -422,7 +422,8 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
         external_url,
         route_prefix,
         timeout: (!opts.web_timeout.is_zero()).then_some(opts.web_timeout),
-        parse_slots: tokio::sync::Semaphore::new(
+        ingest_pool: crate::workers::Pool::new(
+            "tocsin-ingest",
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         ),
         silences: Arc::clone(&silences),

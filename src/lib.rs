@@ -46,3 +46,4 @@ pub mod template;
 pub mod timeinterval;
 pub mod web;
 pub mod webconfig;
+pub mod workers;

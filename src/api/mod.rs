@@ -78,9 +78,11 @@ pub struct ApiState {
     pub route_prefix: String,
     /// `--web.timeout`: the longest a request may take (body read included); none when zero.
     pub timeout: Option<std::time::Duration>,
-    /// How many large ingest bodies are parsed at once (one per usable core): more would only
-    /// add runnable threads that delay small requests without adding throughput.
-    pub parse_slots: tokio::sync::Semaphore,
+    /// The threads that parse and store large ingest bodies, one per usable core (more would
+    /// only add runnable threads without adding throughput), at a lower CPU priority than the
+    /// runtime's workers so that a ping, a health check or a small request is never queued
+    /// behind a batch on a busy core.
+    pub ingest_pool: crate::workers::Pool,
     /// The silences.
     pub silences: Arc<Silences>,
     /// The storage journal: a write waits until its changes are durable before answering.
@@ -429,10 +431,34 @@ fn redirect(location: &str) -> Response {
 
 const V1_GONE: &str = "The Alertmanager v1 API was deprecated in version 0.16.0 and is removed as of version 0.27.0 - please use the equivalent route in the v2 API";
 
-/// Bodies above this size are parsed on the blocking pool, so a burst of large ingest batches
+/// Bodies above this size are parsed on the ingest pool, so a burst of large ingest batches
 /// cannot hold every runtime worker while a small request (a new alert that must notify at once,
 /// a health check) waits behind them.
 const BLOCKING_BODY_BYTES: usize = 16 << 10;
+
+/// Runs an ingest handler: a large body on the ingest pool, a small one here. The pool thread
+/// is given back before the answer waits for the disk: requests waiting for one fsync must not
+/// keep others from parsing (they share that fsync).
+async fn ingest(
+    state: &Arc<ApiState>,
+    req: Req,
+    post: fn(&ApiState, &Req) -> Response,
+) -> Response {
+    if req.body.len() <= BLOCKING_BODY_BYTES {
+        return post(state, &req);
+    }
+    let st = Arc::clone(state);
+    state
+        .ingest_pool
+        .run(move || post(&st, &req))
+        .await
+        .unwrap_or_else(|e| {
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("ingest failed: {e}"),
+            )
+        })
+}
 
 async fn route(state: &Arc<ApiState>, mut req: Req) -> Response {
     if !state.route_prefix.is_empty() {
@@ -478,25 +504,9 @@ async fn route(state: &Arc<ApiState>, mut req: Req) -> Response {
         None
     };
     match path {
-        "/api/v2/alerts" if m == Method::POST && req.body.len() > BLOCKING_BODY_BYTES => {
-            // The parse slot is given back before waiting for the disk: requests waiting for
-            // one fsync must not keep others from parsing (they share that fsync).
-            let r = {
-                let _slot = state.parse_slots.acquire().await;
-                let st = Arc::clone(state);
-                tokio::task::spawn_blocking(move || alerts::post(&st, &req))
-                    .await
-                    .unwrap_or_else(|e| {
-                        text(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            &format!("ingest failed: {e}"),
-                        )
-                    })
-            };
-            after_ingest(state, r).await
-        }
         "/api/v2/alerts" if m == Method::POST => {
-            after_ingest(state, alerts::post(state, &req)).await
+            let r = ingest(state, req, alerts::post).await;
+            after_ingest(state, r).await
         }
         "/api/v2/alerts" if get => v2read::get_alerts(state, &req, permit),
         "/api/v2/alerts/groups" if get => v2read::get_groups(state, &req, permit),
@@ -527,7 +537,8 @@ async fn route(state: &Arc<ApiState>, mut req: Req) -> Response {
             )
         }
         "/api/tocsin/v1/webhook" if m == Method::POST => {
-            after_ingest(state, alerts::post_webhook(state, &req)).await
+            let r = ingest(state, req, alerts::post_webhook).await;
+            after_ingest(state, r).await
         }
         "/api/tocsin/v1/templates/render" if m == Method::POST => preview::render(state, &req),
         // A ping is answered once the check's new state is stored (and the alert it raised or

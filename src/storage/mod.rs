@@ -473,8 +473,16 @@ impl Lane {
         Ok(opened)
     }
 
-    /// Starts the writer of an opened file.
-    fn start(path: PathBuf, opened: db::Opened, opts: &OpenOptions) -> Result<Lane, OpenError> {
+    /// Starts the writer of an opened file; a `background` writer runs at a lower CPU priority
+    /// ([`crate::workers`]): the alerts' writer copies whole ingest batches, and must not take
+    /// the core from a ping waiting on the heartbeats' writer.
+    fn start(
+        path: PathBuf,
+        opened: db::Opened,
+        opts: &OpenOptions,
+        thread_name: &str,
+        background: bool,
+    ) -> Result<Lane, OpenError> {
         let (progress, _) = watch::channel(Progress {
             error: opened.unwritable.clone(),
             ..Progress::default()
@@ -509,8 +517,13 @@ impl Lane {
         );
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
-            .name("tocsin-storage".into())
-            .spawn(move || w.run(&s))
+            .name(thread_name.into())
+            .spawn(move || {
+                if background {
+                    crate::workers::lower_this_thread();
+                }
+                w.run(&s)
+            })
             .map_err(|source| OpenError::Io {
                 path: path.clone(),
                 action: "starting the storage writer",
@@ -564,8 +577,8 @@ impl Store {
         let mut merged = missing;
         merged.extend(hb_entries);
         contents.entries.insert(Kind::Heartbeats, merged);
-        let main = Lane::start(path.clone(), main, opts)?;
-        let hb = match Lane::start(hb_path, hb, opts) {
+        let main = Lane::start(path.clone(), main, opts, "tocsin-storage", true)?;
+        let hb = match Lane::start(hb_path, hb, opts, "tocsin-hb-store", false) {
             Ok(l) => l,
             Err(e) => {
                 Self::stop_lanes(vec![main]);

@@ -327,7 +327,11 @@ impl Writer {
         let f = Arc::clone(&folder);
         let folder_thread = std::thread::Builder::new()
             .name("tocsin-fold".into())
-            .spawn(move || f.run())
+            .spawn(move || {
+                // Folding is deferred work nobody waits for: it yields the core to requests.
+                crate::workers::lower_this_thread();
+                f.run()
+            })
             .inspect_err(|e| {
                 tracing::error!(error = %e, "Starting the storage folder failed; the log is folded at the next start-up.");
             })

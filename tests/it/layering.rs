@@ -11,6 +11,7 @@ fn layers() -> BTreeMap<&'static str, u8> {
         ("clock", 0),
         ("metrics", 0),
         ("timeinterval", 0),
+        ("workers", 0),
         ("config", 1),
         ("template", 1),
         ("storage", 1),
