@@ -161,16 +161,17 @@ async fn after_ingest(state: &ApiState, r: Response) -> Response {
     }
 }
 
-/// A ping's answer, held back until the check's new state is durable, and the alerts it put
-/// when `emitted` (a 200 becomes a 503 naming the reason when the store cannot take writes).
-/// The state is in the heartbeat file, whose commits are small and never wait behind an ingest
-/// batch's.
+/// A ping's answer, held back until the check's new state is written to the heartbeat file
+/// (its sync follows at once, without the answer waiting for the disk: see
+/// `storage::writer::Syncer`), and the alerts it put are durable when `emitted` (a 200 becomes a
+/// 503 naming the reason when the store cannot take writes). The heartbeat file's commits are
+/// small and never wait behind an ingest batch's.
 async fn after_ping(state: &ApiState, r: Response, emitted: bool) -> Response {
     if r.status() != StatusCode::OK {
         return r;
     }
     let hb = &state.heartbeat_journal;
-    if let Err(e) = hb.durable(hb.head()).await {
+    if let Err(e) = hb.written(hb.head()).await {
         return text(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}\n"));
     }
     if emitted {

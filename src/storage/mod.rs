@@ -207,6 +207,9 @@ struct Progress {
     done: u64,
     /// Every change numbered up to this one is durable.
     durable: u64,
+    /// Every change numbered up to this one is written to the file (kept by the kernel if the
+    /// process is killed); `durable` or ahead of it (a deferred-sync lane's commits).
+    written: u64,
     /// Why the store takes no writes now (None: it does).
     error: Option<Arc<str>>,
 }
@@ -361,11 +364,16 @@ impl Journal {
     /// Waits until change `seq` (and every one before it) is durable, or says why it could not
     /// be written.
     pub async fn durable(&self, seq: u64) -> Result<(), Unwritable> {
+        self.wait(seq, |p| p.durable).await
+    }
+
+    /// Waits until `reached` of the writer's progress is at `seq` or beyond.
+    async fn wait(&self, seq: u64, reached: fn(&Progress) -> u64) -> Result<(), Unwritable> {
         let Some(s) = &self.shared else {
             return Ok(());
         };
         let mut rx = s.progress.subscribe();
-        if rx.borrow().durable < seq {
+        if reached(&rx.borrow()) < seq {
             // Tell the writer someone waits (it commits at once), waking it if it is parked.
             let mut q = s.queue();
             if q.wanted < seq {
@@ -376,17 +384,28 @@ impl Journal {
                 }
             }
         }
-        let p = match rx.wait_for(|p| p.done >= seq).await {
+        // A failed commit is `done` without being written; a deferred-sync commit is written
+        // and `done` before it is durable.
+        let p = match rx
+            .wait_for(|p| p.done >= seq && (reached(p) >= seq || p.error.is_some()))
+            .await
+        {
             Ok(p) => p.clone(),
             Err(_) => return Err(Unwritable(Arc::from("the storage writer stopped"))),
         };
-        if p.durable >= seq {
+        if reached(&p) >= seq {
             Ok(())
         } else {
             Err(Unwritable(p.error.unwrap_or_else(|| {
                 Arc::from("the write failed; retrying in the background")
             })))
         }
+    }
+
+    /// Waits until change `seq` is written to the file (see [`Store::open`]: on the heartbeat
+    /// file that is before its sync; on the main file it is its sync).
+    pub async fn written(&self, seq: u64) -> Result<(), Unwritable> {
+        self.wait(seq, |p| p.written).await
     }
 
     /// Waits until everything queued so far is durable.
@@ -450,12 +469,18 @@ pub struct Store {
     heartbeats: Journal,
     threads: Vec<std::thread::JoinHandle<()>>,
     path: PathBuf,
+    /// The heartbeat file's syncer (tests hold it).
+    #[cfg(test)]
+    heartbeat_syncer: Option<Arc<writer::Syncer>>,
 }
 
 /// One file and its writer: what [`Store::open`] does twice.
 struct Lane {
     shared: Arc<Shared>,
     thread: std::thread::JoinHandle<()>,
+    /// A deferred-sync lane's syncer (tests hold it).
+    #[cfg(test)]
+    syncer: Option<Arc<writer::Syncer>>,
 }
 
 impl Lane {
@@ -482,6 +507,7 @@ impl Lane {
         opts: &OpenOptions,
         thread_name: &str,
         background: bool,
+        deferred_sync: bool,
     ) -> Result<Lane, OpenError> {
         let (progress, _) = watch::channel(Progress {
             error: opened.unwritable.clone(),
@@ -499,6 +525,18 @@ impl Lane {
             progress,
             resync: Mutex::new(None),
         });
+        let syncer = deferred_sync.then(|| Arc::new(writer::Syncer::default()));
+        if let Some(sy) = &syncer {
+            let (sy, sh) = (Arc::clone(sy), Arc::clone(&shared));
+            std::thread::Builder::new()
+                .name("tocsin-sync".into())
+                .spawn(move || sy.run(&sh))
+                .map_err(|source| OpenError::Io {
+                    path: path.clone(),
+                    action: "starting the storage syncer",
+                    source,
+                })?;
+        }
         let mut w = writer::Writer::new(
             path.clone(),
             opened.db,
@@ -513,6 +551,7 @@ impl Lane {
                 } else {
                     writer::CHECKPOINT_BYTES
                 },
+                syncer: syncer.clone(),
             },
         );
         let s = Arc::clone(&shared);
@@ -529,7 +568,12 @@ impl Lane {
                 action: "starting the storage writer",
                 source,
             })?;
-        Ok(Lane { shared, thread })
+        Ok(Lane {
+            shared,
+            thread,
+            #[cfg(test)]
+            syncer,
+        })
     }
 }
 
@@ -577,8 +621,8 @@ impl Store {
         let mut merged = missing;
         merged.extend(hb_entries);
         contents.entries.insert(Kind::Heartbeats, merged);
-        let main = Lane::start(path.clone(), main, opts, "tocsin-storage", true)?;
-        let hb = match Lane::start(hb_path, hb, opts, "tocsin-hb-store", false) {
+        let main = Lane::start(path.clone(), main, opts, "tocsin-storage", true, false)?;
+        let hb = match Lane::start(hb_path, hb, opts, "tocsin-hb-store", false, true) {
             Ok(l) => l,
             Err(e) => {
                 Self::stop_lanes(vec![main]);
@@ -594,6 +638,8 @@ impl Store {
                 shared: Some(Arc::clone(&hb.shared)),
                 also: None,
             },
+            #[cfg(test)]
+            heartbeat_syncer: hb.syncer.clone(),
             threads: vec![main.thread, hb.thread],
             path,
         };

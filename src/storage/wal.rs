@@ -29,6 +29,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The bytes before a record's payload.
 const HEADER: usize = 12;
@@ -185,7 +186,8 @@ pub(super) fn prepare_spare(db_path: &Path, k: u64, len: u64) -> std::io::Result
 pub(super) struct Segment {
     /// Its number.
     pub n: u64,
-    file: File,
+    /// Shared with the syncer of a deferred-sync lane (`writer::Syncer`).
+    file: Arc<File>,
     /// The seed of its records' checks.
     seed: u64,
     /// Bytes of records written to it (where the next one goes).
@@ -221,7 +223,7 @@ impl Segment {
         let prepared = file.metadata()?.len();
         Ok(Segment {
             n,
-            file,
+            file: Arc::new(file),
             seed,
             bytes: 0,
             prepared,
@@ -233,6 +235,17 @@ impl Segment {
     pub(super) fn append(&mut self, payload: &[u8]) -> std::io::Result<()> {
         self.write_record(payload)?;
         self.file.sync_data()
+    }
+
+    /// Writes one record after the last without waiting for the disk: once written, the kernel
+    /// keeps it if the process is killed; a sync of [`Segment::file`] makes it durable.
+    pub(super) fn write(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        self.write_record(payload)
+    }
+
+    /// The segment's file, to be synced by another thread.
+    pub(super) fn file(&self) -> Arc<File> {
+        Arc::clone(&self.file)
     }
 
     fn write_record(&mut self, payload: &[u8]) -> std::io::Result<()> {

@@ -278,6 +278,111 @@ pub(super) struct Writer {
     wal_id: u64,
     /// The size a segment is sealed at.
     checkpoint: u64,
+    /// A deferred-sync lane's syncer: commits are written and answered at once, and synced
+    /// by it right after (see [`Syncer`]).
+    syncer: Option<Arc<Syncer>>,
+}
+
+/// The sync half of a deferred-sync lane (the heartbeats' file). On a disk busy with another
+/// file's syncs (saturated ingest), one `fdatasync` waits for the device's whole cache: 5 ms
+/// and more, where a ping's whole answer otherwise takes a fraction of a millisecond. So such a
+/// lane's writer only writes each commit (the kernel keeps written bytes when the process is
+/// killed, `kill -9` included) and publishes it as written; this thread syncs the segment right
+/// after, one sync for everything written meanwhile, and publishes it as durable. Only a
+/// crash of the machine itself can lose what was written and not yet synced.
+#[derive(Default)]
+pub(super) struct Syncer {
+    job: Mutex<SyncJob>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct SyncJob {
+    /// The segment the last commit went to, and that commit's number.
+    file: Option<(Arc<std::fs::File>, u64)>,
+    /// Up to which commit everything is synced.
+    synced: u64,
+    /// Set when the writer stops.
+    stop: bool,
+    /// Tests hold the syncer to see that answers do not wait for it.
+    #[cfg(test)]
+    held: bool,
+}
+
+impl Syncer {
+    /// The commit numbered `upto` went to `file`: sync it (with everything before).
+    fn written(&self, file: Arc<std::fs::File>, upto: u64) {
+        lock(&self.job).file = Some((file, upto));
+        self.wake.notify_one();
+    }
+
+    /// Everything up to `upto` is durable already (a sealed segment's sync covered it).
+    fn synced(&self, upto: u64) {
+        let mut j = lock(&self.job);
+        j.synced = j.synced.max(upto);
+    }
+
+    /// Stops the thread once what was written is synced.
+    pub(super) fn stop(&self) {
+        lock(&self.job).stop = true;
+        self.wake.notify_one();
+    }
+
+    /// Holds (or releases) the syncer, for tests.
+    #[cfg(test)]
+    pub(super) fn hold(&self, held: bool) {
+        lock(&self.job).held = held;
+        self.wake.notify_one();
+    }
+
+    /// The thread's loop.
+    pub(super) fn run(&self, shared: &Shared) {
+        loop {
+            let (file, upto) = {
+                let mut j = lock(&self.job);
+                loop {
+                    #[cfg(test)]
+                    let held = j.held && !j.stop;
+                    #[cfg(not(test))]
+                    let held = false;
+                    let due = j
+                        .file
+                        .as_ref()
+                        .filter(|(_, upto)| *upto > j.synced && !held)
+                        .map(|(f, upto)| (Arc::clone(f), *upto));
+                    if let Some(due) = due {
+                        break due;
+                    }
+                    if j.stop {
+                        return;
+                    }
+                    j = self.wake.wait(j).unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            match file.sync_data() {
+                Ok(()) => {
+                    lock(&self.job).synced = upto;
+                    shared
+                        .progress
+                        .send_modify(|p| p.durable = p.durable.max(upto));
+                }
+                Err(e) => {
+                    // Left unsynced: the next commit's sync (or the segment's seal) tries
+                    // again, and a failure there makes the store unwritable.
+                    tracing::warn!(error = %e, "Syncing the heartbeats' log failed.");
+                    let mut j = lock(&self.job);
+                    if !j.stop {
+                        j = self
+                            .wake
+                            .wait_timeout(j, RETRY)
+                            .unwrap_or_else(|p| p.into_inner())
+                            .0;
+                    }
+                    drop(j);
+                }
+            }
+        }
+    }
 }
 
 /// What [`Writer::new`] is given besides the file and the database.
@@ -294,6 +399,8 @@ pub(super) struct WriterSetup {
     pub spares: Vec<(u64, PathBuf)>,
     /// The size a segment is sealed at.
     pub checkpoint: u64,
+    /// The syncer of a deferred-sync lane.
+    pub syncer: Option<Arc<Syncer>>,
 }
 
 impl Writer {
@@ -305,6 +412,7 @@ impl Writer {
             wal_id,
             spares,
             checkpoint,
+            syncer,
         } = setup;
         let broken = if db.is_none() {
             broken.or_else(|| Some(Arc::from("not open")))
@@ -347,16 +455,28 @@ impl Writer {
             taken: 0,
             wal_id,
             checkpoint,
+            syncer,
         }
     }
 
+    /// Publishes how far the writer got: `durable` is written and synced.
     fn publish(shared: &Shared, done: u64, durable: Option<u64>, error: Option<Arc<str>>) {
         shared.progress.send_modify(|p| {
             p.done = p.done.max(done);
             if let Some(d) = durable {
                 p.durable = p.durable.max(d);
+                p.written = p.written.max(d);
             }
             p.error = error;
+        });
+    }
+
+    /// Publishes a deferred-sync commit: written, its sync to come.
+    fn publish_written(shared: &Shared, head: u64) {
+        shared.progress.send_modify(|p| {
+            p.done = p.done.max(head);
+            p.written = p.written.max(head);
+            p.error = None;
         });
     }
 
@@ -432,6 +552,9 @@ impl Writer {
                 self.seal(shared, !(timed_out || stop));
             }
             if stop {
+                if let Some(syncer) = &self.syncer {
+                    syncer.stop();
+                }
                 lock(&self.folder.queue).stop = true;
                 self.folder.wake.notify_all();
                 if let Some(t) = self.folder_thread.take() {
@@ -475,9 +598,17 @@ impl Writer {
         let Some(seg) = &mut self.seg else {
             return;
         };
-        match seg.append(&self.buf) {
-            Ok(()) => Self::publish(shared, head, Some(head), None),
-            Err(e) => return self.fail(shared, head, &redb::Error::Io(e)),
+        let done = match &self.syncer {
+            None => seg
+                .append(&self.buf)
+                .map(|()| Self::publish(shared, head, Some(head), None)),
+            Some(syncer) => seg.write(&self.buf).map(|()| {
+                Self::publish_written(shared, head);
+                syncer.written(seg.file(), head);
+            }),
+        };
+        if let Err(e) = done {
+            return self.fail(shared, head, &redb::Error::Io(e));
         }
         // A store that writes much keeps a spare ready, and moves to it as soon as its
         // segment is written past its prepared length (every commit then appends, changing
@@ -508,6 +639,11 @@ impl Writer {
         };
         if let Err(e) = seg.seal() {
             return self.fail(shared, self.taken, &redb::Error::Io(e));
+        }
+        if let Some(syncer) = &self.syncer {
+            // The seal synced the segment: everything written to it is durable.
+            syncer.synced(self.taken);
+            Self::publish(shared, self.taken, Some(self.taken), None);
         }
         {
             let mut q = lock(&self.folder.queue);
