@@ -10,7 +10,10 @@
 //! wakes the kernel runs it first.
 //!
 //! Linux keeps the nice value per thread, so lowering it on a pool thread affects only that
-//! thread. Elsewhere, or when the call is refused, the pool runs at normal priority.
+//! thread. Where the kernel schedules groups (a systemd service's or a container's cgroup with
+//! the CPU controller, a session's autogroup), nice values only order threads within the group:
+//! tocsin's ingest yields to tocsin's own request threads, not to other services on the host.
+//! Elsewhere, or when the call is refused, the pool runs at normal priority.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, mpsc};
