@@ -3,12 +3,16 @@
 //! `http_server_config`, `basic_auth_users` (bcrypt hashes), `auth_excluded_paths`,
 //! `rate_limit`, plus one tocsin extension, `tocsin_roles` (what each user may do).
 //!
+//! `cluster_tls.rs` reads Alertmanager's `--cluster.tls-config` file (the same server keys, and
+//! a `tls_client_config` as receivers' `tls_config`) into the rustls configs peers use.
+//!
 //! This module parses and validates the file ([`WebConfig::parse`], [`WebConfig::load`]), builds
 //! the rustls server config from it (`tls.rs`; `san.rs` reads a client certificate's names for
 //! `client_allowed_sans`), checks passwords (`users.rs`), and re-reads it
 //! for each new connection without rebuilding what did not change ([`Loader`]). It never touches
-//! a socket. Layer L1: imports L0 and `config` (for `Secret`).
+//! a socket. Layer L1: imports L0 and `config` (for `Secret` and `TlsConfig`).
 
+pub mod cluster_tls;
 mod san;
 pub mod tls;
 pub mod users;
