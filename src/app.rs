@@ -365,9 +365,18 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
     let cluster = match opts.cluster.clone() {
         Some(o) => {
             let (peer_timeout, gossip) = (o.peer_timeout, o.gossip_interval);
-            let c = Cluster::start(o, cluster::transport::Udp, Some(Arc::clone(&metrics)))
-                .await
-                .context("starting the cluster")?;
+            let m = Some(Arc::clone(&metrics));
+            let c = match o.tls.clone() {
+                Some(tls) => {
+                    for w in &tls.warnings {
+                        tracing::warn!(warning = %w, "--cluster.tls-config warning.");
+                    }
+                    let net = cluster::transport::tls::TlsNetwork::new(tls, o.advertise, m.clone());
+                    Cluster::start(o, net, m).await
+                }
+                None => Cluster::start(o, cluster::transport::Udp, m).await,
+            }
+            .context("starting the cluster")?;
             metrics.cluster_enabled.set(1);
             Some((Arc::new(c), peer_timeout, gossip))
         }

@@ -129,6 +129,21 @@ pub struct Metrics {
     /// `tocsin_cluster_replication_lag_seconds`: for each notification log entry learned from a
     /// peer, the time from its send to its merge here.
     pub cluster_replication_lag: Histogram,
+    /// `alertmanager_tls_transport_read_errors_total`: errors reading peers' TLS connections
+    /// (refused handshakes and bad frames included), with `--cluster.tls-config`.
+    pub tls_read_errors: Counter,
+    /// `alertmanager_tls_transport_write_errors_total{connection_type}`: datagrams not written
+    /// to a peer's TLS connection (`packet`: failed dial or write, full queue).
+    pub tls_write_errors: Family<Labels, Counter>,
+    /// `alertmanager_tls_transport_packet_bytes_sent_total`: datagram bytes written to peers'
+    /// TLS connections (framing excluded).
+    pub tls_packet_bytes_sent: Counter,
+    /// `alertmanager_tls_transport_packet_bytes_received_total`: datagram bytes read from
+    /// peers' TLS connections (framing excluded).
+    pub tls_packet_bytes_received: Counter,
+    /// `tocsin_cluster_tls_handshakes_refused_total`: peers' connections refused in the TLS
+    /// handshake (no certificate, one another CA signed, not TLS).
+    pub tls_refused_handshakes: Counter,
     /// `alertmanager_build_info{version,revision,branch,goversion}` (always 1).
     pub build_info: Family<Labels, Gauge>,
     /// `tocsin_template_render_failures_total{integration}`: templates that failed at send time
@@ -225,6 +240,11 @@ impl Metrics {
             cluster_replication_lag: Histogram::new([
                 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0,
             ]),
+            tls_read_errors: Counter::default(),
+            tls_write_errors: Family::default(),
+            tls_packet_bytes_sent: Counter::default(),
+            tls_packet_bytes_received: Counter::default(),
+            tls_refused_handshakes: Counter::default(),
             build_info: Family::default(),
             template_render_failures: Family::default(),
             ratelimit_queue: Family::default(),
@@ -395,6 +415,31 @@ impl Metrics {
             "tocsin_cluster_replication_lag_seconds",
             "Time from a notification's send on a peer to its notification log entry's merge here",
             m.cluster_replication_lag.clone(),
+        );
+        r.register(
+            am("tls_transport_read_errors"),
+            "The number of errors encountered while reading from incoming connections",
+            m.tls_read_errors.clone(),
+        );
+        r.register(
+            am("tls_transport_write_errors"),
+            "The number of errors encountered while writing to outgoing connections",
+            m.tls_write_errors.clone(),
+        );
+        r.register(
+            am("tls_transport_packet_bytes_sent"),
+            "The number of packet bytes sent to outgoing connections (excluding internal metadata)",
+            m.tls_packet_bytes_sent.clone(),
+        );
+        r.register(
+            am("tls_transport_packet_bytes_received"),
+            "The number of packet bytes received from incoming connections (excluding internal metadata)",
+            m.tls_packet_bytes_received.clone(),
+        );
+        r.register(
+            "tocsin_cluster_tls_handshakes_refused",
+            "Peers' cluster connections refused in the TLS handshake (no client certificate, one signed by another CA, not TLS)",
+            m.tls_refused_handshakes.clone(),
         );
         r.register(
             am("build_info"),

@@ -63,6 +63,10 @@ pub const ACK_KEY: &str = "_ack";
 
 /// The smallest shared key accepted.
 pub const MIN_KEY_LEN: usize = 16;
+/// The key messages are sealed with when `--cluster.tls-config` is given without
+/// `--cluster.key-file`: TLS authenticates the peers, the seal then only keeps clusters with
+/// different `--cluster.label`s apart (and frames the messages as always).
+pub const TLS_ONLY_KEY: &[u8] = b"tocsin: peers authenticated by TLS";
 /// The largest value published (larger ones are not replicated, with a warning): well under
 /// one gossip datagram.
 pub const MAX_VALUE_LEN: usize = 32 * 1024;
@@ -108,6 +112,9 @@ pub struct Options {
     /// `--cluster.peer-timeout`: how long a send claim holds without renewal (carried here for
     /// the claims built over this cluster; the engine does not use it).
     pub peer_timeout: Duration,
+    /// `--cluster.tls-config`: peers talk over TCP and mutual TLS
+    /// ([`transport::tls::TlsNetwork`]) instead of UDP. The app picks the network from it.
+    pub tls: Option<transport::tls::TlsSettings>,
 }
 
 impl Options {
@@ -127,6 +134,7 @@ impl Options {
             dns_server: None,
             refresh_interval: discovery::REFRESH_INTERVAL,
             peer_timeout: Duration::from_secs(15),
+            tls: None,
         }
     }
 }
@@ -244,6 +252,7 @@ impl Cluster {
         let name = opts.name.clone().unwrap_or_else(ulid);
         let generation = crate::clock::now().as_millisecond().max(0) as u64;
         let stats = Arc::new(TransportStats::default());
+        let protocol = network.protocol();
         let transport = Sealed::new(network, &opts.key, &opts.label, Arc::clone(&stats));
         let config = ChitchatConfig {
             chitchat_id: ChitchatId::new(name.clone(), generation, advertise),
@@ -285,6 +294,7 @@ impl Cluster {
             name = %name,
             listen = %opts.listen,
             advertise = %advertise,
+            transport = protocol,
             peers = ?seeds.borrow().iter().collect::<Vec<_>>(),
             "Cluster peer started."
         );

@@ -1,5 +1,6 @@
-//! How peer datagrams travel: the [`Network`] trait with a real implementation ([`Udp`]) and an
-//! in-memory one ([`MemoryNetwork`], with partitions and loss for scenario tests), and
+//! How peer datagrams travel: the [`Network`] trait with real implementations ([`Udp`], and
+//! [`tls::TlsNetwork`] with `--cluster.tls-config`) and an in-memory one ([`MemoryNetwork`],
+//! with partitions and loss for scenario tests), and
 //! [`Sealed`], the gossip engine's transport that seals every message it sends and refuses
 //! every datagram that does not open ([`super::seal`]).
 //!
@@ -26,6 +27,8 @@ use tokio::time::Instant;
 
 use super::seal::{MAX_DATAGRAM, Refused, Sealer};
 
+pub mod tls;
+
 /// A datagram socket.
 #[async_trait]
 pub trait Datagrams: Send + Sync + 'static {
@@ -40,6 +43,10 @@ pub trait Datagrams: Send + Sync + 'static {
 /// Something that binds datagram sockets: the real network or an in-memory one.
 #[async_trait]
 pub trait Network: Send + Sync + 'static {
+    /// What its sockets speak, for messages (`UDP`).
+    fn protocol(&self) -> &'static str {
+        "UDP"
+    }
     /// Binds `addr` (port 0 picks a free port).
     async fn bind(&self, addr: SocketAddr) -> io::Result<Box<dyn Datagrams>>;
 }
@@ -265,11 +272,12 @@ impl<N: Network> Sealed<N> {
 #[async_trait]
 impl<N: Network> Transport for Sealed<N> {
     async fn open(&self, listen_addr: SocketAddr) -> anyhow::Result<Box<dyn Socket>> {
-        let socket = self
-            .network
-            .bind(listen_addr)
-            .await
-            .with_context(|| format!("binding the cluster address {listen_addr}/UDP"))?;
+        let socket = self.network.bind(listen_addr).await.with_context(|| {
+            format!(
+                "binding the cluster address {listen_addr}/{}",
+                self.network.protocol()
+            )
+        })?;
         let codec = Codec::open().await?;
         Ok(Box::new(SealedSocket {
             socket,

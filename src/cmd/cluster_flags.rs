@@ -4,13 +4,15 @@
 //! without it (then on Alertmanager's `0.0.0.0:9094`); with neither, tocsin runs alone.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
 
+use crate::cluster::transport::tls::{DEFAULT_DIAL_TIMEOUT, TlsSettings};
 use crate::cluster::{self, discovery::PeerSpec};
 use crate::config::go_duration_problem;
+use crate::webconfig::cluster_tls::ClusterTls;
 
 /// A duration as Alertmanager's flags take it: Go's syntax (`200ms`, `1h30m`, `1.5s`) or
 /// Prometheus's (`1d`, `1w`).
@@ -73,7 +75,8 @@ fn socket_addr(flag: &str, s: &str) -> Result<SocketAddr, String> {
 /// The `--cluster.*` flags.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ClusterFlags {
-    /// UDP address the cluster listens on (Alertmanager's default port 9094); empty
+    /// Address the cluster listens on, UDP (TCP with --cluster.tls-config; Alertmanager's
+    /// default port 9094); empty
     /// (`--cluster.listen-address=`) disables clustering, as does giving neither this nor
     /// `--cluster.peer`.
     #[arg(long = "cluster.listen-address", value_name = "ADDR")]
@@ -113,7 +116,8 @@ pub struct ClusterFlags {
     /// whole state).
     #[arg(long = "cluster.pushpull-interval", value_name = "DURATION", value_parser = duration)]
     pub pushpull_interval: Option<Duration>,
-    /// Timeout of stream connections (accepted; no effect: peers talk over UDP only).
+    /// With --cluster.tls-config: how long connecting to a peer (TCP and TLS handshake) may take
+    /// (default 10s). Without it no effect: peers talk over UDP.
     #[arg(long = "cluster.tcp-timeout", value_name = "DURATION", value_parser = duration)]
     pub tcp_timeout: Option<Duration>,
     /// Timeout of a probe's ack (accepted; no effect: a phi-accrual failure detector replaces
@@ -137,12 +141,15 @@ pub struct ClusterFlags {
     /// labels refuse each other.
     #[arg(long = "cluster.label", value_name = "LABEL", default_value = "")]
     pub label: String,
-    /// Mutual TLS between peers: not supported (start-up stops with an error while clustering
-    /// is on; peers authenticate every message with --cluster.key-file).
+    /// Alertmanager's file for mutual TLS between peers (`tls_server_config`,
+    /// `tls_client_config`): peers then talk over TCP and TLS instead of UDP. With it,
+    /// --cluster.key-file is optional (both may be given: messages are then sealed with the key
+    /// inside TLS).
     #[arg(long = "cluster.tls-config", value_name = "FILE")]
     pub tls_config: Option<String>,
     /// File holding the shared secret (at least 16 bytes) that authenticates every peer
-    /// message (HMAC-SHA256); required when clustering is on. tocsin's flag.
+    /// message (HMAC-SHA256); required when clustering is on without --cluster.tls-config.
+    /// tocsin's flag.
     #[arg(long = "cluster.key-file", value_name = "FILE")]
     pub key_file: Option<PathBuf>,
     /// Nameserver (IP or IP:port) asked for `--cluster.peer` names instead of the system's.
@@ -165,19 +172,33 @@ impl ClusterFlags {
         if !self.enabled() {
             return Ok(None);
         }
-        if let Some(f) = self.tls_config.as_deref().filter(|f| !f.is_empty()) {
-            return Err(format!(
-                "--cluster.tls-config={f:?}: mutual TLS between peers is not supported; peers authenticate every message with the shared key of --cluster.key-file (HMAC-SHA256), so remove --cluster.tls-config"
-            ));
-        }
         let listen = socket_addr(
             "cluster.listen-address",
             self.listen_address.as_deref().unwrap_or("0.0.0.0:9094"),
         )?;
-        let key_file = self.key_file.as_ref().ok_or_else(|| {
-            "clustering is on (--cluster.listen-address or --cluster.peer) and needs --cluster.key-file: a file with a shared secret of at least 16 bytes, the same on every peer (peer messages are authenticated with it)".to_owned()
-        })?;
-        let key = cluster::read_key(key_file).map_err(|e| e.to_string())?;
+        let tls = self
+            .tls_config
+            .as_deref()
+            .filter(|f| !f.is_empty())
+            .map(|f| {
+                ClusterTls::load(Path::new(f))
+                    .map_err(|e| format!("--cluster.tls-config: {e}"))
+                    .map(|t| TlsSettings {
+                        server: t.server,
+                        client: t.client,
+                        server_name: t.server_name,
+                        dial_timeout: self.tcp_timeout.unwrap_or(DEFAULT_DIAL_TIMEOUT),
+                        warnings: t.warnings,
+                    })
+            })
+            .transpose()?;
+        let key = match (&self.key_file, &tls) {
+            (Some(f), _) => cluster::read_key(f).map_err(|e| e.to_string())?,
+            (None, Some(_)) => cluster::TLS_ONLY_KEY.to_vec(),
+            (None, None) => return Err(
+                "clustering is on (--cluster.listen-address or --cluster.peer) and needs --cluster.key-file (a file with a shared secret of at least 16 bytes, the same on every peer: peer messages are authenticated with it) or --cluster.tls-config (mutual TLS between peers)".to_owned(),
+            ),
+        };
         let mut o = cluster::Options::new(listen, key);
         o.advertise = self
             .advertise_address
@@ -200,6 +221,7 @@ impl ClusterFlags {
         if let Some(t) = self.peer_timeout {
             o.peer_timeout = t;
         }
+        o.tls = tls;
         o.dns_server = self
             .dns_server
             .as_deref()
@@ -255,8 +277,8 @@ impl ClusterFlags {
         );
         no_effect(
             "cluster.tcp-timeout",
-            self.tcp_timeout.is_some(),
-            "peers talk over UDP only",
+            self.tcp_timeout.is_some() && self.tls_config.as_deref().is_none_or(str::is_empty),
+            "peers talk over UDP without --cluster.tls-config",
         );
         no_effect(
             "cluster.probe-timeout",
@@ -378,22 +400,102 @@ mod tests {
         assert_eq!(o.listen, "0.0.0.0:9094".parse().unwrap());
         assert_eq!(o.dns_server, Some("10.0.0.53:53".parse().unwrap()));
         assert!(parse(&["--cluster.gossip-interval=often"]).is_err());
-        // Mutual TLS is not built: a clear refusal, not a silent plain-text cluster.
-        let tls = parse(&[
-            "--cluster.listen-address=127.0.0.1:9094",
-            "--cluster.tls-config=tls.yml",
-            &key_arg,
-        ])
-        .unwrap();
-        let e = tls.options().unwrap_err();
-        assert!(
-            e.contains("--cluster.tls-config") && e.contains("not supported"),
-            "{e}"
-        );
         let off = parse(&["--cluster.listen-address=", "--cluster.tls-config=tls.yml"]).unwrap();
         assert!(off.options().unwrap().is_none());
         assert!(off.warnings()[0].contains("clustering is off"));
         let bad_peer = parse(&["--cluster.peer=nohost", &key_arg]).unwrap();
         assert!(bad_peer.options().unwrap_err().contains("--cluster.peer"));
+    }
+
+    /// A CA and a peer certificate it signs, and a `--cluster.tls-config` file naming them
+    /// (relative paths) in `dir`.
+    fn write_tls(dir: &std::path::Path) -> std::path::PathBuf {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_key = KeyPair::generate().unwrap();
+        std::fs::write(dir.join("ca.pem"), p.self_signed(&ca_key).unwrap().pem()).unwrap();
+        let issuer = Issuer::new(p, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        std::fs::write(dir.join("peer.pem"), leaf.pem()).unwrap();
+        std::fs::write(dir.join("peer-key.pem"), key.serialize_pem()).unwrap();
+        let file = dir.join("tls.yml");
+        std::fs::write(
+            &file,
+            "tls_server_config:\n  cert_file: peer.pem\n  key_file: peer-key.pem\n  client_ca_file: ca.pem\n  client_auth_type: RequireAndVerifyClientCert\ntls_client_config:\n  cert_file: peer.pem\n  key_file: peer-key.pem\n  ca_file: ca.pem\n",
+        )
+        .unwrap();
+        file
+    }
+
+    #[test]
+    fn tls_config_is_loaded_and_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write_tls(dir.path());
+        let tls_arg = format!("--cluster.tls-config={}", file.display());
+        // TLS alone authenticates peers: no key file needed; --cluster.tcp-timeout is the dial
+        // timeout and no longer warned about.
+        let f = parse(&[
+            "--cluster.listen-address=127.0.0.1:9094",
+            &tls_arg,
+            "--cluster.tcp-timeout=3s",
+        ])
+        .unwrap();
+        let o = f.options().unwrap().unwrap();
+        let tls = o.tls.expect("TLS settings");
+        assert_eq!(tls.dial_timeout, Duration::from_secs(3));
+        assert!(tls.warnings.is_empty(), "{:?}", tls.warnings);
+        assert_eq!(o.key, cluster::TLS_ONLY_KEY);
+        assert!(f.warnings().is_empty(), "{:?}", f.warnings());
+        // Both: the key seals the messages inside TLS.
+        std::fs::write(dir.path().join("key"), "0123456789abcdef0123").unwrap();
+        let key_arg = format!("--cluster.key-file={}", dir.path().join("key").display());
+        let f = parse(&[
+            "--cluster.listen-address=127.0.0.1:9094",
+            &tls_arg,
+            &key_arg,
+        ])
+        .unwrap();
+        let o = f.options().unwrap().unwrap();
+        assert!(o.tls.is_some());
+        assert_eq!(o.key, b"0123456789abcdef0123");
+        assert_eq!(
+            o.tls.unwrap().dial_timeout,
+            crate::cluster::transport::tls::DEFAULT_DIAL_TIMEOUT
+        );
+        // A bad file stops start-up naming the flag, the file and the key.
+        std::fs::write(
+            &file,
+            "tls_server_config:\n  cert_file: peer.pem\n  key_file: gone.pem\n",
+        )
+        .unwrap();
+        let e = f.options().unwrap_err();
+        assert!(
+            e.starts_with(&format!(
+                "--cluster.tls-config: {}: tls_server_config.key_file: cannot read",
+                file.display()
+            )),
+            "{e}"
+        );
+        let missing = parse(&[
+            "--cluster.listen-address=127.0.0.1:9094",
+            "--cluster.tls-config=/nonexistent/tls.yml",
+        ])
+        .unwrap();
+        let e = missing.options().unwrap_err();
+        assert!(e.contains("/nonexistent/tls.yml: cannot read"), "{e}");
+        // Neither a key nor TLS: the error names both ways.
+        let e = parse(&["--cluster.listen-address=127.0.0.1:9094"])
+            .unwrap()
+            .options()
+            .unwrap_err();
+        assert!(
+            e.contains("--cluster.key-file") && e.contains("--cluster.tls-config"),
+            "{e}"
+        );
     }
 }

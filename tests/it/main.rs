@@ -10,6 +10,7 @@ mod cluster_heartbeat;
 mod cluster_join;
 mod cluster_send;
 mod cluster_sli;
+mod cluster_tls;
 mod config_corpus;
 mod debug_receiver;
 mod durable;

@@ -9,7 +9,7 @@ fn lo() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
-async fn contract(net: &dyn Network) {
+pub(super) async fn contract(net: &dyn Network) {
     let mut a = net.bind(lo()).await.unwrap();
     let mut b = net.bind(lo()).await.unwrap();
     assert_ne!(a.local_addr(), b.local_addr());
@@ -77,7 +77,7 @@ async fn sealed_refuses_strangers(net: impl Network + Clone) {
     assert_eq!(stats.refused.load(Ordering::Relaxed), 2);
 }
 
-async fn sealed_round_trip(net: impl Network + Clone) {
+pub(super) async fn sealed_round_trip(net: impl Network + Clone) {
     let a = Sealed::new(net.clone(), b"0123456789abcdef", "l", Arc::default());
     let stats = Arc::new(TransportStats::default());
     let b = Sealed::new(net, b"0123456789abcdef", "l", Arc::clone(&stats));

@@ -1,5 +1,6 @@
 //! A cluster of real tocsin peers on 127.0.0.1 found through the test DNS server (one SRV name
-//! listing every peer's port), sharing a key, all running one config: started, killed,
+//! listing every peer's port), sharing a key or, with [`Peers::start_tls`], mutual TLS
+//! (`--cluster.tls-config`, certificates made here), all running one config: started, killed,
 //! restarted and added to by the cluster tests.
 
 use std::collections::HashMap;
@@ -10,6 +11,7 @@ use tokio::time::Instant;
 
 use super::daemon::Daemon;
 use super::dns::DnsServer;
+use super::pki::Ca;
 
 /// The SRV name every peer resolves.
 pub const SRV: &str = "_tocsin._udp.send.test";
@@ -30,6 +32,19 @@ pub struct Peers {
     config: String,
     /// `--cluster.peer-timeout`.
     peer_timeout: &'static str,
+    /// Mutual TLS instead of the key file.
+    tls: Option<Tls>,
+}
+
+/// Mutual TLS between the peers: the cluster's CA signs each peer's certificate (for
+/// 127.0.0.1), except strangers', which another CA signs.
+struct Tls {
+    /// The cluster's CA (every peer trusts it, strangers included).
+    ca: Ca,
+    /// The CA of strangers' certificates.
+    other: Ca,
+    /// Peers (by index) whose certificate the other CA signed.
+    strangers: Vec<usize>,
 }
 
 fn free_udp_port() -> u16 {
@@ -43,6 +58,21 @@ fn free_udp_port() -> u16 {
 impl Peers {
     /// Starts three peers running `config` and waits until each sees all three, ready.
     pub async fn start(config: String, peer_timeout: &'static str) -> Peers {
+        Self::start_with(config, peer_timeout, None).await
+    }
+
+    /// [`Peers::start`] with mutual TLS between the peers (`--cluster.tls-config`, no key
+    /// file): they talk over TCP.
+    pub async fn start_tls(config: String, peer_timeout: &'static str) -> Peers {
+        let tls = Tls {
+            ca: Ca::new("cluster CA"),
+            other: Ca::new("another CA"),
+            strangers: Vec::new(),
+        };
+        Self::start_with(config, peer_timeout, Some(tls)).await
+    }
+
+    async fn start_with(config: String, peer_timeout: &'static str, tls: Option<Tls>) -> Peers {
         let dns = DnsServer::start();
         dns.set_a("send.test", &[Ipv4Addr::LOCALHOST]);
         let keys = tempfile::tempdir().unwrap();
@@ -50,11 +80,13 @@ impl Peers {
         let mut t = Peers {
             dns,
             keys,
-            ports: vec![free_udp_port(), free_udp_port(), free_udp_port()],
+            ports: Vec::new(),
             peers: vec![None, None, None],
             config,
             peer_timeout,
+            tls,
         };
+        t.ports = (0..3).map(|_| t.free_port()).collect();
         t.publish_dns();
         for i in 0..3 {
             t.peers[i] = Some(t.spawn(i));
@@ -63,6 +95,20 @@ impl Peers {
             t.wait_members(i, &NAMES[..3]).await;
         }
         t
+    }
+
+    /// A free port of the peers' protocol (UDP, or TCP with TLS) on 127.0.0.1, bound and
+    /// released: the daemon binds it next.
+    fn free_port(&self) -> u16 {
+        if self.tls.is_some() {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        } else {
+            free_udp_port()
+        }
     }
 
     /// Lists every peer's port under the SRV name.
@@ -75,10 +121,50 @@ impl Peers {
     pub fn add(&mut self) -> usize {
         let i = self.ports.len();
         assert!(i < NAMES.len(), "at most {} peers", NAMES.len());
-        self.ports.push(free_udp_port());
+        self.ports.push(self.free_port());
         self.publish_dns();
         self.peers.push(Some(self.spawn(i)));
         i
+    }
+
+    /// Adds a peer to the DNS records whose certificate another CA signed (it trusts the
+    /// cluster's CA) and starts it; returns its index. Needs [`Peers::start_tls`].
+    pub fn add_stranger(&mut self) -> usize {
+        let i = self.ports.len();
+        self.tls
+            .as_mut()
+            .expect("strangers need TLS peers")
+            .strangers
+            .push(i);
+        self.add()
+    }
+
+    /// The flags that authenticate peer `i`: the key file, or its `--cluster.tls-config` (its
+    /// certificate, key and the file written now).
+    fn auth_flag(&self, i: usize) -> String {
+        let dir = self.keys.path();
+        let Some(tls) = &self.tls else {
+            return format!("--cluster.key-file={}", dir.join("key").display());
+        };
+        let signer = if tls.strangers.contains(&i) {
+            &tls.other
+        } else {
+            &tls.ca
+        };
+        signer
+            .leaf(&["127.0.0.1", "localhost"])
+            .write(dir, &format!("peer-{i}"));
+        std::fs::write(dir.join("ca.pem"), &tls.ca.pem).unwrap();
+        let file = dir.join(format!("tls-{i}.yml"));
+        // Relative paths: read from the file's folder.
+        std::fs::write(
+            &file,
+            format!(
+                "tls_server_config:\n  cert_file: peer-{i}.crt\n  key_file: peer-{i}.key\n  client_ca_file: ca.pem\n  client_auth_type: RequireAndVerifyClientCert\ntls_client_config:\n  cert_file: peer-{i}.crt\n  key_file: peer-{i}.key\n  ca_file: ca.pem\n"
+            ),
+        )
+        .unwrap();
+        format!("--cluster.tls-config={}", file.display())
     }
 
     /// Starts peer `i` on a fresh, empty store.
@@ -90,10 +176,7 @@ impl Peers {
                 &format!("--cluster.peer=dns+srv://{SRV}"),
                 &format!("--cluster.peer-name={}", NAMES[i]),
                 &format!("--cluster.dns-server={}", self.dns.addr),
-                &format!(
-                    "--cluster.key-file={}",
-                    self.keys.path().join("key").display()
-                ),
+                &self.auth_flag(i),
                 "--cluster.gossip-interval=100ms",
                 "--cluster.settle-timeout=10s",
                 &format!("--cluster.peer-timeout={}", self.peer_timeout),
