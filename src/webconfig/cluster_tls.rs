@@ -3,7 +3,8 @@
 //! certificate, key, client CA and client authentication policy, versions, cipher suites,
 //! curves) and `tls_client_config` (Prometheus's common TLS settings, as receivers'
 //! `tls_config`: CA, client certificate and key, `server_name`, `insecure_skip_verify`,
-//! versions). Relative paths resolve against the file's folder, as Alertmanager resolves them.
+//! versions; without a CA, the system's roots as in Go). Relative paths resolve against the
+//! file's folder, as Alertmanager resolves them.
 //!
 //! [`ClusterTls::load`] reads the file and every file it names and builds both rustls configs,
 //! so a bad file stops start-up with an error naming the file and the key. It never touches a
@@ -225,13 +226,7 @@ fn client_config(
             .with_custom_certificate_verifier(Arc::new(AnyServerCert {
                 algs: provider.signature_verification_algorithms,
             }))
-    } else {
-        let Some(ca) = ca else {
-            return Err(invalid(
-                "ca_file",
-                "missing: peers' certificates are verified against this CA (tocsin does not use the system's roots between peers; or set insecure_skip_verify)".into(),
-            ));
-        };
+    } else if let Some(ca) = ca {
         let mut roots = RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(&ca) {
             let c = c.map_err(|e| invalid("ca_file", format!("not a PEM certificate: {e}")))?;
@@ -246,6 +241,18 @@ fn client_config(
             ));
         }
         builder.with_root_certificates(roots)
+    } else {
+        // No CA given: the system's roots, as Go's client uses them.
+        let verifier =
+            rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).map_err(|e| {
+                invalid(
+                    "ca_file",
+                    format!("no CA given, and the system's roots cannot be used: {e}"),
+                )
+            })?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
     };
     let config = match (cert, key) {
         (None, None) => builder.with_no_client_auth(),

@@ -1,3 +1,4 @@
+use std::net::Ipv4Addr;
 use std::path::Path;
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
@@ -45,6 +46,43 @@ fn load(dir: &Path, text: &str) -> Result<ClusterTls, String> {
     ClusterTls::load(&path).map_err(|e| e.to_string())
 }
 
+/// A TLS handshake between `client`'s client side and `server`'s server side, in memory (for
+/// 127.0.0.1 unless `server_name` is set); the first error, saying which side refused.
+fn handshake(client: &ClusterTls, server: &ClusterTls) -> Result<(), String> {
+    let name = client
+        .server_name
+        .clone()
+        .unwrap_or(ServerName::IpAddress(Ipv4Addr::LOCALHOST.into()));
+    let mut c = rustls::ClientConnection::new(Arc::clone(&client.client), name).unwrap();
+    let mut s = rustls::ServerConnection::new(Arc::clone(&server.server)).unwrap();
+    for _ in 0..10 {
+        let mut wire = Vec::new();
+        while c.wants_write() {
+            c.write_tls(&mut wire).unwrap();
+        }
+        let mut rd = &wire[..];
+        while !rd.is_empty() {
+            s.read_tls(&mut rd).unwrap();
+            s.process_new_packets()
+                .map_err(|e| format!("server: {e}"))?;
+        }
+        let mut wire = Vec::new();
+        while s.wants_write() {
+            s.write_tls(&mut wire).unwrap();
+        }
+        let mut rd = &wire[..];
+        while !rd.is_empty() {
+            c.read_tls(&mut rd).unwrap();
+            c.process_new_packets()
+                .map_err(|e| format!("client: {e}"))?;
+        }
+        if !c.is_handshaking() && !s.is_handshaking() && !c.wants_write() {
+            return Ok(());
+        }
+    }
+    Err("the handshake did not end".into())
+}
+
 #[test]
 fn upstream_test_files_load() {
     let dir = Path::new(UPSTREAM);
@@ -60,6 +98,51 @@ fn upstream_test_files_load() {
         assert!(t.client.client_auth_cert_resolver.has_certs(), "{name}");
         assert!(t.server_name.is_none());
     }
+    // Node 1 and node 2 accept each other (both ways).
+    let n1 = ClusterTls::load(&dir.join("tls_config_node1.yml")).unwrap();
+    let n2 = ClusterTls::load(&dir.join("tls_config_node2.yml")).unwrap();
+    handshake(&n1, &n2).unwrap();
+    handshake(&n2, &n1).unwrap();
+}
+
+#[test]
+fn peers_of_one_ca_accept_each_other_and_refuse_another_cas() {
+    let (ours, theirs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_pki(ours.path());
+    write_pki(theirs.path());
+    let a = load(ours.path(), GOOD).unwrap();
+    let other = load(theirs.path(), GOOD).unwrap();
+    handshake(&a, &a).unwrap();
+    // A peer trusting our CA with a certificate of theirs: refused by our server.
+    std::fs::copy(
+        ours.path().join("certs/ca.pem"),
+        theirs.path().join("our-ca.pem"),
+    )
+    .unwrap();
+    let stranger = load(
+        theirs.path(),
+        &GOOD.replace("  ca_file: certs/ca.pem", "  ca_file: our-ca.pem"),
+    )
+    .unwrap();
+    let e = handshake(&stranger, &a).unwrap_err();
+    assert!(
+        e.starts_with("server:") && e.contains("invalid peer certificate"),
+        "{e}"
+    );
+    // Our client refuses their server.
+    let e = handshake(&a, &other).unwrap_err();
+    assert!(
+        e.starts_with("client:") && e.contains("invalid peer certificate"),
+        "{e}"
+    );
+    // Without a CA the system's roots are used: our private CA is not among them.
+    let no_ca = load(ours.path(), &GOOD.replace("  ca_file: certs/ca.pem\n", "")).unwrap();
+    let e = handshake(&no_ca, &a).unwrap_err();
+    assert!(e.starts_with("client:"), "{e}");
+    // server_name: our certificate is for 127.0.0.1 only.
+    let named = load(ours.path(), &format!("{GOOD}  server_name: peer.example\n")).unwrap();
+    let e = handshake(&named, &a).unwrap_err();
+    assert!(e.starts_with("client:"), "{e}");
 }
 
 #[test]
@@ -103,10 +186,6 @@ fn bad_files_name_the_file_and_the_key() {
         (
             &GOOD.replace("RequireAndVerifyClientCert", "Sometimes"),
             "tls_server_config.client_auth_type: invalid ClientAuth: Sometimes",
-        ),
-        (
-            &GOOD.replace("  ca_file: certs/ca.pem\n", ""),
-            "tls_client_config.ca_file: missing",
         ),
         (
             &GOOD.replace("  ca_file: certs/ca.pem", "  ca_file: certs/gone.pem"),
@@ -165,5 +244,26 @@ fn insecure_skip_verify_needs_no_ca_and_is_warned_about() {
         t.warnings
             .iter()
             .any(|w| w.contains("insecure_skip_verify"))
+    );
+    // Any server certificate is then taken: a server of another CA that accepts our client
+    // certificate is reached; the same server with its own CA's client check refuses us.
+    let theirs = tempfile::tempdir().unwrap();
+    write_pki(theirs.path());
+    std::fs::copy(
+        dir.path().join("certs/ca.pem"),
+        theirs.path().join("our-ca.pem"),
+    )
+    .unwrap();
+    let lenient = load(
+        theirs.path(),
+        &GOOD.replace("client_ca_file: certs/ca.pem", "client_ca_file: our-ca.pem"),
+    )
+    .unwrap();
+    handshake(&t, &lenient).unwrap();
+    let strict = load(theirs.path(), GOOD).unwrap();
+    let e = handshake(&t, &strict).unwrap_err();
+    assert!(
+        e.starts_with("server:"),
+        "only the server side refuses: {e}"
     );
 }
