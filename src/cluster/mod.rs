@@ -1,7 +1,8 @@
 //! The cluster: peers found through DNS ([`discovery`]), membership, failure detection and
 //! state dissemination by chitchat (Quickwit's scuttlebutt gossip with a phi-accrual failure
 //! detector), over a transport that seals every message with the shared key
-//! ([`seal`], [`transport`]).
+//! ([`seal`], [`transport`]), on UDP or, with `--cluster.tls-config`, on TCP and mutual TLS
+//! ([`transport::tls`]).
 //!
 //! What is replicated is opaque here: a *channel* (`sil` for silences) of keys and string
 //! values. Each peer publishes, under its own chitchat node, every value it holds
