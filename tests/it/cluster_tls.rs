@@ -1,6 +1,7 @@
 //! Three real peers with mutual TLS between them (`--cluster.tls-config` and no key file;
 //! certificates made by the test, found through the test DNS server): they form one cluster
-//! over TCP, a silence made on one applies on the others, a group is notified once; a fourth
+//! over TCP, a silence made on one applies on the others, a group is notified once, a peer
+//! killed and restarted empty is dialled again and catches up; a fourth
 //! peer whose certificate another CA signed is refused by all (logged with its address, once
 //! however often it retries; counted) and admitted by nobody.
 
@@ -105,6 +106,29 @@ async fn three_tls_peers_form_a_cluster_and_refuse_another_cas_peer() {
         "{:?}",
         got[0].body
     );
+
+    // Peer 2 is killed and comes back empty on its port: the others dial it again (their kept
+    // connections to it died with it) and it catches up with a silence made while it was away.
+    peers.peers[2] = None;
+    let later = peers
+        .silence(0, "Later", "made while peer 2 was away")
+        .await;
+    peers.peers[2] = Some(peers.spawn(2));
+    for i in 0..3 {
+        peers.wait_members(i, &NAMES[..3]).await;
+    }
+    let back = peers.peer(2);
+    wait(
+        back,
+        "the silence caught up",
+        Duration::from_secs(10),
+        async || {
+            reqwest::get(back.url(&format!("/api/v2/silence/{later}")))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        },
+    )
+    .await;
 
     // A fourth peer behind the same DNS name, its certificate signed by another CA.
     let s = peers.add_stranger();
