@@ -229,7 +229,9 @@ pub struct TlsConfig {
     /// File with the client key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,
-    /// Server name for SNI and certificate verification.
+    /// The name the server's certificate is verified for instead of the host dialled. Email
+    /// and the cluster also send it as SNI; HTTP receivers send the URL's host, as reqwest
+    /// allows no other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
     /// Skip certificate verification (dangerous).

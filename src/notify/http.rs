@@ -56,6 +56,9 @@ struct TlsKey {
     insecure_skip_verify: bool,
     /// 12 or 13 (TLS 1.2 or 1.3).
     min_version: Option<u8>,
+    /// `server_name`: the name the server's certificate is verified against instead of the
+    /// URL's host (see `notify::http_tls`).
+    server_name: Option<String>,
 }
 
 impl ClientKey {
@@ -64,9 +67,6 @@ impl ClientKey {
         let tls = match &http.tls_config {
             None => None,
             Some(tls) => {
-                if tls.server_name.is_some() {
-                    return Err(HttpConfigError::Unsupported("tls_config.server_name"));
-                }
                 let min_version = match tls.min_version.as_deref() {
                     None => None,
                     Some("TLS12") => Some(12),
@@ -88,6 +88,7 @@ impl ClientKey {
                     )?,
                     insecure_skip_verify: tls.insecure_skip_verify,
                     min_version,
+                    server_name: tls.server_name.clone().filter(|s| !s.is_empty()),
                 })
             }
         };
@@ -101,7 +102,8 @@ impl ClientKey {
         })
     }
 
-    /// Builds the client: TLS (CA, client certificate, minimum version, skip-verify), proxy
+    /// Builds the client: TLS (CA, client certificate, minimum version, skip-verify, the name
+    /// the certificate is verified for), proxy
     /// (explicit, `no_proxy`, or the environment only when `proxy_from_environment`),
     /// redirects and HTTP/2.
     fn build(&self) -> Result<reqwest::Client, HttpConfigError> {
@@ -131,7 +133,21 @@ impl ClientKey {
         } else if !self.proxy_from_environment {
             b = b.no_proxy();
         }
-        if let Some(tls) = &self.tls {
+        if let Some(tls) = &self.tls
+            && let Some(name) = &tls.server_name
+            && !tls.insecure_skip_verify
+        {
+            // The certificate is verified against `server_name`: reqwest has no setting for
+            // that, so the whole rustls config is built here (same roots, same versions).
+            let config = super::http_tls::client_config(&super::http_tls::NamedTls {
+                ca: tls.ca.as_deref(),
+                cert_key: tls.cert.as_deref().zip(tls.key.as_deref()),
+                min_version: tls.min_version,
+                server_name: name,
+                http2: self.enable_http2,
+            })?;
+            b = b.tls_backend_preconfigured(config);
+        } else if let Some(tls) = &self.tls {
             if let Some(ca) = &tls.ca {
                 let certs = reqwest::Certificate::from_pem_bundle(ca).map_err(|e| {
                     HttpConfigError::Invalid {

@@ -30,6 +30,7 @@ pub mod error;
 #[cfg(test)]
 pub mod fakes;
 pub mod http;
+mod http_tls;
 pub mod integration;
 pub mod mute;
 pub mod oauth2;

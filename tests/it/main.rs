@@ -29,6 +29,7 @@ mod oauth2;
 mod ordering;
 mod pipeline;
 mod real_clients;
+mod receiver_tls;
 mod receivers;
 mod receivers_diff;
 mod reload;
