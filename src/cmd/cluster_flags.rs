@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::cluster::transport::tls::{DEFAULT_DIAL_TIMEOUT, TlsSettings};
+use crate::cluster::transport::tls::{DEFAULT_DIAL_TIMEOUT, ServerTls, TlsSettings};
 use crate::cluster::{self, discovery::PeerSpec};
 use crate::config::go_duration_problem;
 use crate::webconfig::cluster_tls::ClusterTls;
@@ -184,7 +184,12 @@ impl ClusterFlags {
                 ClusterTls::load(Path::new(f))
                     .map_err(|e| format!("--cluster.tls-config: {e}"))
                     .map(|t| TlsSettings {
-                        server: t.server,
+                        server: {
+                            let files = t.server;
+                            ServerTls::per_connection(move || {
+                                files.current().map_err(|e| e.to_string())
+                            })
+                        },
                         client: t.client,
                         server_name: t.server_name,
                         dial_timeout: self.tcp_timeout.unwrap_or(DEFAULT_DIAL_TIMEOUT),

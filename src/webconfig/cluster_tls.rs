@@ -9,9 +9,15 @@
 //! [`ClusterTls::load`] reads the file and every file it names and builds both rustls configs,
 //! so a bad file stops start-up with an error naming the file and the key. It never touches a
 //! socket: `cluster::transport::tls` runs the connections.
+//!
+//! The server side's certificate, key and client CA are read again for each accepted
+//! connection ([`ServerTlsFiles::current`]), as Alertmanager's TLS transport reads them for
+//! each handshake (exporter-toolkit's `GetCertificate`/`GetConfigForClient`), so a renewed
+//! certificate is served without a restart; the config is rebuilt only when a byte changed.
+//! The YAML file itself and the client side are read once, at start, as in Alertmanager.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -20,7 +26,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use serde::Deserialize;
 
-use super::{RawTls, TlsVersion, WebConfigError, read_file, strip_position, tls, tls_server};
+use super::{
+    RawTls, TlsServer, TlsVersion, WebConfigError, read_file, strip_position, tls, tls_server,
+};
 use crate::config::TlsConfig;
 
 /// The file as written (unknown keys refused, as Alertmanager's strict YAML parse does).
@@ -35,8 +43,8 @@ struct RawClusterTls {
 #[derive(Debug, Clone)]
 pub struct ClusterTls {
     /// Accepting peers' connections: this peer's certificate, and the client certificate
-    /// policy (`client_auth_type`, `client_ca_file`).
-    pub server: Arc<rustls::ServerConfig>,
+    /// policy (`client_auth_type`, `client_ca_file`), read again for each connection.
+    pub server: Arc<ServerTlsFiles>,
     /// Dialling peers: the CA their certificates are verified against, this peer's client
     /// certificate.
     pub client: Arc<rustls::ClientConfig>,
@@ -90,9 +98,13 @@ impl ClusterTls {
                 "missing: peers' connections are served with its cert_file and key_file".into(),
             ));
         };
-        let mut server = tls::server_config(&server, false, &file)?;
-        // Peers speak tocsin's framing, not HTTP.
-        server.alpn_protocols.clear();
+        let server = ServerTlsFiles {
+            settings: server,
+            file: file.clone(),
+            last: Mutex::new(None),
+        };
+        // Read and built once here, so that a bad certificate stops start-up.
+        server.current()?;
         let client = raw.tls_client_config.unwrap_or_default();
         let (client, server_name) = client_config(&client, dir, &file, &mut warnings)?;
         Ok(ClusterTls {
@@ -101,6 +113,43 @@ impl ClusterTls {
             server_name,
             warnings,
         })
+    }
+}
+
+/// `tls_server_config` of a `--cluster.tls-config`: the server config as its certificate, key
+/// and client CA files are now.
+#[derive(Debug)]
+pub struct ServerTlsFiles {
+    /// The validated `tls_server_config` (paths resolved).
+    settings: TlsServer,
+    /// The `--cluster.tls-config` file, named in errors.
+    file: String,
+    /// The bytes of the last good build (certificate, key, client CA) and its config. A std
+    /// mutex: held to compare or replace, never across an `.await`.
+    last: Mutex<Option<Built>>,
+}
+
+/// The PEM bytes a server config was built from (certificate, key, client CA), and the config.
+type Built = (Vec<Vec<u8>>, Arc<rustls::ServerConfig>);
+
+impl ServerTlsFiles {
+    /// The server config for a new connection: the files are read, and the last config is
+    /// reused when their bytes are unchanged. An error (a file removed, broken, a key that does
+    /// not go with the certificate) is returned as is: the connection is refused rather than
+    /// served with the old certificate, as Go's handshake fails.
+    pub fn current(&self) -> Result<Arc<rustls::ServerConfig>, WebConfigError> {
+        let pems = tls::server_pems(&self.settings, &self.file)?;
+        if let Some((bytes, config)) = &*self.last.lock().unwrap_or_else(|p| p.into_inner())
+            && *bytes == pems
+        {
+            return Ok(Arc::clone(config));
+        }
+        let mut config = tls::server_config_from(&self.settings, false, &self.file, &pems)?;
+        // Peers speak tocsin's framing, not HTTP.
+        config.alpn_protocols.clear();
+        let config = Arc::new(config);
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some((pems, Arc::clone(&config)));
+        Ok(config)
     }
 }
 

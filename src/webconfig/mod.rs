@@ -668,17 +668,10 @@ impl Loader {
 
 /// The bytes of the certificate, key and client CA (in that order; missing ones empty).
 fn pem_bytes(cfg: &WebConfig, file: &str) -> Result<Vec<Vec<u8>>, WebConfigError> {
-    let Some(t) = &cfg.tls else {
-        return Ok(Vec::new());
-    };
-    Ok(vec![
-        t.cert.read(file, "tls_server_config.cert_file")?,
-        t.key.read(file, "tls_server_config.key_file")?,
-        match &t.client_ca {
-            Some(p) => p.read(file, "tls_server_config.client_ca_file")?,
-            None => Vec::new(),
-        },
-    ])
+    match &cfg.tls {
+        None => Ok(Vec::new()),
+        Some(t) => tls::server_pems(t, file),
+    }
 }
 
 #[cfg(test)]

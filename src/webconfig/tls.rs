@@ -86,15 +86,19 @@ pub fn server_config(
     http2: bool,
     file: &str,
 ) -> Result<rustls::ServerConfig, WebConfigError> {
-    let pems = vec![
+    server_config_from(t, http2, file, &server_pems(t, file)?)
+}
+
+/// Reads the certificate, key and client CA (in that order; no client CA: empty).
+pub fn server_pems(t: &TlsServer, file: &str) -> Result<Vec<Vec<u8>>, WebConfigError> {
+    Ok(vec![
         t.cert.read(file, "tls_server_config.cert_file")?,
         t.key.read(file, "tls_server_config.key_file")?,
         match &t.client_ca {
             Some(p) => p.read(file, "tls_server_config.client_ca_file")?,
             None => Vec::new(),
         },
-    ];
-    server_config_from(t, http2, file, &pems)
+    ])
 }
 
 /// Builds the server config from the bytes already read: `[cert, key, client CA]`.

@@ -4,7 +4,8 @@
 //!
 //! - Incoming: a TCP listener on the listen address; every connection is a TLS server
 //!   handshake (the rustls config decides whether a client certificate is required and which
-//!   CA must sign it). A refused handshake is logged with the peer's address and the TLS error
+//!   CA must sign it). The config is asked for at each connection ([`ServerTls`]), so a
+//!   certificate renewed on disk is served to the next peer without a restart. A refused handshake is logged with the peer's address and the TLS error
 //!   (at most once a minute per IP address) and counted. An accepted connection carries frames
 //!   until either end closes it.
 //! - Outgoing: one connection per peer address, kept and reused, dialled (TCP connect and
@@ -57,11 +58,41 @@ pub const IDLE: Duration = Duration::from_secs(120);
 /// The dial timeout when none is given (Alertmanager's TCP timeout).
 pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Where the server config of each accepted connection comes from.
+#[derive(Clone)]
+pub struct ServerTls(Arc<dyn Fn() -> Result<Arc<rustls::ServerConfig>, String> + Send + Sync>);
+
+impl ServerTls {
+    /// Always `config`.
+    pub fn fixed(config: Arc<rustls::ServerConfig>) -> ServerTls {
+        ServerTls(Arc::new(move || Ok(Arc::clone(&config))))
+    }
+
+    /// Asks `current` at each accepted connection (for instance: the certificate files as they
+    /// are now). An error refuses that connection, logged and counted as a refused handshake.
+    pub fn per_connection(
+        current: impl Fn() -> Result<Arc<rustls::ServerConfig>, String> + Send + Sync + 'static,
+    ) -> ServerTls {
+        ServerTls(Arc::new(current))
+    }
+
+    /// The config for a new connection.
+    fn current(&self) -> Result<Arc<rustls::ServerConfig>, String> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerTls")
+    }
+}
+
 /// TLS settings of the peer connections (built from `--cluster.tls-config`).
 #[derive(Debug, Clone)]
 pub struct TlsSettings {
     /// Accepting: this peer's certificate and the client certificate policy.
-    pub server: Arc<rustls::ServerConfig>,
+    pub server: ServerTls,
     /// Dialling: the CA peers' certificates are verified against, this peer's certificate.
     pub client: Arc<rustls::ClientConfig>,
     /// The name peers' certificates are verified for; `None`: the IP address dialled.
@@ -195,7 +226,6 @@ impl Network for TlsNetwork {
             listener,
             local,
             reply_to: self.shared.advertise.unwrap_or(local),
-            acceptor: TlsAcceptor::from(Arc::clone(&self.shared.settings.server)),
             slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
             tx,
             rx,
@@ -215,8 +245,6 @@ struct TlsDatagrams {
     local: SocketAddr,
     /// The address frames name as their sender.
     reply_to: SocketAddr,
-    /// The TLS server side.
-    acceptor: TlsAcceptor,
     /// Free slots for accepted connections.
     slots: Arc<Semaphore>,
     /// Where connection readers put the datagrams they receive.
@@ -288,7 +316,6 @@ impl Datagrams for TlsDatagrams {
                         let _ = stream.set_nodelay(true);
                         let reader = Reader {
                             peer,
-                            acceptor: self.acceptor.clone(),
                             tx: self.tx.clone(),
                             shared: Arc::clone(&self.shared),
                             cancel: self.cancel.child_token(),
@@ -377,8 +404,6 @@ async fn read_frame<R: tokio::io::AsyncRead + Unpin>(
 struct Reader {
     /// The connection's remote address.
     peer: SocketAddr,
-    /// The TLS server side.
-    acceptor: TlsAcceptor,
     /// Where datagrams go.
     tx: mpsc::Sender<(Vec<u8>, SocketAddr)>,
     /// Settings and counters.
@@ -390,9 +415,18 @@ struct Reader {
 impl Reader {
     async fn run(self, stream: TcpStream) {
         let timeout = self.shared.settings.dial_timeout;
+        let acceptor = match self.shared.settings.server.current() {
+            Ok(config) => TlsAcceptor::from(config),
+            Err(e) => {
+                return self.shared.refused(
+                    self.peer,
+                    &format!("the TLS server settings cannot be loaded: {e}"),
+                );
+            }
+        };
         let handshake = tokio::select! {
             () = self.cancel.cancelled() => return,
-            h = tokio::time::timeout(timeout, self.acceptor.accept(stream)) => h,
+            h = tokio::time::timeout(timeout, acceptor.accept(stream)) => h,
         };
         let mut tls = match handshake {
             Ok(Ok(s)) => s,

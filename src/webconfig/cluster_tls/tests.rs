@@ -54,7 +54,7 @@ fn handshake(client: &ClusterTls, server: &ClusterTls) -> Result<(), String> {
         .clone()
         .unwrap_or(ServerName::IpAddress(Ipv4Addr::LOCALHOST.into()));
     let mut c = rustls::ClientConnection::new(Arc::clone(&client.client), name).unwrap();
-    let mut s = rustls::ServerConnection::new(Arc::clone(&server.server)).unwrap();
+    let mut s = rustls::ServerConnection::new(server.server.current().unwrap()).unwrap();
     for _ in 0..10 {
         let mut wire = Vec::new();
         while c.wants_write() {
@@ -156,7 +156,7 @@ fn relative_paths_resolve_against_the_files_folder() {
     let dir = tempfile::tempdir().unwrap();
     write_pki(dir.path());
     let t = load(dir.path(), GOOD).unwrap();
-    assert!(t.server.alpn_protocols.is_empty());
+    assert!(t.server.current().unwrap().alpn_protocols.is_empty());
     // The same file read from another working directory: still found.
     let abs = GOOD.replace("certs/", &format!("{}/certs/", dir.path().display()));
     load(dir.path(), &abs).unwrap();
@@ -272,4 +272,43 @@ fn insecure_skip_verify_needs_no_ca_and_is_warned_about() {
         e.starts_with("server:"),
         "only the server side refuses: {e}"
     );
+}
+
+#[test]
+fn certificate_key_and_ca_replaced_on_disk_serve_the_next_connection() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_pki(one.path());
+    write_pki(two.path());
+    let server = load(one.path(), GOOD).unwrap();
+    let old_client = load(one.path(), GOOD).unwrap();
+    let new_client = load(two.path(), GOOD).unwrap();
+    handshake(&old_client, &server).unwrap();
+    let err = handshake(&new_client, &server).unwrap_err();
+    assert!(err.starts_with("client:"), "{err}");
+
+    // The certificate, key and client CA are renewed in place (another CA's, as a rotation
+    // to a new CA would do): the next connection is served and verified with them.
+    for f in ["peer.pem", "peer-key.pem", "ca.pem"] {
+        std::fs::copy(
+            two.path().join("certs").join(f),
+            one.path().join("certs").join(f),
+        )
+        .unwrap();
+    }
+    handshake(&new_client, &server).unwrap();
+    let err = handshake(&old_client, &server).unwrap_err();
+    assert!(err.starts_with("client:"), "{err}");
+
+    // A broken file refuses connections (naming the file and the key) rather than serving
+    // the old certificate; mended, it serves again.
+    let cert = one.path().join("certs/peer.pem");
+    let good = std::fs::read(&cert).unwrap();
+    std::fs::write(&cert, "not a certificate").unwrap();
+    let err = server.server.current().unwrap_err().to_string();
+    assert!(
+        err.contains("tls.yml") && err.contains("cert_file"),
+        "{err}"
+    );
+    std::fs::write(&cert, good).unwrap();
+    handshake(&new_client, &server).unwrap();
 }

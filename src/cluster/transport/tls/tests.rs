@@ -62,7 +62,7 @@ impl Ca {
             .with_client_auth_cert(chain, key)
             .unwrap();
         TlsSettings {
-            server: Arc::new(server),
+            server: ServerTls::fixed(Arc::new(server)),
             client: Arc::new(client),
             server_name: None,
             dial_timeout: Duration::from_secs(10),
@@ -154,6 +154,52 @@ async fn a_certificate_of_another_ca_is_refused_and_counted() {
     // A good peer still gets through.
     friend.send_to(b"hello", good.local_addr()).await.unwrap();
     assert_eq!(recv(&mut good).await.0, b"hello");
+}
+
+#[tokio::test]
+async fn the_server_config_is_asked_for_at_each_connection() {
+    let (ca, other) = (Ca::new(), Ca::new());
+    // What the files on disk would hold: first a certificate of `ca`, then one of `other`.
+    let slot = Arc::new(Mutex::new(ca.peer(&ca).server));
+    let mut settings = ca.peer(&ca);
+    let current = Arc::clone(&slot);
+    settings.server = ServerTls::per_connection(move || {
+        let s = current.lock().unwrap().clone();
+        s.current()
+    });
+    let server_net = network(settings);
+    let mut server = server_net.bind(lo()).await.unwrap();
+    let client = network(other.peer(&other)).bind(lo()).await.unwrap();
+    client.send_to(b"first", server.local_addr()).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_millis(500), server.recv_from()).await;
+    assert!(
+        got.is_err(),
+        "refused while the server holds the old CA's: {got:?}"
+    );
+    assert!(
+        server_net
+            .stats()
+            .refused_handshakes
+            .load(Ordering::Relaxed)
+            >= 1
+    );
+
+    // Renewed: the next connection is served with the new certificate and CA.
+    *slot.lock().unwrap() = other.peer(&other).server;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        client
+            .send_to(b"second", server.local_addr())
+            .await
+            .unwrap();
+        match tokio::time::timeout(Duration::from_millis(200), server.recv_from()).await {
+            Ok(got) => {
+                assert_eq!(got.unwrap().0, b"second");
+                break;
+            }
+            Err(_) => assert!(Instant::now() < deadline, "never served with the new one"),
+        }
+    }
 }
 
 #[tokio::test]
