@@ -10,19 +10,12 @@ use tokio::time::Instant;
 
 use crate::support::daemon::Daemon;
 use crate::support::dns::DnsServer;
+use crate::support::peers::{free_udp_port, start_on_free_port};
 
 const CONFIG: &str = "route:\n  receiver: r\nreceivers:\n- name: r\n";
 const SRV: &str = "_tocsin._udp.cluster.test";
 
-/// A free UDP port on 127.0.0.1 (bound and released: the daemon binds it next).
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// Starts a peer listening on `port`; its log if it exits first (the port was taken).
 fn peer(
     name: &str,
     port: u16,
@@ -30,8 +23,8 @@ fn peer(
     dns: &DnsServer,
     key: &std::path::Path,
     settle: &str,
-) -> Daemon {
-    Daemon::start_with(
+) -> Result<Daemon, String> {
+    Daemon::try_start_with(
         CONFIG,
         &[
             &format!("--cluster.listen-address=127.0.0.1:{port}"),
@@ -81,18 +74,21 @@ async fn wait_members(d: &Daemon, want: &[&str]) {
 #[tokio::test]
 async fn three_peers_found_by_dns_share_silences_and_refuse_a_wrong_key() {
     let dns = DnsServer::start();
-    let ports = [free_udp_port(), free_udp_port(), free_udp_port()];
+    let mut ports = [free_udp_port(), free_udp_port(), free_udp_port()];
     for i in 1..=3 {
         dns.set_a(&format!("tocsin-{i}.cluster.test"), &[Ipv4Addr::LOCALHOST]);
     }
-    dns.set_srv(
-        SRV,
-        &[
-            (ports[0], "tocsin-1.cluster.test"),
-            (ports[1], "tocsin-2.cluster.test"),
-            (ports[2], "tocsin-3.cluster.test"),
-        ],
-    );
+    let publish = |ports: &[u16; 3]| {
+        dns.set_srv(
+            SRV,
+            &[
+                (ports[0], "tocsin-1.cluster.test"),
+                (ports[1], "tocsin-2.cluster.test"),
+                (ports[2], "tocsin-3.cluster.test"),
+            ],
+        )
+    };
+    publish(&ports);
     let keys = tempfile::tempdir().unwrap();
     let key = keys.path().join("cluster.key");
     std::fs::write(&key, "correct horse battery staple\n").unwrap();
@@ -100,23 +96,22 @@ async fn three_peers_found_by_dns_share_silences_and_refuse_a_wrong_key() {
     std::fs::write(&wrong, "another secret, not the cluster's").unwrap();
 
     // The three ways of naming peers: SRV with and without the scheme, and host:port (A).
-    let p1 = peer(
-        "peer-1",
-        ports[0],
-        &format!("dns+srv://{SRV}"),
-        &dns,
-        &key,
-        "10s",
-    );
-    let p2 = peer("peer-2", ports[1], SRV, &dns, &key, "10s");
-    let p3 = peer(
-        "peer-3",
-        ports[2],
-        &format!("tocsin-1.cluster.test:{}", ports[0]),
-        &dns,
-        &key,
-        "10s",
-    );
+    // Each starts on its port, or on a new one (published first) if another process took it.
+    let start = |ports: &mut [u16; 3], i: usize, flag: &str| {
+        let before = *ports;
+        let (port, d) = start_on_free_port(ports[i], free_udp_port, |port| {
+            let mut now = before;
+            now[i] = port;
+            publish(&now);
+            peer(&format!("peer-{}", i + 1), port, flag, &dns, &key, "10s")
+        });
+        ports[i] = port;
+        d
+    };
+    let p1 = start(&mut ports, 0, &format!("dns+srv://{SRV}"));
+    let p2 = start(&mut ports, 1, SRV);
+    let by_address = format!("tocsin-1.cluster.test:{}", ports[0]);
+    let p3 = start(&mut ports, 2, &by_address);
     let all = ["peer-1", "peer-2", "peer-3"];
     for p in [&p1, &p2, &p3] {
         wait_members(p, &all).await;
@@ -218,15 +213,16 @@ async fn three_peers_found_by_dns_share_silences_and_refuse_a_wrong_key() {
     }
 
     // A peer with another key, pointed at peer 1: refused by everyone, sees no one.
-    let intruder_port = free_udp_port();
-    let intruder = peer(
-        "intruder",
-        intruder_port,
-        &format!("tocsin-1.cluster.test:{}", ports[0]),
-        &dns,
-        &wrong,
-        "60s",
-    );
+    let (_, intruder) = start_on_free_port(free_udp_port(), free_udp_port, |port| {
+        peer(
+            "intruder",
+            port,
+            &format!("tocsin-1.cluster.test:{}", ports[0]),
+            &dns,
+            &wrong,
+            "60s",
+        )
+    });
     // Never synced with the peer it was given: settling, not ready.
     let ready = reqwest::get(intruder.url("/-/ready")).await.unwrap();
     assert_eq!(ready.status(), 503);
@@ -306,5 +302,29 @@ async fn a_missing_cluster_tls_config_refuses_to_start() {
     assert!(
         err.contains("--cluster.tls-config") && err.contains("tls.yml: cannot read"),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_cluster_port_taken_before_the_start_is_replaced_by_another() {
+    // What another process on the machine may do between the pick and the daemon's bind.
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    let dns = DnsServer::start();
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("cluster.key");
+    std::fs::write(&key, "correct horse battery staple\n").unwrap();
+    let mut tried = Vec::new();
+    let (port, d) = start_on_free_port(taken_port, free_udp_port, |port| {
+        tried.push(port);
+        peer("alone", port, "", &dns, &key, "1s")
+    });
+    assert_eq!(tried[0], taken_port);
+    assert_ne!(port, taken_port);
+    let status = d.get_json("/api/v2/status").await;
+    assert_eq!(
+        status["cluster"]["peers"][0]["address"],
+        format!("127.0.0.1:{port}"),
+        "{status}"
     );
 }

@@ -46,6 +46,15 @@ impl Daemon {
         Self::spawn(dir, (extra, env), Vec::new())
     }
 
+    /// As [`Daemon::start_with`], but a daemon that exits before it reports its address is an
+    /// `Err` with its log (for instance a port another process took: [`address_in_use`]).
+    pub fn try_start_with(config: &str, extra: &[&str]) -> Result<Daemon, String> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("tocsin.yml"), config).expect("write config");
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        Self::try_spawn(dir, (extra, Vec::new()), Vec::new())
+    }
+
     /// As [`Daemon::start_with`], started through `wrapper` (a command that runs its last
     /// argument: `prlimit --fsize=N --`, `setpriv --reuid=N ...`), in the directory `dir`.
     pub fn start_via(dir: tempfile::TempDir, wrapper: &[&str], extra: &[&str]) -> Daemon {
@@ -70,6 +79,15 @@ impl Daemon {
         extra: (Vec<String>, Vec<(String, String)>),
         wrapper: Vec<String>,
     ) -> Daemon {
+        Self::try_spawn(dir, extra, wrapper)
+            .unwrap_or_else(|log| panic!("tocsin exited before reporting its address; log:\n{log}"))
+    }
+
+    fn try_spawn(
+        dir: tempfile::TempDir,
+        extra: (Vec<String>, Vec<(String, String)>),
+        wrapper: Vec<String>,
+    ) -> Result<Daemon, String> {
         let bin = env!("CARGO_BIN_EXE_tocsin");
         let mut cmd = match wrapper.split_first() {
             Some((first, rest)) => {
@@ -117,7 +135,12 @@ impl Daemon {
         }
         let addr = match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(a) => a,
-            Err(_) => {
+            // The log reader ended: the daemon exited (its log is complete once reaped).
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = child.wait();
+                return Err(log.lock().unwrap().join("\n"));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
                 let _ = child.kill();
                 panic!(
                     "tocsin did not report its address; log:\n{}",
@@ -125,14 +148,14 @@ impl Daemon {
                 );
             }
         };
-        Daemon {
+        Ok(Daemon {
             child,
             addr,
             dir,
             log,
             extra,
             wrapper,
-        }
+        })
     }
 
     /// The daemon's process id.
@@ -210,6 +233,11 @@ fn listening_address(line: &str) -> Option<SocketAddr> {
         return None;
     }
     v["address"].as_str()?.parse().ok()
+}
+
+/// Whether a daemon's log says it could not bind an address another process holds.
+pub fn address_in_use(log: &str) -> bool {
+    log.contains("Address already in use")
 }
 
 /// Polls `cond` every 20 ms until it holds or `within` passes.

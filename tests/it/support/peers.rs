@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::daemon::Daemon;
+use super::daemon::{Daemon, address_in_use};
 use super::dns::DnsServer;
 use super::pki::Ca;
 
@@ -47,12 +47,43 @@ struct Tls {
     strangers: Vec<usize>,
 }
 
-fn free_udp_port() -> u16 {
+/// A free UDP port on 127.0.0.1, bound and released: the daemon binds it next (and
+/// [`start_on_free_port`] tries another when some other process took it meanwhile).
+pub fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// How many ports [`start_on_free_port`] tries.
+const PORT_TRIES: usize = 5;
+
+/// Starts a daemon on a port a peer listens on: `start(port)` with `port` first, and while the
+/// daemon exits because another process took the port between its pick and the daemon's bind
+/// (the machine runs other tests), with a new port from `pick`. The daemon itself cannot bind
+/// port 0 and say which it got: it advertises its listen address to its peers. Returns the
+/// port it runs on.
+pub fn start_on_free_port(
+    mut port: u16,
+    pick: impl Fn() -> u16,
+    mut start: impl FnMut(u16) -> Result<Daemon, String>,
+) -> (u16, Daemon) {
+    for _ in 1..PORT_TRIES {
+        match start(port) {
+            Ok(d) => return (port, d),
+            Err(log) if address_in_use(&log) => {
+                eprintln!("port {port} was taken before the daemon bound it; trying another");
+                port = pick();
+            }
+            Err(log) => panic!("tocsin exited before reporting its address; log:\n{log}"),
+        }
+    }
+    match start(port) {
+        Ok(d) => (port, d),
+        Err(log) => panic!("no free port in {PORT_TRIES} tries; last log:\n{log}"),
+    }
 }
 
 impl Peers {
@@ -89,7 +120,7 @@ impl Peers {
         t.ports = (0..3).map(|_| t.free_port()).collect();
         t.publish_dns();
         for i in 0..3 {
-            t.peers[i] = Some(t.spawn(i));
+            t.peers[i] = Some(t.spawn_fresh(i));
         }
         for i in 0..3 {
             t.wait_members(i, &NAMES[..3]).await;
@@ -113,7 +144,12 @@ impl Peers {
 
     /// Lists every peer's port under the SRV name.
     fn publish_dns(&self) {
-        let srv: Vec<(u16, &str)> = self.ports.iter().map(|p| (*p, "send.test")).collect();
+        self.publish(&self.ports);
+    }
+
+    /// Lists `ports` under the SRV name.
+    fn publish(&self, ports: &[u16]) {
+        let srv: Vec<(u16, &str)> = ports.iter().map(|p| (*p, "send.test")).collect();
         self.dns.set_srv(SRV, &srv);
     }
 
@@ -123,8 +159,34 @@ impl Peers {
         assert!(i < NAMES.len(), "at most {} peers", NAMES.len());
         self.ports.push(self.free_port());
         self.publish_dns();
-        self.peers.push(Some(self.spawn(i)));
+        let d = self.spawn_fresh(i);
+        self.peers.push(Some(d));
         i
+    }
+
+    /// Starts peer `i` for the first time, on `ports[i]` or, when another process took that
+    /// port meanwhile, on a new one (published in the DNS records before the start).
+    fn spawn_fresh(&mut self, i: usize) -> Daemon {
+        let first = self.ports[i];
+        let this = &*self;
+        let moved = std::cell::Cell::new(false);
+        let (port, d) = start_on_free_port(
+            first,
+            || this.free_port(),
+            |port| {
+                if port != first {
+                    let mut ports = this.ports.clone();
+                    ports[i] = port;
+                    this.publish(&ports);
+                    moved.set(true);
+                }
+                this.try_spawn(i, port)
+            },
+        );
+        if moved.get() {
+            self.ports[i] = port;
+        }
+        d
     }
 
     /// Adds a peer to the DNS records whose certificate another CA signed (it trusts the
@@ -167,12 +229,18 @@ impl Peers {
         format!("--cluster.tls-config={}", file.display())
     }
 
-    /// Starts peer `i` on a fresh, empty store.
+    /// Starts peer `i` on a fresh, empty store, on its port (a restart: the port it had).
     pub fn spawn(&self, i: usize) -> Daemon {
-        Daemon::start_with(
+        self.try_spawn(i, self.ports[i])
+            .unwrap_or_else(|log| panic!("{} exited at start; log:\n{log}", NAMES[i]))
+    }
+
+    /// Starts peer `i` on a fresh, empty store, listening on `port`; its log if it exits first.
+    fn try_spawn(&self, i: usize, port: u16) -> Result<Daemon, String> {
+        Daemon::try_start_with(
             &self.config,
             &[
-                &format!("--cluster.listen-address=127.0.0.1:{}", self.ports[i]),
+                &format!("--cluster.listen-address=127.0.0.1:{port}"),
                 &format!("--cluster.peer=dns+srv://{SRV}"),
                 &format!("--cluster.peer-name={}", NAMES[i]),
                 &format!("--cluster.dns-server={}", self.dns.addr),
