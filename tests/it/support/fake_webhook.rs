@@ -48,12 +48,17 @@ struct Inner {
     delay: Duration,
 }
 
+/// The gate of [`FakeWebhook::hold_answers`]: true while answers are held.
+type Gate = tokio::sync::watch::Sender<bool>;
+
 /// The fake receiver.
 #[derive(Clone)]
 pub struct FakeWebhook {
     /// Its address.
     pub addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
+    /// Closed by [`FakeWebhook::hold_answers`], opened by [`FakeWebhook::release_answers`].
+    gate: Arc<Gate>,
 }
 
 impl FakeWebhook {
@@ -61,6 +66,8 @@ impl FakeWebhook {
     pub async fn start() -> FakeWebhook {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let state = Arc::clone(&inner);
+        let gate = Arc::new(tokio::sync::watch::channel(false).0);
+        let held = Arc::clone(&gate);
         let route = warp::post()
             .and(warp::header::optional::<String>("content-type"))
             .and(warp::header::optional::<String>("user-agent"))
@@ -115,20 +122,25 @@ impl FakeWebhook {
                 },
             )
             .then(
-                |(resp, delay): (Option<warp::reply::Response>, Duration)| async move {
-                    if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
-                    }
-                    match resp {
-                        Some(r) => r,
-                        None => std::future::pending().await,
+                move |(resp, delay): (Option<warp::reply::Response>, Duration)| {
+                    let mut gate = held.subscribe();
+                    async move {
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
+                        }
+                        // Held answers wait for the release (the sender may be gone by then).
+                        let _ = gate.wait_for(|held| !*held).await;
+                        match resp {
+                            Some(r) => r,
+                            None => std::future::pending().await,
+                        }
                     }
                 },
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(warp::serve(route).incoming(listener).run());
-        FakeWebhook { addr, inner }
+        FakeWebhook { addr, inner, gate }
     }
 
     /// The URL to configure.
@@ -148,6 +160,17 @@ impl FakeWebhook {
     /// Holds every answer back this long from now on (a slow receiver); zero: answer at once.
     pub fn set_delay(&self, delay: Duration) {
         self.inner.lock().unwrap().delay = delay;
+    }
+
+    /// Holds every answer not given yet until
+    /// [`FakeWebhook::release_answers`] (a receiver that takes as long as the test needs).
+    pub fn hold_answers(&self) {
+        self.gate.send_replace(true);
+    }
+
+    /// Answers the held requests and stops holding.
+    pub fn release_answers(&self) {
+        self.gate.send_replace(false);
     }
 
     /// Drops the scripted answers not used yet (every later request gets 200).
