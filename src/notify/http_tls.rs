@@ -169,3 +169,109 @@ impl ServerCertVerifier for NamedVerifier {
         self.inner.root_hint_subjects()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+
+    use super::*;
+
+    /// A CA's PEM, and a server config whose certificate (for `names`) it signed.
+    fn server(names: &[&str]) -> (String, Arc<rustls::ServerConfig>) {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_key = KeyPair::generate().unwrap();
+        let ca = p.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(p, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let leaf = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+        (ca.pem(), Arc::new(config))
+    }
+
+    /// An in-memory handshake to 127.0.0.1; the client's error, if any.
+    fn handshake(
+        client: rustls::ClientConfig,
+        server: Arc<rustls::ServerConfig>,
+    ) -> Result<(), String> {
+        let name = ServerName::IpAddress(Ipv4Addr::LOCALHOST.into());
+        let mut c = rustls::ClientConnection::new(Arc::new(client), name).unwrap();
+        let mut s = rustls::ServerConnection::new(server).unwrap();
+        for _ in 0..10 {
+            let mut wire = Vec::new();
+            while c.wants_write() {
+                c.write_tls(&mut wire).unwrap();
+            }
+            let mut rd = &wire[..];
+            while !rd.is_empty() {
+                s.read_tls(&mut rd).unwrap();
+                s.process_new_packets()
+                    .map_err(|e| format!("server: {e}"))?;
+            }
+            let mut wire = Vec::new();
+            while s.wants_write() {
+                s.write_tls(&mut wire).unwrap();
+            }
+            let mut rd = &wire[..];
+            while !rd.is_empty() {
+                c.read_tls(&mut rd).unwrap();
+                c.process_new_packets()
+                    .map_err(|e| format!("client: {e}"))?;
+            }
+            if !c.is_handshaking() && !s.is_handshaking() {
+                return Ok(());
+            }
+        }
+        Err("the handshake did not end".into())
+    }
+
+    fn named<'a>(ca: &'a str, server_name: &'a str) -> NamedTls<'a> {
+        NamedTls {
+            ca: Some(ca.as_bytes()),
+            cert_key: None,
+            min_version: None,
+            server_name,
+            http2: true,
+        }
+    }
+
+    #[test]
+    fn the_certificate_is_verified_for_server_name_not_the_address_dialled() {
+        let (ca, srv) = server(&["hooks.example"]);
+        let ok = client_config(&named(&ca, "hooks.example")).unwrap();
+        assert_eq!(ok.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+        handshake(ok, Arc::clone(&srv)).unwrap();
+        let other = client_config(&named(&ca, "other.example")).unwrap();
+        let err = handshake(other, srv).unwrap_err();
+        assert!(err.contains("not valid for name"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_server_name_or_ca_names_the_key() {
+        let (ca, _) = server(&["hooks.example"]);
+        let err = client_config(&named(&ca, "not a name!"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("tls_config.server_name:"), "{err}");
+        let err = client_config(&named("no PEM here", "hooks.example"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("tls_config.ca:"), "{err}");
+    }
+}
