@@ -162,9 +162,6 @@ pub enum BuildCause {
 /// Why an HTTP client could not be built from an `http_config`.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpConfigError {
-    /// An option tocsin does not implement yet.
-    #[error("{0} is not supported by tocsin yet")]
-    Unsupported(&'static str),
     /// An option has a value tocsin does not accept.
     #[error("{key}: {reason}")]
     Invalid {
