@@ -27,25 +27,6 @@ struct Hit {
     sni: Option<String>,
 }
 
-/// Serves the certificate whatever the SNI, and records the SNI.
-#[derive(Debug)]
-struct RecordingResolver {
-    /// The one certificate.
-    key: Arc<rustls::sign::CertifiedKey>,
-    /// The SNI of the latest handshake.
-    last_sni: Mutex<Option<String>>,
-}
-
-impl rustls::server::ResolvesServerCert for RecordingResolver {
-    fn resolve(
-        &self,
-        hello: rustls::server::ClientHello<'_>,
-    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
-        *self.last_sni.lock().unwrap() = hello.server_name().map(str::to_owned);
-        Some(Arc::clone(&self.key))
-    }
-}
-
 /// An HTTPS server on 127.0.0.1 answering every POST with 200, one request per connection.
 struct TlsHook {
     /// `https://127.0.0.1:<port>`.
@@ -63,16 +44,12 @@ impl TlsHook {
                 .unwrap();
         let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let certified = rustls::sign::CertifiedKey::from_der(certs, key, &provider).unwrap();
-        let resolver = Arc::new(RecordingResolver {
-            key: Arc::new(certified),
-            last_sni: Mutex::new(None),
-        });
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
-            .with_cert_resolver(Arc::clone(&resolver) as Arc<_>);
+            .with_single_cert(certs, key)
+            .unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("https://{}", listener.local_addr().unwrap());
@@ -80,16 +57,13 @@ impl TlsHook {
         let recorded = Arc::clone(&hits);
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                let (acceptor, resolver, hits) = (
-                    acceptor.clone(),
-                    Arc::clone(&resolver),
-                    Arc::clone(&recorded),
-                );
+                let (acceptor, hits) = (acceptor.clone(), Arc::clone(&recorded));
                 tokio::spawn(async move {
                     let Ok(mut tls) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    let sni = resolver.last_sni.lock().unwrap().clone();
+                    // This connection's own SNI.
+                    let sni = tls.get_ref().1.server_name().map(str::to_owned);
                     let Some(path) = read_request(&mut tls).await else {
                         return;
                     };
