@@ -287,7 +287,8 @@ impl History {
 
     fn store(&self, r: &Record) {
         if let Some(j) = self.journal.get() {
-            j.push(Change::put(Kind::History, r.id.clone(), encode(r)));
+            // Encoded straight into the journal's queue: no copy of the record, no value buffer.
+            j.put_with(Kind::History, r.id.as_bytes(), |out| encode_into(r, out));
         }
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -313,8 +314,7 @@ impl History {
             r.outcome = Outcome::Superseded;
             r.reason = "changed during a restart".to_owned();
             r.ended_at = Some(due.now);
-            let r = r.clone();
-            self.store(&r);
+            self.store(r);
         }
         let mut id;
         loop {
@@ -368,8 +368,7 @@ impl History {
             r.attempts.push(attempt);
             r.service_ids
                 .extend(service_ids.iter().map(|(k, v)| (k.clone(), v.clone())));
-            let r = r.clone();
-            self.store(&r);
+            self.store(r);
         }
     }
 
@@ -383,8 +382,7 @@ impl History {
         if let Some(r) = g.records.get_mut(id) {
             r.service_ids
                 .extend(service_ids.iter().map(|(k, v)| (k.clone(), v.clone())));
-            let r = r.clone();
-            self.store(&r);
+            self.store(r);
         }
     }
 
@@ -397,8 +395,7 @@ impl History {
             r.outcome = outcome;
             r.reason = reason.to_owned();
             r.ended_at = Some(at);
-            let r = r.clone();
-            self.store(&r);
+            self.store(r);
         }
     }
 
@@ -481,7 +478,18 @@ impl History {
 
 /// A record as storage keeps it.
 pub fn encode(r: &Record) -> Vec<u8> {
-    serde_json::to_vec(r).unwrap_or_default()
+    let mut out = Vec::new();
+    encode_into(r, &mut out);
+    out
+}
+
+/// [`encode`], appended to `out`.
+fn encode_into(r: &Record, out: &mut Vec<u8>) {
+    // Writing JSON of these plain fields into a Vec cannot fail; were it to, nothing is written.
+    let at = out.len();
+    if serde_json::to_writer(&mut *out, r).is_err() {
+        out.truncate(at);
+    }
 }
 
 /// Reads back a stored record.

@@ -38,6 +38,9 @@ pub struct PagerDuty {
     api: Api,
     /// Where events are posted.
     url: String,
+    /// `url`, parsed once when the integration is built (None if it does not parse: the
+    /// request then says why).
+    parsed_url: Option<reqwest::Url>,
     /// The routing key (v2) or service key (v1), inline or from its file.
     key: ValueSource,
     /// The templated fields.
@@ -67,11 +70,16 @@ impl PagerDuty {
     /// The id PagerDuty knows a group's incident by (`dedup_key`, v1 `incident_key`): derived
     /// from the group key, so any peer of a cluster can name it.
     pub fn service_ids(&self, group_key: &str) -> crate::nflog::ReceiverData {
+        self.ids(payload::dedup_key(group_key))
+    }
+
+    /// [`PagerDuty::service_ids`] of a dedup key already computed.
+    fn ids(&self, dedup_key: String) -> crate::nflog::ReceiverData {
         let name = match self.api {
             Api::V2 => "dedup_key",
             Api::V1 => "incident_key",
         };
-        [(name.to_owned(), payload::dedup_key(group_key))].into()
+        [(name.to_owned(), dedup_key)].into()
     }
 
     /// Builds the integration from its config.
@@ -101,6 +109,7 @@ impl PagerDuty {
         };
         Ok(PagerDuty {
             api,
+            parsed_url: reqwest::Url::parse(&url).ok(),
             url,
             key,
             fields: Fields::parse(c, env.templates)?,
@@ -139,9 +148,11 @@ impl PagerDuty {
         if event.details_removed {
             tracing::warn!(receiver = %data.receiver, max_bytes = payload::MAX_EVENT_SIZE, "Removed the PagerDuty custom details: the event exceeds the size limit.");
         }
-        let mut req = self
-            .client
-            .post(&self.url)
+        let req = match &self.parsed_url {
+            Some(u) => self.client.post(u.clone()),
+            None => self.client.post(&self.url),
+        };
+        let mut req = req
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(event.body);
         req = self.auth.apply(req).await?;
@@ -151,7 +162,7 @@ impl PagerDuty {
             tracing::debug!(receiver = %data.receiver, action = event.action, "PagerDuty accepted the event.");
             return Ok(Sent {
                 status: Some(resp.status().as_u16()),
-                service_ids: self.service_ids(&data.group_key),
+                service_ids: self.ids(event.dedup_key),
                 ..Sent::default()
             });
         }

@@ -165,8 +165,14 @@ struct Link {
 
 /// The sha256 hex of the group key: PagerDuty's `dedup_key` / `incident_key`.
 pub fn dedup_key(group_key: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, group_key.as_bytes());
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(2 * d.as_ref().len());
+    for b in d.as_ref() {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// An encoded event and whether its details were dropped to fit the size limit.
@@ -179,6 +185,8 @@ pub struct Event {
     pub details_removed: bool,
     /// True when the summary was cut to [`MAX_SUMMARY_RUNES`].
     pub summary_truncated: bool,
+    /// The dedup key (v1: incident key) it carries.
+    pub dedup_key: String,
 }
 
 /// Builds the event for one notification. `key` is the routing key (v2) or service key (v1),
@@ -294,5 +302,6 @@ pub fn build(
         action,
         details_removed,
         summary_truncated,
+        dedup_key: hash,
     })
 }

@@ -19,10 +19,21 @@ use crate::metrics::Metrics;
 use crate::template::{RenderContext, Templates};
 use template_payload::PayloadTemplate;
 
+/// Where one request goes.
+enum Target<'a> {
+    /// The inline URL, parsed when the integration was built.
+    Parsed(&'a reqwest::Url),
+    /// The URL read for this send.
+    Read(crate::config::Secret<String>),
+}
+
 /// A configured webhook.
 pub struct Webhook {
     /// The URL, or the file to read it from at each send (as Alertmanager does).
     url: ValueSource,
+    /// An inline URL, parsed once when the integration is built (a URL from a file, or one
+    /// that does not parse, is read and parsed at each send: the request then says why).
+    parsed_url: Option<reqwest::Url>,
     /// The HTTP client from `http_config`.
     client: reqwest::Client,
     /// Authentication and extra headers from `http_config`.
@@ -49,8 +60,13 @@ impl Webhook {
         };
         let url = ValueSource::from_config(c.url.as_ref(), c.url_file.as_deref(), "url_file")
             .ok_or(BuildCause::Missing("webhook_config needs url or url_file"))?;
+        let parsed_url = match &url {
+            ValueSource::Inline(u) => reqwest::Url::parse(u.expose()).ok(),
+            ValueSource::File { .. } => None,
+        };
         Ok(Webhook {
             url,
+            parsed_url,
             client: env.clients.client(&c.http_config)?,
             auth: RequestAuth::new(&c.http_config),
             timeout: (!c.timeout.is_zero()).then(|| c.timeout.std()),
@@ -66,7 +82,10 @@ impl Webhook {
 
     /// Sends one notification.
     pub async fn notify(&self, data: &NotificationData) -> Result<Sent, NotifyError> {
-        let url = self.url.read().await?;
+        let url = match &self.parsed_url {
+            Some(u) => Target::Parsed(u),
+            None => Target::Read(self.url.read().await?),
+        };
         self.limit.acquire("").await?;
         let custom = self.payload.as_ref().and_then(|(t, templates)| {
             let ctx = RenderContext::system_zone(data.now);
@@ -84,9 +103,11 @@ impl Webhook {
             None => serde_json::to_vec(&payload::Payload::new(data)),
         };
         let body = encoded.map_err(|e| NotifyError::payload("the JSON body", e))?;
-        let mut req = self
-            .client
-            .post(url.expose())
+        let req = match url {
+            Target::Parsed(u) => self.client.post(u.clone()),
+            Target::Read(u) => self.client.post(u.expose()),
+        };
+        let mut req = req
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
         req = self.auth.apply(req).await?;
