@@ -386,12 +386,28 @@ impl History {
         }
     }
 
-    /// Ends notification `id` (once: an ended record stays as it is).
-    pub fn end(&self, id: &str, outcome: Outcome, reason: &str, at: Timestamp) {
+    /// Ends notification `id` (once: an ended record stays as it is), after recording its
+    /// last attempt when one is given ([`History::attempt`] and the end in one stored change).
+    pub fn end(
+        &self,
+        id: &str,
+        attempt: Option<(Attempt, ReceiverData)>,
+        outcome: Outcome,
+        reason: &str,
+        at: Timestamp,
+    ) {
         let mut g = self.lock();
-        if let Some(r) = g.records.get_mut(id)
-            && r.outcome == Outcome::Pending
-        {
+        let Some(r) = g.records.get_mut(id) else {
+            return;
+        };
+        if let Some((a, ids)) = attempt {
+            r.attempts.push(a);
+            r.service_ids.extend(ids);
+            if r.outcome != Outcome::Pending {
+                self.store(r);
+            }
+        }
+        if r.outcome == Outcome::Pending {
             r.outcome = outcome;
             r.reason = reason.to_owned();
             r.ended_at = Some(at);
@@ -545,8 +561,8 @@ mod tests {
         h.attempt(&b.id, try_at(1, 1, 500), &ReceiverData::new());
         let ids: ReceiverData = [("dedup_key".to_owned(), "abc".to_owned())].into();
         h.attempt(&b.id, try_at(2, 3, 202), &ids);
-        h.end(&b.id, Outcome::Delivered, "", t(3));
-        h.end(&b.id, Outcome::Failed, "late", t(4));
+        h.end(&b.id, None, Outcome::Delivered, "", t(3));
+        h.end(&b.id, None, Outcome::Failed, "late", t(4));
         let r = h.query(&Filter::default(), 10).remove(0);
         assert_eq!(r.outcome, Outcome::Delivered);
         assert_eq!(r.attempts.len(), 2);
@@ -554,6 +570,36 @@ mod tests {
         assert_eq!(r.delivery_time(), Some(SignedDuration::from_secs(3)));
         assert!(r.delivered_within(SignedDuration::from_secs(60)));
         assert_eq!(decode(&encode(&r)).unwrap(), r);
+    }
+
+    /// The last attempt given with the end is recorded as `attempt` records it, once.
+    #[test]
+    fn an_end_records_the_attempt_it_is_given() {
+        let h = History::default();
+        let b = h.begin(due(&key("g"), 7, 0));
+        let ids: ReceiverData = [("dedup_key".to_owned(), "abc".to_owned())].into();
+        h.end(
+            &b.id,
+            Some((try_at(1, 2, 202), ids)),
+            Outcome::Delivered,
+            "",
+            t(2),
+        );
+        let r = h.query(&Filter::default(), 10).remove(0);
+        assert_eq!(r.outcome, Outcome::Delivered);
+        assert_eq!(r.attempts, vec![try_at(1, 2, 202)]);
+        assert_eq!(r.service_ids["dedup_key"], "abc");
+        assert_eq!(r.delivery_time(), Some(SignedDuration::from_secs(2)));
+        // An attempt that comes after the end is still recorded; the outcome stays.
+        h.end(
+            &b.id,
+            Some((try_at(2, 3, 500), ReceiverData::new())),
+            Outcome::Failed,
+            "x",
+            t(3),
+        );
+        let r = h.query(&Filter::default(), 10).remove(0);
+        assert_eq!((r.outcome, r.attempts.len()), (Outcome::Delivered, 2));
     }
 
     #[test]

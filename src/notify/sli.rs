@@ -42,8 +42,8 @@ use super::integration::Sent;
 use super::mute::SuppressReason;
 use crate::clock;
 use crate::metrics::{Labels, Metrics};
-use crate::nflog::NflogKey;
 use crate::nflog::history::{self, Attempt, History};
+use crate::nflog::{NflogKey, ReceiverData};
 
 /// What a due notification announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +129,20 @@ struct Trace<'a> {
     id: String,
     /// The number of the last attempt made.
     attempts: AtomicU32,
+    /// An accepted attempt not stored yet: [`Due::end`] stores it with the outcome in one
+    /// write (the pipeline ends a delivered notification right after its attempt); a `Due`
+    /// dropped without an end stores it alone.
+    accepted: Mutex<Option<(Attempt, ReceiverData)>>,
+}
+
+impl Trace<'_> {
+    /// Takes the accepted attempt not stored yet.
+    fn take_accepted(&self) -> Option<(Attempt, ReceiverData)> {
+        self.accepted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
 }
 
 /// One due notification, from the moment the pipeline decided to send it until its outcome.
@@ -210,6 +224,7 @@ impl<'a> Due<'a> {
                 history,
                 id: begun.id,
                 attempts: AtomicU32::new(begun.attempts),
+                accepted: Mutex::new(None),
             }),
         }
     }
@@ -226,18 +241,27 @@ impl<'a> Due<'a> {
             }
             Err(e) => (false, e.status, e.message.clone(), Default::default()),
         };
-        t.history.attempt(
-            &t.id,
-            Attempt {
-                number,
-                started_at: started,
-                ended_at: clock::now(),
-                accepted,
-                status,
-                error,
-            },
-            &ids,
-        );
+        let attempt = Attempt {
+            number,
+            started_at: started,
+            ended_at: clock::now(),
+            accepted,
+            status,
+            error,
+        };
+        if accepted {
+            let before = t
+                .accepted
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .replace((attempt, ids));
+            // Never two accepted attempts before an end; were there, neither is lost.
+            if let Some((a, ids)) = before {
+                t.history.attempt(&t.id, a, &ids);
+            }
+        } else {
+            t.history.attempt(&t.id, attempt, &ids);
+        }
     }
 
     /// Another peer of the cluster delivered it: ends it [`Outcome::DeliveredByPeer`], its
@@ -267,8 +291,13 @@ impl<'a> Due<'a> {
                 .observe(self.since.elapsed().as_secs_f64());
         }
         if let Some(t) = &self.trace {
-            t.history
-                .end(&t.id, outcome.history(), reason, clock::now());
+            t.history.end(
+                &t.id,
+                t.take_accepted(),
+                outcome.history(),
+                reason,
+                clock::now(),
+            );
         }
         self.release();
     }
@@ -287,6 +316,11 @@ impl<'a> Due<'a> {
 impl Drop for Due<'_> {
     /// A notification dropped without an outcome (shutdown abandoned it) is no longer pending.
     fn drop(&mut self) {
+        if let Some(t) = &self.trace
+            && let Some((a, ids)) = t.take_accepted()
+        {
+            t.history.attempt(&t.id, a, &ids);
+        }
         self.release();
     }
 }

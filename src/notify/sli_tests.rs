@@ -413,3 +413,39 @@ async fn a_notification_pending_at_shutdown_is_counted_once_and_delivered_after_
     assert_eq!(h[0].attempts.last().unwrap().number as usize, tried + 1);
     assert!(h[0].delivery_time().unwrap() >= SignedDuration::from_secs(10));
 }
+
+/// An accepted attempt waits for the end to be stored with it; a due notification dropped
+/// before its end (shutdown) still leaves the attempt in its record, the outcome pending.
+#[test]
+fn an_accepted_attempt_without_an_end_is_still_recorded() {
+    use super::integration::Sent;
+    use super::sli::{Due, Kind, Notice};
+    use std::collections::HashSet;
+
+    let metrics = Metrics::new();
+    let hist = history::History::default();
+    let key = crate::nflog::NflogKey {
+        group_key: "{}:{a=\"1\"}".into(),
+        receiver: "r".into(),
+        integration: "test".into(),
+        index: 0,
+    };
+    let firing: HashSet<u64> = [1].into();
+    let notice = Notice {
+        key: &key,
+        kind: Kind::Firing,
+        firing: &firing,
+        resolved: &HashSet::new(),
+    };
+    let due = Due::traced(&metrics, &hist, &notice);
+    let sent = Sent {
+        status: Some(200),
+        ..Sent::default()
+    };
+    due.attempt(clock::now(), Ok(&sent));
+    drop(due);
+    let r = hist.query(&Filter::default(), 10).remove(0);
+    assert_eq!(r.outcome, history::Outcome::Pending);
+    assert_eq!(r.attempts.len(), 1);
+    assert!(r.attempts[0].accepted);
+}
