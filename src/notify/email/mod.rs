@@ -4,7 +4,9 @@
 //! - implicit TLS when `force_implicit_tls: true`, or when it is unset and the smarthost's port
 //!   is 465; else a plain connection, upgraded with STARTTLS when `require_tls` (default true):
 //!   a server that does not offer STARTTLS then fails the send (retried), with Alertmanager's
-//!   message; with `require_tls: false` STARTTLS is never attempted;
+//!   message; with `require_tls: false` STARTTLS is never attempted. TLS is tocsin's own
+//!   (tls.rs: `tls_config` with `max_version` as a rustls config; lettre speaks over the
+//!   secured stream);
 //! - `EHLO <hello>` (default `localhost`);
 //! - AUTH only when `auth_username` is set and the server advertises AUTH: its mechanisms in
 //!   the server's order, the first one usable (Alertmanager's rule): CRAM-MD5 with
@@ -28,6 +30,7 @@
 pub mod payload;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -37,9 +40,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{
-    AsyncSmtpConnection, Certificate, CertificateStore, Identity, TlsParameters, TlsVersion,
-};
+use lettre::transport::smtp::client::AsyncSmtpConnection;
+use lettre::transport::smtp::commands::Starttls;
 use lettre::transport::smtp::extension::ClientId;
 use tokio::time::Instant;
 
@@ -50,9 +52,10 @@ use super::ratelimit::Limiter;
 use super::tmpl::Renderer;
 use super::value::ValueSource;
 use crate::clock;
-use crate::config::{EmailConfig, TlsConfig};
+use crate::config::EmailConfig;
 use crate::template::Templates;
 use payload::{Fields, Meta};
+use tls::{SmtpStream, Tls};
 
 /// How long connecting and each SMTP command may take when the config sets no `timeout` (the
 /// whole send is bounded by the pipeline's deadline then).
@@ -120,8 +123,8 @@ struct Server {
     port: u16,
     /// TLS mode.
     security: Security,
-    /// TLS settings (server name, roots, client certificate, minimum version).
-    tls: TlsParameters,
+    /// TLS settings (server name, roots, client certificate, versions).
+    tls: Tls,
     /// The EHLO name.
     hello: ClientId,
     /// Credentials, when `auth_username` is set.
@@ -164,7 +167,7 @@ impl Email {
             "auth_secret_file",
         );
         let security = security(port, c.force_implicit_tls, c.require_tls.unwrap_or(true));
-        let tls = tls_parameters(&host, c.tls_config.as_ref())?;
+        let tls = Tls::new(&host, c.tls_config.as_ref())?;
         let configured = (!c.timeout.is_zero()).then(|| c.timeout.std());
         // Bounds connecting and each command; the whole send is bounded in `notify`.
         let timeout = configured.unwrap_or(DEFAULT_TIMEOUT);
@@ -300,16 +303,25 @@ impl Server {
 
     /// Connects, secures and authenticates a new connection.
     async fn connect(&self) -> Result<AsyncSmtpConnection, NotifyError> {
-        let implicit = (self.security == Security::Implicit).then(|| self.tls.clone());
-        let mut conn = AsyncSmtpConnection::connect_tokio1(
-            (self.host.as_str(), self.port),
-            Some(self.timeout),
-            &self.hello,
-            implicit,
-            None,
-        )
-        .await
-        .map_err(|e| smtp_error(&format!("connecting to {}", self.label()), &e))?;
+        let connecting = || format!("connecting to {}", self.label());
+        let tcp = self
+            .tcp()
+            .await
+            .map_err(|e| connection_error(&connecting(), &e))?;
+        let stream = if self.security == Security::Implicit {
+            let secured = self
+                .tls
+                .connect(tcp)
+                .await
+                .map_err(|e| connection_error(&connecting(), &e))?;
+            SmtpStream::secured(secured)
+        } else {
+            SmtpStream::plain(tcp)
+        };
+        let mut conn =
+            AsyncSmtpConnection::connect_with_transport(Box::new(stream.clone()), &self.hello)
+                .await
+                .map_err(|e| smtp_error(&connecting(), &e))?;
         if self.security == Security::StartTls {
             if !conn.can_starttls() {
                 conn.abort().await;
@@ -322,15 +334,47 @@ impl Server {
                     ),
                 ));
             }
-            let tls = self.tls.clone();
-            conn.starttls(tls, &self.hello)
+            if let Err(e) = conn.command(Starttls).await {
+                conn.abort().await;
+                return Err(smtp_error("STARTTLS", &e));
+            }
+            // Secured in place; lettre then starts over on the secured stream (a greeting
+            // served by the stream, EHLO), so it knows what the server offers over TLS. The
+            // first connection object is dropped without QUIT: the socket is the new one's.
+            stream
+                .upgrade(&self.tls)
                 .await
-                .map_err(|e| smtp_error("STARTTLS", &e))?;
+                .map_err(|e| connection_error("STARTTLS", &e))?;
+            conn =
+                AsyncSmtpConnection::connect_with_transport(Box::new(stream.clone()), &self.hello)
+                    .await
+                    .map_err(|e| smtp_error("EHLO after STARTTLS", &e))?;
         }
         if let Some(auth) = &self.auth {
-            self.authenticate(&mut conn, auth).await?;
+            self.authenticate(&mut conn, auth, stream.is_encrypted())
+                .await?;
         }
         Ok(conn)
+    }
+
+    /// The TCP connection to the smarthost: each of its addresses in turn, each given
+    /// `timeout` (as lettre connects).
+    async fn tcp(&self) -> std::io::Result<tokio::net::TcpStream> {
+        let mut last = None;
+        for addr in tokio::net::lookup_host((self.host.as_str(), self.port)).await? {
+            match tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(addr)).await {
+                Ok(Ok(s)) => return Ok(s),
+                Ok(Err(e)) => last = Some(e),
+                Err(_) => {
+                    last = Some(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "connection timed out",
+                    ))
+                }
+            }
+        }
+        Err(last
+            .unwrap_or_else(|| std::io::Error::other("could not resolve to any supported address")))
     }
 
     /// AUTH as Alertmanager does it: the mechanisms the server advertises, in its order, and
@@ -341,6 +385,7 @@ impl Server {
         &self,
         conn: &mut AsyncSmtpConnection,
         auth: &Auth,
+        encrypted: bool,
     ) -> Result<(), NotifyError> {
         // lettre keeps the mechanisms it knows, in a set: ask for the list again (EHLO may be
         // repeated, RFC 5321 §4.1.4) to have CRAM-MD5 and the server's order.
@@ -380,7 +425,7 @@ impl Server {
                         let creds =
                             Credentials::new(auth.username.clone(), password.expose().clone());
                         conn.auth(&[Mechanism::Login], &creds).await.map(drop)
-                    } else if conn.is_encrypted() || is_loopback(&self.host) {
+                    } else if encrypted || is_loopback(&self.host) {
                         let token = base64::engine::general_purpose::STANDARD.encode(format!(
                             "{}\0{}\0{}",
                             auth.identity,
@@ -564,6 +609,7 @@ fn pool_key(
         add(t.server_name.as_deref().unwrap_or(""));
         add(&format!("{}", t.insecure_skip_verify));
         add(t.min_version.as_deref().unwrap_or(""));
+        add(t.max_version.as_deref().unwrap_or(""));
     }
     let d = ctx.finish();
     let mut out = [0u8; 32];
@@ -610,82 +656,16 @@ fn pem(
     }
 }
 
-/// lettre's TLS settings from `tls_config`: the server name (default the smarthost's host),
-/// `ca` replacing the system roots (as Go does), the client certificate, `insecure_skip_verify`
-/// `min_version` (TLS 1.2 is the least rustls speaks) and `max_version: TLS13`.
-fn tls_parameters(host: &str, t: Option<&TlsConfig>) -> Result<TlsParameters, BuildCause> {
-    let invalid = |key: &'static str, reason: String| {
-        BuildCause::Http(HttpConfigError::Invalid { key, reason })
-    };
-    let default = TlsConfig::default();
-    let t = t.unwrap_or(&default);
-    // TLS 1.3 is the most rustls speaks, so `TLS13` changes nothing; a lower ceiling would need
-    // a TLS setting lettre does not expose.
-    match t.max_version.as_deref() {
-        None | Some("TLS13") => {}
-        Some("TLS10" | "TLS11" | "TLS12") => {
-            return Err(BuildCause::Unsupported(
-                "tls_config.max_version below TLS13 for email",
-            ));
-        }
-        Some(other) => {
-            return Err(invalid(
-                "tls_config.max_version",
-                format!("{other} is not a TLS version (TLS10, TLS11, TLS12, TLS13)"),
-            ));
-        }
+/// A failure to connect or to secure the connection (retried), worded as lettre words its
+/// connection errors.
+fn connection_error(step: &str, e: &std::io::Error) -> NotifyError {
+    let mut message = format!("{step}: Connection error: {e}");
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let _ = write!(message, ": {c}");
+        cause = c.source();
     }
-    let name = t.server_name.clone().unwrap_or_else(|| host.to_owned());
-    let mut b = TlsParameters::builder(name);
-    if let Some(ca) = pem(t.ca.as_deref(), t.ca_file.as_deref(), "tls_config.ca_file")? {
-        let cert =
-            Certificate::from_pem(&ca).map_err(|e| invalid("tls_config.ca", e.to_string()))?;
-        b = b
-            .certificate_store(CertificateStore::None)
-            .add_root_certificate(cert);
-    }
-    let cert = pem(
-        t.cert.as_deref(),
-        t.cert_file.as_deref(),
-        "tls_config.cert_file",
-    )?;
-    let key = pem(
-        t.key.as_ref().map(|k| k.expose().as_str()),
-        t.key_file.as_deref(),
-        "tls_config.key_file",
-    )?;
-    match (cert, key) {
-        (Some(cert), Some(key)) => {
-            let id = Identity::from_pem(&cert, &key)
-                .map_err(|e| invalid("tls_config client certificate", e.to_string()))?;
-            b = b.identify_with(id);
-        }
-        (None, None) => {}
-        _ => {
-            return Err(invalid(
-                "tls_config",
-                "cert and key go together: set both or neither".to_owned(),
-            ));
-        }
-    }
-    if t.insecure_skip_verify {
-        b = b
-            .dangerous_accept_invalid_certs(true)
-            .dangerous_accept_invalid_hostnames(true);
-    }
-    let min = match t.min_version.as_deref() {
-        None | Some("TLS10" | "TLS11" | "TLS12") => TlsVersion::Tlsv12,
-        Some("TLS13") => TlsVersion::Tlsv13,
-        Some(other) => {
-            return Err(invalid(
-                "tls_config.min_version",
-                format!("{other} is not a TLS version (TLS10, TLS11, TLS12, TLS13)"),
-            ));
-        }
-    };
-    b.set_min_tls_version(min)
-        .build_rustls()
-        .map_err(|e| invalid("tls_config", e.to_string()))
+    NotifyError::retryable(FailureReason::Other, message)
 }
 
 /// An SMTP failure as a retry decision: 4xx temporary, 5xx permanent, the rest retried.

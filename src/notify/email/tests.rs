@@ -448,12 +448,56 @@ fn broken_settings_are_refused_at_load() {
     assert!(e.contains("no body"), "{e}");
     let e = build("    html: '{{ .Broken '\n").unwrap();
     assert!(e.contains("html"), "{e}");
-    let e = build("    tls_config: {max_version: TLS12}\n").unwrap();
+    let e = build("    tls_config: {max_version: TLS11}\n").unwrap();
     assert!(
         e.contains("max_version") && e.contains("not supported"),
         "{e}"
     );
+    let e = build("    tls_config: {min_version: TLS13, max_version: TLS12}\n").unwrap();
+    assert!(
+        e.contains("min_version") && e.contains("max_version"),
+        "{e}"
+    );
     assert_eq!(build("    tls_config: {max_version: TLS13}\n"), None);
+    assert_eq!(build("    tls_config: {max_version: TLS12}\n"), None);
+}
+
+/// `tls_config.max_version: TLS12` caps the version the session runs, with STARTTLS and with
+/// implicit TLS; without it the fake (which speaks both) settles on TLS 1.3.
+#[tokio::test]
+async fn max_version_caps_the_negotiated_tls_version() {
+    for (options, tls, want) in [
+        (Options::default(), "", "TLSv1_3"),
+        (Options::default(), ", max_version: TLS12", "TLSv1_2"),
+        (Options::implicit(), ", max_version: TLS12", "TLSv1_2"),
+        (Options::implicit(), ", min_version: TLS12", "TLSv1_3"),
+    ] {
+        let fake = FakeSmtp::start(Options {
+            auth: vec!["LOGIN"],
+            ..options
+        })
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, &fake.ca_pem).unwrap();
+        let yaml = format!(
+            "    email_configs:\n    - to: ops@example.org\n      from: alerts@example.org\n      \
+             smarthost: {}\n      auth_username: {}\n      auth_password: {}\n      \
+             force_implicit_tls: {}\n      tls_config: {{ca_file: {}{tls}}}\n",
+            fake.smarthost(),
+            fake.user,
+            fake.password,
+            fake.options.implicit_tls,
+            ca.display()
+        );
+        let r = Rig::new("", &yaml, Duration::from_secs(5));
+        let ok = r.flush(0, vec![alert(&r, "a:9100", 3600)]).await.ok;
+        assert!(ok, "{tls}: {:#?}", fake.transcript());
+        let m = &fake.messages()[0];
+        assert_eq!(m.tls_version.as_deref(), Some(want), "{tls}");
+        assert_eq!(m.auth.as_ref().map(|a| a.0.as_str()), Some("LOGIN"));
+        assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    }
 }
 
 #[test]
@@ -635,4 +679,43 @@ async fn the_fake_validates_like_a_real_server() {
     )
     .await;
     assert_eq!(codes, vec![250, 530, 530]);
+}
+
+/// The server's certificate is checked: against the system roots when no `ca` is given (the
+/// fake's CA is not one of them), and against `server_name`; `insecure_skip_verify` skips both.
+/// A refused certificate is a connection error, retried, at STARTTLS and with implicit TLS.
+#[tokio::test]
+async fn the_servers_certificate_is_checked_unless_told_not_to() {
+    for options in [Options::default(), Options::implicit()] {
+        let fake = FakeSmtp::start(options).await;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, &fake.ca_pem).unwrap();
+        let rig = |tls: String| {
+            Rig::new(
+                "",
+                &format!(
+                    "    email_configs:\n    - to: ops@example.org\n      from: a@example.org\n      \
+                     smarthost: {}\n      auth_username: {}\n      auth_password: {}\n      \
+                     force_implicit_tls: {}\n      tls_config: {tls}\n",
+                    fake.smarthost(),
+                    fake.user,
+                    fake.password,
+                    fake.options.implicit_tls,
+                ),
+                Duration::from_secs(5),
+            )
+        };
+        let e = error_text(&rig("{}".to_owned())).await;
+        assert!(
+            e.contains("Connection error") && e.contains("certificate"),
+            "{e}"
+        );
+        let named = format!("{{ca_file: {}, server_name: other.test}}", ca.display());
+        let e = error_text(&rig(named)).await;
+        assert!(e.contains("certificate"), "{e}");
+        let skip = rig("{insecure_skip_verify: true}".to_owned());
+        assert!(skip.flush(0, vec![alert(&skip, "a:9100", 3600)]).await.ok);
+        assert_eq!(fake.messages().len(), 1, "{:#?}", fake.transcript());
+    }
 }

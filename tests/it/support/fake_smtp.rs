@@ -145,6 +145,8 @@ pub struct Message {
     pub ehlo: String,
     /// Whether the session was encrypted.
     pub tls: bool,
+    /// The TLS version negotiated (`TLSv1_2`, `TLSv1_3`), when TLS was used.
+    pub tls_version: Option<String>,
     /// `(mechanism, authorization identity, user)` of the session's AUTH.
     pub auth: Option<(String, String, String)>,
     /// Header fields in order: name and unfolded raw value.
@@ -345,6 +347,7 @@ impl FakeSmtp {
 struct Session {
     n: usize,
     tls: bool,
+    tls_version: Option<String>,
     ehlo: Option<String>,
     extended: bool,
     auth: Option<(String, String, String)>,
@@ -404,6 +407,11 @@ async fn read_line(r: &mut BufReader<Box<dyn Io>>, max: usize) -> std::io::Resul
     Ok(Some(buf))
 }
 
+/// The negotiated TLS version of a server-side TLS stream (`TLSv1_3`...).
+fn version<T>(tls: &tokio_rustls::server::TlsStream<T>) -> Option<String> {
+    tls.get_ref().1.protocol_version().map(|v| format!("{v:?}"))
+}
+
 async fn session(s: &Shared, stream: TcpStream, n: usize) -> std::io::Result<()> {
     let mut ss = Session {
         n,
@@ -411,7 +419,9 @@ async fn session(s: &Shared, stream: TcpStream, n: usize) -> std::io::Result<()>
     };
     let io: Box<dyn Io> = if s.options.implicit_tls {
         ss.tls = true;
-        Box::new(s.acceptor.accept(stream).await?)
+        let tls = s.acceptor.accept(stream).await?;
+        ss.tls_version = version(&tls);
+        Box::new(tls)
     } else {
         Box::new(stream)
     };
@@ -514,10 +524,12 @@ async fn session(s: &Shared, stream: TcpStream, n: usize) -> std::io::Result<()>
                     }
                     let plain = c.into_inner();
                     let tls = s.acceptor.accept(plain).await?;
+                    let tls_version = version(&tls);
                     c = BufReader::new(Box::new(tls));
                     ss = Session {
                         n,
                         tls: true,
+                        tls_version,
                         ..Session::default()
                     };
                     None
@@ -887,6 +899,7 @@ async fn data(s: &Shared, c: &mut BufReader<Box<dyn Io>>, ss: &mut Session) -> s
                     rcpt_to,
                     ehlo: ss.ehlo.clone().unwrap_or_default(),
                     tls: ss.tls,
+                    tls_version: ss.tls_version.clone(),
                     auth: ss.auth.clone(),
                     headers,
                     text,
