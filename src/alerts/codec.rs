@@ -41,6 +41,37 @@ fn put_ts(out: &mut Vec<u8>, t: Timestamp) {
     out.extend_from_slice(&t.as_nanosecond().to_le_bytes());
 }
 
+fn labels_len(l: &LabelSet) -> usize {
+    4 + l.iter().map(|(n, v)| 8 + n.len() + v.len()).sum::<usize>()
+}
+
+/// Where an alert's times (`startsAt`, `endsAt`, `updatedAt`: [`TIMES_LEN`] bytes) start in
+/// its encoding, and the encoding's length: what a patch of them needs
+/// ([`crate::storage::Journal::patch_with`]).
+pub fn times_at(a: &Alert) -> (usize, usize) {
+    let at = 1 + labels_len(&a.labels) + labels_len(&a.annotations);
+    (at, at + TIMES_LEN + 4 + a.generator_url.len() + 1)
+}
+
+/// The length of an alert's times in its encoding.
+pub const TIMES_LEN: usize = 48;
+
+/// Appends an alert's times as its encoding has them (at [`times_at`]).
+pub fn encode_times(a: &Alert, out: &mut Vec<u8>) {
+    put_ts(out, a.starts_at);
+    put_ts(out, a.ends_at);
+    put_ts(out, a.updated_at);
+}
+
+/// Whether `new`'s encoding differs from `old`'s only in the times: same labels,
+/// annotations, generator URL and `timeout` flag (what a re-sent firing alert usually is).
+pub fn same_but_times(old: &Alert, new: &Alert) -> bool {
+    old.timeout == new.timeout
+        && old.generator_url == new.generator_url
+        && old.labels == new.labels
+        && old.annotations == new.annotations
+}
+
 /// Encodes an alert.
 pub fn encode(a: &Alert) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + a.labels.heap_bytes() + a.annotations.heap_bytes());
@@ -53,9 +84,7 @@ pub fn encode_into(a: &Alert, out: &mut Vec<u8>) {
     out.push(VERSION);
     put_labels(out, &a.labels);
     put_labels(out, &a.annotations);
-    put_ts(out, a.starts_at);
-    put_ts(out, a.ends_at);
-    put_ts(out, a.updated_at);
+    encode_times(a, out);
     put_str(out, &a.generator_url);
     out.push(u8::from(a.timeout));
 }
@@ -164,6 +193,23 @@ mod tests {
             let bytes = encode(&a);
             let back = decode(&bytes, |s: &str| Arc::from(s)).unwrap();
             prop_assert_eq!(back, a);
+        }
+
+        #[test]
+        fn times_are_where_times_at_says(a in alert(), b in alert()) {
+            let bytes = encode(&a);
+            let (at, len) = times_at(&a);
+            prop_assert_eq!(bytes.len(), len);
+            let mut times = Vec::new();
+            encode_times(&a, &mut times);
+            prop_assert_eq!(&bytes[at..at + TIMES_LEN], &times[..]);
+            // Another alert's times written there make the encoding of `a` with those times.
+            let mut patched = bytes.clone();
+            times.clear();
+            encode_times(&b, &mut times);
+            patched[at..at + TIMES_LEN].copy_from_slice(&times);
+            let moved = Alert { starts_at: b.starts_at, ends_at: b.ends_at, updated_at: b.updated_at, ..a };
+            prop_assert_eq!(patched, encode(&moved));
         }
 
         #[test]

@@ -5,7 +5,10 @@
 //! no lock is ever held across an `.await` (the store has no async code at all).
 //!
 //! Storage: every stored version is queued to the journal (`codec.rs` encodes it) under its
-//! shard's lock, so the journal sees the versions of one alert in the order they were made.
+//! shard's lock, so the journal sees the versions of one alert in the order they were made. A
+//! version whose labels, annotations, generator URL and `timeout` flag equal the version held
+//! (an alert re-sent by Prometheus every evaluation) is queued as a patch of its times (48
+//! bytes instead of the whole alert).
 //! Garbage collection does not delete from storage by itself: a resolved alert may still owe its
 //! receivers a resolve notification, so the caller deletes it from storage
 //! ([`AlertStore::forget_stored`]) once nothing holds it any more.
@@ -90,14 +93,26 @@ impl AlertStore {
     /// overlap, otherwise replacing it. Returns the stored result.
     pub fn put(&self, alert: Alert, now: Timestamp) -> Arc<Alert> {
         let mut shard = lock(self.shard(alert.fingerprint));
-        let stored = match shard.get(&alert.fingerprint) {
+        let old = shard.get(&alert.fingerprint);
+        let stored = match old {
             Some(old) if old.overlaps(&alert) => Arc::new(old.merge_owned(alert, now)),
             _ => Arc::new(alert),
         };
         if let Some(j) = self.journal.get().filter(|j| j.is_persistent()) {
-            j.put_with(Kind::Alerts, &codec::key(stored.fingerprint), |out| {
-                codec::encode_into(&stored, out);
-            });
+            let key = codec::key(stored.fingerprint);
+            // Every alert held was stored as it is held (journaled when put, or read back from
+            // storage): a version that only moves the times is written as a patch of them.
+            let (at, len) = codec::times_at(&stored);
+            match (old, u32::try_from(at), u32::try_from(len)) {
+                (Some(old), Ok(at), Ok(len)) if codec::same_but_times(old, &stored) => {
+                    j.patch_with(Kind::Alerts, &key, len, at, |out| {
+                        codec::encode_times(&stored, out);
+                    });
+                }
+                _ => {
+                    j.put_with(Kind::Alerts, &key, |out| codec::encode_into(&stored, out));
+                }
+            }
         }
         shard.insert(stored.fingerprint, Arc::clone(&stored));
         stored
@@ -204,6 +219,95 @@ mod tests {
             "no overlap: a re-fire starts anew"
         );
         assert_eq!(store.len(), 1);
+    }
+
+    /// The bytes of the store's log segments in `dir`.
+    fn log_bytes(dir: &std::path::Path) -> u64 {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_name().to_string_lossy().contains(".wal-0"))
+            .map(|e| e.metadata().unwrap().len())
+            .sum()
+    }
+
+    #[test]
+    fn a_re_sent_alert_is_stored_as_a_patch_of_its_times_and_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (db, _) = crate::storage::Store::open(dir.path(), &Default::default()).unwrap();
+        let store = AlertStore::new();
+        store.set_journal(db.journal());
+        let mut a = alert("A", 0, 1000, 0);
+        a.annotations.insert("summary", "x".repeat(300));
+        a.generator_url = Arc::from("http://prometheus/graph?g0.expr=up");
+        store.put(a.clone(), ts(0));
+        rt.block_on(db.journal().sync()).unwrap();
+        let whole = log_bytes(dir.path());
+        // Re-sent with new times only: a patch, far smaller than the alert.
+        for i in 1..=10 {
+            store.put(alert_like(&a, 1000 + i, i), ts(i));
+        }
+        rt.block_on(db.journal().sync()).unwrap();
+        let resent = log_bytes(dir.path()) - whole;
+        assert!(
+            resent < whole * 10 / 3,
+            "10 re-sends took {resent} bytes of log, one whole alert {whole}"
+        );
+        // Changed annotations are written whole; the times after them patched again.
+        let mut changed = alert_like(&a, 2000, 20);
+        changed.annotations.insert("summary", "longer ".repeat(60));
+        store.put(changed.clone(), ts(20));
+        store.put(alert_like(&changed, 3000, 30), ts(30));
+        // A new timeout flag is written whole too.
+        let mut b = alert("B", 0, 500, 0);
+        b.timeout = true;
+        store.put(b.clone(), ts(0));
+        b.timeout = false;
+        b.updated_at = ts(1);
+        store.put(b, ts(1));
+        let want: Vec<Alert> = {
+            let mut v: Vec<Alert> = store.list().iter().map(|a| (**a).clone()).collect();
+            v.sort_by_key(|a| a.fingerprint);
+            v
+        };
+        assert_eq!(want[0].ends_at.max(want[1].ends_at), ts(3000));
+        rt.block_on(db.journal().sync()).unwrap();
+        // Read back as start-up reads it: once from the log (a kill before any fold) and once
+        // from the tables (after a clean close folded it).
+        let read = |dir: &std::path::Path| {
+            let (db, mut contents) = crate::storage::Store::open(dir, &Default::default()).unwrap();
+            let mut got: Vec<Alert> = contents
+                .take(Kind::Alerts)
+                .into_iter()
+                .map(|(_, v)| codec::decode(&v, |s: &str| Arc::from(s)).unwrap())
+                .collect();
+            got.sort_by_key(|a| a.fingerprint);
+            (db, got)
+        };
+        let copy = tempfile::tempdir().unwrap();
+        for e in std::fs::read_dir(dir.path()).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), copy.path().join(e.file_name())).unwrap();
+        }
+        let (db2, got) = read(copy.path());
+        assert_eq!(got, want, "replayed from the log");
+        db2.close();
+        db.close();
+        let (db, got) = read(dir.path());
+        assert_eq!(got, want, "folded into the tables");
+        db.close();
+    }
+
+    /// `a` re-sent: the same content, with `endsAt` at `ends` and received at `updated`.
+    fn alert_like(a: &Alert, ends: i64, updated: i64) -> Alert {
+        Alert {
+            ends_at: ts(ends),
+            updated_at: ts(updated),
+            ..a.clone()
+        }
     }
 
     #[test]

@@ -340,10 +340,10 @@ fn replay(maps: &mut HashMap<Kind, HashMap<Vec<u8>, Vec<u8>>>, record: &[u8]) ->
     if parse_batch(record, &mut parsed).is_none() {
         return false;
     }
-    for (kind, key, value) in parsed {
+    for (kind, key, op) in parsed {
         let m = maps.entry(kind).or_default();
-        match value {
-            Some(v) => {
+        match op {
+            Op::Put(v) => {
                 if let Some(old) = m.get_mut(key) {
                     old.clear();
                     old.extend_from_slice(v);
@@ -351,8 +351,13 @@ fn replay(maps: &mut HashMap<Kind, HashMap<Vec<u8>, Vec<u8>>>, record: &[u8]) ->
                     m.insert(key.to_vec(), v.to_vec());
                 }
             }
-            None => {
+            Op::Delete => {
                 m.remove(key);
+            }
+            Op::Patch(p) => {
+                if let Some(old) = m.get_mut(key) {
+                    p.apply(old);
+                }
             }
         }
     }
@@ -621,9 +626,9 @@ fn fold(db: &Database, max_bytes: u64) -> Result<bool, redb::Error> {
 
 /// Folds the records of log segment `n` (its bytes) into the tables and records that the
 /// tables hold every segment up to `n`, in one transaction.
-/// `seed` seeds its checks (0 for format 4's segments). Keys in `later` (changed again in a
-/// later sealed segment, which start-up replays until it is folded in turn) are not written:
-/// their later change is what counts.
+/// `seed` seeds its checks (0 for format 4's segments). Keys in `later` (put or deleted again
+/// in a later sealed segment, which start-up replays until it is folded in turn) are not
+/// written: their later change is what counts.
 pub(super) fn fold_segment(
     db: &Database,
     n: u64,
@@ -667,8 +672,8 @@ pub(super) fn fold_segment(
 /// Keys by kind (see [`fold_segment`]).
 pub(super) type LaterKeys = HashMap<Kind, std::collections::HashSet<Vec<u8>>>;
 
-/// Adds the keys a sealed segment's records change to `keys`; false if a record does not
-/// decode.
+/// Adds the keys a sealed segment's records put or delete to `keys` (not those it only
+/// patches: a patch needs the earlier value under it); false if a record does not decode.
 pub(super) fn segment_keys(bytes: &[u8], seed: u64, keys: &mut LaterKeys) -> bool {
     let mut changes = Vec::new();
     for r in wal::records(bytes, seed).payloads {
@@ -676,7 +681,10 @@ pub(super) fn segment_keys(bytes: &[u8], seed: u64, keys: &mut LaterKeys) -> boo
         if parse_batch(r, &mut changes).is_none() {
             return false;
         }
-        for (kind, key, _) in &changes {
+        for (kind, key, op) in &changes {
+            if matches!(op, Op::Patch(_)) {
+                continue;
+            }
             let set = keys.entry(*kind).or_default();
             if !set.contains(*key) {
                 set.insert(key.to_vec());
@@ -686,30 +694,59 @@ pub(super) fn segment_keys(bytes: &[u8], seed: u64, keys: &mut LaterKeys) -> boo
     true
 }
 
-/// Writes each key's last change of `changes` (in log order) to its table, in key order.
+/// Writes each key's last change of `changes` (in log order) to its table, in key order: its
+/// last put or delete, with the patches that follow it applied; a key with only patches has
+/// them applied to its value in the table.
 fn write_last_per_key<'a>(
     changes: &mut [Parsed<'a>],
     tables: &mut HashMap<Kind, redb::Table<&[u8], &[u8]>>,
 ) -> Result<(), redb::Error> {
     // Stable: a key's changes keep their order.
     changes.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    for (i, (kind, key, value)) in changes.iter().enumerate() {
-        if changes
-            .get(i + 1)
-            .is_some_and(|next| next.0 == *kind && next.1 == *key)
-        {
-            continue;
+    let mut value = Vec::new();
+    let mut start = 0;
+    while start < changes.len() {
+        let (kind, key) = (changes[start].0, changes[start].1);
+        let mut end = start + 1;
+        while changes.get(end).is_some_and(|c| c.0 == kind && c.1 == key) {
+            end += 1;
         }
-        if let Some(t) = tables.get_mut(kind) {
-            match value {
+        let run = &changes[start..end];
+        start = end;
+        let Some(t) = tables.get_mut(&kind) else {
+            continue;
+        };
+        // The last put or delete of the key, and the patches after it.
+        let base = run.iter().rposition(|c| !matches!(c.2, Op::Patch(_)));
+        let patches = &run[base.map_or(0, |b| b + 1)..];
+        match base.map(|b| &run[b].2) {
+            Some(Op::Delete) => {
+                t.remove(key)?;
+                continue;
+            }
+            Some(Op::Put(v)) if patches.is_empty() => {
+                t.insert(key, *v)?;
+                continue;
+            }
+            Some(Op::Put(v)) => {
+                value.clear();
+                value.extend_from_slice(v);
+            }
+            _ => match t.get(key)? {
                 Some(v) => {
-                    t.insert(*key, *v)?;
+                    value.clear();
+                    value.extend_from_slice(v.value());
                 }
-                None => {
-                    t.remove(*key)?;
-                }
+                // Nothing to patch (see `Patch::apply`).
+                None => continue,
+            },
+        }
+        for c in patches {
+            if let Op::Patch(p) = &c.2 {
+                p.apply(&mut value);
             }
         }
+        t.insert(key, value.as_slice())?;
     }
     Ok(())
 }
@@ -781,8 +818,9 @@ pub(super) fn encode_batch(changes: &[Change], out: &mut Vec<u8>) {
 }
 
 /// Appends one change in the log's encoding; a log record is a sequence of them. Per change: the
-/// kind (1 byte), the key length (4 bytes, little-endian) and key, then 0 for a delete or 1, the
-/// value length and the value.
+/// kind (1 byte), the key length (4 bytes, little-endian) and key, then an operation: 0 for a
+/// delete; 1, the value length and the value for a put; 2 for a patch (format 6, see
+/// [`encode_patch`]).
 pub(super) fn encode_change(kind: Kind, key: &[u8], value: Option<&[u8]>, out: &mut Vec<u8>) {
     match value {
         None => {
@@ -815,8 +853,76 @@ pub(super) fn encode_put_with(
     out[at..at + 4].copy_from_slice(&n.to_le_bytes());
 }
 
-/// One change of a log record, borrowed from it: kind, key, value (None: a delete).
-type Parsed<'a> = (Kind, &'a [u8], Option<&'a [u8]>);
+/// Appends a patch: the key's value, which is `base_len` bytes long, gets the bytes `encode`
+/// writes in place at byte `at` (see [`Patch`]). After the key: 2, then `base_len`, `at` and
+/// the patch's length (4 bytes each, little-endian), then its bytes.
+pub(super) fn encode_patch_with(
+    kind: Kind,
+    key: &[u8],
+    base_len: u32,
+    at: u32,
+    out: &mut Vec<u8>,
+    encode: impl FnOnce(&mut Vec<u8>),
+) {
+    put_key(kind, key, out);
+    out.push(2);
+    out.extend_from_slice(&base_len.to_le_bytes());
+    out.extend_from_slice(&at.to_le_bytes());
+    let len_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    encode(out);
+    let n = (out.len() - len_at - 4) as u32;
+    out[len_at..len_at + 4].copy_from_slice(&n.to_le_bytes());
+}
+
+/// A patch of a stored value: overwrite `bytes.len()` bytes at `at` of a value that is
+/// `base_len` bytes long. What a state module writes when a new version of an entry differs
+/// from the last one it stored only in a few fixed-size fields (an alert re-sent with new
+/// times): a few dozen bytes instead of the whole value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Patch<'a> {
+    /// The length of the value it applies to.
+    pub base_len: u32,
+    /// Where its bytes go.
+    pub at: u32,
+    /// The bytes.
+    pub bytes: &'a [u8],
+}
+
+impl Patch<'_> {
+    /// Applies the patch to `value`; leaves a value it does not fit (another length, or too
+    /// short) as it is. Whether the value is the one the patch was made for is the writer's
+    /// promise (it is the key's last put, with its patches since): a value of another length
+    /// is a later one that a rewrite of the store (after a failed write) put in the tables
+    /// before this record is replayed over them, and the put that made it follows in the log.
+    pub fn apply(&self, value: &mut [u8]) -> bool {
+        let at = self.at as usize;
+        if value.len() != self.base_len as usize {
+            return false;
+        }
+        match value.get_mut(at..at + self.bytes.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(self.bytes);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// What a change does to its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Op<'a> {
+    /// Sets the value.
+    Put(&'a [u8]),
+    /// Deletes the key.
+    Delete,
+    /// Overwrites part of the value.
+    Patch(Patch<'a>),
+}
+
+/// One change of a log record, borrowed from it: kind, key, what it does.
+type Parsed<'a> = (Kind, &'a [u8], Op<'a>);
 
 /// Appends the changes of a log record to `out`, borrowed from it; None if it is malformed.
 fn parse_batch<'a>(mut b: &'a [u8], out: &mut Vec<Parsed<'a>>) -> Option<()> {
@@ -828,40 +934,58 @@ fn parse_batch<'a>(mut b: &'a [u8], out: &mut Vec<Parsed<'a>>) -> Option<()> {
         *b = rest;
         Some(head)
     }
-    fn len(b: &mut &[u8]) -> Option<usize> {
+    fn u32_le(b: &mut &[u8]) -> Option<u32> {
         let raw: [u8; 4] = take(b, 4)?.try_into().ok()?;
-        Some(u32::from_le_bytes(raw) as usize)
+        Some(u32::from_le_bytes(raw))
+    }
+    fn len(b: &mut &[u8]) -> Option<usize> {
+        u32_le(b).map(|n| n as usize)
     }
     while !b.is_empty() {
         let kind = Kind::from_code(take(&mut b, 1)?[0])?;
         let n = len(&mut b)?;
         let key = take(&mut b, n)?;
-        let value = match take(&mut b, 1)?[0] {
-            0 => None,
+        let op = match take(&mut b, 1)?[0] {
+            0 => Op::Delete,
             1 => {
                 let n = len(&mut b)?;
-                Some(take(&mut b, n)?)
+                Op::Put(take(&mut b, n)?)
+            }
+            2 => {
+                let base_len = u32_le(&mut b)?;
+                let at = u32_le(&mut b)?;
+                let n = len(&mut b)?;
+                Op::Patch(Patch {
+                    base_len,
+                    at,
+                    bytes: take(&mut b, n)?,
+                })
             }
             _ => return None,
         };
-        out.push((kind, key, value));
+        out.push((kind, key, op));
     }
     Some(())
 }
 
-/// Reads a log record back; None if it is malformed.
+/// Reads a log record of puts and deletes back; None if it is malformed or holds a patch.
 #[cfg(test)]
 pub(super) fn decode_batch(b: &[u8]) -> Option<Vec<Change>> {
     let mut parsed = Vec::new();
     parse_batch(b, &mut parsed)?;
-    Some(
-        parsed
-            .into_iter()
-            .map(|(kind, key, value)| Change {
+    parsed
+        .into_iter()
+        .map(|(kind, key, op)| {
+            let value = match op {
+                Op::Put(v) => Some(v.to_vec()),
+                Op::Delete => None,
+                Op::Patch(_) => return None,
+            };
+            Some(Change {
                 kind,
                 key: key.to_vec(),
-                value: value.map(<[u8]>::to_vec),
+                value,
             })
-            .collect(),
-    )
+        })
+        .collect()
 }

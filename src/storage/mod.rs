@@ -46,8 +46,9 @@ pub use db::{Contents, DB_FILE, Entry, HEARTBEATS_FILE};
 /// `notification_history` table. 4: the log in segment files beside the file (`wal.rs`), `meta`
 /// `wal_from`. 5: segments written in place and recycled: checks seeded with `meta` `wal_id`
 /// and the segment number, an end record in each sealed segment (format 4's segments are
-/// folded at start-up).
-pub const FORMAT: u64 = 5;
+/// folded at start-up). 6: log records may hold patches ([`Journal::patch_with`]); a store of
+/// format 5 is read as it is and stamped 6 at start-up.
+pub const FORMAT: u64 = 6;
 
 /// What kind of state a key belongs to: one table each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -331,6 +332,34 @@ impl Journal {
         SCRATCH.with_borrow_mut(|buf| {
             buf.clear();
             db::encode_put_with(kind, key, buf, encode);
+            let head = Self::enqueue(s, buf, 1);
+            if buf.capacity() > SCRATCH_KEEP {
+                *buf = Vec::new();
+            }
+            head
+        })
+    }
+
+    /// Queues a patch of `key` in `kind`: the bytes `encode` appends overwrite those at byte `at`
+    /// of its value, which is `base_len` bytes long. The caller promises that the value this
+    /// journal last stored at the key (a put, and the patches queued since) is that long and
+    /// differs from the new one only in those bytes: what a re-sent alert whose content did
+    /// not change writes instead of the whole alert. Returns the change's number (see
+    /// [`Journal::submit`]).
+    pub fn patch_with(
+        &self,
+        kind: Kind,
+        key: &[u8],
+        base_len: u32,
+        at: u32,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) -> u64 {
+        let Some(s) = &self.shared else {
+            return 0;
+        };
+        SCRATCH.with_borrow_mut(|buf| {
+            buf.clear();
+            db::encode_patch_with(kind, key, base_len, at, buf, encode);
             let head = Self::enqueue(s, buf, 1);
             if buf.capacity() > SCRATCH_KEEP {
                 *buf = Vec::new();

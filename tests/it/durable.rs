@@ -86,10 +86,10 @@ receivers:
 /// What the client was told.
 #[derive(Default)]
 struct Acked {
-    /// Alert (alertname, instance) -> the last `v` annotation answered 200.
+    /// Alert (alertname, instance) -> the number of its last POST answered 200.
     alerts: BTreeMap<(String, String), u64>,
-    /// Every `v` sent per alert (answered or not).
-    sent: BTreeMap<(String, String), BTreeSet<u64>>,
+    /// Every POST per alert (answered or not): its number -> the `v` annotation it carried.
+    sent: BTreeMap<(String, String), BTreeMap<u64, u64>>,
     /// Silences answered 200: id -> expired (acknowledged).
     silences: BTreeMap<String, bool>,
 }
@@ -114,8 +114,13 @@ async fn crash_loop(extra: &[&str], rounds: u32) {
     let mut rng = Lcg(seed);
     let mut acked = Acked::default();
     let mut v = 0u64;
+    // Each POST's number is in its endsAt (seconds after `base`, so later POSTs end later and
+    // win the merge): what is found names the POST it came from.
+    let base = jiff::Timestamp::from_second(tocsin::clock::now().as_second() + 7200).unwrap();
     for round in 0..rounds {
-        // The client writes until the kill: alerts (new and updated ones) and silences.
+        // The client writes until the kill: alerts (new ones, changed ones, and ones re-sent
+        // unchanged but for their endsAt, as Prometheus re-sends, which tocsin stores as a
+        // patch of the stored alert's times) and silences.
         let until = tocsin::clock::instant() + Duration::from_millis(100 + rng.next(250));
         while tocsin::clock::instant() < until {
             v += 1;
@@ -123,10 +128,18 @@ async fn crash_loop(extra: &[&str], rounds: u32) {
                 format!("A{}", rng.next(4)),
                 format!("host-{}", rng.next(40)),
             );
-            acked.sent.entry(key.clone()).or_default().insert(v);
+            let sent = acked.sent.entry(key.clone()).or_default();
+            let annotation = match sent.last_key_value() {
+                Some((_, last)) if rng.next(2) == 0 => *last,
+                _ => v,
+            };
+            sent.insert(v, annotation);
+            let ends = base
+                .checked_add(jiff::SignedDuration::from_secs(v as i64))
+                .unwrap();
             let body = json!([{"labels": {"alertname": key.0, "instance": key.1},
-                               "annotations": {"v": v.to_string()},
-                               "endsAt": at(3600)}]);
+                               "annotations": {"v": annotation.to_string()},
+                               "endsAt": ends.to_string()}]);
             if let Some((200, _)) = post(&d, "/api/v2/alerts", &body).await {
                 acked.alerts.insert(key, v);
             }
@@ -161,22 +174,30 @@ async fn crash_loop(extra: &[&str], rounds: u32) {
         // Everything acknowledged is there, in its last acknowledged state (or a later one
         // that was sent without an answer).
         let alerts = d.get_json("/api/v2/alerts").await;
-        let mut found: HashMap<(String, String), u64> = HashMap::new();
+        // Alert -> (the POST its endsAt names, its `v` annotation).
+        let mut found: HashMap<(String, String), (u64, u64)> = HashMap::new();
         for a in alerts.as_array().unwrap() {
             let key = (
                 a["labels"]["alertname"].as_str().unwrap().to_owned(),
                 a["labels"]["instance"].as_str().unwrap().to_owned(),
             );
+            let ends: jiff::Timestamp = a["endsAt"].as_str().unwrap().parse().unwrap();
+            let post = ends.duration_since(base).as_secs();
             found.insert(
                 key,
-                a["annotations"]["v"].as_str().unwrap().parse().unwrap(),
+                (
+                    u64::try_from(post).unwrap_or(0),
+                    a["annotations"]["v"].as_str().unwrap().parse().unwrap(),
+                ),
             );
         }
         for (key, want) in &acked.alerts {
             let got = found.get(key).copied();
             assert!(
-                got.is_some_and(|g| g >= *want && acked.sent[key].contains(&g)),
-                "round {round} (seed {seed}): alert {key:?} acknowledged at v={want}, found {got:?}"
+                got.is_some_and(|(p, ann)| p >= *want && acked.sent[key].get(&p) == Some(&ann)),
+                "round {round} (seed {seed}): alert {key:?} acknowledged at POST {want} \
+                 (sent: {:?}), found (POST, v) {got:?}",
+                acked.sent[key]
             );
         }
         let silences = d.get_json("/api/v2/silences").await;
