@@ -56,9 +56,27 @@ struct TlsKey {
     insecure_skip_verify: bool,
     /// 12 or 13 (TLS 1.2 or 1.3).
     min_version: Option<u8>,
+    /// 12 or 13: the highest version offered.
+    max_version: Option<u8>,
     /// `server_name`: the name the server's certificate is verified against instead of the
     /// URL's host (see `notify::http_tls`).
     server_name: Option<String>,
+}
+
+/// `TLS12` or `TLS13` as 12 or 13; the older versions Prometheus's client knows are refused
+/// (rustls speaks no TLS older than 1.2).
+fn tls_version(key: &'static str, v: &Option<String>) -> Result<Option<u8>, HttpConfigError> {
+    match v.as_deref() {
+        None | Some("") => Ok(None),
+        Some("TLS12") => Ok(Some(12)),
+        Some("TLS13") => Ok(Some(13)),
+        Some(other) => Err(HttpConfigError::Invalid {
+            key,
+            reason: format!(
+                "{other} is not supported (TLS12 or TLS13: tocsin speaks no TLS older than 1.2)"
+            ),
+        }),
+    }
 }
 
 impl ClientKey {
@@ -67,17 +85,16 @@ impl ClientKey {
         let tls = match &http.tls_config {
             None => None,
             Some(tls) => {
-                let min_version = match tls.min_version.as_deref() {
-                    None => None,
-                    Some("TLS12") => Some(12),
-                    Some("TLS13") => Some(13),
-                    Some(other) => {
-                        return Err(HttpConfigError::Invalid {
-                            key: "tls_config.min_version",
-                            reason: format!("{other} is not supported (TLS12 or TLS13)"),
-                        });
-                    }
-                };
+                let min_version = tls_version("tls_config.min_version", &tls.min_version)?;
+                let max_version = tls_version("tls_config.max_version", &tls.max_version)?;
+                if let (Some(lo), Some(hi)) = (min_version, max_version)
+                    && lo > hi
+                {
+                    return Err(HttpConfigError::Invalid {
+                        key: "tls_config.min_version",
+                        reason: "higher than max_version".into(),
+                    });
+                }
                 Some(TlsKey {
                     ca: read_pem(tls.ca.as_deref(), &tls.ca_file, "tls_config.ca_file")?,
                     cert: read_pem(tls.cert.as_deref(), &tls.cert_file, "tls_config.cert_file")?,
@@ -88,6 +105,7 @@ impl ClientKey {
                     )?,
                     insecure_skip_verify: tls.insecure_skip_verify,
                     min_version,
+                    max_version,
                     server_name: tls.server_name.clone().filter(|s| !s.is_empty()),
                 })
             }
@@ -143,6 +161,7 @@ impl ClientKey {
                 ca: tls.ca.as_deref(),
                 cert_key: tls.cert.as_deref().zip(tls.key.as_deref()),
                 min_version: tls.min_version,
+                max_version: tls.max_version,
                 server_name: name,
                 http2: self.enable_http2,
             })?;
@@ -173,12 +192,18 @@ impl ClientKey {
             if tls.insecure_skip_verify {
                 b = b.danger_accept_invalid_certs(true);
             }
-            if let Some(v) = tls.min_version {
-                b = b.min_tls_version(if v == 13 {
+            let version = |v: u8| {
+                if v == 13 {
                     reqwest::tls::Version::TLS_1_3
                 } else {
                     reqwest::tls::Version::TLS_1_2
-                });
+                }
+            };
+            if let Some(v) = tls.min_version {
+                b = b.min_tls_version(version(v));
+            }
+            if let Some(v) = tls.max_version {
+                b = b.max_tls_version(version(v));
             }
         }
         b.build()

@@ -28,6 +28,8 @@ pub(super) struct NamedTls<'a> {
     pub cert_key: Option<(&'a [u8], &'a [u8])>,
     /// 12 or 13: the lowest TLS version offered.
     pub min_version: Option<u8>,
+    /// 12 or 13: the highest TLS version offered.
+    pub max_version: Option<u8>,
     /// The name the server's certificate must be valid for.
     pub server_name: &'a str,
     /// Whether HTTP/2 is offered (ALPN `h2`) besides HTTP/1.1.
@@ -64,11 +66,12 @@ pub(super) fn client_config(t: &NamedTls<'_>) -> Result<rustls::ClientConfig, Ht
             .map_err(|e| {
                 HttpConfigError::Client(format!("the system's roots cannot be used: {e}"))
             })?;
-    let versions: &[&'static rustls::SupportedProtocolVersion] = if t.min_version == Some(13) {
-        &[&rustls::version::TLS13]
-    } else {
-        &[&rustls::version::TLS13, &rustls::version::TLS12]
-    };
+    let versions: &[&'static rustls::SupportedProtocolVersion] =
+        match (t.min_version, t.max_version) {
+            (Some(13), _) => &[&rustls::version::TLS13],
+            (_, Some(12)) => &[&rustls::version::TLS12],
+            _ => &[&rustls::version::TLS13, &rustls::version::TLS12],
+        };
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)
         .map_err(|e| invalid("tls_config.min_version", e.to_string()))?
@@ -246,6 +249,7 @@ mod tests {
             ca: Some(ca.as_bytes()),
             cert_key: None,
             min_version: None,
+            max_version: None,
             server_name,
             http2: true,
         }

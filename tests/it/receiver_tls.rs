@@ -25,6 +25,8 @@ struct Hit {
     path: String,
     /// The SNI the client sent, if any.
     sni: Option<String>,
+    /// The TLS version the connection runs (`TLSv1_2`, `TLSv1_3`).
+    version: String,
 }
 
 /// An HTTPS server on 127.0.0.1 answering every POST with 200, one request per connection.
@@ -64,10 +66,11 @@ impl TlsHook {
                     };
                     // This connection's own SNI.
                     let sni = tls.get_ref().1.server_name().map(str::to_owned);
+                    let version = format!("{:?}", tls.get_ref().1.protocol_version());
                     let Some(path) = read_request(&mut tls).await else {
                         return;
                     };
-                    hits.lock().unwrap().push(Hit { path, sni });
+                    hits.lock().unwrap().push(Hit { path, sni, version });
                     let _ = tls
                         .write_all(
                             b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
@@ -208,5 +211,89 @@ async fn server_name_is_the_name_the_certificate_is_verified_for() {
         hits.iter()
             .all(|h| h.sni.as_deref() == Some("hooks.example")),
         "{hits:?}"
+    );
+}
+
+/// `tls_config.max_version: TLS12` caps the version a receiver's connection runs, both when the
+/// certificate is verified for `server_name` (tocsin's own rustls config) and when it is not
+/// (the HTTP client's); without it the same server speaks TLS 1.3. `TLS11` is refused at load,
+/// naming the key.
+#[tokio::test]
+async fn max_version_caps_the_version_a_receiver_speaks() {
+    let ca = Ca::new("hooks CA");
+    let leaf = ca.leaf(&["hooks.example"]);
+    let dir = tempfile::tempdir().unwrap();
+    let ca_path = dir.path().join("ca.pem");
+    std::fs::write(&ca_path, &ca.pem).unwrap();
+    let ca = ca_path.display().to_string();
+    let hook = TlsHook::start(&leaf.cert, &leaf.key).await;
+    let base = &hook.base;
+    let receiver = |name: &str, tls: &str| {
+        format!(
+            "  - name: {name}\n    webhook_configs:\n      - url: {base}/{name}\n        \
+             http_config:\n          tls_config: {{{tls}}}\n"
+        )
+    };
+    let config = format!(
+        "route:\n  receiver: named12\n  group_by: [r]\n  group_wait: 0s\n  \
+         group_interval: 1s\n  repeat_interval: 1h\n  routes:\n\
+         \x20   - {{matchers: [r=\"skip12\"], receiver: skip12}}\n\
+         \x20   - {{matchers: [r=\"named\"], receiver: named}}\nreceivers:\n{}{}{}",
+        receiver(
+            "named12",
+            &format!("ca_file: {ca}, server_name: hooks.example, max_version: TLS12")
+        ),
+        receiver("skip12", "insecure_skip_verify: true, max_version: TLS12"),
+        receiver(
+            "named",
+            &format!("ca_file: {ca}, server_name: hooks.example")
+        ),
+    );
+    let d = Daemon::start(&config);
+    let start = whole_second().to_string();
+    let alerts = json!([
+        {"labels": {"alertname": "A", "r": "named12"}, "startsAt": start},
+        {"labels": {"alertname": "A", "r": "skip12"}, "startsAt": start},
+        {"labels": {"alertname": "A", "r": "named"}, "startsAt": start},
+    ]);
+    assert_eq!(post_json(&d.url("/api/v2/alerts"), &alerts).await, 200);
+    let all = eventually(WAIT, || {
+        let hits = hook.hits();
+        ["/named12", "/skip12", "/named"]
+            .iter()
+            .all(|p| hits.iter().any(|h| h.path == *p))
+    })
+    .await;
+    assert!(all, "not all delivered: {:?} {}", hook.hits(), d.log_text());
+    for h in hook.hits() {
+        let want = if h.path.ends_with("12") {
+            "Some(TLSv1_2)"
+        } else {
+            "Some(TLSv1_3)"
+        };
+        assert_eq!(h.version, want, "{h:?}");
+    }
+    drop(d);
+
+    let bad = config.replace(
+        "insecure_skip_verify: true, max_version: TLS12",
+        "insecure_skip_verify: true, max_version: TLS11",
+    );
+    let path = dir.path().join("bad.yml");
+    std::fs::write(&path, bad).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("max_version") && text.contains("TLS11 is not supported"),
+        "{text}"
     );
 }
