@@ -335,11 +335,11 @@ fn client_config(
 }
 
 /// `insecure_skip_verify`: any server certificate is taken (the peer still proves it holds the
-/// key).
+/// key). Cluster TLS and email's `tls_config` both use it.
 #[derive(Debug)]
-struct AnyServerCert {
+pub(crate) struct AnyServerCert {
     /// The provider's signature algorithms.
-    algs: WebPkiSupportedAlgorithms,
+    pub(crate) algs: WebPkiSupportedAlgorithms,
 }
 
 impl ServerCertVerifier for AnyServerCert {
