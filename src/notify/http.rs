@@ -54,29 +54,11 @@ struct TlsKey {
     cert: Option<Vec<u8>>,
     key: Option<Vec<u8>>,
     insecure_skip_verify: bool,
-    /// 12 or 13 (TLS 1.2 or 1.3).
-    min_version: Option<u8>,
-    /// 12 or 13: the highest version offered.
-    max_version: Option<u8>,
+    /// The TLS versions offered (`http_tls::version_range`).
+    versions: (u8, u8),
     /// `server_name`: the name the server's certificate is verified against instead of the
     /// URL's host (see `notify::http_tls`).
     server_name: Option<String>,
-}
-
-/// `TLS12` or `TLS13` as 12 or 13; the older versions Prometheus's client knows are refused
-/// (rustls speaks no TLS older than 1.2).
-fn tls_version(key: &'static str, v: &Option<String>) -> Result<Option<u8>, HttpConfigError> {
-    match v.as_deref() {
-        None | Some("") => Ok(None),
-        Some("TLS12") => Ok(Some(12)),
-        Some("TLS13") => Ok(Some(13)),
-        Some(other) => Err(HttpConfigError::Invalid {
-            key,
-            reason: format!(
-                "{other} is not supported (TLS12 or TLS13: tocsin speaks no TLS older than 1.2)"
-            ),
-        }),
-    }
 }
 
 impl ClientKey {
@@ -85,16 +67,10 @@ impl ClientKey {
         let tls = match &http.tls_config {
             None => None,
             Some(tls) => {
-                let min_version = tls_version("tls_config.min_version", &tls.min_version)?;
-                let max_version = tls_version("tls_config.max_version", &tls.max_version)?;
-                if let (Some(lo), Some(hi)) = (min_version, max_version)
-                    && lo > hi
-                {
-                    return Err(HttpConfigError::Invalid {
-                        key: "tls_config.min_version",
-                        reason: "higher than max_version".into(),
-                    });
-                }
+                let versions = super::http_tls::version_range(
+                    tls.min_version.as_deref(),
+                    tls.max_version.as_deref(),
+                )?;
                 Some(TlsKey {
                     ca: read_pem(tls.ca.as_deref(), &tls.ca_file, "tls_config.ca_file")?,
                     cert: read_pem(tls.cert.as_deref(), &tls.cert_file, "tls_config.cert_file")?,
@@ -104,8 +80,7 @@ impl ClientKey {
                         "tls_config.key_file",
                     )?,
                     insecure_skip_verify: tls.insecure_skip_verify,
-                    min_version,
-                    max_version,
+                    versions,
                     server_name: tls.server_name.clone().filter(|s| !s.is_empty()),
                 })
             }
@@ -160,8 +135,7 @@ impl ClientKey {
             let config = super::http_tls::client_config(&super::http_tls::NamedTls {
                 ca: tls.ca.as_deref(),
                 cert_key: tls.cert.as_deref().zip(tls.key.as_deref()),
-                min_version: tls.min_version,
-                max_version: tls.max_version,
+                versions: tls.versions,
                 server_name: name,
                 http2: self.enable_http2,
             })?;
@@ -199,12 +173,8 @@ impl ClientKey {
                     reqwest::tls::Version::TLS_1_2
                 }
             };
-            if let Some(v) = tls.min_version {
-                b = b.min_tls_version(version(v));
-            }
-            if let Some(v) = tls.max_version {
-                b = b.max_tls_version(version(v));
-            }
+            let (lo, hi) = tls.versions;
+            b = b.min_tls_version(version(lo)).max_tls_version(version(hi));
         }
         b.build()
             .map_err(|e| HttpConfigError::Client(e.without_url().to_string()))

@@ -26,14 +26,55 @@ pub(super) struct NamedTls<'a> {
     pub ca: Option<&'a [u8]>,
     /// `cert`/`cert_file` and `key`/`key_file`: the client certificate, both or neither.
     pub cert_key: Option<(&'a [u8], &'a [u8])>,
-    /// 12 or 13: the lowest TLS version offered.
-    pub min_version: Option<u8>,
-    /// 12 or 13: the highest TLS version offered.
-    pub max_version: Option<u8>,
+    /// The TLS versions offered ([`version_range`]).
+    pub versions: (u8, u8),
     /// The name the server's certificate must be valid for.
     pub server_name: &'a str,
     /// Whether HTTP/2 is offered (ALPN `h2`) besides HTTP/1.1.
     pub http2: bool,
+}
+
+/// `tls_config`'s `min_version` and `max_version` (every receiver, email included) as the range
+/// of TLS versions to offer, 12 (TLS 1.2) to 13 (TLS 1.3) when unset. A minimum below TLS 1.2
+/// is met by 1.2, the oldest version rustls speaks; a maximum below it cannot be, and is refused.
+pub(super) fn version_range(
+    min: Option<&str>,
+    max: Option<&str>,
+) -> Result<(u8, u8), HttpConfigError> {
+    let parse = |key: &'static str, v: Option<&str>, unset: u8| match v {
+        None | Some("") => Ok(unset),
+        Some("TLS10" | "TLS11") if key.ends_with("min_version") => Ok(12),
+        Some("TLS12") => Ok(12),
+        Some("TLS13") => Ok(13),
+        Some(v @ ("TLS10" | "TLS11")) => Err(HttpConfigError::Invalid {
+            key,
+            reason: format!("{v} is not supported: TLS 1.2 is the oldest version tocsin speaks"),
+        }),
+        Some(other) => Err(HttpConfigError::Invalid {
+            key,
+            reason: format!("{other} is not a TLS version (TLS10, TLS11, TLS12, TLS13)"),
+        }),
+    };
+    let lo = parse("tls_config.min_version", min, 12)?;
+    let hi = parse("tls_config.max_version", max, 13)?;
+    if lo > hi {
+        return Err(HttpConfigError::Invalid {
+            key: "tls_config.min_version",
+            reason: "is above tls_config.max_version".into(),
+        });
+    }
+    Ok((lo, hi))
+}
+
+/// The rustls versions of a [`version_range`].
+pub(super) fn protocol_versions(
+    (lo, hi): (u8, u8),
+) -> Vec<&'static rustls::SupportedProtocolVersion> {
+    [(13, &rustls::version::TLS13), (12, &rustls::version::TLS12)]
+        .into_iter()
+        .filter(|(v, _)| (lo..=hi).contains(v))
+        .map(|(_, p)| p)
+        .collect()
 }
 
 /// Builds the rustls client config: the system's roots plus `ca`, verified against
@@ -66,14 +107,8 @@ pub(super) fn client_config(t: &NamedTls<'_>) -> Result<rustls::ClientConfig, Ht
             .map_err(|e| {
                 HttpConfigError::Client(format!("the system's roots cannot be used: {e}"))
             })?;
-    let versions: &[&'static rustls::SupportedProtocolVersion] =
-        match (t.min_version, t.max_version) {
-            (Some(13), _) => &[&rustls::version::TLS13],
-            (_, Some(12)) => &[&rustls::version::TLS12],
-            _ => &[&rustls::version::TLS13, &rustls::version::TLS12],
-        };
     let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(versions)
+        .with_protocol_versions(&protocol_versions(t.versions))
         .map_err(|e| invalid("tls_config.min_version", e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(NamedVerifier {
@@ -248,8 +283,7 @@ mod tests {
         NamedTls {
             ca: Some(ca.as_bytes()),
             cert_key: None,
-            min_version: None,
-            max_version: None,
+            versions: (12, 13),
             server_name,
             http2: true,
         }
@@ -277,5 +311,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("tls_config.ca:"), "{err}");
+    }
+
+    #[test]
+    fn versions_below_tls12_are_met_as_a_minimum_and_refused_as_a_maximum() {
+        assert_eq!(version_range(None, None).unwrap(), (12, 13));
+        assert_eq!(version_range(Some("TLS10"), None).unwrap(), (12, 13));
+        assert_eq!(version_range(Some("TLS13"), None).unwrap(), (13, 13));
+        assert_eq!(version_range(None, Some("TLS12")).unwrap(), (12, 12));
+        let err = version_range(None, Some("TLS11")).unwrap_err().to_string();
+        assert!(
+            err.starts_with("tls_config.max_version:") && err.contains("TLS11 is not supported"),
+            "{err}"
+        );
+        let err = version_range(Some("TLS13"), Some("TLS12"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("tls_config.min_version:"), "{err}");
+        let err = version_range(Some("SSL3"), None).unwrap_err().to_string();
+        assert!(err.contains("SSL3 is not a TLS version"), "{err}");
+        assert_eq!(protocol_versions((12, 12)), [&rustls::version::TLS12]);
+        assert_eq!(protocol_versions((13, 13)), [&rustls::version::TLS13]);
     }
 }

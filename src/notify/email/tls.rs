@@ -27,6 +27,7 @@ use tokio::net::TcpStream;
 use super::pem;
 use crate::config::TlsConfig;
 use crate::notify::error::{BuildCause, HttpConfigError};
+use crate::notify::http_tls::{protocol_versions, version_range};
 use crate::webconfig::cluster_tls::AnyServerCert;
 
 /// How an SMTP connection is secured: the rustls config and the name the server's certificate
@@ -44,19 +45,6 @@ impl std::fmt::Debug for Tls {
     }
 }
 
-/// A `tls_config` version name as rustls's version (None: one rustls does not speak).
-fn version(key: &'static str, v: &str) -> Result<Option<u8>, BuildCause> {
-    match v {
-        "TLS10" | "TLS11" => Ok(None),
-        "TLS12" => Ok(Some(12)),
-        "TLS13" => Ok(Some(13)),
-        other => Err(invalid(
-            key,
-            format!("{other} is not a TLS version (TLS10, TLS11, TLS12, TLS13)"),
-        )),
-    }
-}
-
 fn invalid(key: &'static str, reason: String) -> BuildCause {
     BuildCause::Http(HttpConfigError::Invalid { key, reason })
 }
@@ -66,30 +54,10 @@ impl Tls {
     pub fn new(host: &str, t: Option<&TlsConfig>) -> Result<Tls, BuildCause> {
         let default = TlsConfig::default();
         let t = t.unwrap_or(&default);
-        // A minimum below TLS 1.2 is met by 1.2, the least rustls speaks.
-        let min = match t.min_version.as_deref() {
-            None => 12,
-            Some(v) => version("tls_config.min_version", v)?.unwrap_or(12),
-        };
-        let max = match t.max_version.as_deref() {
-            None => 13,
-            Some(v) => version("tls_config.max_version", v)?.ok_or(BuildCause::Unsupported(
-                "tls_config.max_version below TLS12 for email (TLS 1.2 is the oldest version \
-                 tocsin speaks)",
-            ))?,
-        };
-        if min > max {
-            return Err(invalid(
-                "tls_config.min_version",
-                "is above tls_config.max_version".to_owned(),
-            ));
-        }
-        let versions: Vec<&'static rustls::SupportedProtocolVersion> =
-            [(13, &rustls::version::TLS13), (12, &rustls::version::TLS12)]
-                .into_iter()
-                .filter(|(v, _)| (min..=max).contains(v))
-                .map(|(_, p)| p)
-                .collect();
+        let versions = protocol_versions(
+            version_range(t.min_version.as_deref(), t.max_version.as_deref())
+                .map_err(BuildCause::Http)?,
+        );
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(&versions)
