@@ -7,3 +7,8 @@ fn main() {
     let cli = tocsin::cmd::Cli::parse();
     std::process::exit(tocsin::cmd::main(cli));
 }
+
+/// mimalloc rather than the system's malloc: no lock shared by the threads (see Cargo.toml), with
+/// its options set at start-up (`tocsin::cmd::run`, `tune_allocator`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

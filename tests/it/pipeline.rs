@@ -240,24 +240,41 @@ receivers:
 }
 
 #[tokio::test]
-async fn daemon_runs_with_one_malloc_arena_unless_told_otherwise() {
+async fn daemon_runs_with_its_allocator_options_unless_told_otherwise() {
     let hook = FakeWebhook::start().await;
-    let environ = |d: &Daemon| std::fs::read(format!("/proc/{}/environ", d.pid())).unwrap();
+    let environ = |d: &Daemon| -> Vec<String> {
+        std::fs::read(format!("/proc/{}/environ", d.pid()))
+            .unwrap()
+            .split(|b| *b == 0)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect()
+    };
     let d = Daemon::start(&config(&hook.url(), ""));
     let env = environ(&d);
-    // (Only meaningful when the test runner itself does not set the variable.)
-    assert!(
-        std::env::var_os("MALLOC_ARENA_MAX").is_some()
-            || env.split(|b| *b == 0).any(|v| v == b"MALLOC_ARENA_MAX=1"),
-        "re-executed with MALLOC_ARENA_MAX=1 (same PID)"
+    // (Only meaningful for the variables the test runner itself does not set.)
+    for (k, v) in tocsin::cmd::run::ALLOCATOR_OPTIONS {
+        assert!(
+            std::env::var_os(k).is_some() || env.contains(&format!("{k}={v}")),
+            "re-executed with {k}={v} (same PID): {env:?}"
+        );
+    }
+    let d2 = Daemon::start_env(
+        &config(&hook.url(), ""),
+        &[],
+        &[("MIMALLOC_PURGE_DELAY", "25")],
     );
-    let d2 = Daemon::start_env(&config(&hook.url(), ""), &[], &[("MALLOC_ARENA_MAX", "4")]);
+    let env = environ(&d2);
     assert!(
-        environ(&d2)
-            .split(|b| *b == 0)
-            .any(|v| v == b"MALLOC_ARENA_MAX=4"),
-        "an operator's value wins"
+        env.contains(&"MIMALLOC_PURGE_DELAY=25".to_owned()),
+        "an operator's value wins: {env:?}"
     );
+    assert!(
+        std::env::var_os("MIMALLOC_ARENA_EAGER_COMMIT").is_some()
+            || env.contains(&"MIMALLOC_ARENA_EAGER_COMMIT=0".to_owned()),
+        "and the other option is still set: {env:?}"
+    );
+    // The daemon answers after the re-execution.
+    let _: serde_json::Value = d2.get_json("/api/v2/status").await;
 }
 
 #[tokio::test]
