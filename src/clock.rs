@@ -50,6 +50,16 @@ pub fn instant() -> Instant {
     Instant::now()
 }
 
+/// Nanoseconds on the machine's monotonic clock since the process first asked: real time,
+/// never paused, for measuring how long a thread has computed (`workers::courtesy`), not for
+/// timers or anything a test moves.
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)] // Real time on purpose.
+pub fn real_nanos() -> u64 {
+    static START: OnceLock<std::time::Instant> = OnceLock::new();
+    let start = *START.get_or_init(std::time::Instant::now);
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,15 +79,46 @@ pub(super) fn parse_postables(body: &[u8], what: &str) -> Result<Vec<Postable>, 
             &format!("{what} in body is required"),
         ));
     }
-    let parsed = match serde_json::from_slice::<Option<Vec<Postable>>>(body) {
+    let parsed = match serde_json::from_slice::<Option<Courteous<Postable>>>(body) {
         Err(e) if std::str::from_utf8(body).is_err() => {
             serde_json::from_str(&go_lossy_utf8(body)).map_err(|_| e)
         }
         r => r,
     };
     parsed
-        .map(Option::unwrap_or_default)
+        .map(|p| p.map(|c| c.0).unwrap_or_default())
         .map_err(|e| parse_error(&e))
+}
+
+/// A list decoded like `Vec<T>` (same errors), with a courtesy call between two items
+/// ([`crate::workers::courtesy`]): a large batch takes a pool thread about a millisecond to
+/// decode, which would otherwise keep a request thread waiting for the core that long.
+struct Courteous<T>(Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Courteous<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Items<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Items<T> {
+            type Value = Courteous<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                loop {
+                    crate::workers::courtesy();
+                    match seq.next_element()? {
+                        Some(item) => items.push(item),
+                        None => return Ok(Courteous(items)),
+                    }
+                }
+            }
+        }
+        d.deserialize_seq(Items(std::marker::PhantomData))
+    }
 }
 
 /// Applies Alertmanager's defaults and validation to one alert.
@@ -166,6 +197,7 @@ fn ingest(state: &ApiState, postables: Vec<Postable>) -> Response {
     let mut stored = Vec::with_capacity(postables.len());
     let (mut firing, mut resolved) = (0u64, 0u64);
     for p in postables {
+        crate::workers::courtesy();
         let counts_firing = non_zero(p.ends_at).is_none_or(|e| e > now);
         if counts_firing {
             firing += 1;

@@ -475,6 +475,8 @@ impl Dispatcher {
         let mut created = false;
         let tree = self.tree();
         for chunk in alerts.chunks(SLICE) {
+            // Outside the lock: a flush waiting for it is not held up by the yield.
+            crate::workers::courtesy();
             let routed: Vec<Routed> = chunk.iter().flat_map(|a| route_alert(&tree, a)).collect();
             let mut st = self.lock();
             let st = &mut *st;

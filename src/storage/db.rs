@@ -111,9 +111,76 @@ fn not_writable(e: &redb::DatabaseError) -> Option<&std::io::Error> {
 }
 
 pub(super) fn open_rw(path: &Path) -> Result<Database, redb::DatabaseError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
     redb::Builder::new()
         .set_cache_size(CACHE_BYTES)
-        .create(path)
+        .create_with_backend(Courteous(redb::backends::FileBackend::new(file)?))
+}
+
+/// redb's file backend, with a courtesy call ([`crate::workers::courtesy`]) before each read
+/// and write: a fold's commit writes thousands of pages in one call into redb, which would
+/// otherwise keep the folder on the core for milliseconds while a request thread waits.
+/// Everything else (locks included) is redb's own.
+#[derive(Debug)]
+struct Courteous(redb::backends::FileBackend);
+
+type Bound = std::ops::Bound<u64>;
+
+impl redb::StorageBackend for Courteous {
+    fn len(&self) -> Result<u64, std::io::Error> {
+        self.0.len()
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+        crate::workers::courtesy();
+        self.0.read(offset, out)
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+        self.0.set_len(len)
+    }
+
+    fn sync_data(&self) -> Result<(), std::io::Error> {
+        self.0.sync_data()
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+        crate::workers::courtesy();
+        self.0.write(offset, data)
+    }
+
+    fn close(&self) -> Result<(), std::io::Error> {
+        self.0.close()
+    }
+
+    fn try_lock_range(&self, start: Bound, end: Bound) -> Result<bool, redb::BackendError> {
+        self.0.try_lock_range(start, end)
+    }
+
+    fn try_lock_shared_range(&self, start: Bound, end: Bound) -> Result<bool, redb::BackendError> {
+        self.0.try_lock_shared_range(start, end)
+    }
+
+    fn lock_range(&self, start: Bound, end: Bound) -> Result<(), redb::BackendError> {
+        self.0.lock_range(start, end)
+    }
+
+    fn lock_shared_range(&self, start: Bound, end: Bound) -> Result<(), redb::BackendError> {
+        self.0.lock_shared_range(start, end)
+    }
+
+    fn unlock_range(&self, start: Bound, end: Bound) -> Result<(), redb::BackendError> {
+        self.0.unlock_range(start, end)
+    }
+
+    fn query_lock_range(&self, start: Bound, end: Bound) -> Result<bool, redb::BackendError> {
+        self.0.query_lock_range(start, end)
+    }
 }
 
 /// Opens the store for start-up: reset if asked, create the directory and file, check the
@@ -639,6 +706,7 @@ pub(super) fn fold_segment(
     let scan = wal::records(bytes, seed);
     let mut changes = Vec::new();
     for r in scan.payloads {
+        crate::workers::courtesy();
         parse_batch(r, &mut changes).ok_or_else(|| {
             redb::Error::Corrupted(format!("a record of log segment {n} does not decode"))
         })?;
@@ -669,6 +737,57 @@ pub(super) fn fold_segment(
     Ok(())
 }
 
+/// How many changes are sorted or merged between two offers of the core
+/// ([`crate::workers::courtesy`]).
+const SORT_PIECE: usize = 2048;
+
+/// Sorts `changes` by kind and key, stably (a key's changes keep their order): a segment
+/// holds up to about 100,000 changes, whose sort in one call keeps the folder off the core's
+/// other threads for milliseconds. So pieces of [`SORT_PIECE`] are sorted, then merged pairwise,
+/// with a courtesy call between pieces.
+fn sort_by_key_in_pieces<'a>(changes: &mut [Parsed<'a>]) {
+    fn key<'k>(c: &Parsed<'k>) -> (Kind, &'k [u8]) {
+        (c.0, c.1)
+    }
+    for piece in changes.chunks_mut(SORT_PIECE) {
+        crate::workers::courtesy();
+        piece.sort_by(|a, b| key(a).cmp(&key(b)));
+    }
+    let mut scratch: Vec<Parsed<'a>> = Vec::with_capacity(changes.len());
+    let mut width = SORT_PIECE;
+    while width < changes.len() {
+        scratch.clear();
+        let mut at = 0;
+        while at < changes.len() {
+            let mid = (at + width).min(changes.len());
+            let end = (at + 2 * width).min(changes.len());
+            let (mut i, mut j) = (at, mid);
+            while i < mid || j < end {
+                if scratch.len().is_multiple_of(256) {
+                    crate::workers::courtesy();
+                }
+                // Ties take the left run's first: stable.
+                if j == end || (i < mid && key(&changes[i]) <= key(&changes[j])) {
+                    scratch.push(changes[i]);
+                    i += 1;
+                } else {
+                    scratch.push(changes[j]);
+                    j += 1;
+                }
+            }
+            at = end;
+        }
+        for (to, from) in changes
+            .chunks_mut(SORT_PIECE)
+            .zip(scratch.chunks(SORT_PIECE))
+        {
+            crate::workers::courtesy();
+            to.copy_from_slice(from);
+        }
+        width *= 2;
+    }
+}
+
 /// Keys by kind (see [`fold_segment`]).
 pub(super) type LaterKeys = HashMap<Kind, std::collections::HashSet<Vec<u8>>>;
 
@@ -677,6 +796,7 @@ pub(super) type LaterKeys = HashMap<Kind, std::collections::HashSet<Vec<u8>>>;
 pub(super) fn segment_keys(bytes: &[u8], seed: u64, keys: &mut LaterKeys) -> bool {
     let mut changes = Vec::new();
     for r in wal::records(bytes, seed).payloads {
+        crate::workers::courtesy();
         changes.clear();
         if parse_batch(r, &mut changes).is_none() {
             return false;
@@ -701,11 +821,11 @@ fn write_last_per_key<'a>(
     changes: &mut [Parsed<'a>],
     tables: &mut HashMap<Kind, redb::Table<&[u8], &[u8]>>,
 ) -> Result<(), redb::Error> {
-    // Stable: a key's changes keep their order.
-    changes.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    sort_by_key_in_pieces(changes);
     let mut value = Vec::new();
     let mut start = 0;
     while start < changes.len() {
+        crate::workers::courtesy();
         let (kind, key) = (changes[start].0, changes[start].1);
         let mut end = start + 1;
         while changes.get(end).is_some_and(|c| c.0 == kind && c.1 == key) {
@@ -988,4 +1108,36 @@ pub(super) fn decode_batch(b: &[u8]) -> Option<Vec<Change>> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod sort_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The piecewise sort orders like one stable sort, ties in their first order, at every
+        /// size around the piece and merge boundaries.
+        #[test]
+        fn pieces_sort_like_one_stable_sort(
+            keys in proptest::collection::vec((0usize..3, 0u8..40), 0..(SORT_PIECE * 5)),
+        ) {
+            // Each change's value is its first position, so ties show their order.
+            let positions: Vec<[u8; 4]> =
+                (0..keys.len() as u32).map(u32::to_le_bytes).collect();
+            let names: Vec<[u8; 1]> = (0u8..40).map(|k| [k]).collect();
+            let changes: Vec<Parsed<'_>> = keys
+                .iter()
+                .zip(&positions)
+                .map(|(&(k, n), p)| (Kind::ALL[k], names[n as usize].as_slice(), Op::Put(p)))
+                .collect();
+            let mut expected = changes.clone();
+            expected.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            let mut got = changes;
+            sort_by_key_in_pieces(&mut got);
+            prop_assert_eq!(got, expected);
+        }
+    }
 }

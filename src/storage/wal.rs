@@ -137,6 +137,7 @@ pub(super) fn records(bytes: &[u8], seed: u64) -> Scan<'_> {
     let mut at = 0;
     let mut sealed = false;
     while bytes.len() - at >= HEADER {
+        crate::workers::courtesy();
         let mut l = [0u8; 4];
         l.copy_from_slice(&bytes[at..at + 4]);
         let len = u32::from_le_bytes(l) as usize;
@@ -174,6 +175,7 @@ pub(super) fn prepare_spare(db_path: &Path, k: u64, len: u64) -> std::io::Result
     let chunk = vec![FILLER; 1 << 20];
     let mut at = 0u64;
     while at < len {
+        crate::workers::courtesy();
         let n = (len - at).min(chunk.len() as u64) as usize;
         file.write_all_at(&chunk[..n], at)?;
         at += n as u64;

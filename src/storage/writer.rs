@@ -248,12 +248,23 @@ impl Folder {
 /// else the whole file.
 fn read_segment(path: &std::path::Path, len: Option<u64>) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let Some(len) = len else {
-        return std::fs::read(path);
+    /// Read in pieces of this size, with a courtesy call between two: one read of a whole
+    /// segment (64 MiB) keeps the folder in the kernel, off the core's other threads, for
+    /// milliseconds.
+    const PIECE: u64 = 256 << 10;
+    let mut f = std::fs::File::open(path)?;
+    let len = match len {
+        Some(len) => len + 16,
+        None => f.metadata()?.len(),
     };
-    let f = std::fs::File::open(path)?;
-    let mut bytes = Vec::with_capacity(len as usize + 16);
-    f.take(len + 16).read_to_end(&mut bytes)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    while (bytes.len() as u64) < len {
+        crate::workers::courtesy();
+        let want = PIECE.min(len - bytes.len() as u64);
+        if (&mut f).take(want).read_to_end(&mut bytes)? == 0 {
+            break;
+        }
+    }
     Ok(bytes)
 }
 

@@ -40,6 +40,7 @@ const ALLOWED_SIDEWAYS: &[(&str, &str)] = &[
     ("config", "template"),
     ("api", "web"),
     ("webconfig", "config"),
+    ("workers", "clock"),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
