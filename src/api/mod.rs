@@ -279,7 +279,10 @@ async fn read_body(
         drain(stream, idle).await;
         return Err(too_large());
     }
-    let mut out = BytesMut::new();
+    // Sized once from the declared length (growing it piece by piece cost the runtime's worker
+    // a tenth of its time copying at saturated ingest), up to 4 MiB: a length declared and not
+    // sent reserves no more than that.
+    let mut out = BytesMut::with_capacity(declared.map_or(0, |n| n.min(4 << 20) as usize));
     loop {
         let next = match tokio::time::timeout(idle, stream.next()).await {
             Ok(n) => n,

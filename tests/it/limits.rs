@@ -206,3 +206,55 @@ async fn the_defaults_take_what_prometheus_sends() {
     }
     assert_eq!(instances(&d, "Big").await.len(), 256);
 }
+
+/// Requests pipelined in one write, with bodies of many sizes (most larger than one read):
+/// each is answered, in order, and every alert is kept (a body is read straight into hyper's
+/// buffer and the bytes past it, the next request's head, are taken back and read as a head).
+#[tokio::test]
+async fn pipelined_requests_with_bodies_are_each_answered_in_order() {
+    use std::io::{Read, Write};
+    let d = Daemon::start(CONFIG);
+    let post = |body: &[u8]| {
+        let mut r = format!(
+            "POST /api/v2/alerts HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        r.extend_from_slice(body);
+        r
+    };
+    let mut all = Vec::new();
+    let mut expected = 0;
+    let sizes = [1, 30, 60, 100, 170, 250, 400, 700, 1200, 2000];
+    for (batch, n) in sizes.into_iter().enumerate() {
+        let alerts: Vec<Value> = (0..n)
+            .map(|i| alert("Piped", &format!("b{batch:02}-{i:04}")))
+            .collect();
+        all.extend(post(&serde_json::to_vec(&alerts).unwrap()));
+        expected += n;
+    }
+    all.extend_from_slice(b"GET /-/healthy HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let addr = d.url("").trim_start_matches("http://").to_owned();
+    let answers = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        s.write_all(&all).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    })
+    .await
+    .unwrap();
+    let statuses: Vec<&str> = answers
+        .lines()
+        .filter(|l| l.starts_with("HTTP/1.1 "))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec!["HTTP/1.1 200 OK"; sizes.len() + 1],
+        "one answer per request, in order: {answers}"
+    );
+    assert_eq!(instances(&d, "Piped").await.len(), expected);
+}
