@@ -737,8 +737,8 @@ pub(super) fn fold_segment(
     Ok(())
 }
 
-/// How many changes are sorted or merged between two offers of the core
-/// ([`crate::workers::courtesy`]).
+/// How many changes are sorted, merged or copied between two offers of the core
+/// ([`crate::workers::courtesy`]): a few microseconds of work.
 const SORT_PIECE: usize = 2048;
 
 /// Sorts `changes` by kind and key, stably (a key's changes keep their order): a segment
@@ -763,7 +763,7 @@ fn sort_by_key_in_pieces<'a>(changes: &mut [Parsed<'a>]) {
             let end = (at + 2 * width).min(changes.len());
             let (mut i, mut j) = (at, mid);
             while i < mid || j < end {
-                if scratch.len().is_multiple_of(256) {
+                if scratch.len().is_multiple_of(SORT_PIECE) {
                     crate::workers::courtesy();
                 }
                 // Ties take the left run's first: stable.
