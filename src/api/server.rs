@@ -233,9 +233,9 @@ async fn connection<F>(
         .max_headers(MAX_HEADERS * 4 + 1)
         .max_buf_size(max_head + 8192);
     if http2 {
-        // h2 refuses a header list over its limit itself, with a 431 and no body: let through
-        // what HTTP/1 lets through, so that [`too_big`] answers with one.
-        let list = max_head.saturating_add(MAX_HEADERS * 4 * 32);
+        // h2 refuses a header list over its limit itself, with a 431 (given a body by
+        // `Guarded`): let through what HTTP/1 lets through, so that [`too_big`] answers.
+        let list = limits.h2_header_list();
         builder
             .http2()
             .timer(TokioTimer::new())

@@ -662,6 +662,27 @@ async fn refusals_over_http2_say_why() {
             .contains("--web.max-header-bytes=65536"),
         "{v}"
     );
+    // Far over it, where the HTTP/2 layer answers itself (refusing the stream, or ending the
+    // connection for a list too long to read): the same shape.
+    for kib in [200, 300, 1024] {
+        let r = c
+            .get(https(&d, "/-/ready"))
+            .header("x-big", "h".repeat(kib << 10))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.version(), reqwest::Version::HTTP_2);
+        assert_eq!(r.status(), 431, "{kib} KiB");
+        assert_eq!(r.headers()["x-frame-options"], "deny");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("--web.max-header-bytes=65536"),
+            "{v}"
+        );
+    }
     let r = c
         .get(https(&d, &format!("/-/ready?x={}", "u".repeat(20 << 10))))
         .send()
@@ -681,4 +702,140 @@ async fn refusals_over_http2_say_why() {
     assert_eq!(r.status(), 413);
     let v: serde_json::Value = r.json().await.unwrap();
     assert!(v["message"].as_str().unwrap().contains("16777216"), "{v}");
+}
+
+/// An HTTP/2 connection over TLS from h2's client, with windows of 1 MiB for the connection
+/// (given at once, as Go's client, curl and browsers give theirs) and for each stream.
+async fn h2_connect(d: &Daemon, ca_pem: &str) -> h2::client::SendRequest<bytes::Bytes> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(d.addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap();
+    let (send, conn) = h2::client::Builder::new()
+        .initial_connection_window_size(1 << 20)
+        .initial_window_size(1 << 20)
+        .handshake(tls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    send
+}
+
+/// A response's status, headers and whole body, read (and its window given back) as it comes,
+/// after `pause` (the server meanwhile sends what the windows let it).
+async fn h2_answer(
+    resp: h2::client::ResponseFuture,
+    pause: Duration,
+) -> (u16, warp::http::HeaderMap, Vec<u8>) {
+    let resp = resp.await.unwrap();
+    tokio::time::sleep(pause).await;
+    let (head, mut body) = resp.into_parts();
+    let mut all = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.unwrap();
+        body.flow_control().release_capacity(chunk.len()).unwrap();
+        all.extend_from_slice(&chunk);
+    }
+    (head.status.as_u16(), head.headers, all)
+}
+
+#[tokio::test]
+async fn http2s_own_refusal_of_a_huge_header_list_says_why_and_the_connection_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = setup(
+        dir.path(),
+        "http_server_config:\n  headers:\n    X-Frame-Options: deny\n",
+    );
+    let d = start(dir.path());
+    // Enough alerts that listing them takes the windows many times over.
+    let alerts: Vec<_> = (0..3000)
+        .map(|i| json!({"labels": {"alertname": "Big", "instance": format!("host-{i:05}"), "job": "node"}, "annotations": {"summary": "x".repeat(100)}}))
+        .collect();
+    let r = client(&ca.pem)
+        .post(https(&d, "/api/v2/alerts"))
+        .json(&alerts)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let mut h2c = h2_connect(&d, &ca.pem).await;
+    let request = |method: &str, path: &str, big: usize| {
+        let mut b = warp::http::Request::builder()
+            .method(method)
+            .uri(https(&d, path));
+        if big > 0 {
+            b = b.header("x-big", "h".repeat(big));
+        }
+        b.body(()).unwrap()
+    };
+    // Over twice --web.max-header-bytes, where h2 answers itself: 431 with a body, ten times on
+    // one connection (each body uses window h2 does not know of).
+    for _ in 0..10 {
+        h2c = h2c.ready().await.unwrap();
+        let (resp, _) = h2c
+            .send_request(request("GET", "/api/v2/status", 200 << 10), true)
+            .unwrap();
+        let (status, headers, body) = h2_answer(resp, Duration::ZERO).await;
+        assert_eq!(status, 431);
+        assert_eq!(headers["x-frame-options"], "deny");
+        assert_eq!(headers["content-type"], "application/json");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["code"], 431, "{v}");
+        let why = v["message"].as_str().unwrap();
+        assert!(why.contains("--web.max-header-bytes=65536"), "{why}");
+    }
+    // A request whose body is still coming: answered, and its stream ended without an error.
+    h2c = h2c.ready().await.unwrap();
+    let (resp, mut upload) = h2c
+        .send_request(request("POST", "/api/v2/alerts", 200 << 10), false)
+        .unwrap();
+    let (status, _, body) = h2_answer(resp, Duration::ZERO).await;
+    assert_eq!(status, 431);
+    assert!(String::from_utf8_lossy(&body).contains("header list"));
+    let reason = std::future::poll_fn(|cx| upload.poll_reset(cx))
+        .await
+        .unwrap();
+    assert_eq!(reason, h2::Reason::NO_ERROR);
+    // The same connection lists every alert: more than the windows, which the server fills
+    // before the client reads (had h2 not been kept from the window the bodies took, it would
+    // send more than the connection's window, and the client would end the connection).
+    h2c = h2c.ready().await.unwrap();
+    let (resp, _) = h2c
+        .send_request(request("GET", "/api/v2/alerts", 0), true)
+        .unwrap();
+    let (status, _, body) = h2_answer(resp, Duration::from_millis(500)).await;
+    assert_eq!(status, 200);
+    assert!(body.len() > 1 << 20, "{}", body.len());
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(listed.len(), 3000);
+    let m = client(&ca.pem)
+        .get(https(&d, "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.lines().any(|l| l
+            .strip_prefix("tocsin_requests_limited_total{limit=\"web.max-header-bytes\"} ")
+            .is_some_and(|v| v.parse::<f64>().unwrap() >= 11.0)),
+        "{m}"
+    );
 }

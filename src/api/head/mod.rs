@@ -20,6 +20,7 @@
 //! [`Guarded`] the stream wrapper the server puts between the socket (or TLS) and hyper.
 
 mod guarded;
+mod h2;
 
 use std::time::Duration;
 
@@ -45,6 +46,16 @@ pub struct HeadLimits {
     pub head_flag: &'static str,
     /// The value of that flag.
     pub head_flag_value: usize,
+}
+
+impl HeadLimits {
+    /// The header list size (names, values and 32 octets per field, RFC 9113 6.5.2) HTTP/2's
+    /// layer refuses itself: twice the flag and more, so that the API sees (and refuses, with
+    /// a body) any list HTTP/1.1 would take. [`Guarded`] gives h2's refusal a body too.
+    pub fn h2_header_list(&self) -> usize {
+        self.max_head
+            .saturating_add(self.max_fields.saturating_mul(32))
+    }
 }
 
 /// A head refused: the answer to send before closing the connection.
@@ -235,6 +246,8 @@ pub struct Heads {
     /// The chunk extension bytes of the chunked body being read.
     extensions: u64,
     limits: HeadLimits,
+    /// Whether the connection began with an HTTP/2 preface (and is served).
+    h2: bool,
 }
 
 impl Heads {
@@ -246,6 +259,7 @@ impl Heads {
             scanned: 0,
             extensions: 0,
             limits,
+            h2: false,
         }
     }
 
@@ -257,6 +271,11 @@ impl Heads {
     /// Whether the rest of the connection passes through untouched.
     pub fn through(&self) -> bool {
         self.state == State::Through
+    }
+
+    /// Whether the connection is HTTP/2 (its preface, which is passed on, was read).
+    pub fn h2(&self) -> bool {
+        self.h2
     }
 
     /// The bytes of a body (or of a chunk's data) still to come, when they are being read.
@@ -352,6 +371,7 @@ impl Heads {
                         out.extend_from_slice(&self.head);
                         self.head.clear();
                         self.state = State::Through;
+                        self.h2 = true;
                     } else if !PREFACE.starts_with(&self.head) {
                         // Not a preface: read what came as a head.
                         self.state = State::Head;

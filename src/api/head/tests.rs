@@ -350,3 +350,29 @@ proptest! {
         prop_assert!(out.len() <= input.len() * 3);
     }
 }
+
+/// A refused client still sending is read until it stops, not cut off: all of its bytes are
+/// taken and the answer comes after them.
+#[tokio::test]
+async fn a_refused_client_still_sending_is_read_before_the_close() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut client, server) = tokio::io::duplex(4096);
+    let mut guarded = Guarded::new(server, limits(), |_: &Refusal| Vec::new());
+    let sender = tokio::spawn(async move {
+        let mut head = b"GET /api/v2/status HTTP/1.1\r\nX-Big: ".to_vec();
+        head.extend(vec![b'v'; 256 << 10]);
+        let sent = client.write_all(&head).await;
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.unwrap();
+        (sent, String::from_utf8_lossy(&answer).into_owned())
+    });
+    // hyper's side: the input ends at the refused head; the answer is written at shutdown.
+    let mut got = Vec::new();
+    guarded.read_to_end(&mut got).await.unwrap();
+    assert!(got.is_empty());
+    guarded.shutdown().await.unwrap();
+    drop(guarded);
+    let (sent, answer) = sender.await.unwrap();
+    assert!(sent.is_ok(), "{sent:?}");
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+}
