@@ -839,3 +839,87 @@ async fn http2s_own_refusal_of_a_huge_header_list_says_why_and_the_connection_go
         "{m}"
     );
 }
+
+/// One HTTP/2 frame's bytes.
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = (payload.len() as u32).to_be_bytes();
+    let mut f = vec![len[1], len[2], len[3], kind, flags];
+    f.extend(stream.to_be_bytes());
+    f.extend(payload);
+    f
+}
+
+#[tokio::test]
+async fn an_hpack_bomb_is_answered_431_before_the_connection_ends() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    let dir = tempfile::tempdir().unwrap();
+    let ca = setup(dir.path(), "");
+    let d = start(dir.path());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(d.addr).await.unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap();
+    // A 4,000-byte field put in the HPACK table, then named by its index 16,000 times: a
+    // 16 KiB frame that decodes to 64 MB.
+    let mut block = vec![0x82, 0x87, 0x84, 0x40, 5];
+    block.extend(b"x-big");
+    block.extend([0x7f, 0xa1, 0x1e]);
+    block.extend(vec![b'b'; 4000]);
+    block.extend(vec![0xbe; 12_000]);
+    let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    out.extend(h2_frame(0x4, 0, 0, &[]));
+    out.extend(h2_frame(0x8, 0, 0, &(1u32 << 20).to_be_bytes()));
+    out.extend(h2_frame(0x1, 0x5, 1, &block));
+    tls.write_all(&out).await.unwrap();
+    let mut input = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut input)).await;
+    // The server's frames: an answer on stream 1, then the GOAWAY naming it.
+    let mut frames = Vec::new();
+    let mut p = 0;
+    while p + 9 <= input.len() {
+        let len = usize::from(input[p]) << 16
+            | usize::from(input[p + 1]) << 8
+            | usize::from(input[p + 2]);
+        let stream = u32::from_be_bytes(input[p + 5..p + 9].try_into().unwrap()) & 0x7fff_ffff;
+        frames.push((
+            input[p + 3],
+            stream,
+            input[p + 9..(p + 9 + len).min(input.len())].to_vec(),
+        ));
+        p += 9 + len;
+    }
+    let on_1: Vec<_> = frames.iter().filter(|f| f.1 == 1).collect();
+    assert_eq!(on_1.len(), 2, "{frames:?}");
+    assert_eq!(on_1[0].0, 0x1);
+    // `:status: 431` and `content-type: application/json`, literals that touch no table.
+    let status = &on_1[0].2;
+    assert!(status.starts_with(b"\x08\x03431\x00\x0ccontent-type\x10application/json"));
+    assert_eq!(on_1[1].0, 0x0);
+    let v: serde_json::Value = serde_json::from_slice(&on_1[1].2).unwrap();
+    assert_eq!(v["code"], 431);
+    let goaway = frames.iter().find(|f| f.0 == 0x7).expect("a GOAWAY");
+    assert_eq!(&goaway.2[..4], &1u32.to_be_bytes());
+    assert_eq!(&goaway.2[8..], b"header_list_way_too_large");
+    // The server goes on.
+    let r = client(&ca.pem)
+        .get(https(&d, "/-/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
