@@ -436,6 +436,7 @@ pub async fn start(opts: Options, listener: TcpListener) -> anyhow::Result<AppHa
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         ),
         silences: Arc::clone(&silences),
+        silence_json: api::JsonCache::default(),
         journal: journal.clone(),
         heartbeat_journal,
         nflog: Arc::clone(&nflog),

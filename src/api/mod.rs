@@ -23,6 +23,7 @@ mod ops;
 mod preview;
 pub mod server;
 mod silences;
+pub use silences::JsonCache;
 mod stream;
 mod uri;
 mod v2read;
@@ -114,6 +115,8 @@ pub struct ApiState {
     pub ingest_rate: limits::IngestRate,
     /// `--alerts.per-alertname-limit`.
     pub per_alertname: crate::alerts::limit::PerAlertnameLimit,
+    /// Each listed silence's JSON, made once (see `silences::list`).
+    pub silence_json: JsonCache,
 }
 
 /// Whether this peer's cluster is still settling (never when running alone).

@@ -7,8 +7,8 @@
 //!
 //! Our extension: `"duration": "2h"` instead of `endsAt` (from `startsAt`, or now).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -255,16 +255,6 @@ fn wire_matchers<S: serde::Serializer>(ms: &&[Matcher], ser: S) -> Result<S::Ok,
     }))
 }
 
-/// About how long a silence's JSON is, to size the answer's buffer once.
-fn json_len(s: &Silence) -> usize {
-    let matchers: usize = s
-        .matchers
-        .iter()
-        .map(|m| m.name.len() + m.value.len() + 48)
-        .sum();
-    200 + s.comment.len() + s.created_by.len() + matchers + 2 * s.annotations.heap_bytes()
-}
-
 fn is_empty_labels(l: &&LabelSet) -> bool {
     l.is_empty()
 }
@@ -360,19 +350,79 @@ pub(super) fn list(state: &ApiState, req: &Req) -> Response {
             })
             .then_with(|| a.id.cmp(&b.id))
     });
-    // Written into a buffer sized once (growing a 4 MB answer by doubling copied it twice over
-    // and touched twice the pages).
-    let len = 2 + sils.iter().map(|(_, s)| json_len(s) + 1).sum::<usize>();
-    let mut body = Vec::with_capacity(len);
-    let mut ser = serde_json::Serializer::new(&mut body);
-    let out = serde::Serializer::collect_seq(&mut ser, sils.iter().map(|(_, s)| gettable(s, now)));
-    match out {
-        Ok(()) => raw(StatusCode::OK, "application/json", body),
-        Err(e) => swagger_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            500,
-            &format!("encoding silences: {e}"),
-        ),
+    let body = state.silence_json.write(&sils);
+    raw(StatusCode::OK, "application/json", body)
+}
+
+/// Each silence's JSON for `GET /api/v2/silences`, made when the silence is first listed and
+/// kept while it is unchanged (a changed silence is a new `Arc`; the cache holds the old one,
+/// so its address is not reused while cached): a list of 10,000 silences is then copied, not
+/// encoded. The state, which time changes, is put between the two parts at each GET.
+#[derive(Default)]
+pub struct JsonCache {
+    entries: Mutex<HashMap<usize, Cached>>,
+}
+
+struct Cached {
+    /// The silence (kept so that its address stays its own).
+    silence: Arc<Silence>,
+    /// The JSON up to the state's value, and the rest.
+    json: Box<[u8]>,
+    split: usize,
+}
+
+impl JsonCache {
+    /// The JSON array of `sils` (in that order, each with its state).
+    fn write(&self, sils: &[(SilenceState, Arc<Silence>)]) -> Vec<u8> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut len = 2;
+        for (_, s) in sils {
+            let e = entries
+                .entry(Arc::as_ptr(s) as usize)
+                .or_insert_with(|| encode(s));
+            len += e.json.len() + 12;
+        }
+        let mut body = Vec::with_capacity(len);
+        body.push(b'[');
+        for (i, (st, s)) in sils.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            if let Some(e) = entries.get(&(Arc::as_ptr(s) as usize)) {
+                body.extend_from_slice(&e.json[..e.split]);
+                body.extend_from_slice(st.as_str().as_bytes());
+                body.extend_from_slice(&e.json[e.split..]);
+            }
+        }
+        body.push(b']');
+        // Silences gone from the store (only the cache still holds them) are dropped now and
+        // then, not at each GET.
+        if entries.len() > 2 * sils.len() + 64 {
+            entries.retain(|_, e| Arc::strong_count(&e.silence) > 1);
+        }
+        body
+    }
+}
+
+/// A silence's JSON with the state's value left out (between the two parts).
+fn encode(s: &Arc<Silence>) -> Cached {
+    // The state written is a marker, found again to split around it.
+    const MARK: &str = "\u{1}state\u{1}";
+    let mut g = gettable(s, clock::now());
+    g.status.state = MARK;
+    let mut json = serde_json::to_vec(&g).unwrap_or_default();
+    let marker = serde_json::to_vec(MARK).unwrap_or_default();
+    let at = json
+        .windows(marker.len())
+        .position(|w| w == marker.as_slice())
+        .unwrap_or(0);
+    // Keep the quotes around the state; drop the marker between them.
+    let split = at + 1;
+    json.drain(split..at + marker.len() - 1);
+    Cached {
+        silence: Arc::clone(s),
+        json: json.into_boxed_slice(),
+        split,
     }
 }
 
@@ -451,5 +501,54 @@ mod tests {
             let t: Timestamp = t.parse().unwrap();
             assert_eq!(millis(t), t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
         }
+    }
+
+    #[test]
+    fn cached_silences_are_written_as_encoded_fresh_with_their_state_now() {
+        let now = clock::now();
+        let t = |h: i64| now + SignedDuration::from_hours(h);
+        let mut ann = LabelSet::new();
+        ann.insert("ticket", "\u{1}state\u{1}");
+        let sil = |id: &str, starts: i64, ends: i64, comment: &str| {
+            Arc::new(Silence {
+                id: Arc::from(id),
+                matchers: crate::silence::build_matchers(&[WireMatcher {
+                    name: "job".into(),
+                    value: "a\"b".into(),
+                    is_regex: false,
+                    is_equal: true,
+                }])
+                .unwrap(),
+                starts_at: t(starts),
+                ends_at: t(ends),
+                updated_at: t(-2),
+                created_by: "me".into(),
+                comment: comment.into(),
+                annotations: ann.clone(),
+            })
+        };
+        let all = [
+            sil("a", -1, 1, "active"),
+            sil("b", 1, 2, "pending \u{1}state\u{1}"),
+            sil("c", -2, -1, "expired"),
+        ];
+        let fresh = |sils: &[(SilenceState, Arc<Silence>)], at: Timestamp| {
+            let g: Vec<Gettable> = sils.iter().map(|(_, s)| gettable(s, at)).collect();
+            serde_json::to_vec(&g).unwrap()
+        };
+        let cache = JsonCache::default();
+        let listed = |at: Timestamp| -> Vec<(SilenceState, Arc<Silence>)> {
+            all.iter().map(|s| (s.state(at), Arc::clone(s))).collect()
+        };
+        let first = cache.write(&listed(now));
+        assert_eq!(first, fresh(&listed(now), now));
+        // Later, from the cache: the states are those of the later time.
+        let later = t(3);
+        let again = cache.write(&listed(later));
+        assert_eq!(again, fresh(&listed(later), later));
+        assert_ne!(again, first);
+        // A changed silence is a new Arc, encoded anew.
+        let changed = vec![(SilenceState::Active, sil("a", -1, 5, "changed"))];
+        assert_eq!(cache.write(&changed), fresh(&changed, now));
     }
 }
